@@ -1,0 +1,1 @@
+"""edgeshield.aws"""

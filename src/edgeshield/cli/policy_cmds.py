@@ -1,0 +1,3 @@
+"""Policy commands: init, check, event, invoke, bundle."""
+
+from __future__ import annotations
