@@ -101,6 +101,18 @@ INCLUDE_BODY_LIMIT: Final[dict[str, int]] = {
     "origin-request": 1024 * 1024,
 }
 
+# §1.5: a body the function replaces (action "replace"), by encoding. The base64 figures are the
+# documented 53.2 KB / 1.33 MB.
+BODY_REPLACE_LIMIT: Final[dict[str, dict[str, int]]] = {
+    "viewer-request": {"text": 40 * 1024, "base64": int(53.2 * 1024)},
+    "origin-request": {"text": 1024 * 1024, "base64": int(1.33 * 1024 * 1024)},
+}
+
+# §2.3: origin settings a function may set in origin-request.
+CUSTOM_ORIGIN_PORTS: Final[tuple[int, ...]] = (80, 443)  # or 1024-65535
+SSL_PROTOCOLS: Final[frozenset[str]] = frozenset({"TLSv1.2", "TLSv1.1", "TLSv1", "SSLv3"})
+S3_AUTH_METHODS: Final[frozenset[str]] = frozenset({"origin-access-identity", "none"})
+
 # §3.5: CloudFront's request limits.
 MAX_URL_BYTES: Final = 8192
 MAX_REQUEST_HEADER_BYTES: Final = 20480

@@ -1,0 +1,634 @@
+"""Check what a Lambda@Edge function returned the way CloudFront does (reference/lambda-edge.md).
+
+``validate_result`` returns every problem found, each as a ``Violation`` whose ``message`` is
+the specific line CloudFront logs (its own wording where known, §3.4) and whose ``page`` is the
+sentence on the 502 error page the viewer gets. An empty list means CloudFront accepts the result.
+It runs on every emulated request, so the common path (a response with a few headers changed)
+does a handful of dict operations per header; per-name checks are cached.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any, Final, Literal
+
+from edgeshield.cloudfront.rules import (
+    BODY_REPLACE_LIMIT,
+    CLOUDFRONT_VIEWER_COUNTRY,
+    CUSTOM_ORIGIN_PORTS,
+    DISALLOWED_HEADERS,
+    DISALLOWED_PREFIXES,
+    GENERATED_RESPONSE_LIMIT,
+    MAX_STATUS,
+    MAX_URL_BYTES,
+    MIN_STATUS,
+    READ_ONLY_HEADERS,
+    REQUEST_TRIGGERS,
+    RESPONSE_TRIGGERS,
+    S3_AUTH_METHODS,
+    SSL_PROTOCOLS,
+    VIEWER_TRIGGERS,
+    canonical_key,
+    control_character,
+    is_token,
+)
+
+# The sentences CloudFront shows on its 502/503 page. The first six are CloudFront's own words
+# (§3.4 and the issues it cites); the last two are ours, in the same style.
+PAGE_NOT_PARSABLE: Final = (
+    "The Lambda function returned invalid JSON: The JSON output is not parsable."
+)
+PAGE_NOT_OBJECT: Final = (
+    "The Lambda function returned invalid JSON: The JSON output must be an object type."
+)
+PAGE_READ_ONLY: Final = (
+    "The Lambda function result failed validation: "
+    "The function tried to add, delete, or change a read-only header."
+)
+PAGE_DISALLOWED: Final = (
+    "The Lambda function result failed validation: The function tried to add a blacklisted header."
+)
+PAGE_BODY: Final = (
+    "The Lambda function result failed validation: "
+    "The body is not a string, is not an object, or exceeds the maximum size."
+)
+PAGE_ORIGIN_HEADERS: Final = (
+    "The Lambda function returned an invalid origin configuration: "
+    "One or more HeaderName or HeaderValue values are invalid."
+)
+PAGE_EXECUTION: Final = (
+    "The Lambda function associated with the CloudFront distribution is invalid "
+    "or doesn't have the required permissions."
+)
+PAGE_ORIGIN: Final = "The Lambda function returned an invalid origin configuration."
+PAGE_INVALID: Final = "The Lambda function result failed validation: The result is not valid."
+
+_FAILED: Final = "Lambda function result failed validation, "
+_IPV4_RE: Final = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_QUERY_BAD_RE: Final = re.compile(r"[\x00-\x20\x7f#]")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One reason CloudFront rejects a result.
+
+    ``kind`` "validation" maps to a 502 ``LambdaValidationError``; "execution" (a result Lambda
+    cannot even serialise) to a ``LambdaExecutionError``. ``header`` names the header at fault,
+    as CloudFront prints it. ``page`` is the viewer-facing sentence for the error page.
+    """
+
+    kind: Literal["validation", "execution"]
+    message: str
+    header: str | None = None
+    page: str = field(default=PAGE_INVALID, compare=False)
+
+
+def result_kind(trigger: str, result: Any) -> Literal["request", "response"]:
+    """What a result stands for: response triggers return the response; request triggers
+    return the request, or a generated response (recognised by its ``status``), §2.6."""
+    if trigger in RESPONSE_TRIGGERS:
+        return "response"
+    return "response" if isinstance(result, dict) and "status" in result else "request"
+
+
+def validate_result(trigger: str, event: dict[str, Any], result: Any) -> list[Violation]:
+    """Every reason CloudFront would reject ``result`` returned by a ``trigger`` function that
+    was given ``event``; ``[]`` when it would accept it."""
+    if not isinstance(result, dict):
+        marshal = _marshal_problem(result)
+        if marshal:
+            return [marshal]
+        return [Violation("validation", PAGE_NOT_OBJECT, page=PAGE_NOT_OBJECT)]
+    marshal = _marshal_problem(result)
+    if marshal:
+        return [marshal]
+
+    cf = event["Records"][0]["cf"]
+    out: list[Violation] = []
+    if result_kind(trigger, result) == "response":
+        original = cf.get("response") if trigger in RESPONSE_TRIGGERS else None
+        _check_response(trigger, result, original, out)
+    else:
+        _check_request(trigger, result, cf.get("request") or {}, out)
+    return out
+
+
+# Lambda serialises the handler's return value as JSON; a prebuilt encoder is the cheapest way
+# to ask whether that works (most of the validation time goes here).
+_ENCODER: Final = json.JSONEncoder(check_circular=False, allow_nan=False)
+
+
+def _marshal_problem(result: Any) -> Violation | None:
+    try:
+        _ENCODER.encode(result)
+    except ValueError:
+        # NaN/Infinity: Python's json writes them as bare NaN/Infinity, which is not JSON, so
+        # CloudFront cannot parse the result (our inference; CloudFront's parser is not public).
+        return Violation("validation", PAGE_NOT_PARSABLE, page=PAGE_NOT_PARSABLE)
+    except (TypeError, RecursionError) as exc:
+        # What Lambda cannot serialise never reaches CloudFront: Runtime.MarshalError, an
+        # execution error.
+        detail = "the result contains itself" if isinstance(exc, RecursionError) else str(exc)
+        return Violation(
+            "execution",
+            f"Runtime.MarshalError: Unable to marshal response: {detail}",
+            page=PAGE_EXECUTION,
+        )
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _name_facts(name: str) -> tuple[bool, bool, bool]:
+    """(is lower-case, is a token, is disallowed) for a header dict key."""
+    lower = name.lower()
+    return (
+        name == lower,
+        is_token(name),
+        lower in DISALLOWED_HEADERS or lower.startswith(DISALLOWED_PREFIXES),
+    )
+
+
+def _display(name: str, entries: Any) -> str:
+    """The header's name as CloudFront prints it: the ``key`` of its first entry if any."""
+    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+        key = entries[0].get("key")
+        if isinstance(key, str) and key:
+            return key
+    return canonical_key(name)
+
+
+def _check_headers(
+    headers: Any,
+    where: str,
+    original: dict[str, Any] | None,
+    read_only: frozenset[str],
+    out: list[Violation],
+) -> None:
+    """Check one headers object. ``original`` is the event's headers (None for a generated
+    response): disallowed headers already there are not "added", and read-only headers must
+    match it exactly."""
+    if not isinstance(headers, dict):
+        out.append(Violation("validation", f"{_FAILED}the {where} field must be an object."))
+        return
+    for name, entries in headers.items():
+        if not isinstance(name, str):
+            out.append(Violation("validation", f"{_FAILED}header names must be strings."))
+            continue
+        lower_ok, token_ok, disallowed = _name_facts(name)
+        if not token_ok:
+            out.append(
+                Violation(
+                    "validation",
+                    f"{_FAILED}the function returned an invalid header name, headerName : {name}.",
+                    name,
+                )
+            )
+            continue
+        if disallowed and (original is None or name not in original):
+            shown = _display(name, entries)
+            out.append(
+                Violation(
+                    "validation",
+                    f"{_FAILED}the function tried to add a blacklisted header in {where}, "
+                    f"headerName : {shown}.",
+                    shown,
+                    PAGE_DISALLOWED,
+                )
+            )
+        if not lower_ok:
+            out.append(
+                Violation(
+                    "validation",
+                    f"{_FAILED}the keys of the {where} object must be lower-case header names, "
+                    f"got {name!r} (use {name.lower()!r}).",
+                    name,
+                )
+            )
+        if not isinstance(entries, list):
+            out.append(_bad_entry(name, "its value must be an array of {key, value} objects"))
+            continue
+        for entry in entries:
+            if not isinstance(entry, dict):
+                out.append(_bad_entry(name, "each entry must be a {key, value} object"))
+                continue
+            value = entry.get("value")
+            if not isinstance(value, str):
+                out.append(_bad_entry(name, "each entry needs a string value"))
+            else:
+                bad = control_character(value)
+                if bad is not None:
+                    out.append(
+                        Violation(
+                            "validation",
+                            "Lambda function result validation failed, the function returned an "
+                            f"invalid header, invalid character : '%{ord(bad):02X}' in header "
+                            f"value, headerName : {_display(name, entries)}.",
+                            _display(name, entries),
+                        )
+                    )
+            key = entry.get("key")
+            if key is not None and lower_ok and (not isinstance(key, str) or key.lower() != name):
+                out.append(
+                    Violation(
+                        "validation",
+                        f"{_FAILED}the key {key!r} does not match the header {name!r}; "
+                        "a key must be the header name in any letter case.",
+                        name,
+                    )
+                )
+    if original is not None:
+        for ro in read_only:
+            _check_read_only(ro, original.get(ro), headers.get(ro), out)
+
+
+def _bad_entry(name: str, why: str) -> Violation:
+    # CloudFront's own wording for a non-string value, followed by what exactly is wrong.
+    return Violation(
+        "validation",
+        "The Lambda function returned an invalid entry in the headers object, the value of each "
+        f"header value must be of string or array of string type, header :{name} has one or "
+        f"more entries whose value is neither string nor array of strings ({why}).",
+        name,
+    )
+
+
+def _values(entries: Any) -> list[Any]:
+    if not isinstance(entries, list):
+        return [] if entries is None else [entries]
+    return [e.get("value") if isinstance(e, dict) else e for e in entries]
+
+
+def _check_read_only(name: str, before: Any, after: Any, out: list[Violation]) -> None:
+    old, new = _values(before), _values(after)
+    if old == new:
+        return
+    verb = "add" if not old else "delete" if not new else "change"
+    shown = _display(name, before if old else after)
+    out.append(
+        Violation(
+            "validation",
+            f"{_FAILED}the function tried to {verb} read-only header, headerName : {shown}.",
+            shown,
+            PAGE_READ_ONLY,
+        )
+    )
+
+
+def _status_code(status: Any) -> int | None:
+    if isinstance(status, int) and not isinstance(status, bool):
+        return status
+    if isinstance(status, str) and status.isascii() and status.isdigit():
+        return int(status)
+    return None
+
+
+def _check_response(
+    trigger: str, resp: dict[str, Any], original: dict[str, Any] | None, out: list[Violation]
+) -> None:
+    """A response trigger's response (``original`` = the event's) or a generated one (None)."""
+    generated = original is None
+    code: int | None = None
+    if "status" in resp:
+        code = _status_code(resp["status"])
+        if code is None:
+            out.append(
+                Violation(
+                    "validation",
+                    f'{_FAILED}the status must be an HTTP status code like "200", '
+                    f"got {resp['status']!r}.",
+                )
+            )
+        elif not MIN_STATUS <= code <= MAX_STATUS:
+            out.append(
+                Violation(
+                    "validation",
+                    f"{_FAILED}the status must be between {MIN_STATUS} and {MAX_STATUS}, "
+                    f"got {code}.",
+                )
+            )
+    elif generated:
+        out.append(Violation("validation", f"{_FAILED}a generated response needs a status."))
+    if (
+        trigger == "viewer-response"
+        and original is not None
+        and code is not None
+        and code != _status_code(original.get("status"))
+    ):
+        out.append(
+            Violation(
+                "validation",
+                f"{_FAILED}a viewer-response function cannot change the status code "
+                f"({original.get('status')} -> {code}).",
+            )
+        )
+    description = resp.get("statusDescription")
+    if description is not None and (
+        not isinstance(description, str) or control_character(description) is not None
+    ):
+        out.append(
+            Violation(
+                "validation",
+                f"{_FAILED}statusDescription must be a string without control characters.",
+            )
+        )
+
+    headers = resp.get("headers", {})
+    read_only = READ_ONLY_HEADERS.get(trigger, frozenset()) if not generated else frozenset()
+    original_headers = original.get("headers", {}) if original is not None else None
+    _check_headers(headers, "headers", original_headers, read_only, out)
+
+    body = resp.get("body")
+    has_body = body is not None
+    if has_body and not isinstance(body, str):
+        out.append(Violation("validation", f"{_FAILED}the body must be a string.", page=PAGE_BODY))
+        return
+    encoding = resp.get("bodyEncoding", "text")
+    if encoding not in ("text", "base64"):
+        out.append(
+            Violation(
+                "validation",
+                f'{_FAILED}bodyEncoding must be "text" or "base64", got {encoding!r}.',
+                page=PAGE_BODY,
+            )
+        )
+        return
+    size_body = 0
+    if has_body:
+        assert isinstance(body, str)
+        if encoding == "base64":
+            try:
+                size_body = len(base64.b64decode(body, validate=True))
+            except (binascii.Error, ValueError):
+                out.append(
+                    Violation(
+                        "validation",
+                        f"{_FAILED}the body is not valid base64 although bodyEncoding is base64.",
+                        page=PAGE_BODY,
+                    )
+                )
+                return
+        else:
+            size_body = len(body.encode("utf-8", "surrogatepass"))
+        if trigger == "viewer-request" and code == 204:
+            # §2.6: a 204 generated in viewer-request must not have a body field at all.
+            out.append(
+                Violation(
+                    "validation",
+                    f"{_FAILED}a 204 (No Content) response generated in viewer-request must not "
+                    "have a body.",
+                    page=PAGE_BODY,
+                )
+            )
+    if generated or has_body:
+        size = size_body + _headers_size(headers)
+        limit = GENERATED_RESPONSE_LIMIT[trigger]
+        if size > limit:
+            out.append(
+                Violation(
+                    "validation",
+                    f"{_FAILED}the response is {size} bytes (headers and body); "
+                    f"a {trigger} function may return at most {limit} bytes.",
+                    page=PAGE_BODY,
+                )
+            )
+
+
+def _headers_size(headers: Any) -> int:
+    """Bytes of the headers on the wire, ``Name: value\\r\\n`` each."""
+    if not isinstance(headers, dict):
+        return 0
+    size = 0
+    for name, entries in headers.items():
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("value"), str):
+                key = entry.get("key")
+                size += len(key if isinstance(key, str) else str(name)) + len(entry["value"]) + 4
+    return size
+
+
+def _check_request(
+    trigger: str, req: dict[str, Any], original: dict[str, Any], out: list[Violation]
+) -> None:
+    headers = req.get("headers", {})
+    original_headers = original.get("headers") or {}
+    _check_headers(headers, "headers", original_headers, READ_ONLY_HEADERS[trigger], out)
+    if (
+        trigger == "viewer-request"
+        and isinstance(headers, dict)
+        and CLOUDFRONT_VIEWER_COUNTRY in headers
+        and CLOUDFRONT_VIEWER_COUNTRY not in original_headers
+    ):
+        # §2.7: CloudFront adds this header itself, after viewer-request.
+        out.append(
+            Violation(
+                "validation",
+                f"{_FAILED}a viewer-request function cannot add CloudFront-Viewer-Country.",
+                "CloudFront-Viewer-Country",
+            )
+        )
+
+    uri = req.get("uri", original.get("uri", "/"))
+    querystring = req.get("querystring", original.get("querystring", ""))
+    if not isinstance(uri, str) or not uri.startswith("/"):
+        out.append(Violation("validation", f"{_FAILED}the uri must start with '/', got {uri!r}."))
+        uri = "/"
+    if not isinstance(querystring, str):
+        out.append(Violation("validation", f"{_FAILED}the querystring must be a string."))
+        querystring = ""
+    elif querystring != original.get("querystring", "") and _QUERY_BAD_RE.search(querystring):
+        out.append(
+            Violation(
+                "validation",
+                f"{_FAILED}the querystring must not contain spaces, control characters or '#'.",
+            )
+        )
+    length = len(uri) + (len(querystring) + 1 if querystring else 0)
+    if length >= MAX_URL_BYTES:
+        out.append(
+            Violation(
+                "validation",
+                f"{_FAILED}the uri and querystring are {length} characters together; "
+                f"they must be fewer than {MAX_URL_BYTES}.",
+            )
+        )
+
+    if trigger not in VIEWER_TRIGGERS and "origin" in req:
+        _check_origin(req["origin"], headers if isinstance(headers, dict) else {}, out)
+    if req.get("body") is not None and trigger in REQUEST_TRIGGERS:
+        _check_request_body(trigger, req["body"], out)
+
+
+def _origin_problem(detail: str) -> Violation:
+    return Violation(
+        "validation",
+        f"The Lambda function returned an invalid origin configuration: {detail}.",
+        page=PAGE_ORIGIN,
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_origin_path(path: Any, max_len: int | None, out: list[Violation]) -> None:
+    # §2.3: "" (no path) or "/like/this" with no trailing slash.
+    if not isinstance(path, str) or (
+        path
+        and (
+            not path.startswith("/")
+            or path.endswith("/")
+            or (max_len is not None and len(path) > max_len)
+        )
+    ):
+        limit = f", at most {max_len} characters" if max_len else ""
+        out.append(
+            _origin_problem(
+                f"path must be empty or start with '/' and not end with '/'{limit}; got {path!r}"
+            )
+        )
+
+
+def _check_origin(origin: Any, request_headers: dict[str, Any], out: list[Violation]) -> None:
+    """§2.3: exactly one of ``custom`` or ``s3``, with values in CloudFront's ranges."""
+    if (
+        not isinstance(origin, dict)
+        or len(origin) != 1
+        or next(iter(origin)) not in ("custom", "s3")
+    ):
+        out.append(_origin_problem("origin must hold exactly one of custom or s3"))
+        return
+    kind, spec = next(iter(origin.items()))
+    if not isinstance(spec, dict):
+        out.append(_origin_problem(f"origin.{kind} must be an object"))
+        return
+    domain = spec.get("domainName")
+    if kind == "custom":
+        if (
+            not isinstance(domain, str)
+            or not 0 < len(domain) <= 253
+            or ":" in domain
+            or _IPV4_RE.match(domain)
+        ):
+            out.append(
+                _origin_problem(
+                    f"domainName must be a DNS name of at most 253 characters, without ':' and "
+                    f"not an IP address; got {domain!r}"
+                )
+            )
+        port = spec.get("port", 443)
+        if not _is_int(port) or not (port in CUSTOM_ORIGIN_PORTS or 1024 <= port <= 65535):
+            out.append(_origin_problem(f"port must be 80, 443 or 1024-65535; got {port!r}"))
+        if spec.get("protocol", "https") not in ("http", "https"):
+            out.append(_origin_problem(f"protocol must be http or https; got {spec['protocol']!r}"))
+        _check_origin_path(spec.get("path", ""), 255, out)
+        for name, low, high in (("readTimeout", 4, 60), ("keepaliveTimeout", 1, 60)):
+            value = spec.get(name, low)
+            if not _is_int(value) or not low <= value <= high:
+                out.append(_origin_problem(f"{name} must be {low}-{high} seconds; got {value!r}"))
+        protocols = spec.get("sslProtocols", [])
+        if not isinstance(protocols, list) or any(p not in SSL_PROTOCOLS for p in protocols):
+            out.append(
+                _origin_problem(
+                    f"sslProtocols must list values from {', '.join(sorted(SSL_PROTOCOLS))}; "
+                    f"got {protocols!r}"
+                )
+            )
+    else:
+        if not isinstance(domain, str) or not 0 < len(domain) <= 128 or domain != domain.lower():
+            out.append(
+                _origin_problem(
+                    f"an S3 domainName must be a lower-case bucket DNS name of at most 128 "
+                    f"characters; got {domain!r}"
+                )
+            )
+        auth = spec.get("authMethod", "none")
+        if auth not in S3_AUTH_METHODS:
+            out.append(
+                _origin_problem(f"authMethod must be origin-access-identity or none; got {auth!r}")
+            )
+        elif auth == "origin-access-identity" and not isinstance(spec.get("region"), str):
+            out.append(
+                _origin_problem("region is required when authMethod is origin-access-identity")
+            )
+        _check_origin_path(spec.get("path", ""), None, out)
+
+    custom_headers = spec.get("customHeaders", {})
+    found: list[Violation] = []
+    _check_headers(custom_headers, "customHeaders", None, frozenset(), found)
+    if isinstance(custom_headers, dict):
+        found.extend(
+            Violation(
+                "validation",
+                f"The Lambda function returned an invalid origin configuration: the custom header "
+                f"{name!r} is also in the request headers.",
+                name,
+            )
+            for name in custom_headers
+            if name in request_headers
+        )
+    out.extend(replace(v, page=PAGE_ORIGIN_HEADERS) for v in found)
+
+
+def _check_request_body(trigger: str, body: Any, out: list[Violation]) -> None:
+    """§1.5: the Include Body object a request function may hand back."""
+    if not isinstance(body, dict):
+        out.append(
+            Violation("validation", f"{_FAILED}the request body must be an object.", page=PAGE_BODY)
+        )
+        return
+    action = body.get("action", "read-only")
+    if action not in ("read-only", "replace"):
+        out.append(
+            Violation(
+                "validation",
+                f'{_FAILED}body.action must be "read-only" or "replace", got {action!r}.',
+                page=PAGE_BODY,
+            )
+        )
+        return
+    if action == "read-only":
+        return  # CloudFront ignores data and encoding then
+    encoding = body.get("encoding", "base64")
+    if encoding not in ("base64", "text"):
+        out.append(
+            Violation(
+                "validation",
+                f'{_FAILED}body.encoding must be "base64" or "text", got {encoding!r}.',
+                page=PAGE_BODY,
+            )
+        )
+        return
+    data = body.get("data", "")
+    if not isinstance(data, str):
+        out.append(Violation("validation", f"{_FAILED}body.data must be a string.", page=PAGE_BODY))
+        return
+    if encoding == "base64":
+        try:
+            base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            out.append(
+                Violation(
+                    "validation",
+                    f"{_FAILED}body.data is not valid base64 although body.encoding is base64.",
+                    page=PAGE_BODY,
+                )
+            )
+            return
+    size = len(data.encode("utf-8", "surrogatepass"))
+    limit = BODY_REPLACE_LIMIT[trigger][encoding]
+    if size > limit:
+        out.append(
+            Violation(
+                "validation",
+                f"{_FAILED}the replacement body is {size} bytes of {encoding}; a {trigger} "
+                f"function may send at most {limit}.",
+                page=PAGE_BODY,
+            )
+        )
