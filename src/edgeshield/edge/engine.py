@@ -1,0 +1,141 @@
+"""Apply a compiled policy to a CloudFront response. Stdlib only; no I/O.
+
+Per response the work is: read status, content type and uri; find the matching rules; pick
+the memoised plan for that combination; copy the headers dict; pop the removed names; set the
+policy headers. The event is never mutated, so the caller can always fall back to it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Defence in depth: the policy validator already refuses these, but the engine must never
+# touch a header CloudFront forbids (502 LambdaValidationError). Read-only on origin-response
+# and viewer-response (Via, Transfer-Encoding, Warning) plus the disallowed set, from
+# reference/lambda-edge.md §3.1–§3.2.
+_PROTECTED = frozenset(
+    {
+        "via",
+        "transfer-encoding",
+        "warning",
+        "connection",
+        "expect",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "trailer",
+        "upgrade",
+        "x-cache",
+        "x-forwarded-proto",
+        "x-real-ip",
+    }
+)
+_PROTECTED_PREFIXES = ("x-amz-cf-", "x-edge-", "x-accel-", "x-amzn-")
+_MAX_PLANS = 256  # distinct rule combinations remembered; a policy rarely has more than a few
+
+
+def _allowed(name: str) -> bool:
+    return name not in _PROTECTED and not name.startswith(_PROTECTED_PREFIXES)
+
+
+class Plan:
+    """What to do to one kind of response: names to remove, headers to set."""
+
+    __slots__ = ("adds", "names", "remove")
+
+    def __init__(self, remove: list[str], adds: dict[str, tuple[str, str, bool]]) -> None:
+        self.remove = frozenset(n for n in remove if _allowed(n))
+        self.adds = tuple((n, k, v, o) for n, (k, v, o) in adds.items() if _allowed(n))
+        self.names = tuple(a[0] for a in self.adds)
+
+
+class _Rule:
+    __slots__ = ("drop", "name", "paths", "remove", "set", "statuses", "types")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.name: str = data["name"]
+        self.paths = [re.compile(p) for p in data["paths"]] if data.get("paths") else None
+        self.types: list[str] | None = data.get("types") or None
+        self.statuses: list[list[int]] | None = data.get("statuses") or None
+        self.set: list[list[Any]] = data.get("set", [])
+        self.remove: list[str] = data.get("remove", [])
+        self.drop: list[str] = data.get("drop", [])
+
+    def matches(self, uri: str, media_type: str, status: int) -> bool:
+        if self.statuses is not None and not any(lo <= status <= hi for lo, hi in self.statuses):
+            return False
+        if self.types is not None:
+            major = media_type.split("/", 1)[0] + "/*"
+            if media_type not in self.types and major not in self.types:
+                return False
+        return self.paths is None or any(p.match(uri) for p in self.paths)
+
+
+class Engine:
+    def __init__(self, compiled: dict[str, Any]) -> None:
+        self.compiled = compiled
+        self.rules = [_Rule(r) for r in compiled.get("rules", [])]
+        self._plans: dict[tuple[int, ...], Plan] = {(): self._build(())}
+
+    def _build(self, matched: tuple[int, ...]) -> Plan:
+        """Base headers, then each matching rule in file order; a later rule wins."""
+        adds: dict[str, tuple[str, str, bool]] = {
+            n: (k, v, o) for n, k, v, o in self.compiled.get("headers", [])
+        }
+        remove = list(self.compiled.get("remove", []))
+        for index in matched:
+            rule = self.rules[index]
+            for name in rule.drop:
+                if name == "*":
+                    adds.clear()
+                else:
+                    adds.pop(name, None)
+            remove.extend(rule.remove)
+            for n, k, v, o in rule.set:
+                adds.pop(n, None)  # re-insert so the header lands in rule order
+                adds[n] = (k, v, o)
+        return Plan(remove, adds)
+
+    def plan(self, uri: str, media_type: str, status: int) -> tuple[Plan, tuple[int, ...]]:
+        matched = tuple(
+            i for i, rule in enumerate(self.rules) if rule.matches(uri, media_type, status)
+        )
+        plan = self._plans.get(matched)
+        if plan is None:
+            plan = self._build(matched)
+            if len(self._plans) < _MAX_PLANS:
+                self._plans[matched] = plan
+        return plan, matched
+
+    def apply(
+        self, response: dict[str, Any], uri: str
+    ) -> tuple[dict[str, Any], Plan, tuple[int, ...]]:
+        """The hardened copy of ``response``, the plan used and the indices of matched rules."""
+        origin: dict[str, Any] = response.get("headers") or {}
+        media_type = ""
+        ctype = origin.get("content-type")
+        if ctype:
+            media_type = ctype[0]["value"].split(";", 1)[0].strip().lower()
+        try:
+            status = int(response.get("status", 0))
+        except (TypeError, ValueError):
+            status = 0
+        plan, matched = self.plan(uri, media_type, status) if self.rules else (self._plans[()], ())
+
+        headers = dict(origin)
+        remove = plan.remove
+        if remove:
+            if len(headers) <= len(remove):
+                for name in [n for n in headers if n in remove]:
+                    del headers[name]
+            else:
+                for name in remove:
+                    headers.pop(name, None)
+        for name, key, value, override in plan.adds:
+            if override or name not in headers:
+                headers[name] = [{"key": key, "value": value}]
+        result = dict(response)
+        result["headers"] = headers
+        return result, plan, matched

@@ -1,0 +1,121 @@
+"""The Lambda@Edge entry point: ``edgeshield.edge.handler.handler``.
+
+Runs on origin-response (recommended: every origin status, result cached with the object) or
+viewer-response. The compiled policy ``policy.json`` next to this file is loaded once per
+cold start; there are no environment variables at the edge (reference/lambda-edge.md §1.1).
+
+Fail open: if anything goes wrong, the origin's response goes back unchanged and one JSON
+error line is printed. A security-headers function must never turn a page into a 502/503.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from edgeshield.edge.engine import Engine
+
+POLICY_FILE = Path(__file__).with_name("policy.json")
+
+
+def _load() -> tuple[Engine | None, dict[str, Any], str | None]:
+    try:
+        compiled = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
+        return Engine(compiled), compiled, None
+    except Exception as exc:  # never fail the import: that would be a 503 on every request
+        return None, {}, f"{type(exc).__name__}: {exc}"
+
+
+ENGINE, POLICY, LOAD_ERROR = _load()
+_SAMPLE_RATE = float(POLICY.get("log_sample_rate", 0.0) or 0.0)
+_METRICS = bool(POLICY.get("metrics", False))
+_NAMESPACE = str(POLICY.get("metrics_namespace", "edgeshield"))
+
+
+def _emit(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record, separators=(",", ":"), default=str) + "\n")
+
+
+def _request_id(event: Any) -> str | None:
+    try:
+        return str(event["Records"][0]["cf"]["config"]["requestId"])
+    except Exception:
+        return None
+
+
+def _metrics(context: Any, hardened: int, failed_open: int) -> None:
+    """One CloudWatch Embedded Metric Format document; CloudWatch Logs turns it into metrics."""
+    function = getattr(context, "function_name", None) or "edgeshield"
+    _emit(
+        {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": _NAMESPACE,
+                        "Dimensions": [["FunctionName"]],
+                        "Metrics": [
+                            {"Name": "ResponsesHardened", "Unit": "Count"},
+                            {"Name": "FailedOpen", "Unit": "Count"},
+                        ],
+                    }
+                ],
+            },
+            "FunctionName": function,
+            "ResponsesHardened": hardened,
+            "FailedOpen": failed_open,
+        }
+    )
+
+
+def _fail_open(event: Any, context: Any, error: str) -> Any:
+    _emit(
+        {
+            "level": "ERROR",
+            "message": "edgeshield failed open: the origin response was returned unchanged",
+            "error": error[:1000],
+            "requestId": _request_id(event),
+            "policy": POLICY.get("digest"),
+        }
+    )
+    if _METRICS:
+        _metrics(context, 0, 1)
+    try:
+        return event["Records"][0]["cf"]["response"]
+    except Exception:
+        return None  # not a response event: nothing sane to return
+
+
+def handler(event: Any, context: Any = None) -> Any:
+    if ENGINE is None:
+        return _fail_open(event, context, f"policy.json could not be loaded: {LOAD_ERROR}")
+    started = time.perf_counter()
+    try:
+        cf = event["Records"][0]["cf"]
+        response = cf["response"]
+        uri = cf.get("request", {}).get("uri", "/")
+        result, plan, matched = ENGINE.apply(response, uri)
+    except Exception as exc:
+        return _fail_open(event, context, f"{type(exc).__name__}: {exc}")
+    if _SAMPLE_RATE and random.random() < _SAMPLE_RATE:
+        _emit(
+            {
+                "level": "INFO",
+                "message": "edgeshield hardened a response",
+                "requestId": _request_id(event),
+                "uri": uri,
+                "status": response.get("status"),
+                "rules": [ENGINE.rules[i].name for i in matched],
+                "set": list(plan.names),
+                "removed": sorted(n for n in plan.remove if n in (response.get("headers") or {})),
+                "durationUs": round((time.perf_counter() - started) * 1e6, 1),
+                "policy": POLICY.get("digest"),
+            }
+        )
+    if _METRICS:
+        _metrics(context, 1, 0)
+    return result

@@ -1,0 +1,375 @@
+"""Content-Security-Policy: directive catalog, source-expression checks and rendering.
+
+Checks are CSP Level 3 (W3C) plus what browsers actually do today. Each finding is a
+``(path_suffix, what, fix, severity)`` tuple so the loader can attach file and line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import difflib
+import re
+from collections.abc import Iterable
+
+Finding = tuple[str, str, str, str]  # (where-suffix, what, fix, severity)
+
+FETCH_DIRECTIVES = frozenset(
+    {
+        "default-src",
+        "script-src",
+        "script-src-elem",
+        "script-src-attr",
+        "style-src",
+        "style-src-elem",
+        "style-src-attr",
+        "img-src",
+        "font-src",
+        "connect-src",
+        "media-src",
+        "object-src",
+        "frame-src",
+        "child-src",
+        "worker-src",
+        "manifest-src",
+        "fenced-frame-src",
+    }
+)
+# Directives that take something other than a source list.
+OTHER_DIRECTIVES = frozenset(
+    {
+        "base-uri",
+        "form-action",
+        "frame-ancestors",
+        "sandbox",
+        "report-uri",
+        "report-to",
+        "upgrade-insecure-requests",
+        "require-trusted-types-for",
+        "trusted-types",
+        "webrtc",
+    }
+)
+KNOWN_DIRECTIVES = FETCH_DIRECTIVES | OTHER_DIRECTIVES
+# Directives that no current browser enforces: they only cost bytes.
+DEAD_DIRECTIVES = {
+    "block-all-mixed-content": "mixed content is blocked by default in current browsers",
+    "plugin-types": "plugins are gone from browsers; use object-src 'none'",
+    "require-sri-for": "no browser ships it",
+    "navigate-to": "it was removed from the CSP specification",
+    "prefetch-src": "it was removed from the CSP specification",
+    "referrer": "use the Referrer-Policy header",
+    "reflected-xss": "it was removed; X-XSS-Protection is obsolete too",
+    "disown-opener": "use Cross-Origin-Opener-Policy",
+}
+# Ignored by browsers in a Report-Only policy (CSP3 §3.2 and the directive definitions).
+IGNORED_IN_REPORT_ONLY = frozenset({"sandbox", "upgrade-insecure-requests"})
+SOURCE_LIST_DIRECTIVES = FETCH_DIRECTIVES | {"base-uri", "form-action", "frame-ancestors"}
+NO_VALUE_DIRECTIVES = frozenset({"upgrade-insecure-requests"})
+
+KEYWORDS = frozenset(
+    {
+        "'self'",
+        "'none'",
+        "'unsafe-inline'",
+        "'unsafe-eval'",
+        "'strict-dynamic'",
+        "'unsafe-hashes'",
+        "'report-sample'",
+        "'wasm-unsafe-eval'",
+        "'inline-speculation-rules'",
+    }
+)
+_BARE_KEYWORDS = {k.strip("'"): k for k in KEYWORDS}
+SANDBOX_TOKENS = frozenset(
+    {
+        "allow-downloads",
+        "allow-forms",
+        "allow-modals",
+        "allow-orientation-lock",
+        "allow-pointer-lock",
+        "allow-popups",
+        "allow-popups-to-escape-sandbox",
+        "allow-presentation",
+        "allow-same-origin",
+        "allow-scripts",
+        "allow-storage-access-by-user-activation",
+        "allow-top-navigation",
+        "allow-top-navigation-by-user-activation",
+        "allow-top-navigation-to-custom-protocols",
+    }
+)
+_HASH_BYTES = {"sha256": 32, "sha384": 48, "sha512": 64}
+_NONCE_RE = re.compile(r"^'nonce-([A-Za-z0-9+/_-]+={0,2})'$")
+_HASH_RE = re.compile(r"^'(sha256|sha384|sha512)-([A-Za-z0-9+/_-]+={0,2})'$", re.IGNORECASE)
+_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:$")
+# host-source: [scheme://](*.|)host[:port|:*][path]
+_HOST_RE = re.compile(
+    r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?"
+    r"(?:\*|(?:\*\.)?[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:.]+\])"
+    r"(?::(?:\d{1,5}|\*))?"
+    r"(?:/[^\s;,]*)?$"
+)
+_WILDCARDS = frozenset({"*", "http:", "https:", "ftp:", "http://*", "https://*", "data:"})
+_VALUE_CHARS_RE = re.compile(r"[;,\s]")
+
+
+def _hint(name: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def check_source(directive: str, source: str) -> list[Finding]:
+    """Problems with one source expression in a source-list directive."""
+    where = directive
+    lower = source.lower()
+    if source in KEYWORDS or lower in KEYWORDS:
+        return []
+    if lower in _BARE_KEYWORDS:
+        quoted = _BARE_KEYWORDS[lower]
+        return [
+            (
+                where,
+                f"keyword {source!r} is not quoted, so browsers read it as a host name",
+                f"write {quoted!r} (with the single quotes)",
+                "error",
+            )
+        ]
+    if source.startswith("'nonce-"):
+        if not _NONCE_RE.match(source):
+            return [
+                (
+                    where,
+                    f"malformed nonce {source!r}",
+                    "a nonce is 'nonce-<base64 value>' with the quotes, e.g. 'nonce-r4nd0m+Base64=='",
+                    "error",
+                )
+            ]
+        return [
+            (
+                where,
+                f"fixed nonce {source!r}: a policy compiled into the function sends the same nonce on every response, so an attacker can reuse it",
+                "use 'sha256-…' hashes of the inline scripts instead (the edge cannot see or rewrite the HTML to place a fresh nonce)",
+                "warning",
+            )
+        ]
+    if source.lower().startswith(("'sha256-", "'sha384-", "'sha512-")):
+        match = _HASH_RE.match(source)
+        if match:
+            algorithm, digest = match.group(1).lower(), match.group(2)
+            try:
+                raw = base64.b64decode(digest.replace("-", "+").replace("_", "/"), validate=True)
+            except (binascii.Error, ValueError):
+                raw = b""
+            if len(raw) == _HASH_BYTES[algorithm]:
+                return []
+        return [
+            (
+                where,
+                f"malformed hash {source!r}",
+                "a hash is 'sha256-<base64 of the 32-byte digest>' (or sha384/48, sha512/64 bytes), quoted",
+                "error",
+            )
+        ]
+    if source.startswith("'"):
+        return [
+            (
+                where,
+                f"unknown keyword {source!r}",
+                "allowed keywords: " + ", ".join(sorted(KEYWORDS)) + ", 'nonce-…', 'sha256-…'",
+                "error",
+            )
+        ]
+    if _VALUE_CHARS_RE.search(source):
+        return [
+            (
+                where,
+                f"source {source!r} contains a space, ';' or ','",
+                "give each source as its own list item; directives are separate keys",
+                "error",
+            )
+        ]
+    findings: list[Finding] = []
+    if _SCHEME_RE.match(source) or _HOST_RE.match(source):
+        if lower in _WILDCARDS and directive in ("script-src", "script-src-elem", "default-src"):
+            findings.append(
+                (
+                    where,
+                    f"{source!r} allows scripts from almost anywhere",
+                    "list the exact origins you load scripts from, or use hashes",
+                    "warning",
+                )
+            )
+        elif lower in ("*", "http:", "https:", "http://*", "https://*"):
+            findings.append(
+                (
+                    where,
+                    f"wildcard source {source!r}",
+                    "list the exact origins instead",
+                    "warning",
+                )
+            )
+        if lower.startswith("http:") or lower.startswith("http://"):
+            findings.append(
+                (
+                    where,
+                    f"insecure scheme in {source!r}",
+                    "use https:// so the resource cannot be swapped in transit",
+                    "warning",
+                )
+            )
+        return findings
+    return [
+        (
+            where,
+            f"invalid source expression {source!r}",
+            "use a keyword like 'self', a scheme like https:, a host like cdn.example.com or https://*.example.com:443/path, a nonce or a hash",
+            "error",
+        )
+    ]
+
+
+def check_directives(directives: dict[str, list[str]], mode: str) -> list[Finding]:
+    """Validate a whole policy given as directive -> sources (names already lower-cased)."""
+    findings: list[Finding] = []
+    for name, sources in directives.items():
+        if name in DEAD_DIRECTIVES:
+            findings.append(
+                (name, f"directive {name!r} does nothing", DEAD_DIRECTIVES[name], "warning")
+            )
+            continue
+        if name not in KNOWN_DIRECTIVES:
+            hint = _hint(name, KNOWN_DIRECTIVES)
+            findings.append(
+                (
+                    name,
+                    f"unknown directive {name!r}",
+                    hint or "see the CSP Level 3 directive list in docs/policy.md",
+                    "error",
+                )
+            )
+            continue
+        if mode == "report-only" and name in IGNORED_IN_REPORT_ONLY:
+            findings.append(
+                (
+                    name,
+                    f"{name!r} is ignored in a report-only policy",
+                    "move it to an enforced policy or remove it",
+                    "warning",
+                )
+            )
+        if name in NO_VALUE_DIRECTIVES and sources:
+            findings.append((name, f"{name!r} takes no value", "use an empty list: []", "error"))
+        elif name in SOURCE_LIST_DIRECTIVES:
+            if "'none'" in (s.lower() for s in sources) and len(sources) > 1:
+                findings.append(
+                    (
+                        name,
+                        "'none' combined with other sources",
+                        "'none' must be the only source; drop it or the others",
+                        "error",
+                    )
+                )
+            for source in sources:
+                findings.extend(check_source(name, source))
+        elif name == "sandbox":
+            for token in sources:
+                if token.lower() not in SANDBOX_TOKENS:
+                    hint = _hint(token.lower(), SANDBOX_TOKENS)
+                    findings.append(
+                        (
+                            name,
+                            f"unknown sandbox flag {token!r}",
+                            hint or "allowed: " + ", ".join(sorted(SANDBOX_TOKENS)),
+                            "error",
+                        )
+                    )
+        elif name == "report-to" and len(sources) != 1:
+            findings.append(
+                (
+                    name,
+                    "report-to takes exactly one endpoint name",
+                    'e.g. report-to = ["csp"] with a matching Reporting-Endpoints entry',
+                    "error",
+                )
+            )
+        elif name == "report-uri" and not sources:
+            findings.append(
+                (
+                    name,
+                    "report-uri has no URL",
+                    'e.g. report-uri = ["/_edgeshield/csp-report"]',
+                    "error",
+                )
+            )
+
+    findings.extend(_check_script_policy(directives))
+    if mode == "report-only" and not ({"report-uri", "report-to"} & directives.keys()):
+        findings.append(
+            (
+                "mode",
+                "report-only policy without report-uri or report-to",
+                'violations go nowhere; add report-uri = ["/_edgeshield/csp-report"]',
+                "warning",
+            )
+        )
+    return findings
+
+
+def _check_script_policy(directives: dict[str, list[str]]) -> list[Finding]:
+    name = "script-src" if "script-src" in directives else "default-src"
+    sources = [s.lower() for s in directives.get(name, [])]
+    findings: list[Finding] = []
+    has_nonce_or_hash = any(
+        s.startswith(("'nonce-", "'sha256-", "'sha384-", "'sha512-")) for s in sources
+    )
+    if "'strict-dynamic'" in sources and not has_nonce_or_hash:
+        findings.append(
+            (
+                name,
+                "'strict-dynamic' without a nonce or hash blocks every script",
+                "add the 'sha256-…' hash of your loader script, or remove 'strict-dynamic'",
+                "error",
+            )
+        )
+    if "'unsafe-inline'" in sources and not has_nonce_or_hash:
+        findings.append(
+            (
+                name,
+                "'unsafe-inline' lets injected inline scripts run, which defeats most of CSP",
+                "move inline scripts to files, or allow each one by its 'sha256-…' hash",
+                "warning",
+            )
+        )
+    if "'unsafe-eval'" in sources:
+        findings.append(
+            (
+                name,
+                "'unsafe-eval' lets strings run as code (eval, new Function)",
+                "remove it; if WebAssembly needs it, use 'wasm-unsafe-eval'",
+                "warning",
+            )
+        )
+    return findings
+
+
+def parse_raw(value: str) -> tuple[dict[str, list[str]], list[str]]:
+    """Split a raw policy string into directives. Returns the directives and the names that
+    appear more than once (browsers keep the first and ignore the rest)."""
+    directives: dict[str, list[str]] = {}
+    duplicates: list[str] = []
+    for part in value.split(";"):
+        tokens = part.split()
+        if not tokens:
+            continue
+        name = tokens[0].lower()
+        if name in directives:
+            duplicates.append(name)
+            continue
+        directives[name] = tokens[1:]
+    return directives, duplicates
+
+
+def render(directives: dict[str, list[str]]) -> str:
+    """Directives -> header value, in the order given."""
+    return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())

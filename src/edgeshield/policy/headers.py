@@ -1,0 +1,798 @@
+"""Turn one header entry of a policy into its rendered value, with every problem found.
+
+A header entry is either a string (the value) or a table. Tables may carry ``override``
+(``false`` = set only when the origin sent none, like a response headers policy's origin
+override) and either ``value`` or the structured keys of that header (HSTS, CSP,
+Permissions-Policy, Reporting-Endpoints).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from edgeshield.cloudfront import rules
+from edgeshield.policy import csp, sf
+
+Finding = tuple[str, str, str, str]  # (where-suffix, what, fix, severity)
+
+
+@dataclass(frozen=True)
+class HeaderSetting:
+    name: str  # lower-case, as it goes in the CloudFront headers dict
+    key: str  # the casing sent on the wire
+    value: str
+    override: bool = True
+
+
+# Canonical casing for headers whose casing is not the simple capitalised form.
+_KEY_OVERRIDES = {
+    "x-xss-protection": "X-XSS-Protection",
+    "x-dns-prefetch-control": "X-DNS-Prefetch-Control",
+    "content-security-policy-report-only": "Content-Security-Policy-Report-Only",
+    "nel": "NEL",
+    "www-authenticate": "WWW-Authenticate",
+    "x-ua-compatible": "X-UA-Compatible",
+}
+
+SECURITY_HEADERS = frozenset(
+    {
+        "strict-transport-security",
+        "content-security-policy",
+        "x-content-type-options",
+        "x-frame-options",
+        "x-xss-protection",
+        "referrer-policy",
+        "permissions-policy",
+        "cross-origin-opener-policy",
+        "cross-origin-embedder-policy",
+        "cross-origin-resource-policy",
+        "reporting-endpoints",
+        "x-permitted-cross-domain-policies",
+        "x-dns-prefetch-control",
+        "origin-agent-cluster",
+        "x-download-options",
+        "cache-control",
+        "clear-site-data",
+    }
+)
+
+REFERRER_TOKENS = frozenset(
+    {
+        "no-referrer",
+        "no-referrer-when-downgrade",
+        "same-origin",
+        "origin",
+        "strict-origin",
+        "origin-when-cross-origin",
+        "strict-origin-when-cross-origin",
+        "unsafe-url",
+    }
+)
+UNSAFE_REFERRER = frozenset(
+    {"no-referrer-when-downgrade", "origin", "origin-when-cross-origin", "unsafe-url"}
+)
+COOP_TOKENS = ("same-origin", "same-origin-allow-popups", "noopener-allow-popups", "unsafe-none")
+COEP_TOKENS = ("require-corp", "credentialless", "unsafe-none")
+CORP_TOKENS = ("same-origin", "same-site", "cross-origin")
+# Features browsers recognise in Permissions-Policy (W3C registry plus shipped proposals).
+PERMISSIONS_FEATURES = frozenset(
+    {
+        "accelerometer",
+        "ambient-light-sensor",
+        "attribution-reporting",
+        "autoplay",
+        "bluetooth",
+        "browsing-topics",
+        "camera",
+        "captured-surface-control",
+        "ch-ua",
+        "ch-ua-arch",
+        "ch-ua-bitness",
+        "ch-ua-full-version-list",
+        "ch-ua-mobile",
+        "ch-ua-model",
+        "ch-ua-platform",
+        "ch-ua-platform-version",
+        "clipboard-read",
+        "clipboard-write",
+        "compute-pressure",
+        "cross-origin-isolated",
+        "deferred-fetch",
+        "digital-credentials-get",
+        "direct-sockets",
+        "display-capture",
+        "document-domain",
+        "encrypted-media",
+        "execution-while-not-rendered",
+        "execution-while-out-of-viewport",
+        "fullscreen",
+        "gamepad",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "identity-credentials-get",
+        "idle-detection",
+        "interest-cohort",
+        "join-ad-interest-group",
+        "keyboard-map",
+        "language-detector",
+        "local-fonts",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "navigation-override",
+        "otp-credentials",
+        "payment",
+        "picture-in-picture",
+        "private-state-token-issuance",
+        "private-state-token-redemption",
+        "publickey-credentials-create",
+        "publickey-credentials-get",
+        "rewriter",
+        "run-ad-auction",
+        "screen-wake-lock",
+        "serial",
+        "shared-storage",
+        "shared-storage-select-url",
+        "speaker-selection",
+        "storage-access",
+        "summarizer",
+        "sync-xhr",
+        "translator",
+        "unload",
+        "usb",
+        "vertical-scroll",
+        "web-share",
+        "window-management",
+        "writer",
+        "xr-spatial-tracking",
+    }
+)
+SIX_MONTHS = (
+    15_552_000  # 180 days: the Observatory's threshold (reference/security-headers.md §1.3)
+)
+PRELOAD_MIN_AGE = 31_536_000  # hstspreload.org requires at least one year
+_ORIGIN_RE = re.compile(r"^https?://[^\s/\"]+$")
+
+
+def wire_key(name: str) -> str:
+    return _KEY_OVERRIDES.get(name, rules.canonical_key(name))
+
+
+def _close(name: str, choices: frozenset[str] | tuple[str, ...]) -> str | None:
+    found = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.75)
+    return found[0] if found else None
+
+
+def check_value(value: str) -> list[Finding]:
+    """Characters CloudFront or HTTP refuse in a header value."""
+    bad = rules.control_character(value)
+    if bad is not None:
+        return [
+            (
+                "",
+                f"value contains the control character {bad!r}",
+                "header values may not contain CR, LF, NUL or other control characters (CloudFront rejects them with a 502)",
+                "error",
+            )
+        ]
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return [
+            (
+                "",
+                "value contains text outside Latin-1",
+                "HTTP header values are Latin-1; percent-encode URLs and keep text ASCII",
+                "error",
+            )
+        ]
+    if len(value) > 8192:
+        return [
+            (
+                "",
+                f"value is {len(value)} bytes long",
+                "many browsers and proxies refuse header lines over 8 KB; shorten it",
+                "warning",
+            )
+        ]
+    return []
+
+
+def check_name(name: str, trigger: str, action: str) -> list[Finding]:
+    """A header name the policy adds or removes: a token CloudFront lets a function touch."""
+    if not rules.is_token(name):
+        return [
+            (
+                "",
+                f"{name!r} is not a valid header name",
+                "use letters, digits and !#$%&'*+-.^_`|~ only",
+                "error",
+            )
+        ]
+    if rules.is_disallowed(name):
+        return [
+            (
+                "",
+                f"CloudFront does not let Lambda@Edge {action} {name!r}",
+                "remove it from the policy: CloudFront answers 502 LambdaValidationError (disallowed headers: Connection, Keep-Alive, Upgrade, X-Cache, X-Amz-Cf-*, X-Edge-*, …)",
+                "error",
+            )
+        ]
+    if rules.is_read_only(name, trigger):
+        read_only = ", ".join(sorted(rules.READ_ONLY_HEADERS[trigger]))
+        return [
+            (
+                "",
+                f"{name!r} is read-only on {trigger}",
+                f"remove it from the policy; on {trigger} a function may not add, change or delete {read_only} (502 LambdaValidationError)",
+                "error",
+            )
+        ]
+    return []
+
+
+def _table_keys(spec: dict[str, Any], allowed: set[str]) -> list[Finding]:
+    findings: list[Finding] = []
+    for key in spec:
+        if key not in allowed:
+            hint = _close(key, tuple(allowed))
+            findings.append(
+                (
+                    key,
+                    f"unknown key {key!r}",
+                    f"did you mean {hint!r}?" if hint else "allowed: " + ", ".join(sorted(allowed)),
+                    "error",
+                )
+            )
+    return findings
+
+
+def _bool(spec: dict[str, Any], key: str, default: bool, findings: list[Finding]) -> bool:
+    value = spec.get(key, default)
+    if not isinstance(value, bool):
+        findings.append(
+            (key, f"{key} must be true or false, not {value!r}", "write true or false", "error")
+        )
+        return default
+    return value
+
+
+def build(name: str, spec: Any, trigger: str) -> tuple[HeaderSetting | None, list[Finding]]:
+    """One header entry -> its setting and the problems found."""
+    findings = check_name(name, trigger, "set")
+    if any(f[3] == "error" for f in findings):
+        return None, findings
+    override = True
+    if isinstance(spec, dict):
+        override = _bool(spec, "override", True, findings)
+    if name == "strict-transport-security":
+        value = _hsts(spec, findings)
+    elif name == "content-security-policy":
+        name, value = _csp(spec, findings)
+    elif name == "permissions-policy":
+        value = _permissions(spec, findings)
+    elif name == "reporting-endpoints":
+        value = _reporting_endpoints(spec, findings)
+    else:
+        value = _simple(name, spec, findings)
+    if value is None:
+        return None, findings
+    findings.extend(check_value(value))
+    if any(f[3] == "error" for f in findings):
+        return None, findings
+    return HeaderSetting(name, wire_key(name), value, override), findings
+
+
+def _plain_value(spec: Any, findings: list[Finding], extra: set[str] | None = None) -> str | None:
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec, dict):
+        findings.extend(_table_keys(spec, {"value", "override", *(extra or set())}))
+        value = spec.get("value")
+        if isinstance(value, str):
+            return value
+        findings.append(
+            (
+                "",
+                "missing string 'value'",
+                'write value = "…" or give the value as a string',
+                "error",
+            )
+        )
+        return None
+    findings.append(
+        (
+            "",
+            f"expected a string or a table, not {type(spec).__name__}",
+            'write name = "value" or name = { value = "…", override = false }',
+            "error",
+        )
+    )
+    return None
+
+
+def _simple(name: str, spec: Any, findings: list[Finding]) -> str | None:
+    value = _plain_value(spec, findings)
+    if value is None:
+        return None
+    token = value.strip()
+    lower = token.lower()
+    if name == "x-content-type-options":
+        if lower != "nosniff":
+            findings.append(
+                ("", f"invalid value {value!r}", 'the only value is "nosniff"', "error")
+            )
+            return None
+        return "nosniff"
+    if name == "x-frame-options":
+        if lower.startswith("allow-from"):
+            findings.append(
+                (
+                    "",
+                    "ALLOW-FROM is not supported by any current browser",
+                    "use DENY or SAMEORIGIN, and CSP frame-ancestors to allow specific origins",
+                    "error",
+                )
+            )
+            return None
+        if lower not in ("deny", "sameorigin"):
+            findings.append(("", f"invalid value {value!r}", "use DENY or SAMEORIGIN", "error"))
+            return None
+        return lower.upper()
+    if name == "x-xss-protection":
+        if token == "0":
+            return token
+        if re.fullmatch(r"1\s*(;\s*mode=block|;\s*report=\S+)?", token):
+            findings.append(
+                (
+                    "",
+                    f"{value!r} turns on the legacy XSS auditor, which itself enabled cross-site leaks",
+                    'use "0" and rely on Content-Security-Policy',
+                    "warning",
+                )
+            )
+            return token
+        findings.append(
+            (
+                "",
+                f"invalid value {value!r}",
+                'use "0" (recommended), "1" or "1; mode=block"',
+                "error",
+            )
+        )
+        return None
+    if name == "referrer-policy":
+        tokens = [t.strip().lower() for t in token.split(",") if t.strip()]
+        unknown = [t for t in tokens if t not in REFERRER_TOKENS]
+        if not tokens or unknown:
+            bad = unknown[0] if unknown else value
+            hint = _close(bad, REFERRER_TOKENS) if unknown else None
+            findings.append(
+                (
+                    "",
+                    f"unknown Referrer-Policy {bad!r}",
+                    f"did you mean {hint!r}?"
+                    if hint
+                    else "allowed: " + ", ".join(sorted(REFERRER_TOKENS)),
+                    "error",
+                )
+            )
+            return None
+        if tokens[-1] in UNSAFE_REFERRER:
+            findings.append(
+                (
+                    "",
+                    f"{tokens[-1]!r} sends full or cross-origin referrers",
+                    "use strict-origin-when-cross-origin or no-referrer",
+                    "warning",
+                )
+            )
+        return ", ".join(tokens)
+    if name in ("cross-origin-opener-policy", "cross-origin-embedder-policy"):
+        return _structured_token(
+            name, value, COOP_TOKENS if "opener" in name else COEP_TOKENS, findings
+        )
+    if name == "cross-origin-resource-policy":
+        if token not in CORP_TOKENS:
+            hint = _close(lower, CORP_TOKENS)
+            findings.append(
+                (
+                    "",
+                    f"invalid value {value!r}",
+                    f"use {hint!r}"
+                    if hint and hint == lower
+                    else "allowed: " + ", ".join(CORP_TOKENS),
+                    "error",
+                )
+            )
+            return None
+        return token
+    if name not in SECURITY_HEADERS:
+        close = _close(name, SECURITY_HEADERS)
+        if close:
+            findings.append(
+                (
+                    "",
+                    f"custom header {name!r} looks like a misspelt {close!r}",
+                    f"rename it to {close!r} if that was meant",
+                    "warning",
+                )
+            )
+    return value
+
+
+def _structured_token(
+    name: str, value: str, allowed: tuple[str, ...], findings: list[Finding]
+) -> str | None:
+    """COOP/COEP are RFC 8941 items whose value is a token: case matters."""
+    try:
+        item, _params = sf.parse_item(value)
+    except sf.SFError as exc:
+        findings.append(
+            (
+                "",
+                f"{value!r} is not a valid structured header ({exc})",
+                "allowed: " + ", ".join(allowed),
+                "error",
+            )
+        )
+        return None
+    if not isinstance(item, sf.Token) or str(item) not in allowed:
+        lowered = str(item).lower()
+        fix = (
+            f"write {lowered!r} (tokens are case-sensitive and unquoted)"
+            if lowered in allowed
+            else "allowed: " + ", ".join(allowed)
+        )
+        findings.append(("", f"invalid value {value!r}", fix, "error"))
+        return None
+    return value.strip()
+
+
+def _hsts(spec: Any, findings: list[Finding]) -> str | None:
+    if isinstance(spec, str):
+        parts = [p.strip() for p in spec.split(";") if p.strip()]
+        table: dict[str, Any] = {}
+        for part in parts:
+            key, _, raw = part.partition("=")
+            key = key.strip().lower()
+            if key == "max-age":
+                raw = raw.strip().strip('"')
+                table["max-age"] = int(raw) if raw.isdigit() else raw
+            elif key == "includesubdomains":
+                table["include-subdomains"] = True
+            elif key == "preload":
+                table["preload"] = True
+            else:
+                findings.append(
+                    (
+                        "",
+                        f"unknown HSTS directive {part!r}",
+                        "allowed: max-age=N; includeSubDomains; preload",
+                        "error",
+                    )
+                )
+        spec = table
+    elif isinstance(spec, dict):
+        findings.extend(_table_keys(spec, {"max-age", "include-subdomains", "preload", "override"}))
+    else:
+        findings.append(
+            (
+                "",
+                "expected a table",
+                "write [headers.strict-transport-security] with max-age = 63072000",
+                "error",
+            )
+        )
+        return None
+    max_age = spec.get("max-age")
+    if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0:
+        findings.append(
+            (
+                "max-age",
+                f"max-age must be a whole number of seconds, not {max_age!r}",
+                "e.g. max-age = 63072000 (two years)",
+                "error",
+            )
+        )
+        return None
+    include = _bool(spec, "include-subdomains", False, findings)
+    preload = _bool(spec, "preload", False, findings)
+    if preload and not include:
+        findings.append(
+            (
+                "preload",
+                "preload without include-subdomains",
+                "the preload list requires include-subdomains = true",
+                "error",
+            )
+        )
+    if preload and max_age < PRELOAD_MIN_AGE:
+        findings.append(
+            (
+                "preload",
+                f"preload with max-age {max_age} (under one year)",
+                "the preload list requires max-age >= 31536000",
+                "error",
+            )
+        )
+    if max_age == 0:
+        findings.append(
+            (
+                "max-age",
+                "max-age = 0 tells browsers to forget HSTS",
+                "use at least 15552000 (180 days); 63072000 is common",
+                "warning",
+            )
+        )
+    elif max_age < SIX_MONTHS:
+        findings.append(
+            (
+                "max-age",
+                f"max-age {max_age} is under 180 days",
+                "use at least 15552000; the Observatory deducts points below that",
+                "warning",
+            )
+        )
+    value = f"max-age={max_age}"
+    if include:
+        value += "; includeSubDomains"
+    if preload:
+        value += "; preload"
+    return value
+
+
+def _csp(spec: Any, findings: list[Finding]) -> tuple[str, str | None]:
+    name = "content-security-policy"
+    mode = "enforce"
+    if isinstance(spec, str):
+        directives, duplicates = csp.parse_raw(spec)
+        for dup in duplicates:
+            findings.append(
+                (
+                    dup,
+                    f"directive {dup!r} appears twice",
+                    "browsers ignore the second one; merge the sources into one directive",
+                    "error",
+                )
+            )
+    elif isinstance(spec, dict):
+        findings.extend(_table_keys(spec, {"mode", "value", "directives", "override"}))
+        mode = spec.get("mode", "enforce")
+        if mode not in ("enforce", "report-only"):
+            findings.append(
+                ("mode", f"unknown mode {mode!r}", 'use "enforce" or "report-only"', "error")
+            )
+            mode = "enforce"
+        if ("value" in spec) == ("directives" in spec):
+            findings.append(
+                (
+                    "",
+                    "give either value (a policy string) or a directives table",
+                    "not both, not neither",
+                    "error",
+                )
+            )
+            return name, None
+        if "value" in spec:
+            if not isinstance(spec["value"], str):
+                findings.append(
+                    (
+                        "value",
+                        "value must be a string",
+                        "e.g. value = \"default-src 'self'\"",
+                        "error",
+                    )
+                )
+                return name, None
+            directives, duplicates = csp.parse_raw(spec["value"])
+            for dup in duplicates:
+                findings.append(
+                    (
+                        "value",
+                        f"directive {dup!r} appears twice",
+                        "browsers ignore the second one; merge them",
+                        "error",
+                    )
+                )
+        else:
+            directives = {}
+            raw = spec["directives"]
+            if not isinstance(raw, dict):
+                findings.append(
+                    (
+                        "directives",
+                        "directives must be a table",
+                        "e.g. [headers.content-security-policy.directives]",
+                        "error",
+                    )
+                )
+                return name, None
+            for key, sources in raw.items():
+                lower = key.lower()
+                if lower in directives:
+                    findings.append(
+                        (
+                            f"directives.{key}",
+                            f"directive {lower!r} appears twice",
+                            "merge the sources into one key",
+                            "error",
+                        )
+                    )
+                    continue
+                if isinstance(sources, str):
+                    sources = sources.split()
+                if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+                    findings.append(
+                        (
+                            f"directives.{key}",
+                            "sources must be a list of strings",
+                            'e.g. script-src = ["\'self\'", "https://cdn.example.com"]',
+                            "error",
+                        )
+                    )
+                    continue
+                directives[lower] = list(sources)
+    else:
+        findings.append(("", "expected a string or a table", "see docs/policy.md", "error"))
+        return name, None
+    if not directives:
+        findings.append(("", "empty policy", "add at least default-src", "error"))
+        return name, None
+    prefix = "directives." if isinstance(spec, dict) and "directives" in spec else ""
+    for where, what, fix, severity in csp.check_directives(directives, mode):
+        where = "mode" if where == "mode" else prefix + where
+        findings.append((where, what, fix, severity))
+    if mode == "report-only":
+        name = "content-security-policy-report-only"
+    return name, csp.render(directives)
+
+
+def _permissions(spec: Any, findings: list[Finding]) -> str | None:
+    if isinstance(spec, str):
+        raw = spec
+    elif isinstance(spec, dict):
+        findings.extend(_table_keys(spec, {"features", "value", "override"}))
+        if "value" in spec and isinstance(spec["value"], str):
+            raw = spec["value"]
+        elif isinstance(spec.get("features"), dict):
+            parts = []
+            for feature, allow in spec["features"].items():
+                rendered = _allowlist(feature, allow, findings)
+                if rendered is not None:
+                    parts.append(f"{feature}={rendered}")
+            raw = ", ".join(parts)
+        else:
+            findings.append(
+                (
+                    "",
+                    "give a features table or a value string",
+                    "e.g. [headers.permissions-policy.features] geolocation = []",
+                    "error",
+                )
+            )
+            return None
+    else:
+        findings.append(("", "expected a string or a table", "see docs/policy.md", "error"))
+        return None
+    try:
+        parsed = sf.parse_dictionary(raw)
+    except sf.SFError as exc:
+        findings.append(
+            (
+                "",
+                f"not a valid structured-field dictionary ({exc})",
+                'write feature=(self "https://a.example"), one per feature, comma-separated',
+                "error",
+            )
+        )
+        return None
+    for feature, (member, _params) in parsed.items():
+        if feature not in PERMISSIONS_FEATURES:
+            hint = _close(feature, PERMISSIONS_FEATURES)
+            findings.append(
+                (
+                    f"features.{feature}",
+                    f"unknown feature {feature!r}",
+                    f"did you mean {hint!r}?"
+                    if hint
+                    else "see the Permissions-Policy feature list in docs/policy.md",
+                    "error",
+                )
+            )
+        items = member if isinstance(member, list) else [(member, {})]
+        for item, _ in items:
+            if isinstance(item, sf.Token) and item not in ("self", "*", "src"):
+                findings.append(
+                    (
+                        f"features.{feature}",
+                        f"unknown allowlist token {item!r}",
+                        'use self, *, or a quoted origin like "https://a.example"',
+                        "error",
+                    )
+                )
+    return raw
+
+
+def _allowlist(feature: str, allow: Any, findings: list[Finding]) -> str | None:
+    where = f"features.{feature}"
+    if isinstance(allow, str):
+        allow = [allow]
+    if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
+        findings.append(
+            (
+                where,
+                "allowlist must be a list of strings",
+                'e.g. [] for none, ["self"], ["self", "https://a.example"]',
+                "error",
+            )
+        )
+        return None
+    if allow == ["*"]:
+        return "*"
+    out = []
+    for entry in allow:
+        if entry in ("self", "src"):
+            out.append(entry)
+        elif entry == "'self'":
+            findings.append(
+                (
+                    where,
+                    "'self' is written without quotes in Permissions-Policy",
+                    'write "self"',
+                    "error",
+                )
+            )
+        elif entry == "*":
+            findings.append((where, "* must be the only entry", 'write ["*"]', "error"))
+        elif _ORIGIN_RE.match(entry):
+            out.append(f'"{entry}"')
+        else:
+            findings.append(
+                (
+                    where,
+                    f"invalid allowlist entry {entry!r}",
+                    'use "self", "*", or an origin like "https://a.example"',
+                    "error",
+                )
+            )
+    return "(" + " ".join(out) + ")"
+
+
+def _reporting_endpoints(spec: Any, findings: list[Finding]) -> str | None:
+    if isinstance(spec, dict) and isinstance(spec.get("endpoints"), dict):
+        findings.extend(_table_keys(spec, {"endpoints", "override"}))
+        parts = []
+        for endpoint, url in spec["endpoints"].items():
+            if not isinstance(url, str) or not url or '"' in url:
+                findings.append(
+                    (
+                        f"endpoints.{endpoint}",
+                        "endpoint URL must be a non-empty string",
+                        'e.g. csp = "/_edgeshield/csp-report"',
+                        "error",
+                    )
+                )
+                continue
+            parts.append(f'{endpoint}="{url}"')
+        return ", ".join(parts)
+    value = _plain_value(spec, findings)
+    if value is None:
+        return None
+    try:
+        sf.parse_dictionary(value)
+    except sf.SFError as exc:
+        findings.append(
+            (
+                "",
+                f"not a valid structured-field dictionary ({exc})",
+                'write name="https://…", comma-separated',
+                "error",
+            )
+        )
+        return None
+    return value

@@ -1,0 +1,379 @@
+"""Read a policy file: TOML -> validated ``Policy`` plus every problem, each with its line."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from edgeshield.policy import headers as hdr
+from edgeshield.policy.locate import LineIndex
+from edgeshield.policy.model import ALL, Match, Policy, Rule
+from edgeshield.policy.problems import Problem
+
+TOP_KEYS = {"function", "headers", "remove", "rules"}
+FUNCTION_KEYS = {"trigger", "log-sample-rate", "metrics", "metrics-namespace"}
+REMOVE_KEYS = {"headers", "owasp"}
+RULE_KEYS = {"name", "match", "set", "remove", "drop"}
+MATCH_KEYS = {"path", "content-type", "status"}
+POLICY_TRIGGERS = ("origin-response", "viewer-response")
+
+_STATUS_RE = re.compile(r"^\s*(\d{3})\s*(?:-\s*(\d{3}))?\s*$")
+_STATUS_CLASS_RE = re.compile(r"^\s*([1-5])xx\s*$", re.IGNORECASE)
+_MEDIA_RE = re.compile(r"^[a-z0-9!#$&^_.+-]+/(\*|[a-z0-9!#$&^_.+-]+)$")
+_TOML_LINE_RE = re.compile(r"at line (\d+)")
+
+
+@cache
+def owasp_remove_list() -> tuple[str, ...]:
+    """The OWASP Secure Headers Project's list of headers to strip, lower-cased."""
+    data = json.loads(
+        resources.files("edgeshield.policy").joinpath("data/owasp_headers_remove.json").read_text()
+    )
+    return tuple(str(name).lower() for name in data["headers"])
+
+
+class _Collector:
+    def __init__(self, file: str, index: LineIndex) -> None:
+        self.file = file
+        self.index = index
+        self.problems: list[Problem] = []
+
+    def add(self, where: str, what: str, fix: str, severity: str = "error") -> None:
+        self.problems.append(
+            Problem(
+                where=where,
+                what=what,
+                fix=fix,
+                severity="warning" if severity == "warning" else "error",
+                file=self.file,
+                line=self.index.line_of(where),
+            )
+        )
+
+    def unknown_keys(self, where: str, table: dict[str, Any], allowed: set[str]) -> None:
+        for key in table:
+            if key in allowed:
+                continue
+            close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+            fix = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else "allowed keys: " + ", ".join(sorted(allowed))
+            )
+            self.add(f"{where}.{key}" if where else key, f"unknown key {key!r}", fix)
+
+    def findings(self, where: str, found: list[tuple[str, str, str, str]]) -> None:
+        for suffix, what, fix, severity in found:
+            self.add(f"{where}.{suffix}" if suffix else where, what, fix, severity)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+
+def parse_policy(text: str, file: str = "<policy>") -> tuple[Policy | None, list[Problem]]:
+    """Parse and validate. Returns the policy (None when there are errors) and all problems."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_LINE_RE.search(str(exc))
+        line = int(match.group(1)) if match else 1
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        return None, [
+            Problem(
+                "toml",
+                f"TOML syntax error: {message}",
+                "fix the syntax (see https://toml.io)",
+                file=file,
+                line=line,
+            )
+        ]
+    c = _Collector(file, LineIndex(text))
+    c.unknown_keys("", data, TOP_KEYS)
+
+    trigger, sample_rate, metrics, namespace = _function(c, data.get("function", {}))
+    settings = _headers(c, data.get("headers", {}), trigger)
+    remove = _remove(c, data.get("remove", {}), trigger)
+    rules = _rules(c, data.get("rules", []), trigger, {s.name for s in settings})
+    if not c.ok:
+        return None, c.problems
+    policy = Policy(
+        trigger=trigger,
+        headers=tuple(settings),
+        remove=remove,
+        rules=tuple(rules),
+        log_sample_rate=sample_rate,
+        metrics=metrics,
+        metrics_namespace=namespace,
+        source=file,
+    )
+    return policy, c.problems
+
+
+def load_policy(path: Path) -> tuple[Policy | None, list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [
+            Problem(
+                "file", "no such file", "create it with `edgeshield init`", file=str(path), line=0
+            )
+        ]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [
+            Problem(
+                "file",
+                f"cannot read it ({exc})",
+                "a policy is a UTF-8 TOML file",
+                file=str(path),
+                line=0,
+            )
+        ]
+    return parse_policy(text, str(path))
+
+
+def _function(c: _Collector, table: Any) -> tuple[str, float, bool, str]:
+    if not isinstance(table, dict):
+        c.add("function", "must be a table", "write [function]")
+        return "origin-response", 0.0, False, "edgeshield"
+    c.unknown_keys("function", table, FUNCTION_KEYS)
+    trigger = table.get("trigger", "origin-response")
+    if trigger not in POLICY_TRIGGERS:
+        c.add(
+            "function.trigger",
+            f"edgeshield's function cannot run on {trigger!r}",
+            "use origin-response (recommended: runs for every status, result is cached) or viewer-response",
+        )
+        trigger = "origin-response"
+    rate = table.get("log-sample-rate", 0.0)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+        c.add(
+            "function.log-sample-rate",
+            f"invalid sample rate {rate!r}",
+            "a number from 0 (off) to 1 (every invocation)",
+        )
+        rate = 0.0
+    metrics = table.get("metrics", False)
+    if not isinstance(metrics, bool):
+        c.add(
+            "function.metrics",
+            f"metrics must be true or false, not {metrics!r}",
+            "write true or false",
+        )
+        metrics = False
+    namespace = table.get("metrics-namespace", "edgeshield")
+    if not isinstance(namespace, str) or not re.fullmatch(r"[A-Za-z0-9._/#:-]{1,255}", namespace):
+        c.add(
+            "function.metrics-namespace",
+            f"invalid namespace {namespace!r}",
+            "letters, digits and . _ / # : - (CloudWatch namespace rules)",
+        )
+        namespace = "edgeshield"
+    return trigger, float(rate), metrics, namespace
+
+
+def _header_settings(
+    c: _Collector, where: str, table: Any, trigger: str
+) -> list[hdr.HeaderSetting]:
+    if not isinstance(table, dict):
+        c.add(where, "must be a table of header names", 'e.g. x-frame-options = "DENY"')
+        return []
+    settings: list[hdr.HeaderSetting] = []
+    seen: set[str] = set()
+    for name, spec in table.items():
+        lower = name.lower()
+        path = f"{where}.{name}"
+        if lower in seen:
+            c.add(
+                path,
+                f"header {lower!r} is given twice (names are case-insensitive)",
+                "keep one entry",
+            )
+            continue
+        seen.add(lower)
+        setting, found = hdr.build(lower, spec, trigger)
+        c.findings(path, found)
+        if setting is not None:
+            if setting.name != lower and setting.name in seen:
+                c.add(path, f"{setting.key} is given twice", "keep one entry")
+                continue
+            seen.add(setting.name)
+            settings.append(setting)
+    return settings
+
+
+def _headers(c: _Collector, table: Any, trigger: str) -> list[hdr.HeaderSetting]:
+    settings = _header_settings(c, "headers", table, trigger)
+    by_name = {s.name: s for s in settings}
+    csp = by_name.get("content-security-policy") or by_name.get(
+        "content-security-policy-report-only"
+    )
+    if csp is not None:
+        _check_report_to(c, csp.value, by_name.get("reporting-endpoints"))
+    return settings
+
+
+def _check_report_to(c: _Collector, csp_value: str, endpoints: hdr.HeaderSetting | None) -> None:
+    match = re.search(r"(?:^|;)\s*report-to\s+(\S+)", csp_value)
+    if not match:
+        return
+    name = match.group(1)
+    if endpoints is None or not re.search(rf"(?:^|,)\s*{re.escape(name)}\s*=", endpoints.value):
+        c.add(
+            "headers.content-security-policy.directives.report-to",
+            f"report-to names endpoint {name!r} but no Reporting-Endpoints header defines it",
+            f'add [headers.reporting-endpoints.endpoints] {name} = "/_edgeshield/csp-report"',
+            "warning",
+        )
+
+
+def _names(c: _Collector, where: str, value: Any, trigger: str, action: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        c.add(where, "must be a list of header names", 'e.g. ["server", "x-powered-by"]')
+        return ()
+    names: list[str] = []
+    for name in value:
+        if action == "drop" and name == ALL:
+            names.append(ALL)
+            continue
+        found = hdr.check_name(name, trigger, action)
+        c.findings(where, [(s, f"{what}", fix, sev) for s, what, fix, sev in found])
+        if not found:
+            names.append(name.lower())
+    return tuple(dict.fromkeys(names))
+
+
+def _remove(c: _Collector, table: Any, trigger: str) -> tuple[str, ...]:
+    if not isinstance(table, dict):
+        c.add("remove", "must be a table", 'e.g. [remove] headers = ["server"]')
+        return ()
+    c.unknown_keys("remove", table, REMOVE_KEYS)
+    names = _names(c, "remove.headers", table.get("headers", []), trigger, "remove")
+    owasp = table.get("owasp", False)
+    if not isinstance(owasp, bool):
+        c.add("remove.owasp", f"owasp must be true or false, not {owasp!r}", "write true or false")
+        owasp = False
+    if owasp:
+        names = tuple(dict.fromkeys([*names, *owasp_remove_list()]))
+    return names
+
+
+def _rules(c: _Collector, items: Any, trigger: str, policy_names: set[str]) -> list[Rule]:
+    if not isinstance(items, list):
+        c.add("rules", "must be an array of tables", "write each rule as [[rules]]")
+        return []
+    rules: list[Rule] = []
+    for i, item in enumerate(items):
+        where = f"rules.{i}"
+        if not isinstance(item, dict):
+            c.add(where, "a rule must be a table", "write [[rules]] with match and set/remove/drop")
+            continue
+        c.unknown_keys(where, item, RULE_KEYS)
+        name = item.get("name", f"rule {i + 1}")
+        if not isinstance(name, str):
+            c.add(f"{where}.name", "name must be a string", 'e.g. name = "api is not cached"')
+            name = f"rule {i + 1}"
+        match = _match(c, f"{where}.match", item.get("match", {}))
+        settings = _header_settings(c, f"{where}.set", item.get("set", {}), trigger)
+        remove = _names(c, f"{where}.remove", item.get("remove", []), trigger, "remove")
+        drop = _names(c, f"{where}.drop", item.get("drop", []), trigger, "drop")
+        known = policy_names | {s.name for r in rules for s in r.set}
+        for dropped in drop:
+            if dropped != ALL and dropped not in known:
+                c.add(
+                    f"{where}.drop",
+                    f"drop names {dropped!r}, which no earlier part of the policy adds",
+                    "drop only stops policy headers; use remove for headers from the origin",
+                    "warning",
+                )
+        if not (settings or remove or drop):
+            c.add(where, "the rule changes nothing", "give it set, remove or drop", "warning")
+        rules.append(Rule(name, match, tuple(settings), remove, drop))
+    return rules
+
+
+def _str_list(c: _Collector, where: str, value: Any) -> list[str] | None:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        c.add(where, "must be a non-empty list", 'e.g. ["/api/*"]')
+        return None
+    return value
+
+
+def _match(c: _Collector, where: str, table: Any) -> Match:
+    if not isinstance(table, dict):
+        c.add(where, "must be a table", 'e.g. match = { path = ["/api/*"] }')
+        return Match()
+    c.unknown_keys(where, table, MATCH_KEYS)
+    paths: list[str] = []
+    types: list[str] = []
+    statuses: list[tuple[int, int]] = []
+    if "path" in table and (items := _str_list(c, f"{where}.path", table["path"])) is not None:
+        for p in items:
+            if (
+                not isinstance(p, str)
+                or not (p.startswith("/") or p.startswith("*"))
+                or len(p) > 255
+            ):
+                c.add(
+                    f"{where}.path",
+                    f"invalid path pattern {p!r}",
+                    "start with / or *, at most 255 characters; * matches any run of characters, ? one",
+                )
+            else:
+                paths.append(p)
+    if (
+        "content-type" in table
+        and (items := _str_list(c, f"{where}.content-type", table["content-type"])) is not None
+    ):
+        for t in items:
+            media = t.split(";")[0].strip().lower() if isinstance(t, str) else ""
+            if not _MEDIA_RE.match(media):
+                c.add(
+                    f"{where}.content-type",
+                    f"invalid media type {t!r}",
+                    'use type/subtype or type/*, e.g. "text/html", "image/*"',
+                )
+            else:
+                types.append(media)
+    if (
+        "status" in table
+        and (items := _str_list(c, f"{where}.status", table["status"])) is not None
+    ):
+        for s in items:
+            parsed = _status_range(s)
+            if parsed is None:
+                c.add(
+                    f"{where}.status",
+                    f"invalid status {s!r}",
+                    'use a code (404), a range ("400-499") or a class ("4xx"), within 100-599',
+                )
+            else:
+                statuses.append(parsed)
+    return Match(tuple(paths), tuple(types), tuple(statuses))
+
+
+def _status_range(value: Any) -> tuple[int, int] | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value, value) if 100 <= value <= 599 else None
+    if not isinstance(value, str):
+        return None
+    cls = _STATUS_CLASS_RE.match(value)
+    if cls:
+        base = int(cls.group(1)) * 100
+        return base, base + 99
+    m = _STATUS_RE.match(value)
+    if not m:
+        return None
+    lo = int(m.group(1))
+    hi = int(m.group(2) or lo)
+    return (lo, hi) if 100 <= lo <= hi <= 599 else None
