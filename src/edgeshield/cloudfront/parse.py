@@ -166,9 +166,9 @@ def normalize_event(obj: Any, trigger: str | None = None) -> Event:
 
     if kind in REQUEST_TRIGGERS:
         if "response" in cf:
-            raise EventError(f"Records[0].cf.response: a {kind} event has no response")
+            raise EventError(f"Records[0].cf.response: {kind} events have no response")
         if "request" not in cf:
-            raise EventError(f"Records[0].cf.request: missing (a {kind} event needs one)")
+            raise EventError(f"Records[0].cf.request: missing ({kind} events need one)")
     request = _object(cf.setdefault("request", {}), "Records[0].cf.request")
     for field, default in (
         ("clientIp", DEFAULT_CLIENT_IP),
@@ -183,7 +183,7 @@ def normalize_event(obj: Any, trigger: str | None = None) -> Event:
 
     if kind in RESPONSE_TRIGGERS:
         if "response" not in cf:
-            raise EventError(f"Records[0].cf.response: missing (a {kind} event needs one)")
+            raise EventError(f"Records[0].cf.response: missing ({kind} events need one)")
         response = _object(cf["response"], "Records[0].cf.response")
         status = response.setdefault("status", "200")
         if isinstance(status, int) and not isinstance(status, bool):

@@ -311,8 +311,6 @@ def _check_response(
                     f"got {code}.",
                 )
             )
-    elif generated:
-        out.append(Violation("validation", f"{_FAILED}a generated response needs a status."))
     if (
         trigger == "viewer-response"
         and original is not None
