@@ -1,3 +1,312 @@
-"""Policy commands: init, check, event, invoke, bundle."""
+"""Policy commands: init, check, event, bundle (and invoke, which runs a function once)."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from edgeshield.cli.app import EXIT_USAGE, app
+from edgeshield.cli.console import err, fail, out, print_json
+
+DEFAULT_POLICY_FILE = Path("edgeshield.toml")
+
+
+def _resolve_policy(path: Path | None) -> Path | None:
+    """An explicit path, else ./edgeshield.toml when present, else None (the strict preset)."""
+    if path is not None:
+        return path
+    return DEFAULT_POLICY_FILE if DEFAULT_POLICY_FILE.is_file() else None
+
+
+@app.command()
+def init(
+    preset: Annotated[
+        str,
+        typer.Option("--preset", "-p", help="strict, recommended, cloudfront-managed or helmet"),
+    ] = "strict",
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the policy")
+    ] = DEFAULT_POLICY_FILE,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file")] = False,
+    list_presets: Annotated[bool, typer.Option("--list", help="List the presets and exit")] = False,
+) -> None:
+    """Write a starter policy file from a preset."""
+    from edgeshield.policy.presets import PRESETS, preset_text
+
+    if list_presets:
+        for name, about in PRESETS.items():
+            out.print(f"{name:20} {about}")
+        return
+    if preset not in PRESETS:
+        fail(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}", EXIT_USAGE)
+    if output.exists() and not force:
+        fail(f"{output} already exists; pass --force to overwrite it", EXIT_USAGE)
+    try:
+        output.write_text(preset_text(preset), encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}", EXIT_USAGE)
+    out.print(f"wrote {output} (preset {preset}); next: edgeshield check {output}")
+
+
+@app.command()
+def check(
+    policy: Annotated[
+        Path | None,
+        typer.Argument(help="Policy file (default ./edgeshield.toml, else the strict preset)"),
+    ] = None,
+    uri: Annotated[str | None, typer.Option(help="Show the headers for this request path")] = None,
+    content_type: Annotated[
+        str | None, typer.Option("--content-type", help="…with this response Content-Type")
+    ] = None,
+    status: Annotated[int | None, typer.Option(help="…and this origin status")] = None,
+    grade: Annotated[
+        bool,
+        typer.Option(
+            "--grade", help="Grade an HTML response the way the MDN HTTP Observatory does"
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only the problems, no header tables")
+    ] = False,
+) -> None:
+    """Validate a policy and show the headers it gives sample responses.
+
+    Exit 0 when valid (warnings allowed), 2 with one line per problem otherwise."""
+    from edgeshield.policy import Policy, Problem, compile_policy, load_policy, load_preset
+    from edgeshield.preview import DEFAULT_SAMPLES, Sample, run_sample
+
+    path = _resolve_policy(policy)
+    parsed: Policy | None
+    problems: list[Problem]
+    if path is None:
+        parsed, problems, source = load_preset("strict"), [], "<preset strict>"
+    else:
+        parsed, problems = load_policy(path)
+        source = str(path)
+
+    samples = list(DEFAULT_SAMPLES)
+    if uri is not None or content_type is not None or status is not None:
+        if status is not None and not 100 <= status <= 599:
+            fail(f"--status {status} is not an HTTP status; use 100-599", EXIT_USAGE)
+        samples = [Sample("custom", uri or "/", status or 200, content_type or "text/html")]
+    compiled = compile_policy(parsed) if parsed is not None else None
+    results = [run_sample(compiled, s) for s in samples] if compiled and not quiet else []
+    report = _grade(compiled) if compiled is not None and grade else None
+
+    if as_json:
+        print_json(
+            {
+                "policy": source,
+                "valid": parsed is not None,
+                "problems": [p.to_dict() for p in problems],
+                "samples": [r.to_dict() for r in results],
+                **({"grade": report} if report is not None else {}),
+            }
+        )
+    else:
+        for problem in problems:
+            style = "yellow" if problem.severity == "warning" else "red"
+            out.print(
+                f"[{style}]{problem.format()}[/]" if out.is_terminal else problem.format(),
+                markup=out.is_terminal,
+            )
+        if parsed is not None:
+            _print_samples(source, results)
+            if report is not None:
+                _print_grade(report)
+    if parsed is None:
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _grade(compiled: dict[str, Any]) -> dict[str, Any]:
+    """Run the edge function on an HTML 200 sample and grade the headers it produces."""
+    from edgeshield.grade import grade_headers
+    from edgeshield.preview import DEFAULT_SAMPLES, run_sample
+
+    result = run_sample(compiled, DEFAULT_SAMPLES[0])
+    headers: dict[str, list[str]] = {}
+    for key, value, _how in result.headers:
+        headers.setdefault(key.lower(), []).append(value)
+    report: dict[str, Any] = grade_headers(headers, url="https://example.com/").to_dict()
+    return report
+
+
+def _print_grade(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"Observatory grade: {report['grade']} ({report['score']})", title_justify="left"
+    )
+    for column in ("test", "result", "score", "pass"):
+        table.add_column(column)
+    for name, test in report["tests"].items():
+        modifier = test["score_modifier"]
+        table.add_row(
+            name,
+            test["result"],
+            f"{modifier:+d}" if modifier else "0",
+            "yes" if test["pass"] else "no",
+        )
+    out.print(table)
+
+
+def _print_samples(source: str, results: list[Any]) -> None:
+    from rich.table import Table
+
+    if not results:
+        out.print(f"{source}: valid")
+        return
+    out.print(f"{source}: valid. Headers after the function, per sample response:")
+    for result in results:
+        s = result.sample
+        title = f"{s.name}: {s.uri} ({s.status}, {s.content_type})"
+        if result.rules:
+            title += " rules: " + ", ".join(result.rules)
+        table = Table(title=title, title_justify="left", show_lines=False)
+        table.add_column("header", no_wrap=True)
+        table.add_column("value", overflow="fold")
+        table.add_column("from", no_wrap=True)
+        for key, value, how in result.headers:
+            table.add_row(key, value, how)
+        for key in result.removed:
+            table.add_row(f"[strike]{key}[/]" if out.is_terminal else key, "", "removed")
+        out.print(table)
+
+
+def _split_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        fail(f"--header {text!r} must look like 'Name: value'", EXIT_USAGE)
+    return name.strip(), value.strip()
+
+
+@app.command()
+def event(
+    trigger: Annotated[
+        str,
+        typer.Argument(help="viewer-request, origin-request, origin-response or viewer-response"),
+    ],
+    uri: Annotated[str, typer.Option(help="Request path")] = "/",
+    method: Annotated[str, typer.Option(help="Request method")] = "GET",
+    status: Annotated[int, typer.Option(help="Response status (response triggers)")] = 200,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header",
+            "-H",
+            help="'Name: value'; response headers on response triggers, else request headers. Repeatable",
+        ),
+    ] = None,
+    request_header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--request-header", help="'Name: value' request header on response triggers. Repeatable"
+        ),
+    ] = None,
+    querystring: Annotated[str, typer.Option(help="Query string without the '?'")] = "",
+    body: Annotated[
+        str | None,
+        typer.Option(help="Request body (request triggers; exposed as with Include Body)"),
+    ] = None,
+) -> None:
+    """Print a Lambda@Edge event exactly as CloudFront builds it."""
+    from edgeshield.cloudfront import TRIGGERS, build_event
+
+    if trigger not in TRIGGERS:
+        fail(f"unknown trigger {trigger!r}; use one of {', '.join(TRIGGERS)}", EXIT_USAGE)
+    response_trigger = trigger.endswith("response")
+    pairs = [_split_header(h) for h in header or []]
+    request_pairs = [_split_header(h) for h in request_header or []]
+    kwargs: dict[str, Any] = {"uri": uri, "method": method.upper(), "querystring": querystring}
+    if response_trigger:
+        kwargs["status"] = status
+        if pairs:
+            kwargs["response_headers"] = pairs
+        if request_pairs:
+            kwargs["headers"] = request_pairs
+    else:
+        if request_pairs:
+            fail("--request-header is for response triggers; use --header", EXIT_USAGE)
+        if pairs:
+            kwargs["headers"] = pairs
+        if body is not None:
+            kwargs.update(body=body.encode(), include_body=True)
+    if body is not None and response_trigger:
+        fail(
+            "--body applies to request triggers only (origin bodies are never exposed)", EXIT_USAGE
+        )
+    try:
+        print_json(build_event(trigger, **kwargs))  # type: ignore[arg-type]
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+@app.command()
+def bundle(
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="Policy file (default ./edgeshield.toml, else strict)"),
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Zip to write")] = Path(
+        "edgeshield-edge.zip"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Build the reproducible Lambda@Edge zip: the edge function and the compiled policy."""
+    from edgeshield.bundle import HANDLER, build_zip
+    from edgeshield.cloudfront.rules import PACKAGE_LIMIT_ORIGIN, PACKAGE_LIMIT_VIEWER
+    from edgeshield.policy import PolicyError, load_and_compile
+
+    try:
+        compiled = load_and_compile(_resolve_policy(policy))
+    except PolicyError as exc:
+        for problem in exc.problems:
+            err.print(problem.format(), markup=False)
+        fail(
+            "the policy has errors; nothing was built (run `edgeshield check` for details)",
+            EXIT_USAGE,
+        )
+    try:
+        info = build_zip(compiled, output)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}", EXIT_USAGE)
+    if as_json:
+        print_json(
+            {
+                "path": str(info.path),
+                "size": info.size,
+                "sha256": info.sha256,
+                "handler": HANDLER,
+                "policy_digest": compiled["digest"],
+                "fits_viewer_trigger": info.fits_viewer,
+                "fits_origin_trigger": info.fits_origin,
+            }
+        )
+        return
+    out.print(f"wrote {info.path}  sha256 {info.sha256}")
+    out.print(f"handler {HANDLER}, runtime python3.12 or python3.13, x86_64")
+    for label, limit in (
+        ("viewer triggers", PACKAGE_LIMIT_VIEWER),
+        ("origin triggers", PACKAGE_LIMIT_ORIGIN),
+    ):
+        share = 100 * info.size / limit
+        out.print(
+            f"{info.size:,} bytes compressed = {share:.2f}% of the {limit // 1024 // 1024} MB limit for {label}"
+        )
+
+
+def _read_event_arg(source: str) -> Any:
+    from edgeshield.cloudfront import EventError, load_event
+
+    try:
+        if source == "-":
+            return load_event(sys.stdin.read())
+        return load_event(Path(source))
+    except EventError as exc:
+        fail(f"{source}: {exc}", EXIT_USAGE)
+    except OSError as exc:
+        fail(f"cannot read {source}: {exc.strerror}", EXIT_USAGE)

@@ -101,8 +101,9 @@ def parse_policy(text: str, file: str = "<policy>") -> tuple[Policy | None, list
     settings = _headers(c, data.get("headers", {}), trigger)
     remove = _remove(c, data.get("remove", {}), trigger)
     rules = _rules(c, data.get("rules", []), trigger, {s.name for s in settings})
+    problems = sorted(c.problems, key=lambda p: p.line)  # stable: same-line order kept
     if not c.ok:
-        return None, c.problems
+        return None, problems
     policy = Policy(
         trigger=trigger,
         headers=tuple(settings),
@@ -113,7 +114,7 @@ def parse_policy(text: str, file: str = "<policy>") -> tuple[Policy | None, list
         metrics_namespace=namespace,
         source=file,
     )
-    return policy, c.problems
+    return policy, problems
 
 
 def load_policy(path: Path) -> tuple[Policy | None, list[Problem]]:
@@ -244,6 +245,10 @@ def _names(c: _Collector, where: str, value: Any, trigger: str, action: str) -> 
         if action == "drop" and name == ALL:
             names.append(ALL)
             continue
+        if action == "drop" and name.lower() == "content-security-policy":
+            # One policy entry, two possible wire names (enforce / report-only): drop both.
+            names.extend(("content-security-policy", "content-security-policy-report-only"))
+            continue
         found = hdr.check_name(name, trigger, action)
         c.findings(where, [(s, f"{what}", fix, sev) for s, what, fix, sev in found])
         if not found:
@@ -287,14 +292,21 @@ def _rules(c: _Collector, items: Any, trigger: str, policy_names: set[str]) -> l
         drop = _names(c, f"{where}.drop", item.get("drop", []), trigger, "drop")
         known = policy_names | {s.name for r in rules for s in r.set}
         for dropped in drop:
-            if dropped != ALL and dropped not in known:
+            if (
+                dropped not in (ALL, "content-security-policy-report-only")
+                and dropped not in known
+                and not (
+                    dropped == "content-security-policy"
+                    and "content-security-policy-report-only" in known
+                )
+            ):
                 c.add(
                     f"{where}.drop",
                     f"drop names {dropped!r}, which no earlier part of the policy adds",
                     "drop only stops policy headers; use remove for headers from the origin",
                     "warning",
                 )
-        if not (settings or remove or drop):
+        if not any(item.get(k) for k in ("set", "remove", "drop")):
             c.add(where, "the rule changes nothing", "give it set, remove or drop", "warning")
         rules.append(Rule(name, match, tuple(settings), remove, drop))
     return rules

@@ -1,0 +1,185 @@
+"""init, check, event and bundle, run as the user runs them: the installed console script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from edgeshield.cloudfront import event_trigger, validate_result
+from edgeshield.policy import PRESETS
+
+EDGESHIELD = str(Path(sys.executable).with_name("edgeshield"))
+
+
+def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [EDGESHIELD, *args], cwd=cwd, capture_output=True, text=True, input=stdin, timeout=60
+    )
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_init_then_check_every_preset(tmp_path: Path, preset: str) -> None:
+    made = run("init", "--preset", preset, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    checked = run("check", "--json", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout
+    report = json.loads(checked.stdout)
+    assert report["valid"] is True
+    assert report["policy"] == "edgeshield.toml"
+    assert [s["sample"] for s in report["samples"]] == [
+        "HTML 200",
+        "JSON 200",
+        "PNG 200",
+        "HTML 404",
+    ]
+    html = {h["name"]: h for h in report["samples"][0]["headers"]}
+    assert html["X-Content-Type-Options"]["source"] == "policy"
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
+    assert run("init", cwd=tmp_path).returncode == 0
+    again = run("init", cwd=tmp_path)
+    assert again.returncode == 2
+    assert "already exists; pass --force" in again.stderr
+    assert run("init", "--force", "--preset", "helmet", cwd=tmp_path).returncode == 0
+    assert "helmet" in (tmp_path / "edgeshield.toml").read_text()
+
+
+def test_init_unknown_preset(tmp_path: Path) -> None:
+    result = run("init", "--preset", "lax", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown preset 'lax'; choose one of: strict, recommended" in result.stderr
+
+
+def test_check_reports_each_problem_on_its_line_and_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text('[headers]\nx-frame-options = "ALLOW-FROM x"\nvia = "me"\n')
+    result = run("check", "p.toml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout.splitlines() == [
+        "p.toml:2: headers.x-frame-options: ALLOW-FROM is not supported by any current browser; use DENY or SAMEORIGIN, and CSP frame-ancestors to allow specific origins",
+        "p.toml:3: headers.via: 'via' is read-only on origin-response; remove it from the policy; on origin-response a function may not add, change or delete transfer-encoding, via (502 LambdaValidationError)",
+    ]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "content", [b"\xff\xfe\x00garbage", b"[[[", b"headers = 5\n", b"[rules]\nx=1\n"]
+)
+def test_check_never_crashes_on_garbage(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "p.toml").write_bytes(content)
+    result = run("check", "p.toml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout.startswith("p.toml:")
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_check_missing_file(tmp_path: Path) -> None:
+    result = run("check", "nope.toml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nope.toml:0: file: no such file; create it with `edgeshield init`" in result.stdout
+
+
+def test_check_warnings_exit_0(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text('[headers]\nx-xss-protection = "1"\n')
+    result = run("check", "p.toml", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "p.toml:2: warning: headers.x-xss-protection:" in result.stdout
+
+
+def test_check_custom_response(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text(
+        '[headers]\nx-a = "1"\n[[rules]]\nname = "api"\nmatch = { path = ["/api/*"], status = ["2xx"] }\nset = { cache-control = "no-store" }\n'
+    )
+    result = run(
+        "check",
+        "p.toml",
+        "--json",
+        "--uri",
+        "/api/x",
+        "--content-type",
+        "application/json",
+        "--status",
+        "201",
+        cwd=tmp_path,
+    )
+    (sample,) = json.loads(result.stdout)["samples"]
+    assert sample["rules"] == ["api"]
+    assert {"name": "Cache-Control", "value": "no-store", "source": "policy"} in sample["headers"]
+
+
+def test_check_without_a_file_uses_strict(tmp_path: Path) -> None:
+    result = run("check", "--json", cwd=tmp_path)
+    assert json.loads(result.stdout)["policy"] == "<preset strict>"
+
+
+def test_event_prints_a_cloudfront_event(tmp_path: Path) -> None:
+    result = run(
+        "event",
+        "origin-response",
+        "--uri",
+        "/a",
+        "--status",
+        "404",
+        "-H",
+        "Content-Type: text/html",
+        "-H",
+        "X-A: 1",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    event = json.loads(result.stdout)
+    assert event_trigger(event) == "origin-response"
+    response = event["Records"][0]["cf"]["response"]
+    assert response["status"] == "404"
+    assert response["headers"]["x-a"] == [{"key": "X-A", "value": "1"}]
+    assert validate_result("origin-response", event, response) == []
+
+
+def test_event_body_and_bad_input(tmp_path: Path) -> None:
+    event = json.loads(
+        run("event", "viewer-request", "--method", "post", "--body", "hello", cwd=tmp_path).stdout
+    )
+    body = event["Records"][0]["cf"]["request"]["body"]
+    assert body["encoding"] == "base64" and body["inputTruncated"] is False
+    bad = run("event", "viewer-mumble", cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown trigger 'viewer-mumble'" in bad.stderr
+    bad = run("event", "viewer-request", "-H", "no colon", cwd=tmp_path)
+    assert bad.returncode == 2 and "must look like 'Name: value'" in bad.stderr
+
+
+def test_bundle_is_reproducible_and_small(tmp_path: Path) -> None:
+    first = json.loads(run("bundle", "-o", "a.zip", "--json", cwd=tmp_path).stdout)
+    second = json.loads(run("bundle", "-o", "b.zip", "--json", cwd=tmp_path).stdout)
+    assert first["sha256"] == second["sha256"]
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+    assert first["size"] < 100 * 1024 and first["fits_viewer_trigger"]
+    assert first["handler"] == "edgeshield.edge.handler.handler"
+    names = zipfile.ZipFile(tmp_path / "a.zip").namelist()
+    assert names == [
+        "edgeshield/__init__.py",
+        "edgeshield/edge/__init__.py",
+        "edgeshield/edge/engine.py",
+        "edgeshield/edge/handler.py",
+        "edgeshield/edge/policy.json",
+    ]
+    human = run("bundle", "-o", "c.zip", cwd=tmp_path)
+    assert "% of the 1 MB limit for viewer triggers" in human.stdout
+
+
+def test_bundle_refuses_an_invalid_policy(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text('[headers]\nx-cache = "1"\n')
+    result = run("bundle", "--policy", "p.toml", "-o", "x.zip", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "p.toml:2: headers.x-cache:" in result.stderr
+    assert not (tmp_path / "x.zip").exists()
+
+
+def test_help_everywhere(tmp_path: Path) -> None:
+    for command in ("init", "check", "event", "bundle"):
+        result = run(command, "--help", cwd=tmp_path)
+        assert result.returncode == 0 and "Usage" in result.stdout
