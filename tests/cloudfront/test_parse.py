@@ -231,3 +231,9 @@ def test_event_trigger() -> None:
         event_trigger({})
     with pytest.raises(EventError, match="'x' is not one of"):
         event_trigger({"Records": [{"cf": {"config": {"eventType": "x"}}}]})
+
+
+def test_a_byte_order_mark_is_tolerated(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(origin_response_event()), encoding="utf-8-sig")
+    assert event_trigger(load_event(path)) == "origin-response"

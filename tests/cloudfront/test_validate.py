@@ -666,3 +666,8 @@ def test_violation_is_a_frozen_value() -> None:
     assert v == Violation("validation", "m", "X-A", page="anything else")
     assert len({v, Violation("validation", "m", "X-A")}) == 1
     assert Violation("execution", "m").header is None
+
+
+def test_unknown_trigger_is_a_programming_error(event: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="unknown trigger 'edge'"):
+        validate_result("edge", event, {})

@@ -44,7 +44,7 @@ def load_event(source: str | os.PathLike[str], trigger: str | None = None) -> Ev
         path = Path(source)
         where = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # tolerate a BOM from editors
         except UnicodeDecodeError:
             raise EventError(f"{where}: not UTF-8 text") from None
         except OSError as exc:

@@ -71,6 +71,8 @@ PAGE_INVALID: Final = "The Lambda function result failed validation: The result 
 _FAILED: Final = "Lambda function result failed validation, "
 _IPV4_RE: Final = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _QUERY_BAD_RE: Final = re.compile(r"[\x00-\x20\x7f#]")
+# Sorted so violations come out in the same order on every run.
+_READ_ONLY: Final = {trigger: tuple(sorted(names)) for trigger, names in READ_ONLY_HEADERS.items()}
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ def result_kind(trigger: str, result: Any) -> Literal["request", "response"]:
 def validate_result(trigger: str, event: dict[str, Any], result: Any) -> list[Violation]:
     """Every reason CloudFront would reject ``result`` returned by a ``trigger`` function that
     was given ``event``; ``[]`` when it would accept it."""
+    if trigger not in READ_ONLY_HEADERS:
+        raise ValueError(f"unknown trigger {trigger!r}")
     if not isinstance(result, dict):
         marshal = _marshal_problem(result)
         if marshal:
@@ -166,7 +170,7 @@ def _check_headers(
     headers: Any,
     where: str,
     original: dict[str, Any] | None,
-    read_only: frozenset[str],
+    read_only: tuple[str, ...],
     out: list[Violation],
 ) -> None:
     """Check one headers object. ``original`` is the event's headers (None for a generated
@@ -336,7 +340,7 @@ def _check_response(
         )
 
     headers = resp.get("headers", {})
-    read_only = READ_ONLY_HEADERS.get(trigger, frozenset()) if not generated else frozenset()
+    read_only = _READ_ONLY[trigger] if not generated else ()
     original_headers = original.get("headers", {}) if original is not None else None
     _check_headers(headers, "headers", original_headers, read_only, out)
 
@@ -416,7 +420,7 @@ def _check_request(
 ) -> None:
     headers = req.get("headers", {})
     original_headers = original.get("headers") or {}
-    _check_headers(headers, "headers", original_headers, READ_ONLY_HEADERS[trigger], out)
+    _check_headers(headers, "headers", original_headers, _READ_ONLY[trigger], out)
     if (
         trigger == "viewer-request"
         and isinstance(headers, dict)
@@ -559,7 +563,7 @@ def _check_origin(origin: Any, request_headers: dict[str, Any], out: list[Violat
 
     custom_headers = spec.get("customHeaders", {})
     found: list[Violation] = []
-    _check_headers(custom_headers, "customHeaders", None, frozenset(), found)
+    _check_headers(custom_headers, "customHeaders", None, (), found)
     if isinstance(custom_headers, dict):
         found.extend(
             Violation(
