@@ -101,10 +101,22 @@ def test_broken_policy_file_fails_open_with_one_error_line(tmp_path: Path) -> No
 def test_malformed_event_fails_open(tmp_path: Path) -> None:
     root = stage(load_and_compile(None), tmp_path / "b")
     event = html_event()
-    event["Records"][0]["cf"]["response"]["headers"]["content-type"] = [{"no-value": 1}]
+    event["Records"][0]["cf"]["response"]["headers"] = "not a header dict"
     result, logs = invoke(root, event)
     assert result == event["Records"][0]["cf"]["response"]
     assert [entry["level"] for entry in logs] == ["ERROR"]
+    assert "ValueError" in logs[0]["error"]
+
+
+def test_malformed_content_type_fails_open_when_rules_need_it(tmp_path: Path) -> None:
+    compiled = compiled_from(
+        "[[rules]]\nmatch = { content-type = ['text/html'] }\nset = { x-a = '1' }\n"
+    )
+    root = stage(compiled, tmp_path / "b")
+    event = html_event()
+    event["Records"][0]["cf"]["response"]["headers"]["content-type"] = [{"no-value": 1}]
+    result, logs = invoke(root, event)
+    assert result == event["Records"][0]["cf"]["response"]
     assert "KeyError" in logs[0]["error"]
 
 

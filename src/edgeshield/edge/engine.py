@@ -7,8 +7,9 @@ policy headers. The event is never mutated, so the caller can always fall back t
 
 from __future__ import annotations
 
-import re
-from typing import Any
+TYPE_CHECKING = False  # typing costs ~2.7 ms of cold start; only the type checker needs it
+if TYPE_CHECKING:
+    from typing import Any
 
 # Defence in depth: the policy validator already refuses these, but the engine must never
 # touch a header CloudFront forbids (502 LambdaValidationError). Read-only on origin-response
@@ -41,14 +42,21 @@ def _allowed(name: str) -> bool:
 
 
 class Plan:
-    """What to do to one kind of response: names to remove, headers to set."""
+    """What to do to one kind of response: names to remove, headers to set.
 
-    __slots__ = ("adds", "names", "remove")
+    Header entries are pre-rendered once and shared by every response this plan produces, so
+    applying a plan is one ``dict.update``. They are read-only: Lambda serialises the result
+    right away; code that post-processes a result must copy an entry before changing it.
+    """
+
+    __slots__ = ("if_missing", "names", "remove", "replace")
 
     def __init__(self, remove: list[str], adds: dict[str, tuple[str, str, bool]]) -> None:
         self.remove = frozenset(n for n in remove if _allowed(n))
-        self.adds = tuple((n, k, v, o) for n, (k, v, o) in adds.items() if _allowed(n))
-        self.names = tuple(a[0] for a in self.adds)
+        allowed = [(n, k, v, o) for n, (k, v, o) in adds.items() if _allowed(n)]
+        self.names = tuple(n for n, _k, _v, _o in allowed)
+        self.replace = {n: [{"key": k, "value": v}] for n, k, v, o in allowed if o}
+        self.if_missing = tuple((n, [{"key": k, "value": v}]) for n, k, v, o in allowed if not o)
 
 
 class _Rule:
@@ -56,7 +64,11 @@ class _Rule:
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.name: str = data["name"]
-        self.paths = [re.compile(p) for p in data["paths"]] if data.get("paths") else None
+        self.paths = None
+        if data.get("paths"):
+            import re  # only policies with path rules pay for it at cold start
+
+            self.paths = [re.compile(p) for p in data["paths"]]
         self.types: list[str] | None = data.get("types") or None
         self.statuses: list[list[int]] | None = data.get("statuses") or None
         self.set: list[list[Any]] = data.get("set", [])
@@ -114,28 +126,27 @@ class Engine:
     ) -> tuple[dict[str, Any], Plan, tuple[int, ...]]:
         """The hardened copy of ``response``, the plan used and the indices of matched rules."""
         origin: dict[str, Any] = response.get("headers") or {}
-        media_type = ""
-        ctype = origin.get("content-type")
-        if ctype:
-            media_type = ctype[0]["value"].split(";", 1)[0].strip().lower()
-        try:
-            status = int(response.get("status", 0))
-        except (TypeError, ValueError):
-            status = 0
-        plan, matched = self.plan(uri, media_type, status) if self.rules else (self._plans[()], ())
+        if self.rules:
+            media_type = ""
+            ctype = origin.get("content-type")
+            if ctype:
+                media_type = ctype[0]["value"].split(";", 1)[0].strip().lower()
+            try:
+                status = int(response.get("status", 0))
+            except (TypeError, ValueError):
+                status = 0
+            plan, matched = self.plan(uri, media_type, status)
+        else:
+            plan, matched = self._plans[()], ()
 
         headers = dict(origin)
-        remove = plan.remove
-        if remove:
-            if len(headers) <= len(remove):
-                for name in [n for n in headers if n in remove]:
-                    del headers[name]
-            else:
-                for name in remove:
-                    headers.pop(name, None)
-        for name, key, value, override in plan.adds:
-            if override or name not in headers:
-                headers[name] = [{"key": key, "value": value}]
+        if plan.remove:
+            for name in plan.remove.intersection(headers):
+                del headers[name]
+        for name, entry in plan.if_missing:
+            if name not in headers:
+                headers[name] = entry
+        headers.update(plan.replace)
         result = dict(response)
         result["headers"] = headers
         return result, plan, matched
