@@ -13,6 +13,7 @@ start. The bundle is the zip `edgeshield bundle` writes.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import subprocess
@@ -71,11 +72,16 @@ def minimal_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any
 def per_event(rounds: int, events: int) -> dict[str, float]:
     from edgeshield.edge.handler import handler  # the strict preset ships as policy.json
 
-    event = build_event("origin-response", uri="/index.html", response_headers=ORIGIN_HEADERS)
+    # Each handler gets its own copy: the minimal one mutates its event in place.
+    ours_event = build_event("origin-response", uri="/index.html", response_headers=ORIGIN_HEADERS)
+    minimal_event = copy.deepcopy(ours_event)
     ours: list[float] = []
     minimal: list[float] = []
     for _ in range(rounds):
-        for fn, samples in ((handler, ours), (minimal_handler, minimal)):
+        for fn, event, samples in (
+            (handler, ours_event, ours),
+            (minimal_handler, minimal_event, minimal),
+        ):
             for _ in range(events):
                 start = time.perf_counter_ns()
                 fn(event, None)

@@ -34,6 +34,7 @@ _PROTECTED = frozenset(
     }
 )
 _PROTECTED_PREFIXES = ("x-amz-cf-", "x-edge-", "x-accel-", "x-amzn-")
+_EMPTY: dict[str, Any] = {}
 _MAX_PLANS = 256  # distinct rule combinations remembered; a policy rarely has more than a few
 
 
@@ -89,7 +90,8 @@ class Engine:
     def __init__(self, compiled: dict[str, Any]) -> None:
         self.compiled = compiled
         self.rules = [_Rule(r) for r in compiled.get("rules", [])]
-        self._plans: dict[tuple[int, ...], Plan] = {(): self._build(())}
+        self.base = self._build(())
+        self._plans: dict[tuple[int, ...], Plan] = {(): self.base}
 
     def _build(self, matched: tuple[int, ...]) -> Plan:
         """Base headers, then each matching rule in file order; a later rule wins."""
@@ -125,7 +127,7 @@ class Engine:
         self, response: dict[str, Any], uri: str
     ) -> tuple[dict[str, Any], Plan, tuple[int, ...]]:
         """The hardened copy of ``response``, the plan used and the indices of matched rules."""
-        origin: dict[str, Any] = response.get("headers") or {}
+        origin: dict[str, Any] = response.get("headers") or _EMPTY
         if self.rules:
             media_type = ""
             ctype = origin.get("content-type")
@@ -137,7 +139,7 @@ class Engine:
                 status = 0
             plan, matched = self.plan(uri, media_type, status)
         else:
-            plan, matched = self._plans[()], ()
+            plan, matched = self.base, ()
 
         headers = dict(origin)
         if plan.remove:

@@ -106,7 +106,8 @@ def handler(event: Any, context: Any = None) -> Any:
     try:
         cf = event["Records"][0]["cf"]
         response = cf["response"]
-        uri = cf.get("request", {}).get("uri", "/")
+        request = cf.get("request")
+        uri = request.get("uri", "/") if request else "/"
         result, plan, matched = ENGINE.apply(response, uri)
     except Exception as exc:
         return _fail_open(event, context, f"{type(exc).__name__}: {exc}")
