@@ -1,0 +1,202 @@
+"""Run the twelve tests on a scan input and score it the Observatory's way (§1.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from edgeshield.grade import (
+    coep,
+    cookies,
+    coop,
+    corp,
+    cors,
+    csp,
+    hsts,
+    redirection,
+    referrer,
+    sri,
+    xcto,
+    xfo,
+)
+from edgeshield.grade.headers import Headers
+from edgeshield.grade.model import OBSERVATORY_ORIGIN, Hop, Outcome, Response, ScanInput
+from edgeshield.grade.page import Page, PageParseError, parse_page
+from edgeshield.grade.report import Report
+from edgeshield.grade.results import (
+    BASE_SCORE,
+    MINIMUM_SCORE_FOR_EXTRA_CREDIT,
+    SCORE_TABLE,
+)
+
+# Score thresholds (multiples of 5, capped at 100) and their grades, best first.
+GRADE_CHART: Final = (
+    (100, "A+"),
+    (90, "A"),
+    (85, "A-"),
+    (80, "B+"),
+    (70, "B"),
+    (65, "B-"),
+    (60, "C+"),
+    (50, "C"),
+    (45, "C-"),
+    (40, "D+"),
+    (30, "D"),
+    (25, "D-"),
+    (0, "F"),
+)
+GRADES: Final = tuple(g for _, g in GRADE_CHART)
+_GRADE_BY_KEY: Final = {
+    key: next(g for floor, g in GRADE_CHART if key >= floor) for key in range(0, 101, 5)
+}
+
+ASSUMED_REDIRECTION: Final = "header-only: assumes http:// redirects to https:// on the same host"
+ASSUMED_SRI: Final = "header-only: assumes the HTML page loads no scripts"
+ASSUMED_CORS: Final = (
+    "header-only: assumes the CORS preflight answers with this response's Access-Control headers"
+)
+
+
+def grade_for_score(score: int) -> str:
+    """The letter grade of a (non-negative) score; scores above 100 are A+."""
+    score = max(score, 0)
+    return _GRADE_BY_KEY[min(score - score % 5, 100)]
+
+
+def grade_rank(grade: str) -> int:
+    """0 for A+, growing as grades get worse; raises ValueError for an unknown grade."""
+    return GRADES.index(grade)
+
+
+def score_outcomes(outcomes: list[Outcome]) -> int:
+    with_bonus = uncurved = BASE_SCORE
+    for o in outcomes:
+        m = SCORE_TABLE[o.result][0]
+        with_bonus += m
+        if m < 0:
+            uncurved += m
+    # Bonuses only count for a site that already has an A without them.
+    score = with_bonus if uncurved >= MINIMUM_SCORE_FOR_EXTRA_CREDIT else uncurved
+    return max(score, 0)
+
+
+def _content_type(resp: Response | None) -> str | None:
+    return resp.headers.get("content-type") if resp is not None else None
+
+
+def analyze_scan(scan: ScanInput) -> Report:
+    """Run every test on what a scan collected and score it."""
+    auto = scan.auto
+    https_page = scan.url[:6].lower() == "https:"
+
+    page: Page | None = None
+    page_error = False
+    if scan.body is not None:
+        try:
+            page = parse_page(scan.body)
+        except PageParseError:
+            page_error = True
+    # Meta policies count only on an HTML page with a body, as in the Observatory's retriever.
+    meta_csp: list[str] = []
+    meta_referrer: list[str] = []
+    if page is not None and scan.body and sri.mime_type(_content_type(auto)) in sri.HTML_TYPES:
+        meta_csp = page.csp_meta
+        meta_referrer = page.referrer_meta
+
+    if auto is not None:
+        csp_result = csp.analyze(
+            auto.headers.get("content-security-policy"),
+            meta_csp,
+            auto.headers.get("content-security-policy-report-only"),
+            https_page,
+        )
+    else:
+        csp_result = csp.CspAnalysis(Outcome(csp.NAME, "csp-not-implemented", False), None)
+    hsts_result = hsts.analyze(scan.https, scan.host)
+
+    if scan.body is None:
+        if sri.mime_type(_content_type(auto)) not in ("", *sri.HTML_TYPES):
+            sri_result = Outcome(sri.NAME, "sri-not-implemented-response-not-html", True)
+        else:
+            sri_result = Outcome(
+                sri.NAME,
+                "sri-not-implemented-but-no-scripts-loaded",
+                True,
+                assumed=scan.assumed.get(sri.NAME, ASSUMED_SRI),
+            )
+    elif auto is None:
+        sri_result = Outcome(sri.NAME, "sri-not-implemented-but-no-scripts-loaded", False)
+    else:
+        sri_result = sri.analyze(
+            _content_type(auto), None if page_error else page, scan.host, https_page
+        )
+
+    redirect_result = redirection.analyze(scan.http, scan.http_redirects)
+    if redirection.NAME in scan.assumed:
+        redirect_result.assumed = scan.assumed[redirection.NAME]
+    cors_result = cors.analyze(scan.preflight, scan.preflight_origin)
+    if cors.NAME in scan.assumed:
+        cors_result.assumed = scan.assumed[cors.NAME]
+
+    outcomes = [
+        csp_result.outcome,
+        cookies.analyze(
+            auto.headers.set_cookie if auto is not None else [], scan.cookies, hsts_result.passed
+        ),
+        cors_result,
+        redirect_result,
+        referrer.analyze(auto, meta_referrer),
+        hsts_result,
+        sri_result,
+        xcto.analyze(auto),
+        xfo.analyze(auto, csp_result.data),
+        corp.analyze(auto),
+        coop.analyze(auto),
+        coep.analyze(auto),
+    ]
+    return Report(scan.url, score_outcomes(outcomes), outcomes, header_only=scan.body is None)
+
+
+def _host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def header_only_input(headers: Headers, url: str) -> ScanInput:
+    """A scan input for headers alone: the page, HTTPS and the preflight are this response."""
+    host = _host_of(url)
+    resp = Response(url, 200, headers)
+    return ScanInput(
+        url=url,
+        host=host,
+        auto=resp,
+        https=resp,
+        http=resp,
+        http_redirects=[Hop("http://" + host + "/", 301), Hop(url, 200)],
+        body=None,
+        preflight=resp,
+        preflight_origin=OBSERVATORY_ORIGIN,
+        cookies=[(line, url) for line in headers.set_cookie],
+        assumed={
+            redirection.NAME: ASSUMED_REDIRECTION,
+            cors.NAME: ASSUMED_CORS,
+        },
+    )
+
+
+def grade_headers(
+    headers: Mapping[Any, Any] | Headers, url: str = "https://example.com/"
+) -> Report:
+    """Grade one response's headers as the Observatory would grade a well-configured site.
+
+    ``headers`` maps header names to a value or a list of values (a list is a repeated header
+    line); names may be any case, values str or bytes. Tests that need more than headers
+    (redirection, subresource integrity, the CORS preflight) are assumed and say so.
+    """
+    folded = Headers.from_mapping(headers)
+    scan = header_only_input(folded, url)
+    report = analyze_scan(scan)
+    return report

@@ -1,0 +1,98 @@
+"""Small JavaScript string semantics the Observatory's results depend on.
+
+The Observatory is Node code; where its outcome depends on a JS built-in (``trim``, ``/\\s+/``,
+``parseInt``, ``decodeURIComponent``, ``Intl.Collator('en')`` ordering) we reproduce that
+built-in rather than use Python's slightly different one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Final
+
+# ECMAScript WhiteSpace + LineTerminator: what String.prototype.trim and /\s/ remove.
+JS_WS: Final = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_WS_RUN: Final = re.compile("[" + re.escape(JS_WS) + "]+")
+_LEADING_INT: Final = re.compile("[" + re.escape(JS_WS) + r"]*([+-]?[0-9]+)")
+
+
+def trim(s: str) -> str:
+    return s.strip(JS_WS)
+
+
+def split_ws(s: str) -> list[str]:
+    """``s.trim().split(/\\s+/)`` (an empty string gives ``['']``)."""
+    if s.isascii() and s.isprintable():
+        # Only the space character can be whitespace here; str.split agrees with JS.
+        parts = s.split()
+        return parts or [""]
+    s = trim(s)
+    return _WS_RUN.split(s) if s else [""]
+
+
+def parse_int(s: str) -> float:
+    """``Number.parseInt(s, 10)``: leading digits after optional whitespace and sign, else NaN."""
+    m = _LEADING_INT.match(s)
+    return float(m.group(1)) if m else math.nan
+
+
+class URIError(ValueError):
+    pass
+
+
+_ESCAPE_RUN: Final = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def decode_uri_component(s: str) -> str:
+    """``decodeURIComponent``: raises URIError on a malformed escape or invalid UTF-8."""
+    if "%" not in s:
+        return s
+    out: list[str] = []
+    pos = 0
+    for m in _ESCAPE_RUN.finditer(s):
+        plain = s[pos : m.start()]
+        if "%" in plain:
+            raise URIError(s)
+        out.append(plain)
+        try:
+            out.append(bytes.fromhex(m.group(0).replace("%", "")).decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise URIError(s) from exc
+        pos = m.end()
+    rest = s[pos:]
+    if "%" in rest:
+        raise URIError(s)
+    out.append(rest)
+    return "".join(out)
+
+
+# ICU root collation (what Intl.Collator('en') uses) orders ASCII as: whitespace, punctuation
+# and symbols in this order, then digits, then letters, with case a later-level difference.
+# Control characters are ignorable. Mapping each character to its rank gives a sort key that
+# agrees with the collator for the lower-cased ASCII sources a CSP holds.
+_ICU_ASCII_ORDER: Final = (
+    "\t\n\v\f\r _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789abcdefghijklmnopqrstuvwxyz"
+)
+
+
+def _collation_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {}
+    for rank, ch in enumerate(_ICU_ASCII_ORDER):
+        table[ord(ch)] = chr(0x20 + rank)
+        if ch.isalpha():
+            table[ord(ch.upper())] = chr(0x20 + rank)
+    for code in range(0x80):
+        if code not in table:
+            table[code] = None  # ignorable control character
+    return table
+
+
+_COLLATE: Final = _collation_table()
+
+
+def collation_key(s: str) -> str:
+    return s.translate(_COLLATE)

@@ -1,0 +1,81 @@
+"""A graded scan: score, grade and the twelve test outcomes, as data for the CLI and API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edgeshield.grade.fixes import fix_for
+from edgeshield.grade.model import Outcome
+from edgeshield.grade.results import (
+    ALGORITHM_VERSION,
+    BEST_MODIFIER,
+    SCORE_TABLE,
+    TEST_TITLES,
+)
+
+
+class Report:
+    """The result of grading one response or one live scan."""
+
+    __slots__ = ("_grade", "header_only", "outcomes", "score", "url")
+
+    def __init__(self, url: str, score: int, outcomes: list[Outcome], header_only: bool) -> None:
+        self.url = url
+        self.score = score
+        self.outcomes = outcomes
+        self.header_only = header_only
+        self._grade: str | None = None
+
+    @property
+    def grade(self) -> str:
+        if self._grade is None:
+            from edgeshield.grade.grader import grade_for_score
+
+            self._grade = grade_for_score(self.score)
+        return self._grade
+
+    @property
+    def tests(self) -> dict[str, Outcome]:
+        return {o.name: o for o in self.outcomes}
+
+    @property
+    def tests_passed(self) -> int:
+        return sum(1 for o in self.outcomes if o.passed)
+
+    def short_of_best(self, outcome: Outcome) -> bool:
+        """The test failed or left bonus points unclaimed."""
+        return not outcome.passed or SCORE_TABLE[outcome.result][0] < BEST_MODIFIER[outcome.name]
+
+    def test_dict(self, o: Outcome) -> dict[str, Any]:
+        modifier, text = SCORE_TABLE[o.result]
+        entry: dict[str, Any] = {
+            "title": TEST_TITLES[o.name],
+            "result": o.result,
+            "score_modifier": modifier,
+            "pass": o.passed,
+            "description": text,
+        }
+        if o.assumed:
+            entry["assumed"] = o.assumed
+        if o.data:
+            entry["data"] = o.data
+        if self.short_of_best(o):
+            fix = fix_for(o.name, o.result)
+            if fix is not None:
+                entry["fix"] = fix.to_dict()
+        return entry
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "score": self.score,
+            "grade": self.grade,
+            "algorithm_version": ALGORITHM_VERSION,
+            "header_only": self.header_only,
+            "tests_passed": self.tests_passed,
+            "tests_quantity": len(self.outcomes),
+            "tests": {o.name: self.test_dict(o) for o in self.outcomes},
+        }
+
+    def __repr__(self) -> str:
+        return f"Report(url={self.url!r}, score={self.score}, grade={self.grade!r})"
