@@ -183,3 +183,26 @@ def test_help_everywhere(tmp_path: Path) -> None:
     for command in ("init", "check", "event", "bundle"):
         result = run(command, "--help", cwd=tmp_path)
         assert result.returncode == 0 and "Usage" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("preset", "score", "grade"),
+    [
+        ("strict", 150, "A+"),
+        ("recommended", 145, "A+"),
+        ("helmet", 130, "A+"),
+        ("cloudfront-managed", 75, "B"),
+    ],
+)
+def test_check_grade_of_each_preset(tmp_path: Path, preset: str, score: int, grade: str) -> None:
+    """The function's real output on an HTML page, graded like the Observatory (§7 anchors)."""
+    assert run("init", "--preset", preset, cwd=tmp_path).returncode == 0
+    result = run("check", "--grade", "--json", cwd=tmp_path)
+    report = json.loads(result.stdout)["grade"]
+    assert (report["score"], report["grade"]) == (score, grade)
+
+
+def test_check_grade_table(tmp_path: Path) -> None:
+    result = run("check", "--grade", "--quiet", cwd=tmp_path)
+    assert "Observatory grade on an HTML 200 response: A+ (150)" in result.stdout
+    assert "* not decidable from headers" in result.stdout

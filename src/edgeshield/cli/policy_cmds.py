@@ -138,20 +138,29 @@ def _grade(compiled: dict[str, Any]) -> dict[str, Any]:
 def _print_grade(report: dict[str, Any]) -> None:
     from rich.table import Table
 
-    table = Table(
-        title=f"Observatory grade: {report['grade']} ({report['score']})", title_justify="left"
-    )
-    for column in ("test", "result", "score", "pass"):
-        table.add_column(column)
+    title = f"Observatory grade on an HTML 200 response: {report['grade']} ({report['score']})"
+    table = Table(title=title, title_justify="left")
+    table.add_column("test", no_wrap=True)
+    table.add_column("result", overflow="fold")
+    table.add_column("score", justify="right")
+    table.add_column("pass")
+    assumed = []
     for name, test in report["tests"].items():
         modifier = test["score_modifier"]
+        mark = "*" if test.get("assumed") else ""
+        if mark:
+            assumed.append(test["assumed"])
         table.add_row(
-            name,
+            name + mark,
             test["result"],
             f"{modifier:+d}" if modifier else "0",
             "yes" if test["pass"] else "no",
         )
     out.print(table)
+    if assumed:
+        out.print(
+            "* not decidable from headers; assumed as on a well-configured site (scan the live site to check)"
+        )
 
 
 def _print_samples(source: str, results: list[Any]) -> None:
