@@ -7,6 +7,7 @@ import list below (kept alphabetical).
 from __future__ import annotations
 
 from edgeshield.cli import (  # noqa: F401  imported for their @app.command registrations
+    grade_cmds,
     policy_cmds,
 )
 from edgeshield.cli.app import app

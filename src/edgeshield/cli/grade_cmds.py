@@ -1,0 +1,280 @@
+"""Grading commands: ``grade`` (offline, from a headers file) and ``scan`` (live sites)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE, app
+from edgeshield.cli.console import err, fail, out, print_json
+
+if TYPE_CHECKING:
+    from edgeshield.grade.report import Report
+    from edgeshield.grade.scanner import ScanOptions, ScanResult
+
+
+class GradeFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class ScanFormat(StrEnum):
+    table = "table"
+    json = "json"
+    html = "html"
+
+
+def _check_min_grade(min_grade: str | None) -> str | None:
+    from edgeshield.grade import GRADES
+
+    if min_grade is None:
+        return None
+    grade = min_grade.strip().upper()
+    if grade not in GRADES:
+        fail(
+            f"--min-grade {min_grade!r} is not a grade; use one of: {', '.join(GRADES)}", EXIT_USAGE
+        )
+    return grade
+
+
+def _below(grade: str, min_grade: str | None) -> bool:
+    from edgeshield.grade import grade_rank
+
+    return min_grade is not None and grade_rank(grade) > grade_rank(min_grade)
+
+
+def _load_headers(path: Path) -> dict[str, Any]:
+    """Read a JSON object of headers; one clear message for every way it can be wrong."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{path}: no such file", EXIT_USAGE)
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot read it ({exc})", EXIT_USAGE)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", EXIT_USAGE
+        )
+    if isinstance(data, dict) and isinstance(data.get("headers"), dict):
+        data = data["headers"]  # also accept {"headers": {...}} (e.g. a conformance case)
+    if not isinstance(data, dict):
+        fail(f"{path}: expected a JSON object mapping header names to values", EXIT_USAGE)
+    for name, value in data.items():
+        ok = isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        )
+        if not ok:
+            fail(
+                f"{path}: header {name!r} must be a string or a list of strings "
+                "(a list is a repeated header line)",
+                EXIT_USAGE,
+            )
+    return data
+
+
+def _print_table(report: Report) -> None:
+    from rich.table import Table
+
+    from edgeshield.grade.fixes import merged_toml
+
+    d = report.to_dict()
+    table = Table(title=f"{report.url}", title_justify="left", show_lines=False)
+    table.add_column("Test")
+    table.add_column("Result", overflow="fold")
+    table.add_column("Score", justify="right")
+    table.add_column("Pass")
+    for t in d["tests"].values():
+        m = t["score_modifier"]
+        score = f"[green]+{m}[/]" if m > 0 else (f"[red]{m}[/]" if m < 0 else "0")
+        result = t["result"] + (" [dim](assumed)[/]" if "assumed" in t else "")
+        table.add_row(t["title"], result, score, "yes" if t["pass"] else "[red]no[/]")
+    out.print(table)
+    colour = {"A": "green", "B": "yellow", "C": "yellow"}.get(report.grade[0], "red")
+    mode = " (header-only)" if report.header_only else ""
+    out.print(
+        f"Grade [bold {colour}]{report.grade}[/], score {report.score}{mode}, "
+        f"{d['tests_passed']}/{d['tests_quantity']} tests passed"
+    )
+    assumed = [t["assumed"] for t in d["tests"].values() if "assumed" in t]
+    for note in assumed:
+        out.print(f"[dim]assumed: {note}[/]")
+    fixes = [(t["title"], t["fix"]["summary"]) for t in d["tests"].values() if "fix" in t]
+    if fixes:
+        out.print("\n[bold]How to improve[/]")
+        for title, summary in fixes:
+            out.print(f"  - {title}: {summary}")
+        toml = merged_toml([(o.name, o.result) for o in report.outcomes if report.short_of_best(o)])
+        if toml:
+            out.print("\nPolicy snippet for edgeshield.toml:")
+            out.print(toml, markup=False, highlight=False)
+
+
+@app.command()
+def grade(
+    headers: Annotated[
+        Path,
+        typer.Option(
+            "--headers",
+            help='JSON file of response headers: {"name": "value" | ["line", ...]} ("-" = stdin)',
+        ),
+    ],
+    url: Annotated[
+        str, typer.Option(help="The page URL the headers belong to (its scheme and host count)")
+    ] = "https://example.com/",
+    fmt: Annotated[GradeFormat, typer.Option("--format", help="table or json")] = GradeFormat.table,
+    min_grade: Annotated[
+        str | None, typer.Option("--min-grade", help="Exit 1 if the grade is below this")
+    ] = None,
+) -> None:
+    """Grade response headers offline with the MDN HTTP Observatory's rules."""
+    from edgeshield.grade import grade_headers
+
+    bar = _check_min_grade(min_grade)
+    if not url.lower().startswith(("http://", "https://")):
+        fail(f"--url {url!r} must start with http:// or https://", EXIT_USAGE)
+    report = grade_headers(_load_headers(headers), url=url)
+    if fmt is GradeFormat.json:
+        print_json(report.to_dict())
+    else:
+        _print_table(report)
+    if _below(report.grade, bar):
+        err.print(f"grade {report.grade} is below the required {bar}")
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command()
+def scan(
+    urls: Annotated[list[str], typer.Argument(help="Sites to scan (host or http(s):// URL)")],
+    fmt: Annotated[
+        ScanFormat, typer.Option("--format", help="table, json or html")
+    ] = ScanFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file")
+    ] = None,
+    min_grade: Annotated[
+        str | None,
+        typer.Option("--min-grade", help="Exit 1 if any site grades below this (or fails)"),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Sites scanned at once")] = 4,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds allowed per request")] = 10.0,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Do not verify TLS certificates (grade them as valid)"),
+    ] = False,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option("--ca-file", help="Also trust the CA certificates in this PEM file"),
+    ] = None,
+    http_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port of the http:// side (default 80)")
+    ] = None,
+    https_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port of the https:// side (default 443)")
+    ] = None,
+) -> None:
+    """Scan live sites like the MDN HTTP Observatory: HTTPS, the http->https redirects, CORS,
+    cookies and the page's scripts."""
+    import ssl
+
+    from edgeshield.grade.scanner import ScanFailed, ScanOptions
+    from edgeshield.grade.targets import TargetError, parse_target
+
+    bar = _check_min_grade(min_grade)
+    for u in urls:
+        try:
+            parse_target(u, http_port, https_port)
+        except TargetError as exc:
+            fail(str(exc), EXIT_USAGE)
+    if ca_file is not None:
+        try:
+            ssl.create_default_context().load_verify_locations(cafile=str(ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            fail(f"--ca-file {ca_file}: not a readable PEM CA bundle ({exc})", EXIT_USAGE)
+    opts = ScanOptions(
+        timeout=timeout,
+        ca_file=str(ca_file) if ca_file else None,
+        insecure=insecure,
+        http_port=http_port,
+        https_port=https_port,
+    )
+    results = _run_scans(urls, opts, concurrency)
+
+    if fmt is ScanFormat.json:
+        payload = [
+            r.to_dict() if not isinstance(r, ScanFailed) else {"url": r.url, "error": r.message}
+            for r in results
+        ]
+        _emit(json.dumps(payload, indent=2) + "\n", output)
+    elif fmt is ScanFormat.html:
+        from edgeshield.grade.html_report import render_html
+
+        _emit(render_html(results), output)
+    else:
+        if output is not None:
+            fail("--output needs --format json or html", EXIT_USAGE)
+        for r in results:
+            if isinstance(r, ScanFailed):
+                err.print(f"{r.url}: cannot grade: {r.message}")
+            else:
+                _print_table(r)
+                out.print()
+
+    failed = [r for r in results if isinstance(r, ScanFailed)]
+    low = [r for r in results if not isinstance(r, ScanFailed) and _below(r.grade, bar)]
+    if fmt is not ScanFormat.table:
+        for r in failed:
+            err.print(f"{r.url}: cannot grade: {r.message}")
+    for r in low:
+        err.print(f"{r.url}: grade {r.grade} is below the required {bar}")
+    if low or (bar is not None and failed):
+        raise typer.Exit(EXIT_FAILURE)
+    if failed and len(failed) == len(results):
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}", EXIT_USAGE)
+    err.print(f"wrote {output}")
+
+
+def _run_scans(urls: list[str], opts: ScanOptions, concurrency: int) -> list[ScanResult]:
+    """Run the scans with a progress bar on a terminal, plain lines when piped."""
+    import asyncio
+
+    from edgeshield.grade.scanner import scan_targets
+
+    total = len(urls)
+    if total > 1 and err.is_terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        with Progress(
+            TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+        ) as progress:
+            task = progress.add_task("scan", total=total)
+            return list(
+                asyncio.run(
+                    scan_targets(urls, opts, concurrency, lambda _u, _r: progress.advance(task))
+                )
+            )
+    done = [0]
+
+    def report(url: str, result: ScanResult) -> None:
+        done[0] += 1
+        if total > 1:
+            grade = getattr(result, "grade", "error")
+            err.print(f"[{done[0]}/{total}] {url} {grade}", markup=False, highlight=False)
+
+    return list(asyncio.run(scan_targets(urls, opts, concurrency, report)))
