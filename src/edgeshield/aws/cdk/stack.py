@@ -1,0 +1,352 @@
+"""The edgeshield stack: distribution + security-headers edge function + CSP-report collector.
+
+Usable in a user's own CDK app (``EdgeShieldStack(app, "Site", config=..., env=...)``, or the
+constructs in ``edge`` and ``collector`` on their own) and behind ``edgeshield synth/deploy``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from edgeshield.aws.cdk.assets import HASHER_HANDLER
+from edgeshield.aws.cdk.collector import KEY_USER_ACTIONS, CspCollector
+from edgeshield.aws.cdk.edge import EDGE_REGION, EdgeFunction
+from edgeshield.aws.cdk.nag import suppress
+from edgeshield.aws.collector import SECRET_HEADER
+from edgeshield.aws.kms_env import CONTEXT_KEY
+from edgeshield.bundle import HANDLER as EDGE_HANDLER
+
+REPORT_PATH = "/_edgeshield/csp-report"
+SECRET_PARAMETER = "CollectorSecret"
+CIPHERTEXT_PARAMETER = "CollectorSecretCiphertext"
+SECRET_PLACEHOLDER = "not-configured"  # the collector refuses every report until rotated
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,40}$")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """What varies between deployments. Code directories come from ``assets.stage_all``."""
+
+    edge_code: Path
+    collector_code: Path
+    hasher_code: Path
+    origin_domain: str | None = None  # custom origin; None = a private S3 bucket behind OAC
+    domain_names: tuple[str, ...] = ()
+    certificate_arn: str | None = None  # ACM, us-east-1; enables TLSv1.2_2021 for viewers
+    web_acl_arn: str | None = None  # a CLOUDFRONT-scope WAF web ACL
+    log_retention_days: int = 90
+    key_user_role_arns: tuple[str, ...] = ()  # deployer roles; default: the account (IAM)
+
+
+def function_names(stack_name: str) -> dict[str, str]:
+    return {
+        "edge": f"{stack_name}-headers",
+        "hasher": f"{stack_name}-report-hash",
+        "collector": f"{stack_name}-csp-collector",
+    }
+
+
+class EdgeShieldStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StackConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        if not _NAME_RE.match(self.stack_name):
+            raise ValueError(
+                f"stack name {self.stack_name!r}: use letters, digits and '-' (at most 41), "
+                "starting with a letter; it prefixes the function names"
+            )
+        if config.certificate_arn and not config.domain_names:
+            raise ValueError("a certificate needs at least one domain name")
+        names = function_names(self.stack_name)
+        self.config = config
+
+        secret = CfnParameter(
+            self,
+            SECRET_PARAMETER,
+            type="String",
+            no_echo=True,
+            min_length=1,
+            default=SECRET_PLACEHOLDER,
+            description="Shared secret CloudFront sends to the collector (edgeshield deploy "
+            "--rotate-secret sets it together with its ciphertext)",
+        )
+        ciphertext = CfnParameter(
+            self,
+            CIPHERTEXT_PARAMETER,
+            type="String",
+            no_echo=True,  # not secret, but CloudFormation's linter cannot know that
+            default="",
+            description=f"Base64 KMS ciphertext of the secret, context {CONTEXT_KEY}="
+            f"{names['collector']}",
+        )
+
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            # CloudFront standard logging writes with ACLs.
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        suppress(self.access_logs, "AwsSolutions-S1", "this is the access-log bucket itself")
+        _checkov_skip(
+            self.access_logs,
+            [("CKV_AWS_18", "this is the access-log bucket; logging it into itself would loop")],
+        )
+
+        self.headers = EdgeFunction(
+            self,
+            "Headers",
+            code_dir=config.edge_code,
+            handler=EDGE_HANDLER,
+            function_name=names["edge"],
+            description="edgeshield security headers (origin-response)",
+        )
+        self.hasher = EdgeFunction(
+            self,
+            "ReportHash",
+            code_dir=config.hasher_code,
+            handler=HASHER_HANDLER,
+            function_name=names["hasher"],
+            description="edgeshield: SHA-256 of CSP-report bodies for the OAC signature",
+        )
+        self.collector = CspCollector(
+            self,
+            "Collector",
+            code_dir=config.collector_code,
+            function_name=names["collector"],
+            secret_ciphertext=ciphertext.value_as_string,
+            log_retention_days=config.log_retention_days,
+            access_logs_bucket=self.access_logs,
+            key_user_role_arns=config.key_user_role_arns,
+        )
+
+        self.site_bucket: s3.Bucket | None = None
+        origin: cloudfront.IOrigin
+        if config.origin_domain:
+            origin = origins.HttpOrigin(
+                config.origin_domain,
+                protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+                origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+            )
+        else:
+            self.site_bucket = s3.Bucket(
+                self,
+                "Site",
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                encryption=s3.BucketEncryption.S3_MANAGED,
+                enforce_ssl=True,
+                versioned=True,
+                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+                server_access_logs_bucket=self.access_logs,
+                server_access_logs_prefix="site-bucket/",
+                removal_policy=RemovalPolicy.RETAIN,
+            )
+            origin = origins.S3BucketOrigin.with_origin_access_control(self.site_bucket)
+
+        report_requests = cloudfront.OriginRequestPolicy(
+            self,
+            "ReportRequests",
+            comment="CSP reports: content type and user agent only; no cookies, no query",
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(
+                "content-type", "user-agent"
+            ),
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
+        )
+        certificate = (
+            acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn)
+            if config.certificate_arn
+            else None
+        )
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment=f"edgeshield {self.stack_name}",
+            default_root_object=None if config.origin_domain else "index.html",
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origin,
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                edge_lambdas=[
+                    cloudfront.EdgeLambda(
+                        event_type=cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE,
+                        function_version=self.headers.version,
+                    )
+                ],
+            ),
+            additional_behaviors={
+                REPORT_PATH: cloudfront.BehaviorOptions(
+                    origin=origins.FunctionUrlOrigin.with_origin_access_control(
+                        self.collector.url,
+                        custom_headers={SECRET_HEADER: secret.value_as_string},
+                        read_timeout=Duration.seconds(15),
+                    ),
+                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+                    allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+                    cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+                    origin_request_policy=report_requests,
+                    edge_lambdas=[
+                        cloudfront.EdgeLambda(
+                            event_type=cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
+                            function_version=self.hasher.version,
+                            include_body=True,
+                        )
+                    ],
+                )
+            },
+            certificate=certificate,
+            domain_names=list(config.domain_names) or None,
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            enable_logging=True,
+            log_bucket=self.access_logs,
+            log_file_prefix="cloudfront/",
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            web_acl_id=config.web_acl_arn,
+        )
+        self._acknowledge_distribution(config)
+        self._key_users_policy(names["collector"], config.key_user_role_arns)
+        self._alarms()
+        self._outputs(names)
+
+    def _acknowledge_distribution(self, config: StackConfig) -> None:
+        skips: list[tuple[str, str]] = []
+        if not config.web_acl_arn:
+            reason = (
+                "no WAF web ACL given (pass --web-acl-arn): a web ACL costs money and needs "
+                "rules chosen per site"
+            )
+            suppress(self.distribution, "AwsSolutions-CFR2", reason)
+            skips.append(("CKV_AWS_68", reason))
+        if not config.certificate_arn:
+            reason = (
+                "no custom domain: the default *.cloudfront.net certificate cannot have a "
+                "security policy; pass --domain-name/--certificate-arn for TLSv1.2_2021"
+            )
+            suppress(self.distribution, "AwsSolutions-CFR4", reason)
+            skips.append(("CKV_AWS_174", reason))
+        suppress(
+            self.distribution,
+            "AwsSolutions-CFR1",
+            "no geo restriction: the site's audience is not known to edgeshield",
+        )
+        if skips:
+            _checkov_skip(self.distribution, skips)
+
+    def _key_users_policy(self, collector_name: str, role_arns: tuple[str, ...]) -> None:
+        """A managed policy for the people and roles who deploy and rotate the secret: the key
+        policy lets the account delegate exactly this, and IAM must grant it."""
+        key_arn = self.collector.key.key_arn
+        policy = iam.ManagedPolicy(
+            self,
+            "KeyUsersPolicy",
+            description=f"Deploy {collector_name} and rotate its secret with its KMS key",
+            statements=[
+                iam.PolicyStatement(
+                    sid="ListAliasesForTheConsole",
+                    actions=["kms:ListAliases"],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="ConfigureThroughLambda",
+                    actions=KEY_USER_ACTIONS,
+                    resources=[key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"lambda.{self.region}.amazonaws.com"}},
+                ),
+                iam.PolicyStatement(
+                    sid="EncryptTheCollectorSecret",
+                    actions=["kms:Encrypt"],
+                    resources=[key_arn],
+                    conditions={
+                        "StringEquals": {f"kms:EncryptionContext:{CONTEXT_KEY}": collector_name}
+                    },
+                ),
+            ],
+            roles=[
+                iam.Role.from_role_arn(self, f"KeyUser{i}", arn, mutable=True)
+                for i, arn in enumerate(role_arns)
+            ]
+            or None,
+        )
+        suppress(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "kms:ListAliases has no resource-level permissions; it only lists alias names",
+        )
+        self.key_users_policy = policy
+
+    def _alarms(self) -> None:
+        self.collector_errors = cloudwatch.Alarm(
+            self,
+            "CollectorErrors",
+            alarm_description="The CSP-report collector raised errors",
+            metric=self.collector.function.metric_errors(period=Duration.minutes(5)),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.distribution_5xx: cloudwatch.Alarm | None = None
+        if self.region != EDGE_REGION:
+            # CloudFront publishes its metrics in us-east-1 only (§4.2); an alarm elsewhere
+            # would never see data.
+            self.node.add_metadata(
+                "edgeshield:warning",
+                "distribution 5xx alarm not created: CloudFront metrics exist only in us-east-1",
+            )
+            return
+        self.distribution_5xx = cloudwatch.Alarm(
+            self,
+            "Distribution5xx",
+            alarm_description="More than 5% of viewer requests got a 5xx (origin or function)",
+            metric=cloudwatch.Metric(
+                namespace="AWS/CloudFront",
+                metric_name="5xxErrorRate",
+                dimensions_map={
+                    "DistributionId": self.distribution.distribution_id,
+                    "Region": "Global",
+                },
+                statistic="Average",
+                period=Duration.minutes(5),
+            ),
+            threshold=5,
+            evaluation_periods=3,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+    def _outputs(self, names: dict[str, str]) -> None:
+        CfnOutput(self, "DistributionId", value=self.distribution.distribution_id)
+        CfnOutput(self, "DistributionDomainName", value=self.distribution.domain_name)
+        CfnOutput(self, "EdgeFunctionName", value=names["edge"])
+        CfnOutput(self, "CollectorFunctionName", value=names["collector"])
+        CfnOutput(self, "CollectorKeyArn", value=self.collector.key.key_arn)
+        CfnOutput(self, "ReportsBucket", value=self.collector.bucket.bucket_name)
+        CfnOutput(self, "KeyUsersPolicyArn", value=self.key_users_policy.managed_policy_arn)
+        if self.site_bucket is not None:
+            CfnOutput(self, "SiteBucket", value=self.site_bucket.bucket_name)
+
+
+def _checkov_skip(construct: Construct, skips: list[tuple[str, str]]) -> None:
+    resource = construct.node.default_child
+    assert resource is not None
+    resource.add_metadata(  # type: ignore[attr-defined]
+        "checkov", {"skip": [{"id": check, "comment": why} for check, why in skips]}
+    )
