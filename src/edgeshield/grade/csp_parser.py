@@ -88,7 +88,11 @@ def parse_csp(policies: Sequence[str]) -> CspMap:
             raise CspInvalid(p)
     if len(clean) == 1:
         return _parse_single(clean[0])
-    return _parse_many(clean)
+    try:
+        return _parse_many(clean)
+    except URIError as exc:
+        # Intersecting paths decodes %-escapes; a malformed one makes the policy unreadable.
+        raise CspInvalid(str(exc)) from exc
 
 
 def _parse_single(policy: str) -> CspMap:

@@ -94,7 +94,7 @@ _CSP_FIXES: Final = {
     "csp-not-implemented": Fix("Enforce a Content-Security-Policy.", _STRICT_CSP),
     "csp-not-implemented-but-reporting-enabled": Fix(
         'When the reports are clean, switch the policy from mode = "report-only" to "enforce".',
-        '[headers.content-security-policy]\nmode = "enforce"\n',
+        _STRICT_CSP,
     ),
 }
 
