@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgeshield.grade import GRADES, Headers, TEST_NAMES, analyze_scan, grade_headers
+from edgeshield.grade import GRADES, TEST_NAMES, Headers, analyze_scan, grade_headers
 from edgeshield.grade.model import Response, ScanInput
 from edgeshield.grade.results import SCORE_TABLE
 
