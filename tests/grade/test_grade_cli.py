@@ -1,0 +1,90 @@
+"""`edgeshield grade --headers FILE.json`: offline grading from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from edgeshield.cli import app
+from tests.grade import anchors
+
+runner = CliRunner()
+
+
+def _write(tmp_path: Path, data: object, name: str = "h.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_json_output_matches_the_api(tmp_path: Path) -> None:
+    path = _write(tmp_path, anchors.owasp_headers())
+    result = runner.invoke(app, ["grade", "--headers", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["score"], report["grade"]) == (145, "A+")
+    assert report["header_only"] is True
+    assert "assumed" in report["tests"]["redirection"]
+
+
+def test_table_output(tmp_path: Path) -> None:
+    path = _write(tmp_path, anchors.DJANGO)
+    result = runner.invoke(app, ["grade", "--headers", str(path)])
+    assert result.exit_code == 0
+    assert "Grade C, score 55 (header-only)" in result.stdout
+    assert "[headers.content-security-policy]" in result.stdout
+
+
+def test_min_grade_gate(tmp_path: Path) -> None:
+    path = _write(tmp_path, anchors.CLOUDFRONT_MANAGED)
+    ok = runner.invoke(app, ["grade", "--headers", str(path), "--min-grade", "b"])
+    assert ok.exit_code == 0
+    low = runner.invoke(app, ["grade", "--headers", str(path), "--min-grade", "A"])
+    assert low.exit_code == 1
+    assert "grade B is below the required A" in low.stderr
+
+
+def test_wrapped_case_file_and_stdin(tmp_path: Path) -> None:
+    path = _write(tmp_path, {"id": "x", "headers": {"x-frame-options": "DENY"}})
+    result = runner.invoke(app, ["grade", "--headers", str(path), "--format", "json"])
+    assert json.loads(result.stdout)["tests"]["x-frame-options"]["score_modifier"] == 5
+    piped = runner.invoke(
+        app, ["grade", "--headers", "-", "--format", "json"], input='{"x-frame-options": "DENY"}'
+    )
+    assert piped.exit_code == 0
+    assert json.loads(piped.stdout)["tests"]["x-frame-options"]["pass"] is True
+
+
+def test_url_scheme_matters(tmp_path: Path) -> None:
+    path = _write(tmp_path, {"content-security-policy": "default-src 'self' http://cdn.example"})
+    for url, expected in [
+        ("https://site.example/", "csp-implemented-with-insecure-scheme"),
+        ("http://site.example/", "csp-implemented-with-no-unsafe"),
+    ]:
+        result = runner.invoke(
+            app, ["grade", "--headers", str(path), "--url", url, "--format", "json"]
+        )
+        assert json.loads(result.stdout)["tests"]["content-security-policy"]["result"] == expected
+
+
+def test_user_mistakes_get_one_message_and_exit_2(tmp_path: Path) -> None:
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{not json")
+    cases = [
+        (["--headers", str(tmp_path / "missing.json")], "no such file"),
+        (["--headers", str(bad_json)], "not valid JSON (line 1"),
+        (["--headers", str(_write(tmp_path, ["a"], "list.json"))], "expected a JSON object"),
+        (["--headers", str(_write(tmp_path, {"a": 1}, "num.json"))], "header 'a' must be a string"),
+        (
+            ["--headers", str(_write(tmp_path, {}, "ok.json")), "--url", "ftp://x"],
+            "must start with",
+        ),
+        (["--headers", str(_write(tmp_path, {}, "ok2.json")), "--min-grade", "E"], "not a grade"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, ["grade", *args])
+        assert result.exit_code == 2, (args, result.stdout, result.stderr)
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr + result.stdout
