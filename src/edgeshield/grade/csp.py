@@ -94,9 +94,9 @@ def analyze(
         )
         return CspAnalysis(Outcome(NAME, missing, False, {"policies": num_policies}), None)
 
-    # Copy what we may edit: a missing script-src falls back to default-src, and edits made
-    # through the fallback land in default-src itself, exactly as the Observatory's do.
-    csp = {k: set(v) for k, v in csp.items()}
+    # The parse is fresh, so its sets may be edited in place. A missing script-src falls back
+    # to default-src, and edits made through the fallback land in default-src itself, exactly
+    # as the Observatory's do.
     default_src = csp.get("default-src")
     frame_ancestors = header_only.get("frame-ancestors") or _STAR
     base_uri = csp.get("base-uri") or _STAR
@@ -126,9 +126,7 @@ def analyze(
     elif has_strict_dynamic:
         result = "csp-header-invalid"
 
-    if any(s in BROAD_OR_INLINE for s in script_src) or any(
-        s in DANGEROUSLY_BROAD for s in object_src
-    ):
+    if not BROAD_OR_INLINE.isdisjoint(script_src) or not DANGEROUSLY_BROAD.isdisjoint(object_src):
         result = result or "csp-implemented-with-unsafe-inline"
         policy["unsafeInline"] = True
 
@@ -157,7 +155,7 @@ def analyze(
             result = result or "csp-implemented-with-insecure-scheme-in-passive-content-only"
             policy["insecureSchemePassive"] = True
 
-    if any(s in BROAD_OR_INLINE for s in style_src):
+    if not BROAD_OR_INLINE.isdisjoint(style_src):
         result = result or "csp-implemented-with-unsafe-inline-in-style-src-only"
         policy["unsafeInlineStyle"] = True
 
@@ -167,10 +165,10 @@ def analyze(
     else:
         result = result or "csp-implemented-with-no-unsafe"
 
-    policy["antiClickjacking"] = not any(s in DANGEROUSLY_BROAD for s in frame_ancestors)
-    policy["insecureBaseUri"] = any(s in BROAD_OR_INLINE for s in base_uri)
-    policy["insecureFormAction"] = any(s in DANGEROUSLY_BROAD for s in form_action)
-    policy["unsafeObjects"] = any(s in DANGEROUSLY_BROAD for s in object_src)
+    policy["antiClickjacking"] = DANGEROUSLY_BROAD.isdisjoint(frame_ancestors)
+    policy["insecureBaseUri"] = not BROAD_OR_INLINE.isdisjoint(base_uri)
+    policy["insecureFormAction"] = not DANGEROUSLY_BROAD.isdisjoint(form_action)
+    policy["unsafeObjects"] = not DANGEROUSLY_BROAD.isdisjoint(object_src)
 
     passed = result in _PASSING
     if passed and DUPLICATES_KEY in csp:
@@ -182,6 +180,6 @@ def analyze(
         "meta": bool(meta),
         "policy": policy,
     }
-    parsed = {k: v for k, v in csp.items() if k != DUPLICATES_KEY}
-    data["directives"] = {k: sorted(v) for k, v in parsed.items()}
+    parsed = {k: v for k, v in csp.items() if k != DUPLICATES_KEY} if DUPLICATES_KEY in csp else csp
+    data["directives"] = parsed  # sets; the report lists them sorted
     return CspAnalysis(Outcome(NAME, result, passed, data), parsed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -158,6 +159,7 @@ def analyze_scan(scan: ScanInput) -> Report:
     return Report(scan.url, score_outcomes(outcomes), outcomes, header_only=scan.body is None)
 
 
+@functools.lru_cache(maxsize=1024)
 def _host_of(url: str) -> str:
     try:
         return (urlsplit(url).hostname or "").lower()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ _PASSING: Final = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def _split(url: str) -> tuple[str, str]:
     try:
         parts = urlsplit(url)

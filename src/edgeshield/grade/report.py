@@ -14,6 +14,17 @@ from edgeshield.grade.results import (
 )
 
 
+def _jsonable(value: Any) -> Any:
+    """Sets become sorted lists, recursively, so a report serialises as JSON."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
 class Report:
     """The result of grading one response or one live scan."""
 
@@ -58,7 +69,7 @@ class Report:
         if o.assumed:
             entry["assumed"] = o.assumed
         if o.data:
-            entry["data"] = o.data
+            entry["data"] = _jsonable(o.data)
         if self.short_of_best(o):
             fix = fix_for(o.name, o.result)
             if fix is not None:
