@@ -1,0 +1,74 @@
+"""Chromium for browser tests: Debian's /usr/bin/chromium driven by Playwright.
+
+Never a browser downloaded by a test tool. Without Chromium the tests skip with one line,
+unless EDGESHIELD_REQUIRE_BROWSER=1 (set by .ci/run), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("EDGESHIELD_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# Flags for a root, headless, offline machine: no sandbox (root), and no background traffic,
+# which this machine's closed network would refuse many times per start.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def _chromium_path() -> str | None:
+    if Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    path = _chromium_path()
+    if path is None:
+        message = f"Chromium not found at {CHROMIUM}; run `make browser` (apt install chromium)"
+        if os.environ.get("EDGESHIELD_REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " — EDGESHIELD_REQUIRE_BROWSER=1 makes this a failure")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=path, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.console_messages = []  # type: ignore[attr-defined]
+    page.on("console", lambda msg: page.console_messages.append(msg.text))  # type: ignore[attr-defined]
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
