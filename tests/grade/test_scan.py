@@ -158,6 +158,7 @@ def test_cli_min_grade_passes_and_fails(sites: Sites) -> None:
     assert code == 1
     assert [r["grade"] for r in json.loads(out)] == ["A+", "C"]
     assert "below the required B" in err
+    assert "[1/2]" in err and "[2/2]" in err  # plain progress lines when not on a terminal
     code, _, _ = _scan_cli(sites, bad, "--min-grade", "C")
     assert code == 0
 
@@ -169,6 +170,8 @@ def test_cli_rejects_a_bad_grade_and_url(sites: Sites) -> None:
     assert code == 2 and "only http:// and https://" in err
     code, _, err = _scan_cli(sites, "https://127.0.0.1/", "--ca-file", "/nonexistent/ca.pem")
     assert code == 2 and "--ca-file" in err
+    code, _, err = _scan_cli(sites, "https://127.0.0.1/", "--output", "x.txt")
+    assert code == 2 and "--output needs" in err
 
 
 def test_cli_html_report_is_self_contained(sites: Sites, tmp_path: Path) -> None:

@@ -187,6 +187,8 @@ def scan(
     from edgeshield.grade.targets import TargetError, parse_target
 
     bar = _check_min_grade(min_grade)
+    if output is not None and fmt is ScanFormat.table:
+        fail("--output needs --format json or html", EXIT_USAGE)
     for u in urls:
         try:
             parse_target(u, http_port, https_port)
@@ -217,8 +219,6 @@ def scan(
 
         _emit(render_html(results), output)
     else:
-        if output is not None:
-            fail("--output needs --format json or html", EXIT_USAGE)
         for r in results:
             if isinstance(r, ScanFailed):
                 err.print(f"{r.url}: cannot grade: {r.message}")
