@@ -115,7 +115,9 @@ class Collector:
             return _response(413)
         try:
             body = _body_bytes(event)
-            violations = parse_reports(body, headers.get("content-type"), headers.get("user-agent", ""))
+            violations = parse_reports(
+                body, headers.get("content-type"), headers.get("user-agent", "")
+            )
         except ReportError as exc:
             self._log("INFO", "bad-report", status=exc.status, reason=exc.reason)
             return _response(exc.status)

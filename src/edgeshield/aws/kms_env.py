@@ -44,9 +44,7 @@ def encrypt(kms: Any, key_id: str, function_name: str, plaintext: str) -> str:
 def decrypt(kms: Any, ciphertext_b64: str, function_name: str) -> str:
     """The plaintext for a value made by :func:`encrypt` for the same function name."""
     blob = base64.b64decode(ciphertext_b64.strip(), validate=True)
-    response = kms.decrypt(
-        CiphertextBlob=blob, EncryptionContext=encryption_context(function_name)
-    )
+    response = kms.decrypt(CiphertextBlob=blob, EncryptionContext=encryption_context(function_name))
     return bytes(response["Plaintext"]).decode("utf-8")
 
 

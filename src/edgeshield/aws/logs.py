@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from edgeshield.logrecords import (
@@ -147,7 +148,7 @@ def fetch(
     limit: int = 10_000,
 ) -> list[LogEvent]:
     """Events of one (region, group), oldest first; [] when the group does not exist there."""
-    params: dict[str, Any] = {"logGroupName": source.group, "interleaved": True}
+    params: dict[str, Any] = {"logGroupName": source.group}
     if start_ms is not None:
         params["startTime"] = start_ms
     if end_ms is not None:
@@ -160,7 +161,7 @@ def fetch(
     while len(events) < limit:
         page_params = dict(params, nextToken=token) if token else params
         try:
-            page = with_backoff(lambda p=page_params: client.filter_log_events(**p))
+            page = with_backoff(partial(client.filter_log_events, **page_params))
         except Exception as exc:
             if error_code(exc) in SKIP_CODES:
                 return []

@@ -37,12 +37,16 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         return _reply("413", "Payload Too Large")
     data = body.get("data") or ""
     try:
-        raw = base64.b64decode(data) if body.get("encoding", "base64") == "base64" else data.encode()
+        raw = (
+            base64.b64decode(data) if body.get("encoding", "base64") == "base64" else data.encode()
+        )
     except (binascii.Error, ValueError):
         return _reply("400", "Bad Request")
     if len(raw) > MAX_BODY_BYTES:
         return _reply("413", "Payload Too Large")
     headers = dict(request.get("headers") or {})
-    headers[HASH_HEADER] = [{"key": "x-amz-content-sha256", "value": hashlib.sha256(raw).hexdigest()}]
+    headers[HASH_HEADER] = [
+        {"key": "x-amz-content-sha256", "value": hashlib.sha256(raw).hexdigest()}
+    ]
     request["headers"] = headers
     return request

@@ -7,7 +7,9 @@ import list below (kept alphabetical).
 from __future__ import annotations
 
 from edgeshield.cli import (  # noqa: F401  imported for their @app.command registrations
+    aws_cmds,
     grade_cmds,
+    logs_cmds,
     policy_cmds,
 )
 from edgeshield.cli.app import app

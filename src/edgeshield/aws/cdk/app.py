@@ -17,7 +17,11 @@ DEFAULT_STACK_NAME = "EdgeShield"
 DEFAULT_REGION = "us-east-1"
 # Turns CDK's built-in CloudFormation validation findings (circular dependencies, invalid
 # properties) from warnings into a failed synth.
-VALIDATE_CONTEXT = {"@aws-cdk/core:validateAgainstDefaultRules": True}
+VALIDATE_CONTEXT = {
+    "@aws-cdk/core:validateAgainstDefaultRules": True,
+    # S3 server access logs delivered through a bucket policy, not the legacy ACL.
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+}
 
 
 @dataclass(frozen=True)

@@ -277,9 +277,7 @@ class CspCollector(Construct):
                         "kms:Describe*",
                     ],
                     resources=["*"],
-                    conditions={
-                        "ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}
-                    },
+                    conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
                 ),
             ]
         )

@@ -13,12 +13,13 @@ the function in a companion us-east-1 stack and reads the version ARN back throu
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from edgeshield.aws.cdk.nag import suppress
 
@@ -52,6 +53,11 @@ def edge_role(scope: Construct, construct_id: str) -> iam.Role:
         ],
         description="Lambda@Edge execution role: CloudWatch Logs in every region, nothing else",
     )
+    _ack_basic_role(role)
+    return role
+
+
+def _ack_basic_role(role: IConstruct) -> None:
     suppress(
         role,
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
@@ -59,10 +65,9 @@ def edge_role(scope: Construct, construct_id: str) -> iam.Role:
         "AWS documents AWSLambdaBasicExecutionRole for Lambda@Edge: replicas log in whichever "
         "region runs them, so the logs permissions must not be scoped to one region",
     )
-    return role
 
 
-def add_checkov_skips(function: lambda_.Function, skips: list[tuple[str, str]]) -> None:
+def add_checkov_skips(function: lambda_.IFunction, skips: list[tuple[str, str]]) -> None:
     resource = function.node.default_child
     assert isinstance(resource, lambda_.CfnFunction)
     resource.add_metadata(
@@ -88,7 +93,7 @@ class EdgeFunction(Construct):
         stack = Stack.of(self)
         if Token.is_unresolved(stack.region):
             raise ValueError("a stack with an edge function needs an explicit region")
-        common = {
+        common: dict[str, Any] = {
             "runtime": EDGE_RUNTIME,
             "architecture": lambda_.Architecture.X86_64,
             "handler": handler,
@@ -99,22 +104,25 @@ class EdgeFunction(Construct):
             "description": description,
         }
         self.function_name = function_name
-        self.function: lambda_.IFunction
+        self.function: Any  # lambda_.Function here, EdgeFunction (a proxy) elsewhere
         if stack.region == EDGE_REGION:
             self.role: iam.IRole | None = edge_role(self, "Role")
             function = lambda_.Function(self, "Function", role=self.role, **common)
             self.function = function
             self.version: lambda_.IVersion = function.current_version
             add_checkov_skips(function, EDGE_SKIPS)
-            target: Construct = function
+            target: Any = function
         else:
             # The role must live in the us-east-1 stack with the function; EdgeFunction makes
             # one with exactly the trust and managed policy above.
-            edge = cloudfront.experimental.EdgeFunction(self, "Function", **common)
+            edge = cloudfront.experimental.EdgeFunction(self, f"{construct_id}Function", **common)
             self.function = edge
             self.version = edge.current_version
             self.role = edge.role
-            target = edge
+            # The function and its role live in the companion stack: acknowledge them there.
+            target = edge.lambda_
+            add_checkov_skips(edge.lambda_, EDGE_SKIPS)
+            _ack_basic_role(edge.lambda_)  # its role is a child of the function there
         suppress(
             target,
             "AwsSolutions-L1",

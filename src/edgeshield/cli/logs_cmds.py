@@ -1,0 +1,240 @@
+"""``edgeshield logs``: the function's logs from the local edge or from every AWS region."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE, app
+from edgeshield.cli.console import err, fail, out
+from edgeshield.logrecords import LogEvent
+
+
+def _print_events(events: Iterable[LogEvent], as_json: bool, show_group: bool) -> int:
+    from edgeshield.aws.logs import format_event
+
+    count = 0
+    for event in events:
+        count += 1
+        if as_json:
+            record = {
+                "timestamp": event.timestamp_ms,
+                "region": event.region,
+                "group": event.group,
+                "stream": event.stream,
+                "message": event.message,
+            }
+            typer.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            typer.echo(format_event(event, show_group=show_group))
+    return count
+
+
+def _split(values: list[str] | None) -> list[str]:
+    from edgeshield.aws.logs import unique
+
+    return unique(part.strip() for value in values or [] for part in value.split(","))
+
+
+@app.command()
+def logs(
+    local: Annotated[
+        bool, typer.Option("--local", help="Read the local edge's logs (edgeshield serve)")
+    ] = False,
+    function: Annotated[
+        str | None, typer.Option("--function", "-f", help="Edge function name")
+    ] = None,
+    distribution: Annotated[
+        str | None,
+        typer.Option("--distribution", "-d", help="Distribution ID (validation errors)"),
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", "-g", help="Log group name or glob (repeatable)"),
+    ] = None,
+    since: Annotated[
+        str, typer.Option("--since", help="How far back: 30s, 10m, 1h, 2d, 1w")
+    ] = "1h",
+    text: Annotated[
+        str | None, typer.Option("--filter", help="Only events containing this text")
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep printing new events (Ctrl-C stops)")
+    ] = False,
+    regions: Annotated[
+        list[str] | None,
+        typer.Option("--regions", help="Regions to read (comma-separated or repeated)"),
+    ] = None,
+    set_retention: Annotated[
+        int | None,
+        typer.Option(
+            "--set-retention",
+            help="Set this many days of retention on the groups found (replicas create "
+            "theirs without any)",
+        ),
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option("--endpoint-url", help="CloudWatch Logs endpoint (else AWS_ENDPOINT_URL)"),
+    ] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile")] = None,
+    root: Annotated[
+        Path | None,
+        typer.Option("--root", help="Local log store (default ./.edgeshield/logs)"),
+    ] = None,
+    poll: Annotated[float, typer.Option("--poll", help="Seconds between polls")] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+) -> None:
+    """Show a Lambda@Edge function's logs, merged by time with the region shown.
+
+    On AWS, a replica logs in the region that ran it (group /aws/lambda/us-east-1.NAME) and
+    CloudFront logs validation errors to /aws/cloudfront/LambdaEdge/DISTRIBUTION: all
+    regions are read at once. With --local, the same groups come from edgeshield serve."""
+    from edgeshield.logrecords import parse_since
+
+    try:
+        since_ms = parse_since(since)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if poll <= 0:
+        fail("--poll must be a positive number of seconds", EXIT_USAGE)
+    if local:
+        if set_retention is not None or regions or endpoint_url or profile:
+            fail(
+                "--set-retention, --regions, --endpoint-url and --profile apply to AWS, "
+                "not --local",
+                EXIT_USAGE,
+            )
+        _local(function, distribution, group, since_ms, text, follow, root, poll, as_json)
+        return
+    _aws(
+        function=function,
+        distribution=distribution,
+        groups=group,
+        since_ms=since_ms,
+        text=text,
+        follow=follow,
+        regions=_split(regions),
+        set_retention=set_retention,
+        endpoint_url=endpoint_url,
+        profile=profile,
+        poll=poll,
+        as_json=as_json,
+    )
+
+
+def _local(
+    function: str | None,
+    distribution: str | None,
+    group: list[str] | None,
+    since_ms: int,
+    text: str | None,
+    follow: bool,
+    root: Path | None,
+    poll: float,
+    as_json: bool,
+) -> None:
+    from edgeshield.aws.logs import log_groups
+    from edgeshield.emulator import logstore
+
+    store = root or logstore.default_root()
+    if not store.is_dir():
+        fail(f"no local logs at {store}; start the local edge with: edgeshield serve", EXIT_USAGE)
+    groups = log_groups(function, distribution) + list(group or [])
+    wanted = groups or None
+    count = _print_events(
+        logstore.read_events(store, groups=wanted, since_ms=since_ms, text=text),
+        as_json,
+        show_group=True,
+    )
+    if not follow:
+        if count == 0 and not as_json:
+            err.print("no events matched")
+        return
+    stop = threading.Event()
+    try:
+        _print_events(
+            logstore.follow(store, groups=wanted, text=text, poll_seconds=poll, stop=stop),
+            as_json,
+            show_group=True,
+        )
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def _aws(
+    *,
+    function: str | None,
+    distribution: str | None,
+    groups: list[str] | None,
+    since_ms: int,
+    text: str | None,
+    follow: bool,
+    regions: list[str],
+    set_retention: int | None,
+    endpoint_url: str | None,
+    profile: str | None,
+    poll: float,
+    as_json: bool,
+) -> None:
+    from edgeshield.aws.logs import (
+        EDGE_REGIONS,
+        RETENTION_DAYS,
+        LogsError,
+        MultiRegionReader,
+        log_groups,
+    )
+    from edgeshield.aws.session import SessionError, logs_client_factory
+
+    names = log_groups(function, distribution) + list(groups or [])
+    if not names:
+        fail("say which logs: --function NAME and/or --distribution ID (or --local)", EXIT_USAGE)
+    if any(ch in name for name in names for ch in "*?["):
+        fail("log group globs work with --local only; give exact names for AWS", EXIT_USAGE)
+    if set_retention is not None and set_retention not in RETENTION_DAYS:
+        fail(
+            f"--set-retention {set_retention}: CloudWatch Logs accepts "
+            + ", ".join(map(str, RETENTION_DAYS)),
+            EXIT_USAGE,
+        )
+    try:
+        factory = logs_client_factory(profile, endpoint_url)
+    except SessionError as exc:
+        fail(str(exc), EXIT_USAGE)
+    reader = MultiRegionReader(factory, regions or list(EDGE_REGIONS), names)
+    try:
+        if set_retention is not None:
+            rows = reader.set_retention(set_retention)
+            changed = [(r, g, o) for r, g, o in rows if o != "absent"]
+            for region, name, outcome in changed:
+                out.print(f"{region:15} {name}: {outcome}")
+            if not changed:
+                err.print("none of the groups exist in the regions read")
+            return
+        if follow:
+            stop = threading.Event()
+            try:
+                _print_events(
+                    reader.follow(start_ms=since_ms, text=text, poll_seconds=poll, stop=stop),
+                    as_json,
+                    show_group=len(names) > 1,
+                )
+            except KeyboardInterrupt:
+                stop.set()
+            return
+        count = _print_events(
+            reader.read(start_ms=since_ms, text=text), as_json, show_group=len(names) > 1
+        )
+        if count == 0 and not as_json:
+            err.print("no events matched in " + ", ".join(reader_regions(reader)))
+    except LogsError as exc:
+        fail(str(exc), EXIT_FAILURE)
+
+
+def reader_regions(reader: Any) -> list[str]:
+    return list(dict.fromkeys(source.region for source in reader.sources))
