@@ -1,0 +1,211 @@
+"""``edgeshield serve`` (the local CloudFront edge) and ``edgeshield stats`` (its counters)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from edgeshield.cli.app import EXIT_USAGE, app
+from edgeshield.cli.console import fail, out, print_json
+
+if TYPE_CHECKING:
+    from edgeshield.emulator.serve import Running
+
+
+@app.command()
+def serve(
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy", help="Policy file for edgeshield's function (default: built-in 'strict')"
+        ),
+    ] = None,
+    origin: Annotated[
+        str | None,
+        typer.Option(
+            "--origin",
+            help="http(s):// URL of a custom origin, or a folder served like S3 (default: the demo site)",
+        ),
+    ] = None,
+    function: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--function",
+            help="TRIGGER=HANDLER, e.g. viewer-request=app.handler (repeatable; replaces edgeshield's function)",
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", help="Port to listen on (0: any free port)")
+    ] = 8080,
+    pop: Annotated[
+        str, typer.Option("--pop", help="Edge location code; its region is where logs go")
+    ] = "IAD89-C1",
+    function_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--function-timeout", help="Seconds; lowers the 5 s (viewer) / 30 s (origin) limits"
+        ),
+    ] = None,
+    origin_connect_timeout: Annotated[
+        float, typer.Option("--origin-connect-timeout", help="Seconds per connection attempt")
+    ] = 10.0,
+    origin_connect_attempts: Annotated[
+        int, typer.Option("--origin-connect-attempts", help="Connection attempts, 1-3")
+    ] = 3,
+    origin_read_timeout: Annotated[
+        float,
+        typer.Option("--origin-read-timeout", help="Seconds to wait for the origin's response"),
+    ] = 30.0,
+    origin_ca: Annotated[
+        Path | None,
+        typer.Option("--origin-ca", help="Extra CA bundle (PEM) to trust for an https origin"),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Turn the edge cache off")] = False,
+    cache_mb: Annotated[int, typer.Option("--cache-mb", help="Cache size in MB (LRU)")] = 64,
+    query_string: Annotated[
+        bool,
+        typer.Option(
+            "--query-string", help="Forward query strings and include them in the cache key"
+        ),
+    ] = False,
+    forward_cookies: Annotated[
+        bool,
+        typer.Option("--forward-cookies", help="Forward cookies and include them in the cache key"),
+    ] = False,
+    default_ttl: Annotated[float, typer.Option("--default-ttl", help="Seconds")] = 86400.0,
+    min_ttl: Annotated[float, typer.Option("--min-ttl", help="Seconds")] = 0.0,
+    max_ttl: Annotated[float, typer.Option("--max-ttl", help="Seconds")] = 31536000.0,
+    execution_error_status: Annotated[
+        int,
+        typer.Option(
+            "--execution-error-status",
+            help="Status for LambdaExecutionError: 503 (seen in deployments) or 500 (AWS docs)",
+        ),
+    ] = 503,
+    include_body: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include-body",
+            help="Give this request trigger the request body (viewer-request, origin-request)",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Worker processes per function (concurrent executions)")
+    ] = 4,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No access line per request")
+    ] = False,
+) -> None:
+    """Run a local CloudFront edge: your Lambda@Edge functions on the four triggers, with
+    CloudFront's rules, cache and error pages, and CloudWatch-style logs under .edgeshield/."""
+    import asyncio
+
+    from edgeshield.emulator.serve import (
+        ServeConfig,
+        ServeError,
+        parse_function_option,
+        prepare,
+        run,
+    )
+    from edgeshield.emulator.server import console_access_log
+
+    try:
+        options = [parse_function_option(text) for text in function or []]
+        config = ServeConfig(
+            host=host,
+            port=port,
+            origin=origin,
+            policy=policy,
+            functions=options,
+            pop=pop,
+            function_timeout=function_timeout,
+            origin_connect_timeout=origin_connect_timeout,
+            origin_connect_attempts=origin_connect_attempts,
+            origin_read_timeout=origin_read_timeout,
+            origin_ca=origin_ca,
+            cache=not no_cache,
+            cache_mb=cache_mb,
+            query_string=query_string,
+            forward_cookies=forward_cookies,
+            default_ttl=default_ttl,
+            min_ttl=min_ttl,
+            max_ttl=max_ttl,
+            execution_error_status=execution_error_status,
+            include_body=list(include_body or []),
+            workers=workers,
+            access_log=None if quiet else console_access_log,
+        )
+        if origin_ca is not None and not origin_ca.is_file():
+            raise ServeError(f"--origin-ca {origin_ca}: no such file")
+        if not (0 <= port <= 65535):
+            raise ServeError("--port must be between 0 and 65535")
+        if not 0 <= min_ttl <= default_ttl <= max_ttl:
+            raise ServeError("TTLs must satisfy 0 <= --min-ttl <= --default-ttl <= --max-ttl")
+        prepared = prepare(config)
+        asyncio.run(run(prepared, _banner))
+    except ServeError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+def _banner(running: Running) -> None:
+    prepared = running.prepared
+    config = prepared.config
+    out.print(f"[bold]edgeshield serve[/] — local CloudFront edge at [bold]{running.url}[/]")
+    out.print(f"  origin     {prepared.origin_label}")
+    for spec in prepared.specs:
+        timeout = f"{spec.timeout_s:g} s"
+        out.print(f"  {spec.trigger:<16}{spec.handler}  (function {spec.name}, timeout {timeout})")
+    if prepared.policy_label:
+        out.print(f"  policy     {prepared.policy_label}")
+    cache = f"on, {config.cache_mb} MB" if config.cache else "off"
+    out.print(f"  cache      {cache}")
+    out.print(f"  pop        {prepared.pop} (logs in region {prepared.region})")
+    out.print(f"  logs       {config.logs_root}  (read with: edgeshield logs --local)")
+    out.print(f"  counters   {config.state_dir / 'stats.json'}  (read with: edgeshield stats)")
+    out.print("Ctrl-C stops after finishing the requests in flight.")
+
+
+@app.command()
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw counters as JSON")] = False,
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", help="The .edgeshield directory (default: ./.edgeshield)"),
+    ] = None,
+) -> None:
+    """Counters of the local edge started in this directory: requests, cache, invocations,
+    errors, durations."""
+    from edgeshield.emulator.logstore import STATE_DIR
+    from edgeshield.emulator.stats import read_stats
+
+    directory = state or Path.cwd() / STATE_DIR
+    data = read_stats(directory)
+    if data is None:
+        fail(
+            f"no counters in {directory}; start the local edge there with: edgeshield serve",
+            EXIT_USAGE,
+        )
+    if as_json:
+        print_json(data)
+        return
+    out.print(f"requests       {data['requests']}  ({_fmt(data['statuses'])})")
+    out.print(f"x-cache        {_fmt(data['x_cache'])}")
+    out.print(f"cache          hits {data['cache']['hits']}, misses {data['cache']['misses']}, "
+              f"{data.get('cache_objects', 0)} objects, {data.get('cache_bytes', 0)} bytes")  # fmt: skip
+    out.print(
+        f"invocations    {_fmt(data['invocations'])}  (cold starts: {_fmt(data['cold_starts'])})"
+    )
+    out.print(f"errors         {_fmt(data['errors'])}")
+    for trigger, hist in data["function_duration_ms"].items():
+        out.print(
+            f"{trigger + ' ms':<15}mean {hist['mean_ms']} ms, max {hist['max_ms']} ms, buckets {_fmt(hist['buckets'])}"
+        )
+    req = data["request_duration_ms"]
+    out.print(f"request time   mean {req['mean_ms']} ms, max {req['max_ms']} ms")
+
+
+def _fmt(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"

@@ -1,0 +1,232 @@
+"""Worker bootstrap: runs one Lambda function in its own process, one invocation at a time.
+
+Started by ``edgeshield.emulator.runtime`` as ``python -I [-S] bootstrap.py CONFIG_JSON`` with
+an environment that holds only Lambda's reserved variables. Standard library only, and it
+never imports edgeshield: the handler must come from the task root (the staged bundle or the
+user's directory), as Lambda imports it from the unzipped package.
+
+Protocol (JSON, one object per line): the parent writes an invocation on stdin; the worker
+answers on its original stdout. Before importing user code the worker points file descriptors
+1 and 2 at the per-worker log file the parent opened, so everything the function prints (also
+from C code or child processes) is captured; after each invocation the worker hands the
+captured text back and empties the file. If the worker is killed (timeout) or dies, the parent
+reads what is left in the file itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import logging
+import os
+import resource
+import sys
+import time
+import traceback
+from typing import Any
+
+# Lambda refuses to return more than this (6 MB minus framing), as Function.ResponseSizeTooLarge.
+MAX_RESPONSE_BYTES = 6291556
+MAX_CAPTURE_BYTES = 1024 * 1024
+
+
+class LambdaContext:
+    """The context object a Python Lambda handler receives (same attribute names)."""
+
+    def __init__(self, meta: dict[str, Any], request_id: str, deadline_ms: int) -> None:
+        self.function_name: str = meta["function_name"]
+        self.function_version: str = meta["function_version"]
+        self.invoked_function_arn: str = meta["invoked_function_arn"]
+        # Lambda's Python runtime reads this from AWS_LAMBDA_FUNCTION_MEMORY_SIZE: a string.
+        self.memory_limit_in_mb: str = str(meta["memory_limit_in_mb"])
+        self.aws_request_id = request_id
+        self.log_group_name: str = meta["log_group_name"]
+        self.log_stream_name: str = meta["log_stream_name"]
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self._deadline_ms - int(time.time() * 1000))
+
+    def __repr__(self) -> str:
+        return (
+            f"LambdaContext([aws_request_id={self.aws_request_id},"
+            f"log_group_name={self.log_group_name},log_stream_name={self.log_stream_name},"
+            f"function_name={self.function_name},memory_limit_in_mb={self.memory_limit_in_mb},"
+            f"function_version={self.function_version},"
+            f"invoked_function_arn={self.invoked_function_arn}])"
+        )
+
+
+class _RequestIdFilter(logging.Filter):
+    request_id = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = self.request_id
+        return True
+
+
+def _install_logging() -> _RequestIdFilter:
+    """Lambda's root-logger format: level, UTC time, request id, message, tab-separated."""
+    handler = logging.StreamHandler(sys.stdout)
+    id_filter = _RequestIdFilter()
+    handler.addFilter(id_filter)
+    formatter = logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+        "%Y-%m-%dT%H:%M:%S",
+    )
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    return id_filter
+
+
+def _die_with_parent() -> None:
+    """Best effort (Linux): the kernel kills this worker if the emulator dies, so a worker
+    stuck in a handler is never orphaned."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:
+            os._exit(0)
+    except Exception:
+        pass
+
+
+def _error(error_type: str, message: str, trace: list[str] | None = None) -> dict[str, Any]:
+    return {"errorType": error_type, "errorMessage": message, "stackTrace": trace or []}
+
+
+def _load_handler(spec: str, task_root: str) -> tuple[Any, dict[str, Any] | None]:
+    sys.path.insert(0, task_root)
+    module_name, sep, attr = spec.rpartition(":")
+    if not sep:
+        module_name, _, attr = spec.rpartition(".")
+    if not module_name or not attr:
+        return None, _error(
+            "Runtime.MalformedHandlerName",
+            f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)",
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except SyntaxError as exc:
+        return None, _error(
+            "Runtime.UserCodeSyntaxError",
+            f"Syntax error in module '{module_name}': {exc}",
+            traceback.format_exception_only(type(exc), exc),
+        )
+    except ImportError as exc:
+        return None, _error(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
+        )
+    except Exception as exc:
+        return None, _error(
+            type(exc).__name__,
+            str(exc),
+            traceback.format_exception(type(exc), exc, exc.__traceback__)[1:],
+        )
+    handler = getattr(module, attr, None)
+    if handler is None:
+        return None, _error(
+            "Runtime.HandlerNotFound", f"Handler '{attr}' missing on module '{module_name}'"
+        )
+    return handler, None
+
+
+class _Capture:
+    """Reads back and empties the log file fds 1 and 2 point at."""
+
+    def __init__(self, path: str) -> None:
+        self._reader = open(path, "rb")  # noqa: SIM115, PTH123  (kept open; no pathlib import)
+
+    def take(self) -> str:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        self._reader.seek(0)
+        data = self._reader.read(MAX_CAPTURE_BYTES + 1)
+        os.ftruncate(2, 0)  # fds 1 and 2 share the file, opened O_APPEND by the parent
+        text = data[:MAX_CAPTURE_BYTES].decode("utf-8", "replace")
+        if len(data) > MAX_CAPTURE_BYTES:
+            text += "\n[edgeshield: log output of this invocation truncated at 1 MB]\n"
+        return text
+
+
+def _rss_mb() -> int:
+    return max(1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    proto = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    _die_with_parent()
+    capture = _Capture(config["log_path"])
+    id_filter = _install_logging()
+    meta = config["meta"]
+
+    def send(obj: dict[str, Any], result_json: bytes | None = None) -> None:
+        line = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        if result_json is not None:  # splice the already-encoded result in, no re-encoding
+            line = line[:-1] + b', "result": ' + result_json + b"}"
+        proto.write(line + b"\n")
+        proto.flush()
+
+    started = time.perf_counter()
+    handler, init_error = _load_handler(config["handler"], config["task_root"])
+    init_ms = (time.perf_counter() - started) * 1000
+    send({"ready": init_error is None, "init_ms": init_ms, "error": init_error,
+          "logs": capture.take()})  # fmt: skip
+
+    stdin = sys.stdin.buffer
+    while True:
+        line = stdin.readline()
+        if not line:
+            return  # the emulator closed the pipe: shut down
+        msg = json.loads(line)
+        request_id = msg["request_id"]
+        id_filter.request_id = request_id
+        context = LambdaContext(meta, request_id, int(msg["deadline_ms"]))
+        begin = time.perf_counter()
+        reply: dict[str, Any] = {"id": msg["id"]}
+        payload: bytes | None = None
+        if handler is None:
+            reply["error"] = init_error
+        else:
+            try:
+                result = handler(msg["event"], context)
+            except Exception as exc:
+                frames = traceback.extract_tb(exc.__traceback__)[1:]
+                reply["error"] = _error(type(exc).__name__, str(exc), traceback.format_list(frames))
+            else:
+                try:
+                    payload = json.dumps(result, ensure_ascii=False).encode("utf-8")
+                except (TypeError, ValueError, RecursionError) as exc:
+                    reply["error"] = _error(
+                        "Runtime.MarshalError", f"Unable to marshal response: {exc}"
+                    )
+                else:
+                    if len(payload) > MAX_RESPONSE_BYTES:
+                        payload = None
+                        reply["error"] = _error(
+                            "Function.ResponseSizeTooLarge",
+                            "Response payload size exceeded maximum allowed payload size "
+                            f"({MAX_RESPONSE_BYTES} bytes).",
+                        )
+        reply["duration_ms"] = (time.perf_counter() - begin) * 1000
+        reply["rss_mb"] = _rss_mb()
+        reply["logs"] = capture.take()
+        send(reply, payload)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Header changes CloudFront makes between the viewer and the origin. Pure.
+
+Requests to a custom origin (reference/lambda-edge.md §7.1): hop-by-hop and proxy headers
+removed, ``Host`` set to the origin, ``User-Agent: Amazon CloudFront``, ``X-Forwarded-For``
+created or appended, ``Via`` added, ``Accept-Encoding`` normalized; ``Referer``,
+``Accept-Language`` and ``Cookie`` dropped unless the behavior forwards them (only cookies are
+configurable here). Responses to viewers lose hop-by-hop headers; framing is redone.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from typing import Final
+
+HeaderList = list[tuple[str, str]]
+
+HOP_BY_HOP: Final = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# Dropped on the way to the origin besides hop-by-hop ones (§7.1).
+_NOT_FORWARDED: Final = frozenset(
+    {
+        "expect",
+        "x-forwarded-proto",
+        "x-real-ip",
+        "x-http-method-override",
+        "x-cache",
+        "referer",
+        "accept-language",
+        # The edge answers a viewer's conditional request itself, from the full object.
+        "if-none-match",
+        "if-modified-since",
+        "if-match",
+        "if-unmodified-since",
+        "if-range",
+    }
+)
+_NOT_FORWARDED_PREFIXES: Final = ("x-edge-", "x-amz-cf-", "x-amzn-")
+_REPLACED: Final = frozenset({"host", "user-agent", "via", "x-forwarded-for", "accept-encoding"})
+
+
+def new_edge_id() -> str:
+    """The 32-hex id of this edge server, as it appears in ``Via``."""
+    return secrets.token_hex(16)
+
+
+def via_value(http_version: str, edge_id: str) -> str:
+    return f"{http_version} {edge_id}.cloudfront.net (CloudFront)"
+
+
+def normalize_accept_encoding(value: str | None) -> str | None:
+    """CloudFront keeps only what it caches on: ``br,gzip``, ``gzip`` or nothing."""
+    if not value:
+        return None
+    codings = {part.split(";")[0].strip().lower() for part in value.split(",")}
+    gzip = "gzip" in codings or "*" in codings
+    br = "br" in codings
+    if br and gzip:
+        return "br,gzip"
+    if gzip:
+        return "gzip"
+    return None
+
+
+def _connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
+    tokens: set[str] = set()
+    for name, value in headers:
+        if name.lower() == "connection":
+            tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
+    return tokens
+
+
+def to_origin(
+    viewer_headers: HeaderList,
+    *,
+    client_ip: str,
+    origin_host: str,
+    via: str,
+    forward_cookies: bool,
+    method: str,
+) -> HeaderList:
+    """The headers CloudFront sends the origin for a viewer request (before origin-request)."""
+    named = _connection_tokens(viewer_headers)
+    conditional_ok = method not in ("GET", "HEAD")
+    out: HeaderList = []
+    xff: list[str] = []
+    vias: list[str] = []
+    accept_encoding: str | None = None
+    for name, value in viewer_headers:
+        lower = name.lower()
+        if lower == "x-forwarded-for":
+            xff.append(value)
+            continue
+        if lower == "via":
+            vias.append(value)
+            continue
+        if lower == "accept-encoding":
+            accept_encoding = value
+            continue
+        if lower in _REPLACED or lower in HOP_BY_HOP or lower in named:
+            continue
+        if lower.startswith(_NOT_FORWARDED_PREFIXES):
+            continue
+        if lower in _NOT_FORWARDED and not (conditional_ok and lower.startswith("if-")):
+            continue
+        if lower == "cookie" and not forward_cookies:
+            continue
+        out.append((name, value))
+    out.insert(0, ("Host", origin_host))
+    out.append(("User-Agent", "Amazon CloudFront"))
+    out.append(("Via", ", ".join([*vias, via])))
+    out.append(("X-Forwarded-For", ", ".join([*xff, client_ip])))
+    normalized = normalize_accept_encoding(accept_encoding)
+    if normalized:
+        out.append(("Accept-Encoding", normalized))
+    return out
+
+
+def from_origin(headers: HeaderList) -> HeaderList:
+    """An origin response's headers as CloudFront keeps them (hop-by-hop ones removed, except
+    ``Transfer-Encoding``, which origin-response functions see and may not touch, §3.2)."""
+    named = _connection_tokens(headers)
+    return [
+        (n, v)
+        for n, v in headers
+        if (n.lower() not in HOP_BY_HOP or n.lower() == "transfer-encoding")
+        and n.lower() not in named
+    ]
+
+
+def to_viewer(headers: HeaderList) -> HeaderList:
+    """Headers safe to send to the viewer: no hop-by-hop ones, no framing (redone on send)."""
+    return [
+        (n, v) for n, v in headers if n.lower() not in HOP_BY_HOP and n.lower() != "content-length"
+    ]
+
+
+def get(headers: Iterable[tuple[str, str]], name: str) -> str | None:
+    """The first value of header ``name`` (lower-case), or None."""
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None

@@ -1,0 +1,490 @@
+"""The Lambda runtime of the emulator: worker processes that run a function's handler.
+
+Isolation: one OS process per execution environment, not a thread. A Python thread cannot be
+stopped, so a handler stuck in ``while True`` or ``time.sleep(60)`` would hold its thread (and
+whatever locks it took) forever, and enough of them would exhaust any thread pool; a crash in C
+code or ``os._exit`` would take the whole emulator down. A process can be killed at the
+deadline and replaced, starts with its own interpreter state (module-level "cold start" code
+runs once per worker, exactly like an execution environment), and gets a clean environment
+with only Lambda's reserved variables. Each function has a small pool (``max_workers``) of
+such processes, so the number of processes is bounded whatever the functions do; a request
+waits for a free worker rather than spawning without limit. Workers speak JSON lines over
+pipes (stdlib-only ``bootstrap.py``), a few tens of microseconds per round trip on loopback.
+
+Each worker is started in its own session (Ctrl-C in the terminal does not kill it, so serve
+can finish in-flight requests on shutdown) and asks the kernel to kill it if serve dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import re
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from edgeshield.emulator import lambdalog
+from edgeshield.emulator.logstore import LogStore
+from edgeshield.logrecords import edge_function_log_group
+
+BOOTSTRAP: Final = Path(__file__).with_name("bootstrap.py")
+INIT_TIMEOUT_S: Final = 10.0  # Lambda's limit for the init phase
+_PIPE_LIMIT: Final = 16 * 1024 * 1024  # longest reply line (results are capped at 6 MB)
+_NAME_RE: Final = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def function_name_for(handler: str) -> str:
+    """A Lambda function name (letters, digits, ``-``, ``_``, at most 64) for a handler."""
+    name = _NAME_RE.sub("-", handler.replace(":", ".").replace(".", "-")).strip("-")
+    return (name or "function")[:64]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function associated with one trigger."""
+
+    trigger: str
+    handler: str  # module.function or module:function, relative to task_root
+    task_root: Path
+    name: str  # the function's name in us-east-1; replicas are "us-east-1.<name>"
+    memory_mb: int
+    timeout_s: float
+    region: str  # where the replica runs (from --pop)
+    stdlib_only: bool = False  # run with -S: no site-packages (the edgeshield bundle)
+
+    @property
+    def replica_name(self) -> str:
+        return f"{lambdalog.HOME_REGION}.{self.name}"
+
+    @property
+    def log_group(self) -> str:
+        return edge_function_log_group(self.name)
+
+
+@dataclass
+class Invocation:
+    """What one invocation produced, as CloudFront sees it."""
+
+    status: Literal["ok", "error", "timeout"]
+    request_id: str
+    duration_ms: float
+    result: Any = None
+    error_type: str | None = None
+    error_message: str | None = None
+    cold: bool = False
+
+
+class InitError(Exception):
+    """The handler could not be loaded (import error, missing handler, init timeout)."""
+
+    def __init__(self, spec: FunctionSpec, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.spec = spec
+        self.error_type = error_type
+        self.message = message
+
+
+def _reserved_env(spec: FunctionSpec, stream: str) -> dict[str, str]:
+    """Only what Lambda itself defines: Lambda@Edge has no user environment variables (§1.1)."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": spec.replica_name,
+        "AWS_LAMBDA_FUNCTION_VERSION": lambdalog.VERSION,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+        "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_REGION": spec.region,
+        "AWS_DEFAULT_REGION": spec.region,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",
+        "LAMBDA_TASK_ROOT": str(spec.task_root),
+        "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
+        "_HANDLER": spec.handler,
+        "TZ": ":UTC",
+        "LANG": "en_US.UTF-8",
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "PYTHONIOENCODING": "utf-8",
+    }
+
+
+class WorkerGone(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class Worker:
+    """One execution environment: a bootstrap process with its own log stream."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, spec: FunctionSpec, scratch: Path) -> None:
+        self.spec = spec
+        self.stream = lambdalog.log_stream_name()
+        self.log_path = scratch / f"worker-{os.getpid()}-{next(self._ids)}.log"
+        self.proc: asyncio.subprocess.Process | None = None
+        self.init_ms: float | None = None
+        self.pending_init_ms: float | None = None  # reported on the first REPORT
+        self.init_logs = ""
+        self.invocations = 0
+        self.max_memory_mb = 1
+
+    async def start(self) -> None:
+        spec = self.spec
+        meta = {
+            "function_name": spec.replica_name,
+            "function_version": lambdalog.VERSION,
+            "invoked_function_arn": lambdalog.function_arn(spec.name),
+            "memory_limit_in_mb": spec.memory_mb,
+            "log_group_name": spec.log_group,
+            "log_stream_name": self.stream,
+        }
+        config = {
+            "handler": spec.handler,
+            "task_root": str(spec.task_root),
+            "log_path": str(self.log_path),
+            "meta": meta,
+        }
+        # -B: no __pycache__ in the task root (read-only at the edge, and not ours to litter).
+        flags = ["-I", "-S", "-B"] if spec.stdlib_only else ["-I", "-B"]
+        with self.log_path.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                *flags,
+                str(BOOTSTRAP),
+                json.dumps(config),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+                env=_reserved_env(spec, self.stream),
+                cwd=str(spec.task_root),
+                start_new_session=True,
+                limit=_PIPE_LIMIT,
+            )
+        try:
+            ready = await self._read(INIT_TIMEOUT_S)
+        except TimeoutError:
+            await self.kill()
+            raise InitError(
+                spec, "Runtime.InitTimeout", f"init did not finish in {INIT_TIMEOUT_S:.0f} s"
+            ) from None
+        except WorkerGone as exc:
+            logs = self.leftover_logs()
+            await self.kill()
+            raise InitError(spec, "Runtime.ExitError", f"{exc.detail}\n{logs}".strip()) from None
+        self.init_ms = self.pending_init_ms = float(ready.get("init_ms", 0.0))
+        self.init_logs = str(ready.get("logs", ""))
+        if not ready.get("ready"):
+            error = ready.get("error") or {}
+            await self.kill()
+            raise InitError(spec, str(error.get("errorType")), str(error.get("errorMessage")))
+
+    async def _read(self, timeout: float) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdout is not None
+        try:
+            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        except ValueError:  # longer than the pipe limit
+            raise WorkerGone("response too large") from None
+        if not line:
+            code = await self.proc.wait()
+            detail = (
+                f"signal: {signal.Signals(-code).name.lower().removeprefix('sig')}"
+                if code < 0
+                else f"exit status {code}"
+            )
+            raise WorkerGone(detail)
+        try:
+            reply: dict[str, Any] = json.loads(line)
+        except ValueError:
+            raise WorkerGone("the runtime wrote an unreadable reply") from None
+        return reply
+
+    async def call(self, message: bytes, timeout: float) -> dict[str, Any]:
+        """Send one invocation and wait for its reply. Raises TimeoutError or WorkerGone."""
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(message)
+            await self.proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            raise WorkerGone("the runtime is not running") from None
+        return await self._read(timeout)
+
+    def leftover_logs(self) -> str:
+        """What the function printed before the worker was killed or died."""
+        try:
+            return self.log_path.read_bytes()[: 1024 * 1024].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    async def kill(self) -> None:
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the worker and anything it spawned
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+        self.discard()
+
+    async def stop(self) -> None:
+        """Graceful: close stdin so the bootstrap leaves its loop; kill if it lingers."""
+        proc = self.proc
+        if proc is not None and proc.returncode is None and proc.stdin is not None:
+            proc.stdin.close()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(proc.wait(), 1.0)
+        await self.kill()
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.log_path.unlink()
+
+
+Recorder = Callable[[FunctionSpec, Invocation], None]
+
+
+@dataclass
+class FunctionPool:
+    """The execution environments of one function, at most ``max_workers`` of them."""
+
+    spec: FunctionSpec
+    logs: LogStore
+    max_workers: int = 4
+    on_invocation: Recorder | None = None
+    scratch: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+    _idle: list[Worker] = field(default_factory=list)
+    _count: int = 0
+    _cond: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _closed: bool = False
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    async def start(self) -> None:
+        """Start one warm worker; raises InitError if the handler cannot be loaded."""
+        worker = Worker(self.spec, self.scratch)
+        self._count += 1
+        try:
+            await worker.start()
+        except BaseException:
+            self._count -= 1
+            raise
+        self._write_init_logs(worker)
+        self._idle.append(worker)
+
+    def _write_init_logs(self, worker: Worker) -> None:
+        lines = lambdalog.output_events(worker.init_logs)
+        if lines:
+            now = _now_ms()
+            self.logs.put(
+                self.spec.region, self.spec.log_group, worker.stream, [(now, x) for x in lines]
+            )
+
+    async def _acquire(self) -> tuple[Worker | None, bool]:
+        """A warm worker, or None plus permission to start a new one (a cold start)."""
+        async with self._cond:
+            while True:
+                if self._closed:
+                    raise RuntimeError("the function runtime is shutting down")
+                if self._idle:
+                    return self._idle.pop(), False
+                if self._count < self.max_workers:
+                    self._count += 1
+                    return None, True
+                await self._cond.wait()
+
+    async def _release(self, worker: Worker | None, alive: bool) -> None:
+        retire = None
+        async with self._cond:
+            if worker is not None and alive and not self._closed:
+                self._idle.append(worker)
+            else:
+                self._count -= 1
+                if worker is not None and alive:
+                    retire = worker  # finished after shutdown began
+            self._cond.notify()
+        if retire is not None:
+            await retire.stop()
+
+    async def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> Invocation:
+        timeout = self.spec.timeout_s if timeout_s is None else timeout_s
+        request_id = str(uuid.uuid4())
+        worker, _cold = await self._acquire()
+        alive = False
+        try:
+            if worker is None:
+                worker = Worker(self.spec, self.scratch)
+                try:
+                    await worker.start()
+                except InitError as exc:
+                    worker = None
+                    return self._init_failed(request_id, exc)
+                self._write_init_logs(worker)
+            invocation, alive = await self._run(worker, request_id, event, timeout)
+            return invocation
+        finally:
+            await self._release(worker, alive)
+
+    def _init_failed(self, request_id: str, exc: InitError) -> Invocation:
+        now = _now_ms()
+        stream = lambdalog.log_stream_name()
+        self.logs.put(
+            self.spec.region,
+            self.spec.log_group,
+            stream,
+            [
+                (now, lambdalog.error_event(exc.error_type, exc.message, [])),
+                (now, lambdalog.start_line(request_id)),
+                (now, lambdalog.end_line(request_id)),
+                (
+                    now,
+                    lambdalog.report_line(
+                        request_id, 0.0, self.spec.memory_mb, 1, status="error",
+                        error_type=exc.error_type,
+                    ),
+                ),
+            ],
+        )  # fmt: skip
+        invocation = Invocation("error", request_id, 0.0, None, exc.error_type, exc.message)
+        self._record(invocation)
+        return invocation
+
+    async def _run(
+        self, worker: Worker, request_id: str, event: dict[str, Any], timeout: float
+    ) -> tuple[Invocation, bool]:
+        spec = self.spec
+        start_ms = _now_ms()
+        deadline_ms = start_ms + int(timeout * 1000)
+        message = (
+            json.dumps(
+                {"id": next(self._ids), "request_id": request_id, "deadline_ms": deadline_ms,
+                 "event": event},
+                ensure_ascii=False,
+            )
+            + "\n"
+        ).encode("utf-8")  # fmt: skip
+        began = time.perf_counter()
+        init_ms, worker.pending_init_ms = worker.pending_init_ms, None  # first call = cold
+        events: list[tuple[int, str]] = [(start_ms, lambdalog.start_line(request_id))]
+        alive = True
+        try:
+            reply = await worker.call(message, timeout)
+        except TimeoutError:
+            alive = False
+            logs = await self._kill(worker)
+            now = _now_ms()
+            events += [(now, line) for line in lambdalog.output_events(logs)]
+            events.append((now, lambdalog.timeout_line(request_id, timeout)))
+            duration = timeout * 1000
+            events += self._closing(request_id, duration, worker, init_ms, status="timeout")
+            invocation = Invocation(
+                "timeout", request_id, duration, None, "Sandbox.Timedout",
+                f"Task timed out after {timeout:.2f} seconds",
+            )  # fmt: skip
+        except WorkerGone as exc:
+            alive = False
+            logs = await self._kill(worker)
+            now = _now_ms()
+            duration = (time.perf_counter() - began) * 1000
+            events += [(now, line) for line in lambdalog.output_events(logs)]
+            events += [(now, line) for line in lambdalog.exit_error_lines(request_id, exc.detail)]
+            events += self._closing(
+                request_id, duration, worker, init_ms, status="error", error="Runtime.ExitError"
+            )
+            invocation = Invocation(
+                "error", request_id, duration, None, "Runtime.ExitError",
+                f"RequestId: {request_id} Error: Runtime exited with error: {exc.detail}",
+            )  # fmt: skip
+        else:
+            now = _now_ms()
+            duration = float(reply.get("duration_ms", 0.0))
+            worker.max_memory_mb = max(worker.max_memory_mb, int(reply.get("rss_mb", 1)))
+            events += [(now, line) for line in lambdalog.output_events(str(reply.get("logs", "")))]
+            error = reply.get("error")
+            if error:
+                events.append(
+                    (
+                        now,
+                        lambdalog.error_event(
+                            str(error.get("errorType")),
+                            str(error.get("errorMessage")),
+                            list(error.get("stackTrace") or []),
+                        ),
+                    )
+                )
+                events += self._closing(
+                    request_id, duration, worker, init_ms, status="error",
+                    error=str(error.get("errorType")),
+                )  # fmt: skip
+                invocation = Invocation(
+                    "error", request_id, duration, None, str(error.get("errorType")),
+                    str(error.get("errorMessage")),
+                )  # fmt: skip
+            else:
+                events += self._closing(request_id, duration, worker, init_ms)
+                invocation = Invocation("ok", request_id, duration, reply.get("result"))
+        worker.invocations += 1
+        invocation.cold = init_ms is not None
+        self.logs.put(spec.region, spec.log_group, worker.stream, events)
+        self._record(invocation)
+        return invocation, alive
+
+    def _closing(
+        self,
+        request_id: str,
+        duration: float,
+        worker: Worker,
+        init_ms: float | None,
+        status: str | None = None,
+        error: str | None = None,
+    ) -> list[tuple[int, str]]:
+        now = _now_ms()
+        return [
+            (now, lambdalog.end_line(request_id)),
+            (
+                now,
+                lambdalog.report_line(
+                    request_id, duration, self.spec.memory_mb, worker.max_memory_mb, init_ms,
+                    status, error,
+                ),
+            ),
+        ]  # fmt: skip
+
+    async def _kill(self, worker: Worker) -> str:
+        proc = worker.proc
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+        logs = worker.leftover_logs()
+        worker.discard()
+        return logs
+
+    def _record(self, invocation: Invocation) -> None:
+        if self.on_invocation is not None:
+            self.on_invocation(self.spec, invocation)
+
+    @property
+    def size(self) -> int:
+        return self._count
+
+    async def close(self) -> None:
+        async with self._cond:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._cond.notify_all()
+        await asyncio.gather(*(w.stop() for w in idle), return_exceptions=True)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,417 @@
+"""Assemble and run ``edgeshield serve``: origin, functions, cache, log store, HTTP server.
+
+``ServeConfig`` holds every option; ``prepare`` turns the user's input into checked parts
+(raising ``ServeError`` with one clear line on a mistake) and ``run`` serves until SIGINT or
+SIGTERM, then finishes the requests in flight before stopping the function workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import re
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from edgeshield.cloudfront.events import custom_origin, s3_origin
+from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS, TRIGGERS
+from edgeshield.emulator.cache import Cache, TtlSettings
+from edgeshield.emulator.logstore import LOGS_DIR, STATE_DIR, LogStore
+from edgeshield.emulator.origin import CustomTarget, DirOrigin, HttpOrigin, OriginTimeouts
+from edgeshield.emulator.pipeline import Edge, EdgeSettings, OriginSetup
+from edgeshield.emulator.pops import PopError, normalize_pop, region_for_pop
+from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, InitError, function_name_for
+from edgeshield.emulator.server import AccessLog, EdgeServer, console_access_log
+from edgeshield.emulator.stats import Stats
+
+BUILTIN_HANDLER: Final = "edgeshield.edge.handler.handler"
+BUILTIN_NAME: Final = "edgeshield-security-headers"
+BUILD_DIR: Final = "build"
+_HANDLER_RE: Final = re.compile(r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*$")
+
+
+class ServeError(Exception):
+    """A user's mistake in the serve options: one line, no traceback."""
+
+
+@dataclass(frozen=True)
+class FunctionOption:
+    trigger: str
+    handler: str
+
+
+@dataclass
+class ServeConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    origin: str | None = None  # URL or folder; None = the embedded demo site
+    policy: Path | None = None  # None = the strict preset
+    functions: Sequence[FunctionOption] = ()
+    pop: str = "IAD89-C1"
+    function_timeout: float | None = None
+    origin_connect_timeout: float = 10.0
+    origin_connect_attempts: int = 3
+    origin_read_timeout: float = 30.0
+    origin_ca: Path | None = None
+    cache: bool = True
+    cache_mb: int = 64
+    query_string: bool = False
+    forward_cookies: bool = False
+    default_ttl: float = 86400.0
+    min_ttl: float = 0.0
+    max_ttl: float = 31536000.0
+    execution_error_status: int = 503
+    include_body: Sequence[str] = ()
+    origin_memory_mb: int = 128
+    workers: int = 4
+    max_in_flight: int = 256
+    cwd: Path = field(default_factory=Path.cwd)
+    access_log: AccessLog | None = console_access_log
+    shutdown_timeout: float = 30.0
+
+    @property
+    def state_dir(self) -> Path:
+        return self.cwd / STATE_DIR
+
+    @property
+    def logs_root(self) -> Path:
+        return self.state_dir / LOGS_DIR
+
+
+def parse_function_option(text: str) -> FunctionOption:
+    """``TRIGGER=HANDLER`` with HANDLER as ``module.function`` or ``module:function``."""
+    trigger, eq, handler = text.partition("=")
+    trigger, handler = trigger.strip(), handler.strip()
+    if not eq or not trigger or not handler:
+        raise ServeError(
+            f"--function {text!r}: expected TRIGGER=HANDLER, e.g. viewer-request=app.handler"
+        )
+    if trigger not in TRIGGERS:
+        raise ServeError(
+            f"--function {text!r}: unknown trigger {trigger!r}; use one of {', '.join(TRIGGERS)}"
+        )
+    if not _HANDLER_RE.match(handler):
+        raise ServeError(
+            f"--function {text!r}: HANDLER must be module.function or module:function "
+            "(a Python module importable from the current directory)"
+        )
+    return FunctionOption(trigger, handler)
+
+
+def demo_site() -> Path:
+    return Path(str(resources.files("edgeshield.emulator").joinpath("demo")))
+
+
+@dataclass
+class Prepared:
+    """Everything ``run`` needs, checked."""
+
+    config: ServeConfig
+    region: str
+    pop: str
+    origin: OriginSetup
+    origin_label: str
+    specs: list[FunctionSpec]
+    policy_label: str | None
+
+
+def prepare(config: ServeConfig) -> Prepared:
+    try:
+        pop = normalize_pop(config.pop)
+        region = region_for_pop(pop)
+    except PopError as exc:
+        raise ServeError(f"--pop: {exc}") from None
+    if config.execution_error_status not in (500, 503):
+        raise ServeError("--execution-error-status must be 500 or 503")
+    for name, value in (
+        ("--function-timeout", config.function_timeout),
+        ("--origin-connect-timeout", config.origin_connect_timeout),
+        ("--origin-read-timeout", config.origin_read_timeout),
+    ):
+        if value is not None and value <= 0:
+            raise ServeError(f"{name} must be a positive number of seconds")
+    if not 1 <= config.origin_connect_attempts <= 3:
+        raise ServeError("--origin-connect-attempts must be 1, 2 or 3 (CloudFront's range)")
+    if not 1 <= config.workers <= 64:
+        raise ServeError("--workers must be between 1 and 64")
+    if config.cache_mb < 1:
+        raise ServeError("--cache-mb must be at least 1")
+    for trigger in config.include_body:
+        if trigger not in ("viewer-request", "origin-request"):
+            raise ServeError(
+                f"--include-body {trigger!r}: only viewer-request and origin-request can see the body"
+            )
+    seen: set[str] = set()
+    for option in config.functions:
+        if option.trigger in seen:
+            raise ServeError(
+                f"--function: two functions on {option.trigger}; CloudFront allows one per trigger"
+            )
+        seen.add(option.trigger)
+
+    origin, label = _origin(config)
+    specs: list[FunctionSpec] = []
+    policy_label: str | None = None
+    if not config.functions:
+        compiled = _compile_policy(config.policy)
+        from edgeshield.bundle import stage
+
+        build = config.state_dir / BUILD_DIR
+        try:
+            root = stage(compiled, build)
+        except OSError as exc:
+            raise ServeError(
+                f"cannot write the function bundle to {build}: {exc.strerror or exc}"
+            ) from None
+        policy_label = str(config.policy) if config.policy else "built-in preset 'strict'"
+        specs.append(
+            _spec(config, "origin-response", BUILTIN_HANDLER, root, BUILTIN_NAME, region, True)
+        )
+    else:
+        if config.policy is not None:
+            raise ServeError(
+                "--policy applies to edgeshield's own function; with --function, attach it "
+                "explicitly (--function origin-response=edgeshield.edge.handler.handler "
+                "after `edgeshield bundle`) or drop --policy"
+            )
+        for option in config.functions:
+            name = function_name_for(option.handler)
+            specs.append(
+                _spec(config, option.trigger, option.handler, config.cwd, name, region, False)
+            )
+    return Prepared(config, region, pop, origin, label, specs, policy_label)
+
+
+def _compile_policy(path: Path | None) -> dict[str, Any]:
+    from edgeshield.policy import PolicyError, load_and_compile
+
+    if path is not None and not path.is_file():
+        raise ServeError(f"--policy {path}: no such file")
+    try:
+        return load_and_compile(path)
+    except PolicyError as exc:
+        raise ServeError(str(exc)) from None
+
+
+def _spec(
+    config: ServeConfig,
+    trigger: str,
+    handler: str,
+    root: Path,
+    name: str,
+    region: str,
+    stdlib_only: bool,
+) -> FunctionSpec:
+    limit = TIMEOUT_SECONDS[trigger]
+    timeout = min(limit, config.function_timeout) if config.function_timeout else limit
+    memory = MEMORY_MB_VIEWER if trigger.startswith("viewer") else config.origin_memory_mb
+    return FunctionSpec(
+        trigger, handler, root.resolve(), name, memory, timeout, region, stdlib_only
+    )
+
+
+def _origin(config: ServeConfig) -> tuple[OriginSetup, str]:
+    value = config.origin
+    if value is None:
+        root = demo_site()
+        return OriginSetup(
+            s3_origin("edgeshield-demo.s3.amazonaws.com"), DirOrigin(root)
+        ), "embedded demo site"
+    if "://" in value:
+        return _url_origin(value, config)
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise ServeError(f"--origin {value}: not a folder and not an http:// or https:// URL")
+    bucket = re.sub(r"[^a-z0-9.-]+", "-", path.resolve().name.lower()).strip("-.") or "bucket"
+    return (
+        OriginSetup(s3_origin(f"{bucket[:63]}.s3.amazonaws.com"), DirOrigin(path)),
+        f"folder {path.resolve()} (as an S3 origin)",
+    )
+
+
+def _url_origin(value: str, config: ServeConfig) -> tuple[OriginSetup, str]:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ServeError(f"--origin {value}: only http:// and https:// origins are supported")
+    if parts.query or parts.fragment:
+        raise ServeError(f"--origin {value}: an origin URL has no query string or fragment")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ServeError(f"--origin {value}: invalid port") from None
+    path = parts.path.rstrip("/")
+    host = parts.hostname
+    domain, connect_host = host, None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            # CloudFront origins are DNS names; show a loopback origin as localhost in events.
+            domain, connect_host = "localhost", host
+    except ValueError:
+        pass
+    target = CustomTarget(parts.scheme, domain, port, path, connect_host)
+    read = int(min(60, max(4, round(config.origin_read_timeout))))
+    event_origin = custom_origin(
+        domain, port=port, protocol=parts.scheme, path=path, read_timeout=read
+    )
+    return OriginSetup(event_origin, None, target), f"{parts.scheme}://{host}:{port}{path}"
+
+
+async def start_pools(prepared: Prepared, logs: LogStore, stats: Stats) -> dict[str, FunctionPool]:
+    """One warm worker per function, so a handler that cannot be imported fails at start."""
+    scratch = Path(tempfile.mkdtemp(prefix="edgeshield-workers-"))
+
+    def record(spec: FunctionSpec, invocation: Any) -> None:
+        pass  # counted by the pipeline, which also sees validation results
+
+    pools: dict[str, FunctionPool] = {}
+    try:
+        for spec in prepared.specs:
+            pool = FunctionPool(
+                spec,
+                logs,
+                max_workers=prepared.config.workers,
+                on_invocation=record,
+                scratch=scratch,
+            )
+            await pool.start()
+            pools[spec.trigger] = pool
+    except InitError as exc:
+        for pool in pools.values():
+            await pool.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+        where = "the staged edgeshield bundle" if exc.spec.stdlib_only else str(exc.spec.task_root)
+        raise ServeError(
+            f"{exc.spec.trigger} function {exc.spec.handler}: {exc.error_type}: {exc.message} "
+            f"(resolved against {where})"
+        ) from None
+    return pools
+
+
+@dataclass
+class Running:
+    """A started edge, for the banner and for tests that run it in-process."""
+
+    prepared: Prepared
+    server: EdgeServer
+    edge: Edge
+    pools: dict[str, FunctionPool]
+    http: HttpOrigin
+    logs: LogStore
+
+    @property
+    def url(self) -> str:
+        host = self.server.host
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.server.port}/"
+
+    async def close(self) -> None:
+        await self.server.stop()
+        await asyncio.gather(*(p.close() for p in self.pools.values()), return_exceptions=True)
+        await self.http.close()
+        self.edge.stats.write(self.prepared.config.state_dir)
+        scratch = {p.scratch for p in self.pools.values()}
+        for path in scratch:
+            shutil.rmtree(path, ignore_errors=True)
+        self.logs.close()
+
+
+async def start(prepared: Prepared) -> Running:
+    config = prepared.config
+    logs = LogStore(config.logs_root)
+    stats = Stats()
+    pools = await start_pools(prepared, logs, stats)
+    http = HttpOrigin(
+        OriginTimeouts(
+            config.origin_connect_timeout,
+            config.origin_connect_attempts,
+            config.origin_read_timeout,
+        ),
+        config.origin_ca,
+    )
+    await http.start()
+    settings = EdgeSettings(
+        pop=prepared.pop,
+        region=prepared.region,
+        execution_error_status=config.execution_error_status,
+        cache_enabled=config.cache,
+        query_string=config.query_string,
+        forward_cookies=config.forward_cookies,
+        ttl=TtlSettings(config.default_ttl, config.min_ttl, config.max_ttl),
+        include_body=frozenset(config.include_body),
+    )
+    cache = (
+        Cache(
+            config.cache_mb * 1024 * 1024,
+            min(settings.max_object_bytes, config.cache_mb * 1024 * 1024 // 4),
+        )
+        if config.cache
+        else None
+    )
+    edge = Edge(settings, prepared.origin, pools, logs, http, stats, cache=cache)
+    server = EdgeServer(
+        edge,
+        config.host,
+        config.port,
+        max_in_flight=config.max_in_flight,
+        access_log=config.access_log,
+        shutdown_timeout=config.shutdown_timeout,
+    )
+    try:
+        await server.start()
+    except OSError as exc:
+        await asyncio.gather(*(p.close() for p in pools.values()), return_exceptions=True)
+        await http.close()
+        raise ServeError(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+        ) from None
+    return Running(prepared, server, edge, pools, http, logs)
+
+
+async def run(prepared: Prepared, on_ready: Callable[[Running], None] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM; then stop accepting, finish in-flight requests, clean up."""
+    running = await start(prepared)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if on_ready is not None:
+        on_ready(running)
+    state_dir = prepared.config.state_dir
+
+    async def write_stats() -> None:
+        while True:
+            with contextlib.suppress(OSError):
+                running.edge.stats.write(state_dir, _stats_extra(running))
+            await asyncio.sleep(1.0)
+
+    writer = asyncio.create_task(write_stats())
+    try:
+        await stop.wait()
+    finally:
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await running.close()
+        with contextlib.suppress(OSError):
+            running.edge.stats.write(state_dir, _stats_extra(running))
+
+
+def _stats_extra(running: Running) -> dict[str, Any]:
+    cache = running.edge.cache
+    return {
+        "url": running.url,
+        "cache_objects": len(cache) if cache is not None else 0,
+        "cache_bytes": cache.bytes if cache is not None else 0,
+        "cache_evictions": cache.evictions if cache is not None else 0,
+        "workers": {t: p.size for t, p in running.pools.items()},
+    }

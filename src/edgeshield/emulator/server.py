@@ -1,0 +1,192 @@
+"""The HTTP side of the edge: aiohttp's low-level server in front of ``Edge``.
+
+Refuses what CloudFront refuses before any function or origin sees it (URL over 8,192 bytes,
+request line + headers over 20,480 bytes: 413; malformed HTTP: 400 from the parser), bounds the
+number of requests in the pipeline, and hands a few reserved paths to local routes (the seam
+for e.g. ``/_edgeshield/csp-report``, which another cache behavior serves in production).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Final
+
+from edgeshield.cloudfront.rules import MAX_REQUEST_HEADER_BYTES, MAX_URL_BYTES
+from edgeshield.emulator.answers import answer_for
+from edgeshield.emulator.origin import Body
+from edgeshield.emulator.pipeline import Edge, EdgeResponse, ViewerRequest
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+LocalRoute = Callable[["web.BaseRequest"], Awaitable["web.StreamResponse"]]
+AccessLog = Callable[[str, str, int, str, float], None]
+MAX_BODY_BYTES: Final = 20 * 1024 * 1024  # viewer request bodies kept in memory at most
+
+
+def console_access_log(method: str, path: str, status: int, x_cache: str, ms: float) -> None:
+    """One line per request on the console: method, path, status, X-Cache, time."""
+    sys.stdout.write(f"{method} {path} {status} {x_cache} {ms:.1f}ms\n")
+    sys.stdout.flush()
+
+
+class EdgeServer:
+    def __init__(
+        self,
+        edge: Edge,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        *,
+        max_in_flight: int = 256,
+        access_log: AccessLog | None = console_access_log,
+        shutdown_timeout: float = 30.0,
+    ) -> None:
+        self.edge = edge
+        self.host = host
+        self.port = port
+        self.access_log = access_log
+        self.local_routes: dict[str, LocalRoute] = {}
+        self._limit = asyncio.Semaphore(max_in_flight)
+        self._shutdown_timeout = shutdown_timeout
+        self._runner: web.ServerRunner | None = None
+
+    def add_local_route(self, path: str, handler: LocalRoute) -> None:
+        """Serve ``path`` (exact, without query) locally instead of through the edge."""
+        self.local_routes[path] = handler
+
+    async def start(self) -> int:
+        """Listen; returns the bound port (useful with port 0)."""
+        from aiohttp import web
+
+        server = web.Server(
+            self._handle,
+            # Above CloudFront's limits, so that we answer those with CloudFront's 413 and only
+            # truly absurd requests hit the parser's own 400.
+            max_line_size=MAX_URL_BYTES * 4,
+            max_field_size=MAX_REQUEST_HEADER_BYTES * 2,
+            max_headers=512,
+            handler_cancellation=False,
+        )
+        self._runner = web.ServerRunner(server, shutdown_timeout=self._shutdown_timeout)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=512, reuse_address=True)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop listening, let in-flight requests finish (up to the shutdown timeout)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        started = time.perf_counter()
+        raw = request.raw_path
+        path, _, query = raw.partition("?")
+        response = await self._route(request, raw, path, query)
+        ms = (time.perf_counter() - started) * 1000
+        if isinstance(response, EdgeResponse):
+            self.edge.stats.request(response.status, response.x_cache, ms)
+            out = await self._send(request, response)
+            if self.access_log is not None:
+                self.access_log(request.method, path, response.status, response.x_cache, ms)
+            return out
+        if self.access_log is not None:
+            self.access_log(request.method, path, response.status, "Local", ms)
+        return response
+
+    async def _route(
+        self, request: web.BaseRequest, raw: str, path: str, query: str
+    ) -> EdgeResponse | web.StreamResponse:
+        edge = self.edge
+        if len(raw.encode("utf-8", "surrogateescape")) > MAX_URL_BYTES:
+            return edge.answer(answer_for("too-large"), _rid())
+        size = len(request.method) + len(raw) + 12
+        size += sum(len(k) + len(v) + 4 for k, v in request.raw_headers)
+        if size > MAX_REQUEST_HEADER_BYTES:
+            return edge.answer(answer_for("too-large"), _rid())
+        if not path.startswith("/"):
+            return edge.answer(answer_for("bad-request"), _rid())
+        route = self.local_routes.get(path)
+        if route is not None:
+            return await route(request)
+        length = request.content_length
+        if length is not None and length > MAX_BODY_BYTES:
+            return edge.answer(
+                answer_for("too-large", "Bad request. The body is too large."), _rid()
+            )
+        try:
+            body = await _read_body(request)
+        except ValueError:
+            return edge.answer(
+                answer_for("too-large", "Bad request. The body is too large."), _rid()
+            )
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
+        viewer = ViewerRequest(
+            method=request.method,
+            uri=path,
+            querystring=query,
+            headers=headers,
+            body=body,
+            client_ip=request.remote or "127.0.0.1",
+            http_version=f"{request.version.major}.{request.version.minor}",
+        )
+        async with self._limit:
+            return await edge.handle(viewer)
+
+    async def _send(self, request: web.BaseRequest, response: EdgeResponse) -> web.StreamResponse:
+        from aiohttp import web
+        from multidict import CIMultiDict
+
+        headers: CIMultiDict[str] = CIMultiDict(response.headers)
+        body = response.body
+        if isinstance(body, bytes):
+            if request.method == "HEAD":
+                if response.head_length is not None:
+                    headers["Content-Length"] = response.head_length
+                return web.Response(status=response.status, reason=response.reason, headers=headers)
+            return web.Response(
+                status=response.status, reason=response.reason, headers=headers, body=body
+            )
+        assert isinstance(body, Body)
+        stream = web.StreamResponse(status=response.status, reason=response.reason, headers=headers)
+        if response.stream_length is not None:
+            stream.content_length = int(response.stream_length)
+        else:
+            stream.enable_chunked_encoding()
+        try:
+            await stream.prepare(request)
+            async for chunk in body.chunks():
+                await stream.write(chunk)
+            await stream.write_eof()
+        except Exception:
+            # The origin failed mid-body (or the viewer left): CloudFront drops the connection.
+            body.close()
+            if request.transport is not None:
+                request.transport.close()
+        return stream
+
+
+async def _read_body(request: web.BaseRequest) -> bytes:
+    if not request.body_exists:
+        return b""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ValueError("body too large")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _rid() -> str:
+    from edgeshield.cloudfront import new_request_id
+
+    return new_request_id()
