@@ -11,6 +11,7 @@ from edgeshield.cli import (  # noqa: F401  imported for their @app.command regi
     grade_cmds,
     logs_cmds,
     policy_cmds,
+    serve_cmds,
 )
 from edgeshield.cli.app import app
 
