@@ -97,7 +97,7 @@ def test_other_function_name_fails_closed(aws_env: dict[str, str], key_id: str) 
     ciphertext = encrypt_cli(aws_env, key_id, FUNCTION, SECRET)
     statuses, output = cold_start(aws_env, ciphertext, "someone-else", SECRET)
     assert statuses == [503, 503]  # even the right header is refused
-    failure = next(json.loads(l) for l in output.splitlines() if '"shared-secret"' in l)
+    failure = next(json.loads(line) for line in output.splitlines() if '"shared-secret"' in line)
     assert failure["state"] == "failed"
     assert "InvalidCiphertextException" in failure["reason"]
     assert "someone-else" in failure["reason"]

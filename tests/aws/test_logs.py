@@ -3,6 +3,7 @@ local store; retention; throttling backoff."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import threading
@@ -22,10 +23,8 @@ REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 
 def put(moto_url: str, region: str, group: str, events: list[tuple[int, str]]) -> None:
     logs = boto("logs", moto_url, region)
-    try:
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
         logs.create_log_group(logGroupName=group)
-    except logs.exceptions.ResourceAlreadyExistsException:
-        pass
     stream = f"2026/11/25/[$LATEST]{region}-{time.monotonic_ns()}"
     logs.create_log_stream(logGroupName=group, logStreamName=stream)
     logs.put_log_events(
@@ -142,7 +141,7 @@ def test_set_retention_on_every_replica_group(
             logGroupNamePrefix=str(edge_logs["group"])
         )["logGroups"]
         assert groups[0]["retentionInDays"] == 30
-    with pytest.raises(Exception, match="ResourceNotFound|does not exist"):
+    with pytest.raises(Exception, match=r"ResourceNotFound|does not exist"):
         boto("logs", moto_url, "sa-east-1").describe_log_streams(
             logGroupName=str(edge_logs["group"])
         )
