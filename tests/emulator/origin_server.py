@@ -81,9 +81,8 @@ def main() -> None:
     if len(sys.argv) > 2 and sys.argv[2] == "--tls":
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(sys.argv[3], sys.argv[4])
-    server = web.Server(handle)
-
     async def serve() -> None:
+        server = web.Server(handle)
         runner = web.ServerRunner(server)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port, ssl_context=context).start()
