@@ -28,7 +28,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-unit: $(STAMP)
+# checkov pins dependencies that conflict with ours (boto3, packaging), so it gets its own
+# venv; tests/aws/test_cdk.py runs it from there.
+TOOLS := .venv-tools/bin/checkov
+tools: $(TOOLS)
+$(TOOLS):
+	test -x .venv-tools/bin/python || $(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/pip install -q --disable-pip-version-check 'checkov==3.3.30'
+
+unit: $(STAMP) $(TOOLS)
 	$(PY) -m pytest
 
 # Browser tests drive Debian's Chromium through Playwright; a test tool's own browser download
