@@ -318,3 +318,31 @@ def test_single_valued_headers_keep_the_first_line() -> None:
         [(b"Set-Cookie", b"a=1"), (b"set-cookie", b"b=2"), (b"X-A", b"1"), (b"x-a", b"2")]
     )
     assert h.set_cookie == ["a=1", "b=2"] and h.get("x-a") == "1, 2"
+
+
+# --- found by the differential test against the Observatory's own code -------------------------
+
+
+def test_svg_scripts_count_as_scripts_without_src() -> None:
+    body = '<svg><script src="http://svg.example/a.js"></script></svg>'
+    assert page_result({}, body, "subresource-integrity") == (
+        "sri-not-implemented-but-all-scripts-loaded-from-secure-origin"
+    )
+
+
+def test_cookie_jar_rejections() -> None:
+    assert result({"set-cookie": "a\tb=1"}, "cookies") == "cookies-not-found"  # control char
+    h = {"set-cookie": "a=1; Domain=github.io"}  # a public suffix (private section)
+    assert result(h, "cookies", "https://x.github.io/") == "cookies-not-found"
+    h = {"set-cookie": "a=1; Domain=x.github.io; Secure; SameSite=Lax"}
+    assert result(h, "cookies", "https://x.github.io/") == (
+        "cookies-secure-with-httponly-sessions-and-samesite"
+    )
+
+
+def test_whitespace_only_values_are_empty_on_the_wire() -> None:
+    h = {"content-security-policy-report-only": " \t "}
+    assert result(h, "content-security-policy") == "csp-not-implemented"
+    assert result({"cross-origin-opener-policy": "  "}, "cross-origin-opener-policy") == (
+        "coop-not-implemented"
+    )

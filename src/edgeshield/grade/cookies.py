@@ -36,7 +36,9 @@ _PASSING: Final = frozenset(
         "cookies-secure-with-httponly-sessions",
     }
 )
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_CONTROL: Final = re.compile(r"[\x00-\x1f]")
+# Special-use TLDs a jar accepts as cookie domains (RFC 6761): "x.test", "localhost", ...
+_SPECIAL_USE: Final = frozenset({"local", "example", "invalid", "localhost", "test"})
 _SAMESITE: Final = {"strict": "strict", "lax": "lax", "none": "none"}
 
 
@@ -129,6 +131,16 @@ def _domain_match(host: str, domain: str) -> bool:
     return host.endswith("." + domain) and not _is_ip(host)
 
 
+def _domain_allowed(domain: str) -> bool:
+    """The Domain attribute is not a public suffix (IPv6 literals pass, IPv4 do not)."""
+    labels = domain.split(".")
+    if labels[-1] in _SPECIAL_USE and (len(labels) > 1 or labels[-1] in ("localhost", "invalid")):
+        return True
+    if ":" in domain:
+        return _is_ip(domain)
+    return registrable_domain(domain, private=True) is not None
+
+
 def _default_path(url_path: str) -> str:
     if not url_path.startswith("/"):
         return "/"
@@ -149,14 +161,10 @@ def build_jar(cookies: list[tuple[str, str]]) -> list[Cookie]:
         except ValueError:
             continue
         if cookie.domain is not None:
+            if not _domain_allowed(cookie.domain):
+                continue  # a cookie for a public suffix ("com", "github.io") is refused
             if not _domain_match(host, cookie.domain):
                 continue
-            if (
-                not _is_ip(cookie.domain)
-                and cookie.domain != "localhost"
-                and registrable_domain(cookie.domain) is None
-            ):
-                continue  # a cookie for a public suffix ("com", "co.uk") is refused
             cookie.host_only = False
         else:
             cookie.domain = host

@@ -36,6 +36,9 @@ _FIRST_LINE_ONLY: Final = frozenset(
 )
 
 
+_OWS: Final = " \t"
+
+
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -43,6 +46,11 @@ def _text(value: Any) -> str:
         # Header bytes are read as latin-1 by Node: every byte maps to one character.
         return bytes(value).decode("latin-1")
     return str(value)
+
+
+def _field(value: Any) -> str:
+    """A field value as an HTTP parser hands it over: without surrounding spaces and tabs."""
+    return _text(value).strip(_OWS)
 
 
 class Headers:
@@ -78,7 +86,7 @@ class Headers:
         cookies: list[str] = []
         for raw_name, raw_value in pairs:
             name = _text(raw_name).lower()
-            value = _text(raw_value)
+            value = _field(raw_value)
             if name == "set-cookie":
                 cookies.append(value)
             elif name not in values:
@@ -99,13 +107,13 @@ class Headers:
             if not name.islower():
                 name = name.lower()
             if type(raw_value) is str:
-                lines: list[str] = [raw_value]
+                lines: list[str] = [raw_value.strip(_OWS)]
             elif isinstance(raw_value, list | tuple):
-                lines = [_text(v) for v in raw_value]
+                lines = [_field(v) for v in raw_value]
                 if not lines:
                     continue
             else:
-                lines = [_text(raw_value)]
+                lines = [_field(raw_value)]
             if name == "set-cookie":
                 cookies.extend(lines)
                 continue

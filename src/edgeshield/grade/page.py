@@ -39,13 +39,21 @@ class _Collector(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.page = Page()
-        self._skip_depth = 0  # inside <template>, <svg> or <math>: not HTML script/meta elements
+        self._template_depth = 0  # template contents are not part of the document
+        self._foreign_depth = 0  # inside <svg>/<math>: a <script> there has no src property
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("template", "svg", "math"):
-            self._skip_depth += 1
+        if tag == "template":
+            self._template_depth += 1
             return
-        if self._skip_depth:
+        if self._template_depth:
+            return
+        if tag in ("svg", "math"):
+            self._foreign_depth += 1
+            return
+        if self._foreign_depth:
+            if tag == "script":
+                self.page.scripts.append(Script(None, None, None))
             return
         if tag == "meta":
             a = _first(attrs)
@@ -72,8 +80,10 @@ class _Collector(HTMLParser):
         self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("template", "svg", "math") and self._skip_depth:
-            self._skip_depth -= 1
+        if tag == "template" and self._template_depth:
+            self._template_depth -= 1
+        elif tag in ("svg", "math") and self._foreign_depth and not self._template_depth:
+            self._foreign_depth -= 1
 
 
 class PageParseError(ValueError):

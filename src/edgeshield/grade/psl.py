@@ -9,13 +9,17 @@ from publicsuffixlist import PublicSuffixList
 
 
 @functools.cache
-def _psl() -> PublicSuffixList:
-    return PublicSuffixList(only_icann=True)
+def _psl(only_icann: bool) -> PublicSuffixList:
+    return PublicSuffixList(only_icann=only_icann)
 
 
 @functools.lru_cache(maxsize=4096)
-def registrable_domain(host: str) -> str | None:
-    """``example.co.uk`` for ``www.example.co.uk``; None for an IP, a bare suffix or junk."""
+def registrable_domain(host: str, private: bool = False) -> str | None:
+    """``example.co.uk`` for ``www.example.co.uk``; None for an IP, a bare suffix or junk.
+
+    ``private`` also honours the list's private section (``github.io``, ...), as cookie jars do;
+    without it only ICANN suffixes count, as for the SRI test's "same site" check.
+    """
     host = host.strip("[]").rstrip(".").lower()
     if not host:
         return None
@@ -26,7 +30,7 @@ def registrable_domain(host: str) -> str | None:
     else:
         return None
     try:
-        result = _psl().privatesuffix(host)
+        result = _psl(not private).privatesuffix(host)
     except (ValueError, UnicodeError, AttributeError):
         return None
     return result if isinstance(result, str) else None
