@@ -82,7 +82,7 @@ def main() -> None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(sys.argv[3], sys.argv[4])
     async def serve() -> None:
-        server = web.Server(handle)
+        server = web.Server(handle, max_line_size=65536, max_field_size=65536)
         runner = web.ServerRunner(server)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port, ssl_context=context).start()

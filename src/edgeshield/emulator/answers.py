@@ -96,7 +96,7 @@ def error_page(status: int, page: str, request_id: str) -> bytes:
         f"<H1>{status} ERROR</H1>\n"
         "<H2>The request could not be satisfied.</H2>\n"
         '<HR noshade size="1px">\n'
-        f"{html.escape(page)}\n{_HELP}\n"
+        f"{html.escape(page, quote=False)}\n{_HELP}\n"
         '<BR clear="all">\n'
         "If you provide content to customers through CloudFront, you can find steps to "
         "troubleshoot and help prevent this error by reviewing the CloudFront documentation.\n"
