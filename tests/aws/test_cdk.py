@@ -535,6 +535,16 @@ def test_every_acknowledgement_has_a_reason(variant: str, request: pytest.Fixtur
 
 
 @pytest.mark.parametrize("variant", ["use1", "euw1"])
+def test_every_resource_has_a_purpose(variant: str, request: pytest.FixtureRequest) -> None:
+    from edgeshield.aws.cdk.app import describe
+
+    s: Synth = request.getfixturevalue(variant)
+    rows = describe(s.files)
+    assert len(rows) == sum(len(t["Resources"]) for t in s.templates.values())
+    assert [r for r in rows if not r["purpose"]] == []
+
+
+@pytest.mark.parametrize("variant", ["use1", "euw1"])
 def test_cfn_lint_clean(variant: str, request: pytest.FixtureRequest) -> None:
     s: Synth = request.getfixturevalue(variant)
     run = subprocess.run(

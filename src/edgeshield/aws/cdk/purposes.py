@@ -4,6 +4,11 @@ from __future__ import annotations
 
 # (logical-id prefix, purpose); first match wins, so specific prefixes come first.
 _BY_PREFIX: tuple[tuple[str, str], ...] = (
+    # Outside us-east-1, CDK's EdgeFunction names things a little differently.
+    ("HeadersFunctionServiceRole", "Lambda@Edge role: trusted by lambda + edgelambda, logs only"),
+    ("ReportHashFunctionServiceRole", "Lambda@Edge role of the report hasher: logs only"),
+    ("HeadersHeadersFunctionArnReader", "reads the headers function's version ARN (us-east-1)"),
+    ("ReportHashReportHashFunctionArnReader", "reads the hasher's version ARN (us-east-1)"),
     ("HeadersRole", "Lambda@Edge role: trusted by lambda + edgelambda, logs in every region"),
     ("HeadersFunctionCurrentVersion", "published version the distribution references"),
     ("HeadersFunction", "security-headers function (origin-response), us-east-1"),
