@@ -38,7 +38,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     data = body.get("data") or ""
     try:
         raw = (
-            base64.b64decode(data) if body.get("encoding", "base64") == "base64" else data.encode()
+            base64.b64decode(data, validate=True)
+            if body.get("encoding", "base64") == "base64"
+            else data.encode()
         )
     except (binascii.Error, ValueError):
         return _reply("400", "Bad Request")
