@@ -10,7 +10,6 @@ Routes: /echo (the request as JSON), /slow/<ms>, /reset, /huge-headers, /chunked
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 import sys
 from collections import Counter
@@ -81,6 +80,7 @@ def main() -> None:
     if len(sys.argv) > 2 and sys.argv[2] == "--tls":
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(sys.argv[3], sys.argv[4])
+
     async def serve() -> None:
         server = web.Server(handle, max_line_size=65536, max_field_size=65536)
         runner = web.ServerRunner(server)

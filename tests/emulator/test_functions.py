@@ -50,7 +50,7 @@ def messages(cwd: Path, group: str | None = None) -> list[str]:
 
 
 def assert_cloudfront_error(reply: object, status: int, x_cache: str) -> None:
-    assert getattr(reply, "status") == status
+    assert reply.status == status
     assert reply.x_cache == f"{x_cache} from cloudfront"  # type: ignore[attr-defined]
     assert reply.header("server") == "CloudFront"  # type: ignore[attr-defined]
     assert reply.header("content-type") == "text/html"  # type: ignore[attr-defined]
@@ -69,7 +69,12 @@ def test_all_four_triggers_run_and_the_origin_gets_cloudfronts_headers(
     reply = fetch(
         edge.port,
         "/echo/plain?q=1",
-        headers={"Referer": "http://x/", "Cookie": "a=b", "Connection": "keep-alive", "X-Forwarded-For": "10.1.2.3"},
+        headers={
+            "Referer": "http://x/",
+            "Cookie": "a=b",
+            "Connection": "keep-alive",
+            "X-Forwarded-For": "10.1.2.3",
+        },
     )
     assert reply.status == 200
     assert reply.header("x-ran-origin-response") == "yes"
@@ -158,7 +163,9 @@ def test_viewer_request_response_is_not_cached_and_skips_the_rest(edge: Proc, or
     assert origin_hits(origin, "/vr/generate") == 0
 
 
-def test_origin_request_response_is_cached_and_skips_origin_response(edge: Proc, origin: Proc) -> None:
+def test_origin_request_response_is_cached_and_skips_origin_response(
+    edge: Proc, origin: Proc
+) -> None:
     first = fetch(edge.port, "/or/generate")
     second = fetch(edge.port, "/or/generate")
     assert first.x_cache == "LambdaGeneratedResponse from cloudfront"
@@ -197,7 +204,11 @@ def test_invalid_results_are_502_validation_errors(edge: Proc, path: str, logged
     reply = fetch(edge.port, path)
     assert_cloudfront_error(reply, 502, "LambdaValidationError")
     cf_id = reply.header("x-amz-cf-id")
-    lines = [m for m in messages(edge.cwd, VALIDATION_GROUP) if m.startswith(f"{cf_id} ERROR Validation error:")]
+    lines = [
+        m
+        for m in messages(edge.cwd, VALIDATION_GROUP)
+        if m.startswith(f"{cf_id} ERROR Validation error:")
+    ]
     assert lines, messages(edge.cwd, VALIDATION_GROUP)
     assert logged in lines[0]
 
@@ -231,7 +242,9 @@ def test_unserializable_result_is_an_execution_error(edge: Proc) -> None:
     reply = fetch(edge.port, "/vr/unserializable")
     assert_cloudfront_error(reply, 503, "LambdaExecutionError")
     logs = messages(edge.cwd, "/aws/lambda/us-east-1.edgefns-viewer_request")
-    assert any(m.startswith("[ERROR] Runtime.MarshalError: Unable to marshal response") for m in logs)
+    assert any(
+        m.startswith("[ERROR] Runtime.MarshalError: Unable to marshal response") for m in logs
+    )
 
 
 def test_crashing_runtime_is_an_execution_error_and_is_replaced(edge: Proc) -> None:
@@ -270,7 +283,10 @@ def test_context_and_reserved_environment(edge: Proc) -> None:
     data = json.loads(reply.body)
     assert data["function_name"] == "us-east-1.edgefns-viewer_request"
     assert data["function_version"] == "1"
-    assert data["invoked_function_arn"] == "arn:aws:lambda:us-east-1:123456789012:function:edgefns-viewer_request:1"
+    assert (
+        data["invoked_function_arn"]
+        == "arn:aws:lambda:us-east-1:123456789012:function:edgefns-viewer_request:1"
+    )
     assert data["memory_limit_in_mb"] == "128"
     assert data["log_group_name"] == "/aws/lambda/us-east-1.edgefns-viewer_request"
     assert re.match(r"^\d{4}/\d{2}/\d{2}/\[1\][0-9a-f]{32}$", data["log_stream_name"])

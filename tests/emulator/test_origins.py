@@ -120,7 +120,9 @@ def test_https_origin_needs_a_trusted_certificate(tmp_path: Path) -> None:
         ("max-age=0", False),
     ],
 )
-def test_cache_control_decides_what_is_cached(edge: Proc, origin: Proc, directive: str, cached: bool) -> None:
+def test_cache_control_decides_what_is_cached(
+    edge: Proc, origin: Proc, directive: str, cached: bool
+) -> None:
     path = f"/cc/{directive.replace(' ', '%20')}/obj"
     first, second = fetch(edge.port, path), fetch(edge.port, path)
     assert first.status == second.status == 200
@@ -149,7 +151,9 @@ def test_errors_are_cached_briefly(edge: Proc, origin: Proc) -> None:
 
 def test_stale_object_is_served_when_the_origin_is_down(tmp_path: Path) -> None:
     own = start_origin()
-    proc = start_serve(tmp_path, "--origin", f"http://127.0.0.1:{own.port}", "--query-string", "--quiet")
+    proc = start_serve(
+        tmp_path, "--origin", f"http://127.0.0.1:{own.port}", "--query-string", "--quiet"
+    )
     try:
         # --query-string forwards query strings and keys the cache on them.
         seen = json.loads(fetch(proc.port, "/echo/q?a=1&b=2").body)
@@ -210,7 +214,9 @@ def test_headers_over_20480_bytes_are_refused(edge: Proc) -> None:
         b"GET /malformed HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n",
     ],
 )
-def test_malformed_http_is_400_and_never_reaches_the_origin(edge: Proc, origin: Proc, raw: bytes) -> None:
+def test_malformed_http_is_400_and_never_reaches_the_origin(
+    edge: Proc, origin: Proc, raw: bytes
+) -> None:
     with socket.create_connection(("127.0.0.1", edge.port), timeout=5) as sock:
         sock.sendall(raw)
         data = sock.recv(4096)
@@ -237,11 +243,16 @@ def folder_edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Proc
 
 
 def test_folder_origin_answers_like_s3(folder_edge: tuple[Proc, Path]) -> None:
-    proc, site = folder_edge
+    proc, _site = folder_edge
     index = fetch(proc.port, "/")
     assert index.status == 200 and index.body == b"<!doctype html><p>index</p>"
     assert index.header("etag") == f'"{hashlib.md5(index.body).hexdigest()}"'
-    assert index.header("last-modified", ) and index.header("content-type") == "text/html"
+    assert (
+        index.header(
+            "last-modified",
+        )
+        and index.header("content-type") == "text/html"
+    )
     assert index.x_cache == "Miss from cloudfront"
     assert fetch(proc.port, "/").x_cache == "Miss from cloudfront"  # --no-cache
     assert fetch(proc.port, "/doc.pdf").header("content-type") == "application/pdf"

@@ -108,7 +108,10 @@ def test_logs_have_start_end_report_with_one_init_duration(demo: Proc) -> None:
     assert "/aws/lambda/us-east-1.edgeshield-security-headers" in text
     starts = re.findall(r"START RequestId: ([0-9a-f-]{36}) Version: 1", text)
     ends = re.findall(r"END RequestId: ([0-9a-f-]{36})", text)
-    reports = re.findall(r"REPORT RequestId: ([0-9a-f-]{36})\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB", text)
+    reports = re.findall(
+        r"REPORT RequestId: ([0-9a-f-]{36})\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB",
+        text,
+    )
     assert starts and set(starts) == set(ends) == set(reports)
     # One warm worker served everything: exactly one cold start.
     assert text.count("Init Duration:") == 1

@@ -111,7 +111,9 @@ def origin_request(event, context):
                 "sslProtocols": ["TLSv1.2"],
                 "readTimeout": 5,
                 "keepaliveTimeout": 5,
-                "customHeaders": {"x-from-origin-request": [{"key": "X-From-Origin-Request", "value": "1"}]},
+                "customHeaders": {
+                    "x-from-origin-request": [{"key": "X-From-Origin-Request", "value": "1"}]
+                },
             }
         }
         request["uri"] = "/echo/second"
@@ -119,8 +121,12 @@ def origin_request(event, context):
     if uri == "/or/echo-event":
         return {
             "status": "200",
-            "headers": {"content-type": [{"key": "Content-Type", "value": "application/json"},],
-                        "cache-control": [{"key": "Cache-Control", "value": "no-store"}]},
+            "headers": {
+                "content-type": [
+                    {"key": "Content-Type", "value": "application/json"},
+                ],
+                "cache-control": [{"key": "Cache-Control", "value": "no-store"}],
+            },
             "body": json.dumps(event),
         }
     _mark(request["headers"], "origin-request")
