@@ -131,6 +131,25 @@ def test_edge_function_shape(variant: str, request: pytest.FixtureRequest) -> No
     assert len(versions) == 2  # headers + report hasher, each published
 
 
+@pytest.mark.parametrize("variant", ["use1", "euw1"])
+def test_edge_functions_and_versions_are_retained(
+    variant: str, request: pytest.FixtureRequest
+) -> None:
+    """Replicas keep a function undeletable for hours after the distribution lets go, so the
+    stack must not try (and fail) to delete it: it is retained and removed later."""
+    s: Synth = request.getfixturevalue(variant)
+    edge = {
+        k: v
+        for k, v in s.edge["Resources"].items()
+        if v["Type"] in ("AWS::Lambda::Function", "AWS::Lambda::Version")
+        and k.startswith(("Headers", "ReportHash"))
+    }
+    assert len(edge) == 4
+    assert {v.get("DeletionPolicy") for v in edge.values()} == {"Retain"}
+    _, collector = one(s.main, "AWS::Lambda::Function", "CollectorFunction")
+    assert "DeletionPolicy" not in collector  # a regular Lambda deletes normally
+
+
 def test_edge_stack_is_in_us_east_1(use1: Synth, euw1: Synth) -> None:
     for synth_result in (use1, euw1):
         manifest = json.loads((synth_result.outdir / "manifest.json").read_text())

@@ -113,7 +113,8 @@ class CspCollector(Construct):
             "Logs",
             log_group_name=self.log_group_name,
             encryption_key=self.key,
-            removal_policy=RemovalPolicy.RETAIN,
+            # Fixed name: a retained group would block re-creating the stack under that name.
+            removal_policy=RemovalPolicy.DESTROY,
         )
         cfn_log_group = self.log_group.node.default_child
         assert isinstance(cfn_log_group, logs.CfnLogGroup)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -102,12 +102,17 @@ class EdgeFunction(Construct):
             "timeout": EDGE_TIMEOUT,
             "function_name": function_name,
             "description": description,
+            # CloudFormation cannot delete a function (or version) while CloudFront still has
+            # replicas of it, which takes hours after the distribution lets go (§1.1). Retain
+            # them so the stack deletes cleanly; docs/deploy.md says how to remove them later.
+            "current_version_options": lambda_.VersionOptions(removal_policy=RemovalPolicy.RETAIN),
         }
         self.function_name = function_name
         self.function: Any  # lambda_.Function here, EdgeFunction (a proxy) elsewhere
         if stack.region == EDGE_REGION:
             self.role: iam.IRole | None = edge_role(self, "Role")
             function = lambda_.Function(self, "Function", role=self.role, **common)
+            function.apply_removal_policy(RemovalPolicy.RETAIN)
             self.function = function
             self.version: lambda_.IVersion = function.current_version
             add_checkov_skips(function, EDGE_SKIPS)
@@ -118,6 +123,7 @@ class EdgeFunction(Construct):
             edge = cloudfront.experimental.EdgeFunction(self, f"{construct_id}Function", **common)
             self.function = edge
             self.version = edge.current_version
+            edge.lambda_.apply_removal_policy(RemovalPolicy.RETAIN)
             self.role = edge.role
             # The function and its role live in the companion stack: acknowledge them there.
             target = edge.lambda_
