@@ -88,3 +88,31 @@ def test_user_mistakes_get_one_message_and_exit_2(tmp_path: Path) -> None:
         assert result.exit_code == 2, (args, result.stdout, result.stderr)
         assert message in result.stderr
         assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_curl_header_dump(tmp_path: Path) -> None:
+    dump = tmp_path / "curl.txt"
+    dump.write_text(
+        "HTTP/1.1 301 Moved Permanently\r\nLocation: https://example.com/\r\n\r\n"
+        "HTTP/2 200\r\ncontent-type: text/html\r\nx-frame-options: DENY\r\n"
+        "x-frame-options: DENY\r\nset-cookie: a=1\r\nset-cookie: b=2; Secure\r\n"
+        "content-security-policy: default-src 'none';\r\n  frame-ancestors 'none'\r\n\r\n"
+    )
+    result = runner.invoke(app, ["grade", "--headers", str(dump), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    tests = json.loads(result.stdout)["tests"]
+    # The last response counts; the repeated XFO line is folded, and frame-ancestors (on a
+    # continuation line) replaces it.
+    assert tests["x-frame-options"]["result"] == "x-frame-options-implemented-via-csp"
+    assert tests["content-security-policy"]["result"] == (
+        "csp-implemented-with-no-unsafe-default-src-none"
+    )
+    assert tests["cookies"]["result"] == "cookies-without-secure-flag"
+
+
+def test_junk_text_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.txt"
+    junk.write_text("this is not a header\nnor json\n")
+    result = runner.invoke(app, ["grade", "--headers", str(junk)])
+    assert result.exit_code == 2
+    assert "not 'Name: value' header lines" in result.stderr

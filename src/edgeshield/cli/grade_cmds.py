@@ -14,6 +14,7 @@ from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
 
 if TYPE_CHECKING:
+    from edgeshield.grade.headers import Headers
     from edgeshield.grade.report import Report
     from edgeshield.grade.scanner import ScanOptions, ScanResult
 
@@ -48,19 +49,27 @@ def _below(grade: str, min_grade: str | None) -> bool:
     return min_grade is not None and grade_rank(grade) > grade_rank(min_grade)
 
 
-def _load_headers(path: Path) -> dict[str, Any]:
-    """Read a JSON object of headers; one clear message for every way it can be wrong."""
+def _load_headers(path: Path) -> dict[str, Any] | Headers:
+    """Read a JSON object of headers, or a ``curl -sI`` dump; one clear message per mistake."""
+    from edgeshield.grade.headers import Headers, parse_header_block
+
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except FileNotFoundError:
         fail(f"{path}: no such file", EXIT_USAGE)
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{path}: cannot read it ({exc})", EXIT_USAGE)
+    if not text.lstrip().startswith(("{", "[", '"')):
+        pairs = parse_header_block(text)
+        if pairs is not None:
+            return Headers.from_pairs(pairs)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         fail(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", EXIT_USAGE
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}) "
+            "and not 'Name: value' header lines either",
+            EXIT_USAGE,
         )
     if isinstance(data, dict) and isinstance(data.get("headers"), dict):
         data = data["headers"]  # also accept {"headers": {...}} (e.g. a conformance case)
@@ -122,7 +131,8 @@ def grade(
         Path,
         typer.Option(
             "--headers",
-            help='JSON file of response headers: {"name": "value" | ["line", ...]} ("-" = stdin)',
+            help='JSON file of response headers {"name": "value" | ["line", ...]}, or the output '
+            'of curl -sI ("-" = stdin)',
         ),
     ],
     url: Annotated[

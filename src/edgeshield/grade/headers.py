@@ -8,6 +8,7 @@ grades as the live scanner would grade it: invalid for XFO, HSTS, COOP, COEP, CO
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -128,3 +129,34 @@ class Headers:
             elif name not in _FIRST_LINE_ONLY:
                 values[name] = old + ", " + value
         return cls(values, cookies)
+
+
+_TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def parse_header_block(text: str) -> list[tuple[str, str]] | None:
+    """Header lines as ``curl -sI`` prints them; None if the text is not such a dump.
+
+    With several responses (``curl -sIL`` follows redirects) the last one counts. A status line
+    is optional; continuation lines (leading space or tab) extend the previous value.
+    """
+    blocks: list[list[tuple[str, str]]] = [[]]
+    for raw in text.splitlines():
+        line = raw.rstrip("\r")
+        if not line.strip():
+            continue
+        if line.startswith("HTTP/"):
+            blocks.append([])
+            continue
+        if line[0] in " \t":
+            if not blocks[-1]:
+                return None
+            name, value = blocks[-1][-1]
+            blocks[-1][-1] = (name, value + " " + line.strip())
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not _TOKEN.fullmatch(name):
+            return None
+        blocks[-1].append((name, value.strip(" \t")))
+    last = next((b for b in reversed(blocks) if b), None)
+    return last
