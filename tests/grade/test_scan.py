@@ -202,3 +202,19 @@ def test_cli_table_output_shows_fixes(sites: Sites) -> None:
     assert "How to improve" in out
     assert "Subresource Integrity: Add integrity=" in out
     assert "Grade A+, score 135" in out
+
+
+def test_cli_progress_bar_on_a_terminal(sites: Sites, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from edgeshield.cli import grade_cmds
+
+    buf = io.StringIO()
+    monkeypatch.setattr(grade_cmds, "err", Console(file=buf, force_terminal=True, width=80))
+    urls = [f"https://127.0.0.1:{sites.tls_port}/", f"https://127.0.0.1:{sites.tls_port}/nosri"]
+    code, out, _ = _scan_cli(sites, *urls, "--format", "json", "--concurrency", "2")
+    assert code == 0
+    assert [r["grade"] for r in json.loads(out)] == ["A+", "A+"]
+    assert "scanning" in buf.getvalue()  # the rich progress bar drew on the "terminal"
