@@ -174,8 +174,16 @@ def test_follow_yields_new_events(moto_url: str, edge_logs: dict[str, object]) -
         moto_url, "ap-southeast-2", str(edge_logs["group"]), [(int(time.time() * 1000), "late one")]
     )
     late = next(stream)
-    stop.set()
     assert (late.region, late.message) == ("ap-southeast-2", "late one")
+    # Ingested now but stamped 10 s ago (a slow replica): still shown, and nothing repeats.
+    put(
+        moto_url, "eu-west-1", str(edge_logs["group"]), [(int(time.time() * 1000) - 10_000, "slow")]
+    )
+    put(moto_url, "us-east-1", str(edge_logs["group"]), [(int(time.time() * 1000), "last")])
+    rest = sorted(next(stream).message for _ in range(2))
+    stop.set()
+    assert rest == ["last", "slow"]
+    assert list(stream) == []  # stopped; and no earlier event came back
 
 
 def throttled(times: int) -> tuple[list[int], object]:

@@ -60,6 +60,9 @@ THROTTLE_CODES = frozenset(
 # A region the account has not opted into answers with an invalid-token error: not our problem.
 SKIP_CODES = frozenset({"ResourceNotFoundException", "UnrecognizedClientException"})
 
+# How far back each follow poll looks again for events that were ingested late.
+FOLLOW_OVERLAP_MS = 30_000
+
 ClientFactory = Callable[[str], Any]  # region -> boto3 "logs" client
 
 
@@ -116,8 +119,12 @@ def filter_pattern(text: str | None) -> str | None:
 class Source:
     region: str
     group: str
-    seen: set[str] = field(default_factory=set)  # event ids already yielded (follow mode)
+    seen: dict[str, int] = field(default_factory=dict)  # event id -> timestamp, yielded already
     last_ms: int = 0
+
+    def forget_before(self, ms: int) -> None:
+        """Drop ids older than any later poll can return, so a long follow stays small."""
+        self.seen = {k: ts for k, ts in self.seen.items() if ts >= ms}
 
 
 def _describe_failure(exc: BaseException, region: str) -> LogsError:
@@ -174,7 +181,7 @@ def fetch(
             if event_id and event_id in source.seen:
                 continue
             if event_id:
-                source.seen.add(event_id)
+                source.seen[event_id] = int(item.get("timestamp", 0))
             events.append(
                 LogEvent(
                     timestamp_ms=int(item.get("timestamp", 0)),
@@ -247,7 +254,8 @@ class MultiRegionReader:
         stop: threading.Event | None = None,
     ) -> Iterator[LogEvent]:
         """What :meth:`read` gives, then new events as they arrive, until ``stop`` is set.
-        Each poll re-reads from the last timestamp seen per source; ids drop repeats."""
+        Each poll re-reads each source from a little before the newest event it gave (events
+        can arrive late, with older timestamps); event ids drop the repeats."""
         yield from self.read(start_ms=start_ms, text=text)
         halt = stop or threading.Event()
         while not halt.wait(poll_seconds):
@@ -255,10 +263,12 @@ class MultiRegionReader:
                 lambda s: fetch(
                     self.client(s.region),
                     s,
-                    start_ms=s.last_ms or start_ms,
+                    start_ms=max(s.last_ms - FOLLOW_OVERLAP_MS, start_ms or 0) or start_ms,
                     text=text,
                 )
             )
+            for source in self.sources:
+                source.forget_before(source.last_ms - FOLLOW_OVERLAP_MS)
             yield from merge(results)
 
     def set_retention(self, days: int) -> list[tuple[str, str, str]]:
