@@ -67,6 +67,17 @@ def tls_app() -> web.Application:
             },
         )
 
+    async def big(req: web.Request) -> web.StreamResponse:
+        # ~1.5 MB streamed in small chunks; the only script comes last.
+        resp = web.StreamResponse(headers={**GOOD_HEADERS, "Content-Type": "text/html"})
+        await resp.prepare(req)
+        await resp.write(b"<html><body>")
+        for _ in range(1500):
+            await resp.write(b"<p>" + b"x" * 1000 + b"</p>")
+        await resp.write(b'<script src="http://cdn.example.net/late.js"></script></body></html>')
+        await resp.write_eof()
+        return resp
+
     async def down(_req: web.Request) -> web.Response:
         return web.Response(status=503, text="down")
 
@@ -76,6 +87,7 @@ def tls_app() -> web.Application:
     app.router.add_get("/insecure-script", insecure_script)
     app.router.add_route("*", "/cors", cors_reflect)
     app.router.add_get("/down", down)
+    app.router.add_get("/big", big)
     return app
 
 

@@ -64,6 +64,14 @@ def test_external_script_over_http(sites: Sites) -> None:
     assert report.grade == "C"  # 100 - 50, and the bonuses are dropped
 
 
+def test_whole_body_is_read(sites: Sites) -> None:
+    report = scan(f"https://127.0.0.1:{sites.tls_port}/big", _opts(sites))
+    assert (
+        report.tests["subresource-integrity"].result
+        == "sri-not-implemented-and-external-scripts-not-loaded-securely"
+    )
+
+
 def test_off_host_redirect(sites: Sites) -> None:
     report = scan(
         f"https://127.0.0.1:{sites.tls_port}/", _opts(sites, http_port=sites.offhost_port)

@@ -85,6 +85,19 @@ def _decode_body(body: bytes, content_type: str | None) -> str:
         return body.decode("utf-8", errors="replace")
 
 
+async def _read_body(resp: aiohttp.ClientResponse) -> bytes:
+    """The body up to MAX_BODY bytes (a single read may return only the first chunk)."""
+    chunks: list[bytes] = []
+    total = 0
+    while total < MAX_BODY:
+        chunk = await resp.content.read(MAX_BODY - total)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
 async def _fetch_chain(
     client: aiohttp.ClientSession, url: str, ssl_ctx: ssl.SSLContext, verified: bool
 ) -> _Session:
@@ -104,7 +117,7 @@ async def _fetch_chain(
             if resp.status in REDIRECT_STATUSES and location and len(route) <= MAX_REDIRECTS:
                 current = urljoin(current, location.strip())
                 continue
-            body = await resp.content.read(MAX_BODY)
+            body = await _read_body(resp)
             final = Response(current, resp.status, headers, verified)
             return _Session(route, final, body, cookies)
     raise AssertionError("unreachable: the last hop is always final")
