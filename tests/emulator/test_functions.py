@@ -44,9 +44,16 @@ def edge(origin: Proc, workdir: Path) -> Iterator[Proc]:
     proc.stop()
 
 
-def messages(cwd: Path, group: str | None = None) -> list[str]:
+def messages(cwd: Path, group: str | None = None, expect: str | None = None) -> list[str]:
+    """The group's messages, once one containing ``expect`` has arrived (serve writes its log
+    store every 100 ms)."""
     root = cwd / ".edgeshield" / "logs"
-    return [e.message for e in read_events(root, groups=[group] if group else None)]
+    deadline = time.monotonic() + 5
+    while True:
+        found = [e.message for e in read_events(root, groups=[group] if group else None)]
+        if expect is None or any(expect in m for m in found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def assert_cloudfront_error(reply: object, status: int, x_cache: str) -> None:
@@ -206,7 +213,7 @@ def test_invalid_results_are_502_validation_errors(edge: Proc, path: str, logged
     cf_id = reply.header("x-amz-cf-id")
     lines = [
         m
-        for m in messages(edge.cwd, VALIDATION_GROUP)
+        for m in messages(edge.cwd, VALIDATION_GROUP, expect=f"{cf_id} ERROR")
         if m.startswith(f"{cf_id} ERROR Validation error:")
     ]
     assert lines, messages(edge.cwd, VALIDATION_GROUP)
@@ -225,7 +232,7 @@ def test_exception_is_503_execution_error_with_the_traceback_logged(edge: Proc) 
     reply = fetch(edge.port, "/ors/raise")
     assert_cloudfront_error(reply, 503, "LambdaExecutionError")
     group = "/aws/lambda/us-east-1.edgefns-origin_response"
-    logs = messages(edge.cwd, group)
+    logs = messages(edge.cwd, group, expect="origin-response exploded")
     errors = [m for m in logs if m.startswith("[ERROR] RuntimeError: origin-response exploded")]
     assert errors and "Traceback (most recent call last):" in errors[0]
     assert any("Status: error\tError Type: RuntimeError" in m for m in logs)
@@ -233,7 +240,9 @@ def test_exception_is_503_execution_error_with_the_traceback_logged(edge: Proc) 
 
 def test_print_output_goes_to_the_log_stream(edge: Proc) -> None:
     fetch(edge.port, "/vr/raise")
-    logs = messages(edge.cwd, "/aws/lambda/us-east-1.edgefns-viewer_request")
+    logs = messages(
+        edge.cwd, "/aws/lambda/us-east-1.edgefns-viewer_request", expect="about to fail"
+    )
     assert "about to fail" in logs
     assert "init: edgefns loaded" in logs  # module-level output of the cold start
 
@@ -241,7 +250,7 @@ def test_print_output_goes_to_the_log_stream(edge: Proc) -> None:
 def test_unserializable_result_is_an_execution_error(edge: Proc) -> None:
     reply = fetch(edge.port, "/vr/unserializable")
     assert_cloudfront_error(reply, 503, "LambdaExecutionError")
-    logs = messages(edge.cwd, "/aws/lambda/us-east-1.edgefns-viewer_request")
+    logs = messages(edge.cwd, "/aws/lambda/us-east-1.edgefns-viewer_request", expect="MarshalError")
     assert any(
         m.startswith("[ERROR] Runtime.MarshalError: Unable to marshal response") for m in logs
     )
@@ -250,7 +259,9 @@ def test_unserializable_result_is_an_execution_error(edge: Proc) -> None:
 def test_crashing_runtime_is_an_execution_error_and_is_replaced(edge: Proc) -> None:
     reply = fetch(edge.port, "/vr/exit")
     assert_cloudfront_error(reply, 503, "LambdaExecutionError")
-    logs = messages(edge.cwd, "/aws/lambda/us-east-1.edgefns-viewer_request")
+    logs = messages(
+        edge.cwd, "/aws/lambda/us-east-1.edgefns-viewer_request", expect="exit status 3"
+    )
     assert any("Runtime exited with error: exit status 3" in m for m in logs)
     assert fetch(edge.port, "/echo/after-crash").status == 200
 
@@ -268,7 +279,7 @@ def test_timeout_is_503_limit_exceeded_and_does_not_block_others(edge: Proc) -> 
     assert quick.status == 200 and quick_ms < 800
     assert_cloudfront_error(reply, 503, "LambdaLimitExceeded")
     assert 0.9 < elapsed < 4
-    logs = messages(edge.cwd, "/aws/lambda/us-east-1.edgefns-viewer_request")
+    logs = messages(edge.cwd, "/aws/lambda/us-east-1.edgefns-viewer_request", expect="timed out")
     assert any(re.search(r"Z [0-9a-f-]{36} Task timed out after 1\.00 seconds$", m) for m in logs)
     assert "going to sleep" in logs
     assert any("Duration: 1000.00 ms" in m and "Status: timeout" in m for m in logs)
@@ -301,6 +312,7 @@ def test_context_and_reserved_environment(edge: Proc) -> None:
 def test_each_worker_reports_init_duration_once(edge: Proc) -> None:
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda i: fetch(edge.port, f"/vr/context?{i}"), range(12)))
+    time.sleep(0.3)  # let serve write its log store
     root = edge.cwd / ".edgeshield" / "logs"
     reports: dict[str, list[str]] = defaultdict(list)
     for event in read_events(root, groups=["/aws/lambda/us-east-1.edgefns-viewer_request"]):

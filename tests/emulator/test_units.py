@@ -241,3 +241,14 @@ def test_follow_yields_only_new_events_until_stopped(tmp_path: Path) -> None:
 
 def test_default_root(tmp_path: Path) -> None:
     assert default_root(tmp_path) == tmp_path / ".edgeshield" / "logs"
+
+
+def test_buffered_store_writes_on_flush(tmp_path: Path) -> None:
+    store = LogStore(tmp_path, buffered=True)
+    store.put("us-east-1", "g", "s", [(1, "queued")])
+    assert list(read_events(tmp_path)) == []
+    store.flush()
+    assert [e.message for e in read_events(tmp_path)] == ["queued"]
+    store.put("us-east-1", "g", "s", [(2, "at close")])
+    store.close()
+    assert [e.message for e in read_events(tmp_path)] == ["queued", "at close"]

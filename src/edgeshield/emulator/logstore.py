@@ -50,11 +50,17 @@ def _decode(name: str) -> str:
 class LogStore:
     """Thread-safe, append-only writer. ``put`` appends events to one stream."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, buffered: bool = False) -> None:
+        """With ``buffered``, ``put`` only queues lines and ``flush`` (which the emulator calls
+        every 100 ms and at exit) writes them: one write per stream instead of one per
+        invocation, on the request path. Readers then lag by at most the flush interval
+        (CloudWatch itself delivers logs seconds late)."""
         self.root = root
+        self.buffered = buffered
         self._lock = threading.Lock()
         self._files: OrderedDict[Path, IO[str]] = OrderedDict()
         self._last_ms: dict[Path, int] = {}
+        self._pending: dict[Path, list[str]] = {}
 
     def path_for(self, region: str, group: str, stream: str) -> Path:
         return self.root / region / _encode(group) / (_encode(stream) + _SUFFIX)
@@ -69,7 +75,6 @@ class LogStore:
         """Append ``(timestamp_ms, message)`` events to a stream, creating it if needed."""
         path = self.path_for(region, group, stream)
         with self._lock:
-            handle = self._open(path)
             last = self._last_ms.get(path, 0)
             lines = []
             for ts, message in events:
@@ -78,8 +83,21 @@ class LogStore:
                     message = message[:MAX_EVENT_BYTES] + " ... [truncated]"
                 lines.append(json.dumps({"t": last, "m": message}, ensure_ascii=False) + "\n")
             self._last_ms[path] = last
+            if self.buffered:
+                self._pending.setdefault(path, []).extend(lines)
+                return
+            handle = self._open(path)
             handle.write("".join(lines))
             handle.flush()
+
+    def flush(self) -> None:
+        """Write every queued line (buffered mode)."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            for path, lines in pending.items():
+                handle = self._open(path)
+                handle.write("".join(lines))
+                handle.flush()
 
     def _open(self, path: Path) -> IO[str]:
         handle = self._files.get(path)
@@ -95,6 +113,7 @@ class LogStore:
         return handle
 
     def close(self) -> None:
+        self.flush()
         with self._lock:
             for handle in self._files.values():
                 handle.close()

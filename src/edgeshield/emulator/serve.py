@@ -325,7 +325,7 @@ class Running:
 
 async def start(prepared: Prepared) -> Running:
     config = prepared.config
-    logs = LogStore(config.logs_root)
+    logs = LogStore(config.logs_root, buffered=True)
     stats = Stats()
     pools = await start_pools(prepared, logs, stats)
     http = HttpOrigin(
@@ -387,10 +387,14 @@ async def run(prepared: Prepared, on_ready: Callable[[Running], None] | None = N
     state_dir = prepared.config.state_dir
 
     async def write_stats() -> None:
+        ticks = 0
         while True:
             with contextlib.suppress(OSError):
-                running.edge.stats.write(state_dir, _stats_extra(running))
-            await asyncio.sleep(1.0)
+                running.logs.flush()
+                if ticks % 10 == 0:
+                    running.edge.stats.write(state_dir, _stats_extra(running))
+            ticks += 1
+            await asyncio.sleep(0.1)
 
     writer = asyncio.create_task(write_stats())
     try:
