@@ -150,6 +150,22 @@ def test_edge_functions_and_versions_are_retained(
     assert "DeletionPolicy" not in collector  # a regular Lambda deletes normally
 
 
+def test_same_code_same_asset(use1: Synth, euw1: Synth) -> None:
+    """Assets are content-addressed and the trees are written deterministically: the same
+    policy and code give the same zip key, so no new function version is published."""
+
+    def keys(s: Synth) -> dict[str, str]:
+        return {
+            v["Properties"]["FunctionName"]: v["Properties"]["Code"]["S3Key"]
+            for t in s.templates.values()
+            for v in t["Resources"].values()
+            if v["Type"] == "AWS::Lambda::Function" and "FunctionName" in v["Properties"]
+        }
+
+    assert keys(use1) == keys(euw1)
+    assert len(set(keys(use1).values())) == 3
+
+
 def test_edge_stack_is_in_us_east_1(use1: Synth, euw1: Synth) -> None:
     for synth_result in (use1, euw1):
         manifest = json.loads((synth_result.outdir / "manifest.json").read_text())

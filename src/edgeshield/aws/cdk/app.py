@@ -58,7 +58,8 @@ def build_app(options: AppOptions, outdir: Path) -> tuple[Any, Any]:
 
     compiled = load_and_compile(options.policy)
     outdir.mkdir(parents=True, exist_ok=True)
-    code = stage_all(compiled, outdir.parent / f"{outdir.name}.src")
+    # The code trees live inside the assembly directory, so synth leaves nothing else behind.
+    code = stage_all(compiled, outdir / ".edgeshield-src")
     app = App(outdir=str(outdir), context=dict(VALIDATE_CONTEXT))
     config = StackConfig(
         edge_code=code["edge"],
