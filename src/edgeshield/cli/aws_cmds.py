@@ -296,6 +296,8 @@ def deploy(
 
     env = dict(os.environ)
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    if endpoint_url:  # the CDK CLI's AWS SDK reads the same variable
+        env["AWS_ENDPOINT_URL"] = endpoint_url
     base = ["deploy", "--app", str(out_dir), "--all"]
     if profile:
         base += ["--profile", profile]
