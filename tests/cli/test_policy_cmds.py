@@ -206,3 +206,139 @@ def test_check_grade_table(tmp_path: Path) -> None:
     result = run("check", "--grade", "--quiet", cwd=tmp_path)
     assert "Observatory grade on an HTML 200 response: A+ (150)" in result.stdout
     assert "* not decidable from headers" in result.stdout
+
+
+FUNCTIONS = Path(__file__).parent / "functions"
+SAM_EVENTS = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "data" / "sam-events"
+)
+
+
+def _event_file(tmp_path: Path) -> Path:
+    made = run(
+        "event",
+        "origin-response",
+        "-H",
+        "Content-Type: text/html",
+        "-H",
+        "Transfer-Encoding: chunked",
+        cwd=tmp_path,
+    )
+    path = tmp_path / "event.json"
+    path.write_text(made.stdout)
+    return path
+
+
+def test_invoke_edgeshield_function_is_accepted(tmp_path: Path) -> None:
+    event = _event_file(tmp_path)
+    result = run("invoke", "--event", str(event), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["accepted"] is True and report["violations"] == []
+    assert "x-content-type-options" in report["result"]["headers"]
+    assert report["logs"][0].startswith("START RequestId: ")
+    assert report["logs"][-1].startswith("REPORT RequestId: ")
+
+
+def test_invoke_reads_stdin_and_sam_samples(tmp_path: Path) -> None:
+    sample = (SAM_EVENTS / "cloudfront-modify-response-header.json").read_text()
+    result = run("invoke", "--event", "-", cwd=tmp_path, stdin=sample)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "CloudFront would accept this origin-response result." in result.stdout
+
+
+def test_invoke_with_a_policy(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text('[headers]\nx-hello = "edge"\n')
+    result = run(
+        "invoke",
+        "--policy",
+        "p.toml",
+        "--event",
+        str(_event_file(tmp_path)),
+        "--json",
+        cwd=tmp_path,
+    )
+    assert json.loads(result.stdout)["result"]["headers"]["x-hello"] == [
+        {"key": "X-Hello", "value": "edge"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        (
+            "misbehave.add_via",
+            "LambdaValidationError: Lambda function result failed validation, the function tried to add read-only header, headerName : Via.",
+        ),
+        (
+            "misbehave.delete_transfer_encoding",
+            "the function tried to delete read-only header, headerName : Transfer-Encoding.",
+        ),
+        ("misbehave.raise_error", "LambdaExecutionError: RuntimeError: boom at the edge"),
+        (
+            "misbehave.not_a_dict",
+            "LambdaValidationError: The Lambda function returned invalid JSON",
+        ),
+        ("misbehave:set_object", "LambdaExecutionError"),
+    ],
+)
+def test_invoke_reports_what_cloudfront_would_refuse(
+    tmp_path: Path, handler: str, expected: str
+) -> None:
+    event = _event_file(tmp_path)
+    result = run("invoke", "--handler", handler, "--event", str(event), cwd=FUNCTIONS)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert expected in result.stdout
+
+
+def test_invoke_timeout(tmp_path: Path) -> None:
+    event = _event_file(tmp_path)
+    result = run(
+        "invoke",
+        "--handler",
+        "misbehave.sleep_past_timeout",
+        "--timeout",
+        "0.5",
+        "--event",
+        str(event),
+        cwd=FUNCTIONS,
+    )
+    assert result.returncode == 1
+    assert "LambdaLimitExceeded: the function ran past its 0.5 s timeout" in result.stdout
+
+
+def test_invoke_gives_a_lambda_context(tmp_path: Path) -> None:
+    event = _event_file(tmp_path)
+    result = run(
+        "invoke",
+        "--handler",
+        "misbehave.context_fields",
+        "--event",
+        str(event),
+        "--json",
+        cwd=FUNCTIONS,
+    )
+    logs = json.loads(result.stdout)["logs"]
+    line = next(x for x in logs if x.startswith("ctx "))
+    assert line.split()[1:3] == ["us-east-1.misbehave-context_fields", "128"]
+    assert line.split()[3].startswith("arn:aws:lambda:us-east-1:")
+    assert line.split()[3].endswith(":1")
+
+
+def test_invoke_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text("{nope")
+    result = run("invoke", "--event", "bad.json", cwd=tmp_path)
+    assert (
+        result.returncode == 2 and "bad.json" in result.stderr and "Traceback" not in result.stderr
+    )
+    result = run("invoke", "--event", "missing.json", cwd=tmp_path)
+    assert result.returncode == 2
+    result = run(
+        "invoke",
+        "--event",
+        str(_event_file(tmp_path)),
+        "--handler",
+        "nosuchmodule.fn",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1 and "Runtime.ImportModuleError" in result.stdout

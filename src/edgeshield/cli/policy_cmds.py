@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from edgeshield.cli.app import EXIT_USAGE, app
+from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
 
 DEFAULT_POLICY_FILE = Path("edgeshield.toml")
@@ -319,3 +319,134 @@ def _read_event_arg(source: str) -> Any:
         fail(f"{source}: {exc}", EXIT_USAGE)
     except OSError as exc:
         fail(f"cannot read {source}: {exc.strerror}", EXIT_USAGE)
+
+
+@app.command()
+def invoke(
+    event_file: Annotated[
+        str,
+        typer.Option(
+            "--event", "-e", help="Event JSON file, or - for stdin (SAM CLI samples accepted)"
+        ),
+    ],
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Run edgeshield's function with this policy")
+    ] = None,
+    handler: Annotated[
+        str | None,
+        typer.Option(
+            "--handler",
+            help="Run this handler instead: module.function, resolved from the current directory",
+        ),
+    ] = None,
+    trigger: Annotated[
+        str | None, typer.Option(help="Trigger, when the event does not say (SAM samples)")
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds; default the trigger's limit (5 viewer, 30 origin)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Run a function once, as Lambda@Edge would, and check its result with CloudFront's rules.
+
+    Exit 0 when CloudFront would accept the result, 1 when it would not (or the function failed),
+    2 for bad input."""
+    import asyncio
+    import tempfile
+
+    from edgeshield.bundle import HANDLER, stage
+    from edgeshield.cloudfront import EventError, event_trigger, normalize_event, validate_result
+    from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS
+    from edgeshield.emulator.logstore import LogStore, read_events
+    from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, function_name_for
+    from edgeshield.policy import PolicyError, load_and_compile
+
+    if policy is not None and handler is not None:
+        fail("give --policy or --handler, not both", EXIT_USAGE)
+    raw = _read_event_arg(event_file)
+    try:
+        event = normalize_event(raw, trigger)
+        kind = event_trigger(event)
+    except (EventError, ValueError) as exc:
+        fail(f"{event_file}: {exc}", EXIT_USAGE)
+
+    with tempfile.TemporaryDirectory(prefix="edgeshield-invoke-") as tmp:
+        scratch = Path(tmp)
+        if handler is None:
+            try:
+                compiled = load_and_compile(_resolve_policy(policy))
+            except PolicyError as exc:
+                for problem in exc.problems:
+                    err.print(problem.format(), markup=False)
+                fail("the policy has errors (run `edgeshield check`)", EXIT_USAGE)
+            root, target, name, stdlib_only = (
+                stage(compiled, scratch / "bundle"),
+                HANDLER,
+                "edgeshield",
+                True,
+            )
+        else:
+            root, target, name, stdlib_only = Path.cwd(), handler, function_name_for(handler), False
+        spec = FunctionSpec(
+            trigger=kind,
+            handler=target,
+            task_root=root,
+            name=name,
+            memory_mb=MEMORY_MB_VIEWER,
+            timeout_s=timeout if timeout is not None else TIMEOUT_SECONDS[kind],
+            region="us-east-1",
+            stdlib_only=stdlib_only,
+        )
+        logs_root = scratch / "logs"
+
+        async def once() -> Any:
+            pool = FunctionPool(spec, LogStore(logs_root), max_workers=1, scratch=scratch)
+            try:
+                return await pool.invoke(event)
+            finally:
+                await pool.close()
+
+        invocation = asyncio.run(once())
+        log_lines = [e.message for e in read_events(logs_root)]
+
+    violations = (
+        validate_result(kind, event, invocation.result) if invocation.status == "ok" else []
+    )
+    failed = invocation.status != "ok" or bool(violations)
+    if as_json:
+        print_json(
+            {
+                "trigger": kind,
+                "status": invocation.status,
+                "error_type": invocation.error_type,
+                "error_message": invocation.error_message,
+                "duration_ms": invocation.duration_ms,
+                "result": invocation.result,
+                "violations": [
+                    {"kind": v.kind, "message": v.message, "header": v.header} for v in violations
+                ],
+                "logs": log_lines,
+                "accepted": not failed,
+            }
+        )
+    else:
+        for line in log_lines:
+            err.print(line.rstrip("\n"), markup=False, highlight=False)
+        if invocation.status == "ok":
+            print_json(invocation.result)
+        if invocation.status == "timeout":
+            out.print(
+                f"LambdaLimitExceeded: the function ran past its {spec.timeout_s:g} s timeout (CloudFront answers 503)"
+            )
+        elif invocation.status == "error":
+            out.print(
+                f"LambdaExecutionError: {invocation.error_type}: {invocation.error_message} (CloudFront answers 503)"
+            )
+        for v in violations:
+            label = "LambdaValidationError" if v.kind == "validation" else "LambdaExecutionError"
+            out.print(f"{label}: {v.message}", markup=False)
+        if not failed:
+            out.print(f"CloudFront would accept this {kind} result.")
+    if failed:
+        raise typer.Exit(EXIT_FAILURE)
