@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from edgeshield.emulator.logstore import read_events
-from tests.emulator.helpers import Proc, fetch, origin_hits, run_cli, start_origin, start_serve
+from tests.emulator.helpers import (
+    Proc,
+    fetch,
+    origin_hits,
+    run_cli,
+    start_origin,
+    start_serve,
+    wait_until,
+)
 
 RESERVED = {
     "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
@@ -284,6 +292,28 @@ def test_timeout_is_503_limit_exceeded_and_does_not_block_others(edge: Proc) -> 
     assert "going to sleep" in logs
     assert any("Duration: 1000.00 ms" in m and "Status: timeout" in m for m in logs)
     assert fetch(edge.port, "/echo/after-timeout").status == 200
+
+
+def test_timeout_kills_what_the_function_spawned(edge: Proc) -> None:
+    reply = fetch(edge.port, "/vr/spawn-and-hang")
+    assert_cloudfront_error(reply, 503, "LambdaLimitExceeded")
+    pid = int((edge.cwd / "spawned.pid").read_text())
+    assert wait_until(lambda: not _alive(pid), 3), "the function's child process survived"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_request_bodies_reach_the_origin(edge: Proc) -> None:
+    reply = fetch(edge.port, "/echo/post", method="POST", body=b"p" * 5000)
+    assert reply.status == 200
+    seen = json.loads(reply.body)
+    assert seen["method"] == "POST" and seen["body_length"] == 5000
 
 
 # -- the runtime's context and environment -----------------------------------------------------

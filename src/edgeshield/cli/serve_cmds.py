@@ -95,6 +95,10 @@ def serve(
     workers: Annotated[
         int, typer.Option("--workers", help="Worker processes per function (concurrent executions)")
     ] = 4,
+    max_in_flight: Annotated[
+        int,
+        typer.Option("--max-in-flight", help="Requests processed at once; more wait their turn"),
+    ] = 256,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No access line per request")
     ] = False,
@@ -136,6 +140,7 @@ def serve(
             execution_error_status=execution_error_status,
             include_body=list(include_body or []),
             workers=workers,
+            max_in_flight=max_in_flight,
             access_log=None if quiet else console_access_log,
         )
         if origin_ca is not None and not origin_ca.is_file():

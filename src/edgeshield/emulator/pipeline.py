@@ -50,6 +50,7 @@ from edgeshield.logrecords import edge_validation_log_group
 
 HeaderList = list[tuple[str, str]]
 _CACHEABLE_METHODS: Final = ("GET", "HEAD")
+_BUFFER_UNCACHED: Final = 1024 * 1024  # bodies up to this size are sent in one piece
 
 
 @dataclass(frozen=True)
@@ -317,9 +318,9 @@ class Edge:
         head_length = forwarding.get(out_headers, "content-length") if method == "HEAD" else None
         if isinstance(out_body, Body):
             try:
-                complete = (
-                    await out_body.fill(settings.max_object_bytes) if store else out_body.complete
-                )
+                # Buffer what fits (one write to the viewer, and cacheable); stream the rest.
+                limit = settings.max_object_bytes if store else _BUFFER_UNCACHED
+                complete = await out_body.fill(limit)
             except Exception as exc:  # the origin failed half-way through the body
                 out_body.close()
                 raise OriginError(

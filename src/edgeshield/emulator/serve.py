@@ -14,7 +14,7 @@ import re
 import shutil
 import signal
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -29,7 +29,7 @@ from edgeshield.emulator.origin import CustomTarget, DirOrigin, HttpOrigin, Orig
 from edgeshield.emulator.pipeline import Edge, EdgeSettings, OriginSetup
 from edgeshield.emulator.pops import PopError, normalize_pop, region_for_pop
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, InitError, function_name_for
-from edgeshield.emulator.server import AccessLog, EdgeServer, console_access_log
+from edgeshield.emulator.server import AccessLog, EdgeServer, LocalRoute, console_access_log
 from edgeshield.emulator.stats import Stats
 
 BUILTIN_HANDLER: Final = "edgeshield.edge.handler.handler"
@@ -76,6 +76,9 @@ class ServeConfig:
     cwd: Path = field(default_factory=Path.cwd)
     access_log: AccessLog | None = console_access_log
     shutdown_timeout: float = 30.0
+    # Paths answered locally instead of through the edge: in production another cache
+    # behavior routes them (e.g. /_edgeshield/csp-report to the collector).
+    local_routes: Mapping[str, LocalRoute] = field(default_factory=dict)
 
     @property
     def state_dir(self) -> Path:
@@ -142,6 +145,8 @@ def prepare(config: ServeConfig) -> Prepared:
         raise ServeError("--origin-connect-attempts must be 1, 2 or 3 (CloudFront's range)")
     if not 1 <= config.workers <= 64:
         raise ServeError("--workers must be between 1 and 64")
+    if config.max_in_flight < 1:
+        raise ServeError("--max-in-flight must be at least 1")
     if config.cache_mb < 1:
         raise ServeError("--cache-mb must be at least 1")
     for trigger in config.include_body:
@@ -364,6 +369,8 @@ async def start(prepared: Prepared) -> Running:
         access_log=config.access_log,
         shutdown_timeout=config.shutdown_timeout,
     )
+    for path, route in config.local_routes.items():
+        server.add_local_route(path, route)
     try:
         await server.start()
     except OSError as exc:

@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import time
+from pathlib import Path
 
 COLD_STARTED_AT = time.time()
 CALLS = 0
@@ -77,6 +78,12 @@ def viewer_request(event, context):
         time.sleep(30)
     if uri == "/vr/exit":
         os._exit(3)
+    if uri == "/vr/spawn-and-hang":
+        import subprocess
+
+        child = subprocess.Popen(["sleep", "60"])
+        Path("spawned.pid").write_text(str(child.pid))
+        time.sleep(30)
     if uri == "/vr/not-a-dict":
         return "hello"
     if uri == "/vr/unserializable":
