@@ -1,0 +1,1 @@
+document.documentElement.dataset.opener = window.opener === null ? "null" : "present";

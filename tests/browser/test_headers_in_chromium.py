@@ -1,0 +1,138 @@
+"""What Chromium does with the headers the local edge adds: each protection under the strict
+policy, and the same page under a policy weakened in exactly that respect, to show the test
+can fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import strict_with
+
+WAIT_MS = 5000
+
+
+def marker(page: Any, name: str) -> str | None:
+    value = page.evaluate(
+        f"document.documentElement.dataset.{name} ?? document.body?.dataset.{name} ?? null"
+    )
+    return str(value) if value is not None else None
+
+
+def load(page: Any, url: str) -> None:
+    page.goto(url, wait_until="load")
+    page.wait_for_function("document.documentElement.dataset.external === 'ran'", timeout=WAIT_MS)
+
+
+def test_csp_blocks_the_inline_script_of_the_demo_page(
+    edges: Any, page: Any, artifacts: Path
+) -> None:
+    edge = edges(origin=None)  # the embedded demo site, strict policy: exactly `make serve`
+    page.goto(edge.url + "/", wait_until="load")
+    page.wait_for_function(
+        "document.getElementById('external-script').textContent.includes('ran')", timeout=WAIT_MS
+    )
+    assert "blocked" in page.text_content("#inline-script")
+    assert any("Content Security Policy" in m for m in page.console_messages)
+    page.screenshot(path=str(artifacts / "demo-strict.png"), full_page=True)
+
+
+def test_csp_blocks_inline_script_only_behind_the_edge(
+    edges: Any, plain_site: Any, page: Any
+) -> None:
+    load(page, edges().url + "/index.html")
+    assert marker(page, "inline") is None
+    load(page, plain_site.url + "/index.html")  # the same page straight from the origin
+    assert marker(page, "inline") == "ran"
+
+
+def test_weakened_csp_lets_the_inline_script_run(edges: Any, page: Any) -> None:
+    weak = strict_with('[[rules]]\nname = "weak"\ndrop = ["content-security-policy"]\n')
+    load(page, edges(weak).url + "/index.html")
+    assert marker(page, "inline") == "ran"
+
+
+def test_report_only_lets_the_script_run(edges: Any, page: Any) -> None:
+    report_only = strict_with(replace=('mode = "enforce"', 'mode = "report-only"'))
+    load(page, edges(report_only).url + "/index.html")
+    assert marker(page, "inline") == "ran"
+    assert any("report-only" in m.lower() or "Report Only" in m for m in page.console_messages)
+
+
+def _framed(page: Any, other: Any, target: str) -> bool:
+    page.goto(f"{other.url}/frame.html?target={target}", wait_until="load")
+    page.wait_for_timeout(500)
+    frames = [f for f in page.frames if f != page.main_frame]
+    assert len(frames) == 1
+    try:
+        return bool(frames[0].evaluate("document.documentElement.dataset.external === 'ran'"))
+    except Exception:  # a refused frame holds Chromium's error page, or nothing at all
+        return False
+
+
+def test_another_origin_cannot_frame_the_page(edges: Any, other_origin: Any, page: Any) -> None:
+    assert not _framed(page, other_origin, edges().url + "/index.html")
+
+
+@pytest.mark.parametrize("keep_xfo", [False, True])
+def test_framing_allowed_when_the_policy_allows_it(
+    edges: Any, other_origin: Any, page: Any, keep_xfo: bool
+) -> None:
+    """frame-ancestors naming the other origin lets it frame the page; Chromium then ignores
+    X-Frame-Options, as CSP Level 2 says it should."""
+    drop = '["x-frame-options"]' if not keep_xfo else "[]"
+    policy = strict_with(
+        "[[rules]]\nname = 'frameable'\n"
+        f"drop = {drop}\n"
+        f"set = {{ content-security-policy = \"default-src 'self'; frame-ancestors {other_origin.url}\" }}\n"
+    )
+    assert _framed(page, other_origin, edges(policy).url + "/index.html")
+
+
+def test_nosniff_refuses_a_script_served_as_text_plain(edges: Any, page: Any) -> None:
+    load(page, edges().url + "/sniff.html")
+    assert marker(page, "sniffed") is None
+    weak = strict_with('[[rules]]\nname = "weak"\ndrop = ["x-content-type-options"]\n')
+    load(page, edges(weak).url + "/sniff.html")
+    assert marker(page, "sniffed") == "ran"
+
+
+def _opener_seen_by_popup(page: Any, other: Any, target: str) -> str | None:
+    page.goto(f"{other.url}/opener.html?target={target}", wait_until="load")
+    with page.context.expect_page() as popup_info:
+        page.click("#open")
+    popup = popup_info.value
+    popup.wait_for_load_state("load")
+    popup.wait_for_function(
+        "document.documentElement.dataset.opener !== undefined", timeout=WAIT_MS
+    )
+    return marker(popup, "opener")
+
+
+def test_coop_severs_window_opener_across_origins(edges: Any, other_origin: Any, page: Any) -> None:
+    assert _opener_seen_by_popup(page, other_origin, edges().url + "/popup.html") == "null"
+    weak = strict_with('[[rules]]\nname = "weak"\ndrop = ["cross-origin-opener-policy"]\n')
+    assert _opener_seen_by_popup(page, other_origin, edges(weak).url + "/popup.html") == "present"
+
+
+def _geolocation(browser: Any, url: str) -> str | None:
+    context = browser.new_context(
+        permissions=["geolocation"], geolocation={"latitude": 52.5, "longitude": 13.4}
+    )
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        page.wait_for_function(
+            "document.documentElement.dataset.geo !== undefined", timeout=WAIT_MS
+        )
+        return marker(page, "geo")
+    finally:
+        context.close()
+
+
+def test_permissions_policy_denies_geolocation(edges: Any, browser: Any) -> None:
+    assert _geolocation(browser, edges().url + "/geo.html") == "denied:1"
+    weak = strict_with('[[rules]]\nname = "weak"\ndrop = ["permissions-policy"]\n')
+    assert _geolocation(browser, edges(weak).url + "/geo.html") == "allowed"
