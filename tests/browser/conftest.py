@@ -76,90 +76,11 @@ def artifacts() -> Path:
 
 # --- servers: the local edge under test, and plain origins on other ports ---------------------
 
-import http.server  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from functools import partial  # noqa: E402
-
-from edgeshield.policy import preset_text  # noqa: E402
+from tests.servers import Edge, StaticServer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SITE = HERE / "site"
 OTHER = HERE / "other"
-EDGESHIELD = str(Path(sys.executable).with_name("edgeshield"))
-_BANNER = re.compile(r"local CloudFront edge at (http://127\.0\.0\.1:\d+)/")
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class StaticServer:
-    """A plain HTTP server for a folder on 127.0.0.1: another origin, no edge in front."""
-
-    def __init__(self, folder: Path) -> None:
-        handler = partial(_QuietHandler, directory=str(folder))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-class Edge:
-    """`edgeshield serve` as a user starts it, in its own working directory."""
-
-    def __init__(self, workdir: Path, policy: str | None, origin: Path | None) -> None:
-        self.workdir = workdir
-        args = [EDGESHIELD, "serve", "--port", "0", "--no-cache", "--quiet"]
-        if origin is not None:
-            args += ["--origin", str(origin)]
-        if policy is not None:
-            (workdir / "edgeshield.toml").write_text(policy)
-            args += ["--policy", "edgeshield.toml"]
-        self.proc = subprocess.Popen(
-            args, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        self.url = self._wait_for_banner()
-
-    def _wait_for_banner(self) -> str:
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + 30
-        seen = []
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            match = _BANNER.search(line)
-            if match:
-                threading.Thread(target=self.proc.stdout.read, daemon=True).start()  # keep draining
-                return match.group(1)
-        self.close()
-        raise RuntimeError("edgeshield serve did not start:\n" + "".join(seen))
-
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-def strict_with(extra: str = "", replace: tuple[str, str] | None = None) -> str:
-    """The strict preset, optionally weakened by a trailing rule or a text replacement."""
-    text = preset_text("strict")
-    if replace is not None:
-        assert replace[0] in text
-        text = text.replace(*replace)
-    return text + "\n" + extra
 
 
 @pytest.fixture(scope="session")

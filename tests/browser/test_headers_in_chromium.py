@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import strict_with
+from tests.servers import strict_with
 
 WAIT_MS = 5000
 
@@ -136,3 +136,34 @@ def test_permissions_policy_denies_geolocation(edges: Any, browser: Any) -> None
     assert _geolocation(browser, edges().url + "/geo.html") == "denied:1"
     weak = strict_with('[[rules]]\nname = "weak"\ndrop = ["permissions-policy"]\n')
     assert _geolocation(browser, edges(weak).url + "/geo.html") == "allowed"
+
+
+def test_scan_report_renders(edges: Any, page: Any, artifacts: Path, tmp_path: Path) -> None:
+    """The self-contained HTML report of a scan of the local edge, as a person sees it."""
+    import subprocess
+
+    from tests.servers import EDGESHIELD
+
+    report = tmp_path / "report.html"
+    subprocess.run(
+        [
+            EDGESHIELD,
+            "scan",
+            edges(origin=None).url + "/",
+            "--format",
+            "html",
+            "--output",
+            str(report),
+            "--timeout",
+            "5",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(report.as_uri(), wait_until="load")
+    assert requests == [report.as_uri()], "the report must not load anything else"
+    assert "csp-implemented-with-no-unsafe-default-src-none" in page.content()
+    page.screenshot(path=str(artifacts / "scan-report.png"), full_page=True)

@@ -114,8 +114,10 @@ _FIXES: Final[dict[str, Fix]] = {
     "hsts-header-invalid": Fix(
         "Send one HSTS header with a max-age; the edge's value replaces the origin's.", _HSTS
     ),
+    # No snippet: browsers ignore HSTS received over plain HTTP, so no header change helps.
     "hsts-not-implemented-no-https": Fix(
-        "Serve the site over HTTPS (a CloudFront viewer certificate), then send HSTS.", _HSTS
+        "Serve the site over HTTPS (a CloudFront viewer certificate); the policy's HSTS header "
+        "only counts on HTTPS responses."
     ),
     "hsts-invalid-cert": Fix(
         "Install a certificate that validates for this host (ACM in us-east-1 for CloudFront)."
