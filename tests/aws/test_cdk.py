@@ -104,6 +104,7 @@ def euw1(home: Path) -> Synth:
         web_acl_arn=f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/site/123",
         log_retention_days=30,
         key_user_role_arns=(f"arn:aws:iam::{ACCOUNT}:role/deployer",),
+        alarm_topic_arn=f"arn:aws:sns:eu-west-1:{ACCOUNT}:ops",
     )
     result = synth(options, home / "euw1")
     return Synth(result.outdir, result.templates)
@@ -497,6 +498,11 @@ def test_alarms(use1: Synth, euw1: Synth) -> None:
     # CloudFront metrics exist only in us-east-1: no 5xx alarm elsewhere.
     other = resources(euw1.main, "AWS::CloudWatch::Alarm")
     assert [a["Properties"]["MetricName"] for a in other.values()] == ["Errors"]
+    assert "AlarmActions" not in by_metric["Errors"]  # none unless a topic is given
+    [errors] = other.values()
+    topic = f"arn:aws:sns:eu-west-1:{ACCOUNT}:ops"
+    assert errors["Properties"]["AlarmActions"] == [topic]
+    assert errors["Properties"]["OKActions"] == [topic]
 
 
 # --- validators ----------------------------------------------------------------------------

@@ -48,6 +48,7 @@ KeyUserOpt = Annotated[
     list[str] | None,
     typer.Option("--key-user-role-arn", help="Deployer role allowed to use the key (repeatable)"),
 ]
+AlarmOpt = Annotated[str | None, typer.Option("--alarm-topic-arn", help="SNS topic for the alarms")]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile")]
 EndpointOpt = Annotated[
     str | None,
@@ -83,6 +84,7 @@ def _options(**values: Any) -> Any:
         web_acl_arn=values["web_acl_arn"],
         log_retention_days=retention,
         key_user_role_arns=tuple(values["key_user_role_arn"] or ()),
+        alarm_topic_arn=values["alarm_topic_arn"],
     )
 
 
@@ -127,6 +129,7 @@ def synth_cmd(
     web_acl_arn: WafOpt = None,
     log_retention_days: RetentionOpt = 90,
     key_user_role_arn: KeyUserOpt = None,
+    alarm_topic_arn: AlarmOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Write the CloudFormation templates (offline) and list every resource with its purpose.
@@ -263,6 +266,7 @@ def deploy(
     web_acl_arn: WafOpt = None,
     log_retention_days: RetentionOpt = 90,
     key_user_role_arn: KeyUserOpt = None,
+    alarm_topic_arn: AlarmOpt = None,
     rotate_secret: Annotated[
         bool,
         typer.Option(

@@ -36,6 +36,7 @@ class AppOptions:
     web_acl_arn: str | None = None
     log_retention_days: int = 90
     key_user_role_arns: tuple[str, ...] = ()
+    alarm_topic_arn: str | None = None
     nag: bool = True
 
 
@@ -71,6 +72,7 @@ def build_app(options: AppOptions, outdir: Path) -> tuple[Any, Any]:
         web_acl_arn=options.web_acl_arn,
         log_retention_days=options.log_retention_days,
         key_user_role_arns=options.key_user_role_arns,
+        alarm_topic_arn=options.alarm_topic_arn,
     )
     env = Environment(account=options.account, region=options.region)
     stack = EdgeShieldStack(app, options.stack_name, config=config, env=env)

@@ -16,8 +16,10 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from edgeshield.aws.cdk.assets import HASHER_HANDLER
@@ -52,6 +54,7 @@ class StackConfig:
     web_acl_arn: str | None = None  # a CLOUDFRONT-scope WAF web ACL
     log_retention_days: int = 90
     key_user_role_arns: tuple[str, ...] = ()  # deployer roles; default: the account (IAM)
+    alarm_topic_arn: str | None = None  # SNS topic notified when an alarm fires or clears
 
 
 def function_names(stack_name: str) -> dict[str, str]:
@@ -228,6 +231,12 @@ class EdgeShieldStack(Stack):
         self._acknowledge_distribution(config)
         self._key_users_policy(names["collector"], config.key_user_role_arns)
         self._alarms()
+        if config.alarm_topic_arn:
+            topic = sns.Topic.from_topic_arn(self, "AlarmTopic", config.alarm_topic_arn)
+            for alarm in (self.collector_errors, self.distribution_5xx):
+                if alarm is not None:
+                    alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+                    alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
         self._outputs(names)
         self._skip_cdk_providers()
 
