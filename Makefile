@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup serve test lint typecheck unit bench clean browser
+.PHONY: setup serve test lint typecheck unit bench clean browser observatory tools
 
 setup: $(STAMP)
 
@@ -36,8 +36,23 @@ $(TOOLS):
 	test -x .venv-tools/bin/python || $(PYTHON) -m venv .venv-tools
 	.venv-tools/bin/pip install -q --disable-pip-version-check 'checkov==3.3.30'
 
-unit: $(STAMP) $(TOOLS)
-	$(PY) -m pytest
+# The real MDN HTTP Observatory (Node) as an oracle for the grader's differential test.
+# Pinned; its HSTS preload list is emptied so both sides judge headers alone.
+OBSERVATORY_DIR := .cache/observatory
+OBSERVATORY_VERSION := 1.4.8
+OBSERVATORY_STAMP := $(OBSERVATORY_DIR)/.installed-$(OBSERVATORY_VERSION)
+observatory: $(OBSERVATORY_STAMP)
+$(OBSERVATORY_STAMP):
+	@if command -v npm >/dev/null; then \
+	  mkdir -p $(OBSERVATORY_DIR) && \
+	  npm install --prefix $(OBSERVATORY_DIR) --ignore-scripts --no-audit --no-fund --silent \
+	    @mdn/mdn-http-observatory@$(OBSERVATORY_VERSION) && \
+	  echo '{}' > $(OBSERVATORY_DIR)/node_modules/@mdn/mdn-http-observatory/conf/hsts-preload.json && \
+	  touch $@; \
+	else echo "npm not found: the grader's differential test against the Observatory will skip"; fi
+
+unit: $(STAMP) $(TOOLS) $(OBSERVATORY_STAMP)
+	EDGESHIELD_OBSERVATORY_DIR=$(CURDIR)/$(OBSERVATORY_DIR) $(PY) -m pytest
 
 # Browser tests drive Debian's Chromium through Playwright; a test tool's own browser download
 # (`playwright install`) cannot work here. Installed with apt when missing and we are root;
@@ -58,4 +73,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/edge_handler.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache .hypothesis
