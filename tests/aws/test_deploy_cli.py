@@ -133,3 +133,23 @@ def test_deploy_and_rotate_secret(
     decrypted = kms_env.decrypt(boto("kms", moto_url), ciphertext, "EdgeShield-csp-collector")
     assert decrypted == secret
     assert secret not in second.stderr + second.stdout  # the echoed command hides values
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--stack-name", "bad name"], "--stack-name 'bad name'"),
+        (["--stack-name", "x" * 42], "at most 41 characters"),
+        (["--log-retention-days", "31"], "CloudWatch Logs accepts 1, 3, 5"),
+    ],
+)
+def test_synth_option_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    run = subprocess.run(
+        [EDGESHIELD, "synth", "--out", str(tmp_path / "o"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert message in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "o").exists()

@@ -63,9 +63,15 @@ def _policy_path(path: Path | None) -> Path | None:
 
 
 def _options(**values: Any) -> Any:
-    from edgeshield.aws.cdk.app import AppOptions
+    from edgeshield.aws.cdk.app import STACK_NAME_RE, AppOptions
     from edgeshield.aws.logs import RETENTION_DAYS
 
+    if not STACK_NAME_RE.match(values["stack_name"]):
+        fail(
+            f"--stack-name {values['stack_name']!r}: use letters, digits and '-', starting "
+            "with a letter, at most 41 characters (it prefixes the function names)",
+            EXIT_USAGE,
+        )
     retention = values["log_retention_days"]
     if retention not in RETENTION_DAYS:
         fail(

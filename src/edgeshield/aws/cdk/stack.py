@@ -6,7 +6,6 @@ constructs in ``edge`` and ``collector`` on their own) and behind ``edgeshield s
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from edgeshield.aws.cdk.app import STACK_NAME_RE
 from edgeshield.aws.cdk.assets import HASHER_HANDLER
 from edgeshield.aws.cdk.collector import KEY_USER_ACTIONS, CspCollector
 from edgeshield.aws.cdk.edge import EDGE_REGION, EdgeFunction
@@ -38,7 +38,6 @@ PROVIDER_REASON = (
     "calls it synchronously a few times per deployment, it needs no VPC, DLQ or reservation"
 )
 SECRET_PLACEHOLDER = "not-configured"  # the collector refuses every report until rotated
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,40}$")
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class EdgeShieldStack(Stack):
         self, scope: Construct, construct_id: str, *, config: StackConfig, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        if not _NAME_RE.match(self.stack_name):
+        if not STACK_NAME_RE.match(self.stack_name):
             raise ValueError(
                 f"stack name {self.stack_name!r}: use letters, digits and '-' (at most 41), "
                 "starting with a letter; it prefixes the function names"
