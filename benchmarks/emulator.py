@@ -70,10 +70,16 @@ async def measure(url: str, requests: int, concurrency: int, same_path: bool) ->
     counter = iter(range(requests))
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
-        # Warm up: connections, worker, and (for hits) the cache.
-        for i in range(min(200, requests)):
-            async with session.get(f"{url}/page" if same_path else f"{url}/warm-{i}") as r:
-                await r.read()
+        # Warm up at the measured concurrency: connections, every worker's cold start, and
+        # (for hits) the cache, so that the run measures the steady state.
+        warm = iter(range(max(200, 20 * concurrency)))
+
+        async def warm_up() -> None:
+            for i in warm:
+                async with session.get(f"{url}/page" if same_path else f"{url}/warm-{i}") as r:
+                    await r.read()
+
+        await asyncio.gather(*(warm_up() for _ in range(concurrency)))
 
         async def worker() -> None:
             for i in counter:
@@ -114,11 +120,21 @@ def main() -> None:
             procs.append(edge_cache)
             cases = [
                 ("origin directly", f"http://127.0.0.1:{origin_port}", False),
-                ("edge, cache off (miss: origin + function)", f"http://127.0.0.1:{nocache_port}", False),
+                (
+                    "edge, cache off (miss: origin + function)",
+                    f"http://127.0.0.1:{nocache_port}",
+                    False,
+                ),
                 ("edge, cache on (hits)", f"http://127.0.0.1:{cache_port}", True),
             ]
-            print(f"{options.requests} requests per case; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-            print("| case | c=1 req/s | c=1 p50 ms | c=1 p99 ms | c=%d req/s | c=%d p50 ms | c=%d p99 ms |" % ((options.concurrency,) * 3))
+            print(
+                f"{options.requests} requests per case; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+            )
+            c = options.concurrency
+            print(
+                f"| case | c=1 req/s | c=1 p50 ms | c=1 p99 ms | c={c} req/s | c={c} p50 ms "
+                f"| c={c} p99 ms |"
+            )
             print("|---|---|---|---|---|---|---|")
             results = {}
             for name, url, same in cases:
@@ -132,8 +148,12 @@ def main() -> None:
             direct, miss, hit = (results[c[0]] for c in cases)
             print()
             print(f"added p50 on a miss (c=1): {miss[0]['p50'] - direct[0]['p50']:.2f} ms")
-            print(f"miss throughput vs origin (c={options.concurrency}): {miss[1]['rps'] / direct[1]['rps']:.2f}x")
-            print(f"hit p50 vs origin p50 (c=1): {hit[0]['p50']:.2f} ms vs {direct[0]['p50']:.2f} ms")
+            print(
+                f"miss throughput vs origin (c={options.concurrency}): {miss[1]['rps'] / direct[1]['rps']:.2f}x"
+            )
+            print(
+                f"hit p50 vs origin p50 (c=1): {hit[0]['p50']:.2f} ms vs {direct[0]['p50']:.2f} ms"
+            )
         finally:
             for proc in procs:
                 proc.terminate()
