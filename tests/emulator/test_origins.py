@@ -8,6 +8,7 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from tests.emulator.helpers import (
     fetch,
     free_port,
     origin_hits,
+    run_cli,
     start_origin,
     start_serve,
     wait_until,
@@ -49,6 +51,24 @@ def test_reset_connection_is_502_error(edge: Proc) -> None:
     assert reply.x_cache == "Error from cloudfront"
     assert reply.header("server") == "CloudFront"
     assert b"CloudFront wasn't able to connect to the origin." in reply.body
+
+
+def test_head_through_a_custom_origin(edge: Proc) -> None:
+    reply = fetch(edge.port, "/big/5000", method="HEAD")
+    assert reply.status == 200 and reply.body == b""
+    assert reply.header("content-length") == "5000"
+    assert fetch(edge.port, "/big/5000").body == b"b" * 5000
+
+
+def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli(tmp_path, "serve", "--port", str(port))
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_huge_origin_headers_are_502(edge: Proc) -> None:
@@ -284,14 +304,15 @@ def test_folder_origin_head_conditional_and_large_files(folder_edge: tuple[Proc,
 # -- shutdown and load ----------------------------------------------------------------------------
 
 
-def test_sigterm_finishes_in_flight_requests(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signals_finish_in_flight_requests(tmp_path: Path, sig: signal.Signals) -> None:
     own = start_origin()
     proc = start_serve(tmp_path, "--origin", f"http://127.0.0.1:{own.port}", "--quiet")
     try:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             pending = pool.submit(fetch, proc.port, "/slow/800")
             time.sleep(0.3)
-            proc.proc.terminate()
+            proc.proc.send_signal(sig)
             reply = pending.result()
         assert reply.status == 200 and reply.body == b"slow but here"
         assert proc.proc.wait(10) == 0

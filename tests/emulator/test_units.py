@@ -252,3 +252,22 @@ def test_buffered_store_writes_on_flush(tmp_path: Path) -> None:
     store.put("us-east-1", "g", "s", [(2, "at close")])
     store.close()
     assert [e.message for e in read_events(tmp_path)] == ["queued", "at close"]
+
+
+def test_function_spec_edge_and_regional() -> None:
+    from edgeshield.emulator.runtime import FunctionSpec
+
+    edge = FunctionSpec("origin-response", "m.h", Path("/x"), "fn", 128, 30, "eu-west-2")
+    assert edge.replica_name == "us-east-1.fn"
+    assert edge.log_group == "/aws/lambda/us-east-1.fn"
+    assert edge.arn == "arn:aws:lambda:us-east-1:123456789012:function:fn:1"
+    regional = FunctionSpec(
+        "function-url", "m.h", Path("/x"), "fn", 128, 10, "eu-west-2", edge=False,
+        environment={"SECRET": "s"},
+    )  # fmt: skip
+    assert regional.replica_name == "fn" and regional.log_group == "/aws/lambda/fn"
+    assert regional.arn.startswith("arn:aws:lambda:eu-west-2:")
+    with pytest.raises(ValueError, match="environment variables"):
+        FunctionSpec(
+            "viewer-request", "m.h", Path("/x"), "fn", 128, 5, "us-east-1", environment={"A": "b"}
+        )

@@ -18,8 +18,8 @@ def log_stream_name(now: float | None = None) -> str:
     return f"{day}/[{VERSION}]{secrets.token_hex(16)}"
 
 
-def function_arn(name: str, version: str = VERSION) -> str:
-    return f"arn:aws:lambda:{HOME_REGION}:{ACCOUNT_ID}:function:{name}:{version}"
+def function_arn(name: str, version: str = VERSION, region: str = HOME_REGION) -> str:
+    return f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}:{version}"
 
 
 def start_line(request_id: str, version: str = VERSION) -> str:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sys
 import time
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -33,7 +35,6 @@ from edgeshield.cloudfront.events import custom_origin, s3_origin
 from edgeshield.emulator import forwarding
 from edgeshield.emulator.answers import Answer, ErrorKind, answer_for, error_page, reason
 from edgeshield.emulator.cache import Cache, CachedObject, TtlSettings, ttl_for
-from edgeshield.emulator.lambdalog import function_arn
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.emulator.origin import (
     Body,
@@ -137,6 +138,10 @@ class Edge:
         except OriginError as exc:
             self.stats.error(exc.kind)
             return self.answer(answer_for(exc.kind), cf_id)
+        except Exception:  # a bug of ours: say so on the console, answer like CloudFront would
+            traceback.print_exc(file=sys.stderr)
+            self.stats.error("internal")
+            return self.answer(Answer(502, "Error", "The request could not be processed."), cf_id)
 
     def answer(self, answer: Answer, cf_id: str) -> EdgeResponse:
         body = error_page(answer.status, answer.page, cf_id)
@@ -494,7 +499,7 @@ class Edge:
             (
                 now,
                 f"{cf_id} ERROR Validation error: {v.message}\n"
-                f"EventType: {trigger}, FunctionArn: {function_arn(pool.spec.name)}, "
+                f"EventType: {trigger}, FunctionArn: {pool.spec.arn}, "
                 f"LambdaRequestId: {lambda_id}",
             )
             for v in violations

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -61,14 +61,28 @@ class FunctionSpec:
     timeout_s: float
     region: str  # where the replica runs (from --pop)
     stdlib_only: bool = False  # run with -S: no site-packages (the edgeshield bundle)
+    # False for an ordinary regional Lambda (e.g. the CSP-report collector behind its own
+    # cache behavior): no "us-east-1." replica prefix, and user environment variables allowed.
+    edge: bool = True
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.edge and self.environment:
+            # §1.1: CloudFront refuses to associate a function that has environment variables.
+            raise ValueError("Lambda@Edge functions cannot have environment variables")
 
     @property
     def replica_name(self) -> str:
-        return f"{lambdalog.HOME_REGION}.{self.name}"
+        return f"{lambdalog.HOME_REGION}.{self.name}" if self.edge else self.name
 
     @property
     def log_group(self) -> str:
-        return edge_function_log_group(self.name)
+        return edge_function_log_group(self.name) if self.edge else f"/aws/lambda/{self.name}"
+
+    @property
+    def arn(self) -> str:
+        region = lambdalog.HOME_REGION if self.edge else self.region
+        return lambdalog.function_arn(self.name, region=region)
 
 
 @dataclass
@@ -95,9 +109,11 @@ class InitError(Exception):
 
 
 def _reserved_env(spec: FunctionSpec, stream: str) -> dict[str, str]:
-    """Only what Lambda itself defines: Lambda@Edge has no user environment variables (§1.1)."""
+    """Only what Lambda itself defines (plus, for a regional function, its own variables):
+    Lambda@Edge has no user environment variables (§1.1), and nothing leaks from the shell."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     return {
+        **spec.environment,
         "AWS_LAMBDA_FUNCTION_NAME": spec.replica_name,
         "AWS_LAMBDA_FUNCTION_VERSION": lambdalog.VERSION,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
@@ -144,7 +160,7 @@ class Worker:
         meta = {
             "function_name": spec.replica_name,
             "function_version": lambdalog.VERSION,
-            "invoked_function_arn": lambdalog.function_arn(spec.name),
+            "invoked_function_arn": spec.arn,
             "memory_limit_in_mb": spec.memory_mb,
             "log_group_name": spec.log_group,
             "log_stream_name": self.stream,
