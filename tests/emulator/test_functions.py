@@ -148,10 +148,14 @@ def test_origin_response_event_shape(edge: Proc) -> None:
 
 
 def test_viewer_response_sees_via_but_not_x_cache(edge: Proc) -> None:
-    reply = fetch(edge.port, "/vrs/echo-event")
+    reply = fetch(edge.port, "/vrs/echo-event?x=1")
     event = json.loads(reply.body)
     cf = event["Records"][0]["cf"]
     assert cf["config"]["eventType"] == "viewer-response"
+    # The viewer's request, even though the query string is not forwarded to the origin.
+    assert cf["request"]["querystring"] == "x=1"
+    assert cf["request"]["uri"] == "/vrs/echo-event"
+    assert cf["request"]["headers"]["x-ran-viewer-request"][0]["value"] == "yes"
     assert "via" in cf["response"]["headers"]
     assert "x-cache" not in cf["response"]["headers"]
     assert "origin" not in cf["request"]

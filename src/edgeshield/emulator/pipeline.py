@@ -216,7 +216,9 @@ class Edge:
                                                _with_age(entry, now), entry.body, "Hit", cf_id)  # fmt: skip
                 stale = entry
 
-        response = await self._miss(viewer, uri, forwarded_qs, headers, body, cf_id, key, stale)
+        response = await self._miss(
+            viewer, uri, forwarded_qs, querystring, headers, body, cf_id, key, stale
+        )
         return response
 
     async def _miss(
@@ -224,6 +226,7 @@ class Edge:
         viewer: ViewerRequest,
         uri: str,
         querystring: str,
+        viewer_qs: str,
         viewer_headers: HeaderList,
         body: bytes,
         cf_id: str,
@@ -232,6 +235,7 @@ class Edge:
     ) -> EdgeResponse:
         settings = self.settings
         method = viewer.method
+        viewer_uri = uri  # what viewer-response sees, whatever origin-request does
         setup = self.origin
         origin = _Origin(setup.event_origin, setup.directory, setup.target)
         origin_host = _event_origin_domain(setup.event_origin)
@@ -261,7 +265,7 @@ class Edge:
                 status, text, gen_headers, gen_body = _generated(result)
                 if store:
                     self._store(key, status, text, gen_headers, gen_body, generated=True)
-                return await self._deliver(viewer, uri, querystring, viewer_headers, status, text,
+                return await self._deliver(viewer, viewer_uri, viewer_qs, viewer_headers, status, text,
                                            gen_headers, gen_body, "LambdaGeneratedResponse", cf_id)  # fmt: skip
             uri, querystring, headers, body = _apply_request(
                 result, uri, querystring, headers, body
@@ -273,7 +277,7 @@ class Edge:
         except OriginError as exc:
             if stale is not None:  # serve the expired copy rather than an error
                 self.stats.error(exc.kind)
-                return await self._deliver(viewer, uri, querystring, viewer_headers, stale.status, stale.reason,
+                return await self._deliver(viewer, viewer_uri, viewer_qs, viewer_headers, stale.status, stale.reason,
                                            _with_age(stale, time.monotonic()), stale.body, "RefreshHit", cf_id)  # fmt: skip
             raise
 
@@ -284,7 +288,7 @@ class Edge:
                 merged = _merge_304(stale.headers, fetched.headers)
                 stale.ttl = ttl_for(stale.status, merged, settings.ttl, time.time()) or 0.0
                 stale.headers = merged
-            return await self._deliver(viewer, uri, querystring, viewer_headers, stale.status, stale.reason,
+            return await self._deliver(viewer, viewer_uri, viewer_qs, viewer_headers, stale.status, stale.reason,
                                        _with_age(stale, time.monotonic()), stale.body, "RefreshHit", cf_id)  # fmt: skip
 
         status, text = fetched.status, fetched.reason
@@ -335,7 +339,7 @@ class Edge:
                 out_body = out_body.data
         if store and isinstance(out_body, bytes):
             self._store(key, status, text, out_headers, out_body)
-        return await self._deliver(viewer, uri, querystring, viewer_headers, status, text, out_headers,
+        return await self._deliver(viewer, viewer_uri, viewer_qs, viewer_headers, status, text, out_headers,
                                    out_body, "Miss", cf_id, head_length)  # fmt: skip
 
     async def _deliver(
