@@ -356,6 +356,9 @@ def test_collector_uses_the_customer_managed_key(use1: Synth) -> None:
     assert props["Environment"]["Variables"]["EDGESHIELD_SECRET_CIPHERTEXT"] == {
         "Ref": "CollectorSecretCiphertext"
     }
+    assert props["Environment"]["Variables"]["EDGESHIELD_PREVIOUS_SECRET_CIPHERTEXT"] == {
+        "Ref": "CollectorPreviousSecretCiphertext"
+    }
     assert props["Environment"]["Variables"]["EDGESHIELD_REQUIRE_SECRET"] == "1"
     assert props["FunctionName"] == "EdgeShield-csp-collector"
 

@@ -115,6 +115,16 @@ def test_secret_header_is_required_when_configured() -> None:
     assert not any("s3cr3t-value" in line for line in log.lines)
 
 
+def test_previous_secret_accepted_during_rotation() -> None:
+    collector = Collector(Secret("ready", value="new-one", previous="old-one"), emit=Capture())
+    body = json.dumps(REPORT)
+    for given, status in (("new-one", 204), ("old-one", 204), ("older", 403), ("", 403)):
+        assert (
+            collector.handle(url_event(body, headers={SECRET_HEADER: given}))["statusCode"]
+            == status
+        )
+
+
 def test_failed_secret_refuses_everything() -> None:
     log = Capture()
     collector = Collector(Secret("failed", reason="KMS Decrypt failed"), emit=log)

@@ -8,11 +8,13 @@ CloudFormation and KMS. Nothing reaches AWS."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -133,6 +135,37 @@ def test_deploy_and_rotate_secret(
     decrypted = kms_env.decrypt(boto("kms", moto_url), ciphertext, "EdgeShield-csp-collector")
     assert decrypted == secret
     assert secret not in second.stderr + second.stdout  # the echoed command hides values
+    assert params["CollectorPreviousSecretCiphertext"] == ""  # nothing to overlap with yet
+    assert "rotating without overlap" in second.stderr  # no collector to read back here
+
+    # Rotating again with the collector in place: the old secret stays accepted while the
+    # distribution deploys, then a second deployment retires it.
+    iam = boto("iam", moto_url)
+    role = iam.create_role(RoleName="collector", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("index.py", "def handler(e, c): pass\n")
+    boto("lambda", moto_url).create_function(
+        FunctionName="EdgeShield-csp-collector",
+        Runtime="python3.13",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": package.getvalue()},
+        Environment={"Variables": {"EDGESHIELD_SECRET_CIPHERTEXT": ciphertext}},
+    )
+    fake_cdk.unlink()
+    third = run_deploy(["--yes", "--rotate-secret"], aws_env, tmp_path)
+    assert third.returncode == 0, third.stderr
+    overlap, retire = [json.loads(line) for line in fake_cdk.read_text().splitlines()]
+    first_params = dict(
+        overlap[i + 1].split(":", 1)[1].split("=", 1)
+        for i, a in enumerate(overlap)
+        if a == "--parameters"
+    )
+    assert first_params["CollectorPreviousSecretCiphertext"] == ciphertext
+    assert first_params["CollectorSecret"] != secret
+    retire_params = [retire[i + 1] for i, a in enumerate(retire) if a == "--parameters"]
+    assert retire_params == ["EdgeShield:CollectorPreviousSecretCiphertext="]
 
 
 @pytest.mark.parametrize(

@@ -28,8 +28,8 @@ report = json.dumps({"csp-report": {"effective-directive": "img-src", "blocked-u
 def event(secret):
     return {"headers": {"content-type": "application/csp-report", "x-edgeshield-secret": secret},
             "requestContext": {"http": {"method": "POST"}}, "body": report, "isBase64Encoded": False}
-print("STATUS", json.dumps([collector.handler(event(sys.argv[1]), None)["statusCode"],
-                            collector.handler(event("wrong"), None)["statusCode"]]))
+print("STATUS", json.dumps([collector.handler(event(s), None)["statusCode"]
+                            for s in (sys.argv[1], "wrong", *sys.argv[3:])]))
 """
 
 
@@ -52,7 +52,12 @@ def encrypt_cli(env: dict[str, str], key: str, function: str, value: str) -> str
 
 
 def cold_start(
-    env: dict[str, str], ciphertext: str, function: str, secret: str
+    env: dict[str, str],
+    ciphertext: str,
+    function: str,
+    secret: str,
+    previous_ciphertext: str = "",
+    also_try: tuple[str, ...] = (),
 ) -> tuple[list[int], str]:
     """Run the collector from its staged asset, as Lambda would: only the asset and the
     runtime's boto3 on the path, configuration only in the environment."""
@@ -62,10 +67,11 @@ def cold_start(
         AWS_LAMBDA_FUNCTION_NAME=function,
         EDGESHIELD_SECRET_CIPHERTEXT=ciphertext,
         EDGESHIELD_REQUIRE_SECRET="1",
+        EDGESHIELD_PREVIOUS_SECRET_CIPHERTEXT=previous_ciphertext,
         PYTHONPATH=str(asset),
     )
     run = subprocess.run(
-        [PYTHON, "-c", COLD_START, secret, str(asset)],
+        [PYTHON, "-c", COLD_START, secret, str(asset), *also_try],
         env=lambda_env,
         capture_output=True,
         text=True,
@@ -102,6 +108,28 @@ def test_other_function_name_fails_closed(aws_env: dict[str, str], key_id: str) 
     assert "InvalidCiphertextException" in failure["reason"]
     assert "someone-else" in failure["reason"]
     assert SECRET not in output and ciphertext not in output
+
+
+def test_rotation_accepts_the_previous_secret(aws_env: dict[str, str], key_id: str) -> None:
+    new = encrypt_cli(aws_env, key_id, FUNCTION, "the-new-secret")
+    old = encrypt_cli(aws_env, key_id, FUNCTION, SECRET)
+    statuses, output = cold_start(
+        aws_env, new, FUNCTION, "the-new-secret", old, also_try=(SECRET, "neither")
+    )
+    assert statuses == [204, 403, 204, 403]
+    assert '"previous_accepted":true' in output
+
+
+def test_unusable_previous_secret_keeps_the_current_one(
+    aws_env: dict[str, str], key_id: str
+) -> None:
+    new = encrypt_cli(aws_env, key_id, FUNCTION, "the-new-secret")
+    other = encrypt_cli(aws_env, key_id, "someone-else", SECRET)
+    statuses, output = cold_start(aws_env, new, FUNCTION, "the-new-secret", other, (SECRET,))
+    assert statuses == [204, 403, 403]
+    warning = next(json.loads(line) for line in output.splitlines() if '"shared-secret"' in line)
+    assert warning["level"] == "WARN" and "previous secret not accepted" in warning["reason"]
+    assert SECRET not in output and other not in output
 
 
 def test_garbage_ciphertext_fails_closed(aws_env: dict[str, str]) -> None:

@@ -90,8 +90,10 @@ class Collector:
     def _secret_ok(self, headers: Mapping[str, str]) -> bool:
         if self.secret.state == "off":
             return True
-        given = headers.get(SECRET_HEADER, "")
-        return hmac.compare_digest(given.encode("utf-8"), self.secret.value.encode("utf-8"))
+        given = headers.get(SECRET_HEADER, "").encode("utf-8")
+        # Compare with every accepted value (no early exit), in constant time each.
+        matches = [hmac.compare_digest(given, v.encode("utf-8")) for v in self.secret.accepts()]
+        return any(matches)
 
     def handle(self, event: Any) -> dict[str, Any]:
         if not isinstance(event, dict):

@@ -22,6 +22,9 @@ from typing import Any, Literal
 
 CONTEXT_KEY = "LambdaFunctionName"
 SECRET_ENV = "EDGESHIELD_SECRET_CIPHERTEXT"  # base64 KMS ciphertext of the shared secret
+# During a rotation the secret being replaced is accepted too, so edge locations that still
+# send it (the distribution takes minutes to update everywhere) are not refused.
+PREVIOUS_ENV = "EDGESHIELD_PREVIOUS_SECRET_CIPHERTEXT"
 REQUIRE_ENV = "EDGESHIELD_REQUIRE_SECRET"  # "1" on AWS: no usable secret means refuse all
 FUNCTION_ENV = "AWS_LAMBDA_FUNCTION_NAME"  # set by Lambda in every execution environment
 
@@ -52,13 +55,18 @@ def decrypt(kms: Any, ciphertext_b64: str, function_name: str) -> str:
 class Secret:
     """The shared secret as the function sees it after its cold start.
 
-    ``off``: none configured and none required (local runs). ``ready``: ``value`` holds it.
-    ``failed``: one was required or configured but is unusable; the function must refuse
-    every request. ``reason`` says why, never containing the ciphertext or the plaintext."""
+    ``off``: none configured and none required (local runs). ``ready``: ``value`` holds it
+    (and ``previous`` the one it replaces, during a rotation). ``failed``: one was required or
+    configured but is unusable; the function must refuse every request. ``reason`` says why,
+    never containing the ciphertext or the plaintext."""
 
     state: Literal["off", "ready", "failed"]
     value: str = ""
     reason: str = ""
+    previous: str = ""
+
+    def accepts(self) -> tuple[str, ...]:
+        return tuple(v for v in (self.value, self.previous) if v)
 
 
 def _error_code(exc: BaseException) -> str:
@@ -100,16 +108,30 @@ def load_secret(environ: Any = None, kms: Any = None) -> Secret:
         )
     if not value:
         return Secret("failed", reason="the decrypted secret is empty")
-    return Secret("ready", value=value)
+    previous_ciphertext = str(env.get(PREVIOUS_ENV, "")).strip()
+    if not previous_ciphertext:
+        return Secret("ready", value=value)
+    try:
+        previous = decrypt(kms, previous_ciphertext, function_name)
+    except Exception as exc:  # the current secret still works: accept only that one
+        return Secret(
+            "ready",
+            value=value,
+            reason=f"previous secret not accepted: KMS Decrypt failed ({_error_code(exc)})",
+        )
+    return Secret("ready", value=value, previous=previous)
 
 
 def log_secret_state(secret: Secret) -> None:
     """One JSON line at cold start so an operator can see why requests are refused."""
     if secret.state == "off":
         return
-    record: dict[str, Any] = {"level": "ERROR" if secret.state == "failed" else "INFO"}
+    level = "ERROR" if secret.state == "failed" else "WARN" if secret.reason else "INFO"
+    record: dict[str, Any] = {"level": level}
     record["event"] = "shared-secret"
     record["state"] = secret.state
+    if secret.previous:
+        record["previous_accepted"] = True
     if secret.reason:
         record["reason"] = secret.reason
     sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")

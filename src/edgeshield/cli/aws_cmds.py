@@ -326,22 +326,53 @@ def deploy(
         key_arn = _stack_output(stack_name, "CollectorKeyArn", profile, target_region, endpoint_url)
         if key_arn is None:
             fail("the stack has no CollectorKeyArn output; cannot rotate", EXIT_FAILURE)
+    collector = f"{stack_name}-csp-collector"
     secret = secrets.token_urlsafe(32)
-    ciphertext = _encrypt(
-        key_arn, f"{stack_name}-csp-collector", secret, profile, target_region, endpoint_url
+    ciphertext = _encrypt(key_arn, collector, secret, profile, target_region, endpoint_url)
+    previous = _current_ciphertext(collector, profile, target_region, endpoint_url)
+    from edgeshield.aws.cdk.stack import (
+        CIPHERTEXT_PARAMETER,
+        PREVIOUS_PARAMETER,
+        SECRET_PARAMETER,
     )
-    from edgeshield.aws.cdk.stack import CIPHERTEXT_PARAMETER, SECRET_PARAMETER
 
-    params = [
-        "--parameters",
-        f"{stack_name}:{SECRET_PARAMETER}={secret}",
-        "--parameters",
-        f"{stack_name}:{CIPHERTEXT_PARAMETER}={ciphertext}",
-    ]
-    _run_cdk(cdk, base + params, env)
-    out.print(
-        "collector secret rotated; CloudFront sends the new one once the distribution deploys"
+    def param(name: str, value: str) -> list[str]:
+        return ["--parameters", f"{stack_name}:{name}={value}"]
+
+    # 1. The new secret everywhere, the old one still accepted by the collector: edge
+    #    locations switch over one by one while the distribution deploys.
+    _run_cdk(
+        cdk,
+        base
+        + param(SECRET_PARAMETER, secret)
+        + param(CIPHERTEXT_PARAMETER, ciphertext)
+        + param(PREVIOUS_PARAMETER, previous or ""),
+        env,
     )
+    # 2. CloudFormation returns once the distribution is deployed everywhere: retire the old.
+    if previous:
+        _run_cdk(cdk, base + param(PREVIOUS_PARAMETER, ""), env)
+    out.print("collector secret rotated; the previous one is no longer accepted")
+
+
+def _current_ciphertext(
+    function: str, profile: str | None, region: str, endpoint_url: str | None
+) -> str | None:
+    """The collector's current secret ciphertext, read back from its configuration (Lambda
+    decrypts the environment for callers allowed to use the key through Lambda)."""
+    from edgeshield.aws.kms_env import SECRET_ENV
+    from edgeshield.aws.session import client
+
+    try:
+        lam = client("lambda", profile=profile, region=region, endpoint_url=endpoint_url)
+        environment = lam.get_function_configuration(FunctionName=function).get("Environment", {})
+    except Exception as exc:
+        err.print(
+            f"could not read the current secret ({_aws_error(exc)}); rotating without overlap"
+        )
+        return None
+    value = str(environment.get("Variables", {}).get(SECRET_ENV, "")).strip()
+    return value or None
 
 
 def _encrypt(

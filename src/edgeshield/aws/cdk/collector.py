@@ -34,7 +34,7 @@ from edgeshield.aws.cdk.assets import COLLECTOR_HANDLER
 from edgeshield.aws.cdk.edge import add_checkov_skips
 from edgeshield.aws.cdk.nag import suppress
 from edgeshield.aws.collector import BUCKET_ENV, PREFIX_ENV
-from edgeshield.aws.kms_env import CONTEXT_KEY, REQUIRE_ENV, SECRET_ENV
+from edgeshield.aws.kms_env import CONTEXT_KEY, PREVIOUS_ENV, REQUIRE_ENV, SECRET_ENV
 
 COLLECTOR_RUNTIME = lambda_.Runtime.PYTHON_3_13
 REPORTS_PREFIX = "csp-reports/"
@@ -79,6 +79,7 @@ class CspCollector(Construct):
         code_dir: Path,
         function_name: str,
         secret_ciphertext: str,
+        previous_secret_ciphertext: str = "",
         log_retention_days: int = DEFAULT_RETENTION_DAYS,
         access_logs_bucket: s3.IBucket | None = None,
         key_user_role_arns: tuple[str, ...] = (),
@@ -185,6 +186,7 @@ class CspCollector(Construct):
             environment_encryption=self.key,
             environment={
                 SECRET_ENV: secret_ciphertext,
+                PREVIOUS_ENV: previous_secret_ciphertext,
                 REQUIRE_ENV: "1",
                 BUCKET_ENV: self.bucket.bucket_name,
                 PREFIX_ENV: REPORTS_PREFIX,

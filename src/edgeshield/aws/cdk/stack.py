@@ -33,6 +33,7 @@ from edgeshield.bundle import HANDLER as EDGE_HANDLER
 REPORT_PATH = "/_edgeshield/csp-report"
 SECRET_PARAMETER = "CollectorSecret"
 CIPHERTEXT_PARAMETER = "CollectorSecretCiphertext"
+PREVIOUS_PARAMETER = "CollectorPreviousSecretCiphertext"
 PROVIDER_REASON = (
     "CDK's deploy-time provider that reads the edge version ARN from SSM; CloudFormation "
     "calls it synchronously a few times per deployment, it needs no VPC, DLQ or reservation"
@@ -98,6 +99,14 @@ class EdgeShieldStack(Stack):
             description=f"Base64 KMS ciphertext of the secret, context {CONTEXT_KEY}="
             f"{names['collector']}",
         )
+        previous = CfnParameter(
+            self,
+            PREVIOUS_PARAMETER,
+            type="String",
+            no_echo=True,
+            default="",
+            description="Ciphertext of the secret being rotated out; accepted until retired",
+        )
 
         self.access_logs = s3.Bucket(
             self,
@@ -139,6 +148,7 @@ class EdgeShieldStack(Stack):
             code_dir=config.collector_code,
             function_name=names["collector"],
             secret_ciphertext=ciphertext.value_as_string,
+            previous_secret_ciphertext=previous.value_as_string,
             log_retention_days=config.log_retention_days,
             access_logs_bucket=self.access_logs,
             key_user_role_arns=config.key_user_role_arns,
