@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import hashlib
 import json
 import os
@@ -95,6 +96,36 @@ def test_refused_connection_is_502(tmp_path: Path) -> None:
         assert time.monotonic() - started < 3
     finally:
         proc.stop()
+
+
+def test_origin_that_never_accepts_is_504_after_the_connection_attempts(tmp_path: Path) -> None:
+    # A listening socket whose accept queue is full: the kernel drops further SYNs, so
+    # connections neither succeed nor fail, like a firewalled origin.
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        fillers = []
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+            fillers.append(filler)
+        proc = start_serve(
+            tmp_path, "--origin", f"http://127.0.0.1:{port}", "--origin-connect-timeout", "0.3",
+            "--origin-connect-attempts", "2", "--quiet",
+        )  # fmt: skip
+        try:
+            started = time.monotonic()
+            reply = fetch(proc.port, "/")
+            elapsed = time.monotonic() - started
+            assert reply.status == 504 and reply.x_cache == "Error from cloudfront"
+            assert 0.55 < elapsed < 2.5
+        finally:
+            proc.stop()
+            for filler in fillers:
+                filler.close()
 
 
 def test_https_origin_needs_a_trusted_certificate(tmp_path: Path) -> None:
