@@ -364,6 +364,19 @@ def test_each_worker_reports_init_duration_once(edge: Proc) -> None:
 # -- configuration and user mistakes ----------------------------------------------------------
 
 
+def test_a_function_reading_stdin_gets_nothing(workdir: Path, origin: Proc) -> None:
+    proc = start_serve(
+        workdir, "--origin", f"http://127.0.0.1:{origin.port}", "--function-timeout", "2",
+        "--function", "origin-response=edgefns.reads_stdin", "--quiet",
+    )  # fmt: skip
+    try:
+        for i in range(2):
+            reply = fetch(proc.port, f"/echo/stdin-{i}")
+            assert reply.status == 200 and reply.header("x-stdin") == "0"
+    finally:
+        proc.stop()
+
+
 def test_execution_error_status_can_be_500(workdir: Path, origin: Proc) -> None:
     proc = start_serve(
         workdir, "--origin", f"http://127.0.0.1:{origin.port}",

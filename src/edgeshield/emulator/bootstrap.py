@@ -168,7 +168,12 @@ def _rss_mb() -> int:
 def main() -> None:
     config = json.loads(sys.argv[1])
     proto = os.fdopen(os.dup(1), "wb")
+    requests = os.fdopen(os.dup(0), "rb")
     os.dup2(2, 1)
+    # The function gets an empty stdin, so it can never read (and eat) the protocol.
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     _die_with_parent()
@@ -189,9 +194,8 @@ def main() -> None:
     send({"ready": init_error is None, "init_ms": init_ms, "error": init_error,
           "logs": capture.take()})  # fmt: skip
 
-    stdin = sys.stdin.buffer
     while True:
-        line = stdin.readline()
+        line = requests.readline()
         if not line:
             return  # the emulator closed the pipe: shut down
         msg = json.loads(line)

@@ -94,12 +94,18 @@ class EdgeServer:
         if isinstance(response, EdgeResponse):
             self.edge.stats.request(response.status, response.x_cache, ms)
             out = await self._send(request, response)
-            if self.access_log is not None:
-                self.access_log(request.method, path, response.status, response.x_cache, ms)
+            self._log(request.method, path, response.status, response.x_cache, ms)
             return out
-        if self.access_log is not None:
-            self.access_log(request.method, path, response.status, "Local", ms)
+        self._log(request.method, path, response.status, "Local", ms)
         return response
+
+    def _log(self, method: str, path: str, status: int, x_cache: str, ms: float) -> None:
+        if self.access_log is None:
+            return
+        try:
+            self.access_log(method, path, status, x_cache, ms)
+        except OSError:  # the console went away (closed pipe): keep serving, stop printing
+            self.access_log = None
 
     async def _route(
         self, request: web.BaseRequest, raw: str, path: str, query: str
@@ -156,8 +162,9 @@ class EdgeServer:
             )
         assert isinstance(body, Body)
         stream = web.StreamResponse(status=response.status, reason=response.reason, headers=headers)
-        if response.stream_length is not None:
-            stream.content_length = int(response.stream_length)
+        length = response.stream_length
+        if length is not None and length.strip().isdigit():
+            stream.content_length = int(length)
         else:
             stream.enable_chunked_encoding()
         try:

@@ -181,3 +181,13 @@ def viewer_response(event, context):
         response["body"] = json.dumps(event)
     _mark(response["headers"], "viewer-response")
     return response
+
+
+def reads_stdin(event, context):
+    """Reads stdin: must get EOF at once, not the runtime's own messages."""
+    import sys
+
+    data = sys.stdin.read()
+    response = event["Records"][0]["cf"]["response"]
+    response["headers"]["x-stdin"] = [{"key": "X-Stdin", "value": str(len(data))}]
+    return response
