@@ -99,6 +99,12 @@ def serve(
         int,
         typer.Option("--max-in-flight", help="Requests processed at once; more wait their turn"),
     ] = 256,
+    no_reload: Annotated[
+        bool,
+        typer.Option(
+            "--no-reload", help="Don't reload the functions (or the policy) when their files change"
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No access line per request")
     ] = False,
@@ -141,6 +147,8 @@ def serve(
             include_body=list(include_body or []),
             workers=workers,
             max_in_flight=max_in_flight,
+            reload=not no_reload,
+            notify=_notify,
             access_log=None if quiet else console_access_log,
         )
         if origin_ca is not None and not origin_ca.is_file():
@@ -170,7 +178,15 @@ def _banner(running: Running) -> None:
     out.print(f"  pop        {prepared.pop} (logs in region {prepared.region})")
     out.print(f"  logs       {config.logs_root}  (read with: edgeshield logs --local)")
     out.print(f"  counters   {config.state_dir / 'stats.json'}  (read with: edgeshield stats)")
+    if config.reload:
+        watched = "the policy file" if not config.functions else f"*.py under {config.cwd}"
+        if config.functions or config.policy is not None:
+            out.print(f"  reload     on change of {watched}")
     out.print("Ctrl-C stops after finishing the requests in flight.")
+
+
+def _notify(text: str) -> None:
+    out.print(f"[bold]edgeshield:[/] {text}" if out.is_terminal else f"edgeshield: {text}")
 
 
 @app.command()

@@ -168,6 +168,10 @@ class Cache:
             self.evictions += 1
         return True
 
+    def clear(self) -> None:
+        self._items.clear()
+        self.bytes = 0
+
     def remove(self, key: str) -> None:
         old = self._items.pop(key, None)
         if old is not None:

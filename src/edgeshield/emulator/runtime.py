@@ -153,6 +153,7 @@ class Worker:
         self.pending_init_ms: float | None = None  # reported on the first REPORT
         self.init_logs = ""
         self.invocations = 0
+        self.generation = 0  # the pool's code generation this worker loaded
         self.max_memory_mb = 1
 
     async def start(self) -> None:
@@ -283,10 +284,12 @@ class FunctionPool:
     _cond: asyncio.Condition = field(default_factory=asyncio.Condition)
     _closed: bool = False
     _ids: itertools.count[int] = field(default_factory=itertools.count)
+    _generation: int = 0
 
     async def start(self) -> None:
         """Start one warm worker; raises InitError if the handler cannot be loaded."""
         worker = Worker(self.spec, self.scratch)
+        worker.generation = self._generation
         self._count += 1
         try:
             await worker.start()
@@ -320,15 +323,34 @@ class FunctionPool:
     async def _release(self, worker: Worker | None, alive: bool) -> None:
         retire = None
         async with self._cond:
-            if worker is not None and alive and not self._closed:
+            current = worker is not None and worker.generation == self._generation
+            if worker is not None and alive and current and not self._closed:
                 self._idle.append(worker)
             else:
                 self._count -= 1
                 if worker is not None and alive:
-                    retire = worker  # finished after shutdown began
+                    retire = worker  # finished after shutdown or a reload began
             self._cond.notify()
         if retire is not None:
             await retire.stop()
+
+    async def recycle(self) -> InitError | None:
+        """Retire every execution environment (busy ones when they finish) so that the next
+        invocations load the code afresh, and warm one new worker. Returns the new code's
+        init error, if any: invocations then fail as Lambda's would."""
+        async with self._cond:
+            self._generation += 1
+            idle, self._idle = self._idle, []
+            self._count -= len(idle)
+            self._cond.notify_all()
+        await asyncio.gather(*(w.stop() for w in idle), return_exceptions=True)
+        if self._count >= self.max_workers:
+            return None  # all busy: the next invocation starts the new code
+        try:
+            await self.start()
+        except InitError as exc:
+            return exc
+        return None
 
     async def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> Invocation:
         timeout = self.spec.timeout_s if timeout_s is None else timeout_s
@@ -338,6 +360,7 @@ class FunctionPool:
         try:
             if worker is None:
                 worker = Worker(self.spec, self.scratch)
+                worker.generation = self._generation
                 try:
                     await worker.start()
                 except InitError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import os
 import re
 import shutil
 import signal
@@ -79,6 +80,9 @@ class ServeConfig:
     # Paths answered locally instead of through the edge: in production another cache
     # behavior routes them (e.g. /_edgeshield/csp-report to the collector).
     local_routes: Mapping[str, LocalRoute] = field(default_factory=dict)
+    # Watch the function's code (or the policy file) and load it afresh when it changes.
+    reload: bool = True
+    notify: Callable[[str], None] | None = None  # console messages (reloads, their errors)
 
     @property
     def state_dir(self) -> Path:
@@ -403,13 +407,17 @@ async def run(prepared: Prepared, on_ready: Callable[[Running], None] | None = N
             ticks += 1
             await asyncio.sleep(0.1)
 
-    writer = asyncio.create_task(write_stats())
+    tasks = [asyncio.create_task(write_stats())]
+    if prepared.config.reload and watched_files(prepared):
+        tasks.append(asyncio.create_task(watch(running)))
     try:
         await stop.wait()
     finally:
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await running.close()
@@ -426,3 +434,67 @@ def _stats_extra(running: Running) -> dict[str, Any]:
         "cache_evictions": cache.evictions if cache is not None else 0,
         "workers": {t: p.size for t, p in running.pools.items()},
     }
+
+
+_SKIP_DIRS: Final = frozenset({"node_modules", "__pycache__", "venv", "site-packages", "cdk.out"})
+_MAX_WATCHED: Final = 5000
+
+
+def watched_files(prepared: Prepared) -> dict[Path, int]:
+    """What a change reloads: the policy file (edgeshield's function) or the Python files under
+    the task root (your functions), with their modification times."""
+    config = prepared.config
+    if not config.functions:
+        paths = [config.policy] if config.policy is not None else []
+    else:
+        paths = []
+        for directory, dirs, files in os.walk(config.cwd):
+            dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+            paths.extend(Path(directory) / f for f in files if f.endswith(".py"))
+            if len(paths) > _MAX_WATCHED:
+                break
+    out: dict[Path, int] = {}
+    for path in paths[:_MAX_WATCHED]:
+        with contextlib.suppress(OSError):
+            out[path] = path.stat().st_mtime_ns
+    return out
+
+
+async def watch(running: Running, interval: float = 0.5) -> None:
+    before = await asyncio.to_thread(watched_files, running.prepared)
+    while True:
+        await asyncio.sleep(interval)
+        now = await asyncio.to_thread(watched_files, running.prepared)
+        if now != before:
+            before = now
+            await reload(running)
+
+
+async def reload(running: Running) -> None:
+    """Load changed code like a new function version: new execution environments (cold
+    starts), and an empty cache (what the old code produced is gone)."""
+    config = running.prepared.config
+    say = config.notify or (lambda _text: None)
+    if not config.functions:
+        try:
+            compiled = _compile_policy(config.policy)
+        except ServeError as exc:
+            say(f"policy not reloaded, the running one stays: {exc}")
+            return
+        from edgeshield.bundle import stage
+
+        try:
+            stage(compiled, config.state_dir / BUILD_DIR)
+        except OSError as exc:
+            say(f"policy not reloaded: cannot write the bundle: {exc.strerror or exc}")
+            return
+    for pool in running.pools.values():
+        error = await pool.recycle()
+        if error is not None:
+            say(
+                f"{pool.spec.trigger} function {pool.spec.handler} fails to load: "
+                f"{error.error_type}: {error.message}"
+            )
+    if running.edge.cache is not None:
+        running.edge.cache.clear()
+    say("reloaded: new execution environments, cache emptied")
