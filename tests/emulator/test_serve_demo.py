@@ -152,3 +152,30 @@ def test_banner_and_access_lines(tmp_path: Path) -> None:
     assert str(tmp_path / ".edgeshield" / "logs") in output
     assert re.search(r"^GET /style\.css 200 Miss [\d.]+ms$", output, re.M)
     shutil.rmtree(tmp_path / ".edgeshield")
+
+
+def test_builtin_function_runs_from_the_staged_bundle_without_site_packages(demo: Proc) -> None:
+    """The worker imports the handler the way Lambda imports the zip: from the staged bundle,
+    with no site-packages (so never from the development tree)."""
+    build = demo.cwd / ".edgeshield" / "build"
+    assert (build / "edgeshield" / "edge" / "handler.py").is_file()
+    assert (build / "edgeshield" / "edge" / "policy.json").is_file()
+    commands = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(stat[1]) != demo.proc.pid:
+                continue
+            commands.append((entry / "cmdline").read_bytes().split(b"\0"))
+        except OSError:
+            continue
+    assert commands, "no worker process found"
+    for argv in commands:
+        assert b"-I" in argv and b"-S" in argv
+        config = json.loads(
+            argv[argv.index(next(a for a in argv if a.endswith(b"bootstrap.py"))) + 1]
+        )
+        assert config["task_root"] == str(build.resolve())
+        assert config["handler"] == "edgeshield.edge.handler.handler"
