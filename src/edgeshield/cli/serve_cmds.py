@@ -19,13 +19,16 @@ def serve(
     policy: Annotated[
         Path | None,
         typer.Option(
-            "--policy", help="Policy file for edgeshield's function (default: built-in 'strict')"
+            "--policy",
+            metavar="FILE",
+            help="Policy file for edgeshield's function (default: built-in 'strict')",
         ),
     ] = None,
     origin: Annotated[
         str | None,
         typer.Option(
             "--origin",
+            metavar="URL|DIR",
             help="http(s):// URL of a custom origin, or a folder served like S3 (default: the demo site)",
         ),
     ] = None,
@@ -33,6 +36,7 @@ def serve(
         list[str] | None,
         typer.Option(
             "--function",
+            metavar="TRIGGER=HANDLER",
             help="TRIGGER=HANDLER, e.g. viewer-request=app.handler (repeatable; replaces edgeshield's function)",
         ),
     ] = None,
@@ -89,6 +93,7 @@ def serve(
         list[str] | None,
         typer.Option(
             "--include-body",
+            metavar="TRIGGER",
             help="Give this request trigger the request body (viewer-request, origin-request)",
         ),
     ] = None,
