@@ -42,3 +42,38 @@ def test_local_route_answers_without_the_edge(tmp_path: Path) -> None:
     assert report_status == 204
     assert received == [b'{"csp-report": {}}']
     assert page_status == 200 and x_cache == "Miss from cloudfront"
+
+
+class _Extension:
+    label = "route      /_ext/hello (test extension)"
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    async def start(self, prepared: object, logs: object) -> dict[str, object]:
+        self.events.append("start")
+
+        async def hello(request: web.BaseRequest) -> web.StreamResponse:
+            return web.Response(text="hello from the extension")
+
+        return {"/_ext/hello": hello}
+
+    async def close(self) -> None:
+        self.events.append("close")
+
+
+def test_extensions_start_and_stop_with_the_edge(tmp_path: Path) -> None:
+    extension = _Extension()
+
+    async def scenario() -> str:
+        config = ServeConfig(port=0, cwd=tmp_path, access_log=None, extensions=[extension])
+        running = await start(prepare(config))
+        try:
+            async with aiohttp.ClientSession() as session:
+                reply = await session.get(f"{running.url}_ext/hello")
+                return await reply.text()
+        finally:
+            await running.close()
+
+    assert asyncio.run(scenario()) == "hello from the extension"
+    assert extension.events == ["start", "close"]

@@ -176,6 +176,8 @@ def _banner(running: Running) -> None:
     for spec in prepared.specs:
         timeout = f"{spec.timeout_s:g} s"
         out.print(f"  {spec.trigger:<16}{spec.handler}  (function {spec.name}, timeout {timeout})")
+    for extension in config.extensions:
+        out.print(f"  {extension.label}")
     if prepared.policy_label:
         out.print(f"  policy     {prepared.policy_label}")
     cache = f"on, {config.cache_mb} MB" if config.cache else "off"

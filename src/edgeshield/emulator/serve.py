@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
 from edgeshield.cloudfront.events import custom_origin, s3_origin
@@ -41,6 +41,18 @@ _HANDLER_RE: Final = re.compile(r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*$")
 
 class ServeError(Exception):
     """A user's mistake in the serve options: one line, no traceback."""
+
+
+class Extension(Protocol):
+    """Something that runs alongside the edge. ``start`` gets the checked configuration and
+    the edge's log store, returns the local routes it serves (path -> handler) and may raise
+    ServeError; ``label`` is shown in the start-up banner; ``close`` runs at shutdown."""
+
+    label: str
+
+    async def start(self, prepared: Prepared, logs: LogStore) -> Mapping[str, LocalRoute]: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,9 @@ class ServeConfig:
     # Paths answered locally instead of through the edge: in production another cache
     # behavior routes them (e.g. /_edgeshield/csp-report to the collector).
     local_routes: Mapping[str, LocalRoute] = field(default_factory=dict)
+    # Parts that need to start and stop with the edge and may add local routes (e.g. the
+    # CSP-report collector, which runs its own function pool).
+    extensions: Sequence[Extension] = ()
     # Watch the function's code (or the policy file) and load it afresh when it changes.
     reload: bool = True
     notify: Callable[[str], None] | None = None  # console messages (reloads, their errors)
@@ -325,6 +340,9 @@ class Running:
         await self.server.stop()
         await asyncio.gather(*(p.close() for p in self.pools.values()), return_exceptions=True)
         await self.http.close()
+        for extension in self.prepared.config.extensions:
+            with contextlib.suppress(Exception):
+                await extension.close()
         self.edge.stats.write(self.prepared.config.state_dir)
         scratch = {p.scratch for p in self.pools.values()}
         for path in scratch:
@@ -375,11 +393,23 @@ async def start(prepared: Prepared) -> Running:
     )
     for path, route in config.local_routes.items():
         server.add_local_route(path, route)
+    started: list[Extension] = []
     try:
+        for extension in config.extensions:
+            routes = await extension.start(prepared, logs)
+            started.append(extension)
+            for path, route in routes.items():
+                server.add_local_route(path, route)
         await server.start()
-    except OSError as exc:
+    except (OSError, ServeError) as exc:
+        for extension in started:
+            with contextlib.suppress(Exception):
+                await extension.close()
         await asyncio.gather(*(p.close() for p in pools.values()), return_exceptions=True)
         await http.close()
+        logs.close()
+        if isinstance(exc, ServeError):
+            raise
         raise ServeError(
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
         ) from None
