@@ -44,6 +44,7 @@ def edge(origin: Proc, workdir: Path) -> Iterator[Proc]:
         "--function", "viewer-response=edgefns.viewer_response",
         "--function-timeout", "1",
         "--include-body", "viewer-request",
+        "--include-body", "origin-request",
         "--workers", "2",
         "--quiet",
         env={"SECRET_FROM_SHELL": "must-not-leak"},
@@ -200,6 +201,15 @@ def test_include_body_is_base64_and_truncated_at_40_kb(edge: Proc) -> None:
     assert small == {"length": 1000, "truncated": False, "encoding": "base64"}
     large = json.loads(fetch(edge.port, "/vr/body", method="POST", body=b"a" * 50000).body)
     assert large == {"length": 40 * 1024, "truncated": True, "encoding": "base64"}
+
+
+def test_origin_request_body_is_truncated_at_1_mb_and_can_be_replaced(edge: Proc) -> None:
+    small = json.loads(fetch(edge.port, "/or/body", method="POST", body=b"a" * 5000).body)
+    assert small == {"length": 5000, "truncated": False}
+    large = json.loads(fetch(edge.port, "/or/body", method="PUT", body=b"a" * 1_200_000).body)
+    assert large == {"length": 1024 * 1024, "truncated": True}
+    seen = json.loads(fetch(edge.port, "/or/replace-body", method="POST", body=b"old").body)
+    assert seen["path_qs"] == "/echo/replaced" and seen["body_length"] == len(b"new body")
 
 
 # -- validation errors: 502 ------------------------------------------------------------------

@@ -317,7 +317,10 @@ class HttpOrigin:
 
         assert self._session is not None
         url = URL(target.url(uri, querystring), encoded=True)
-        send = CIMultiDict(headers)
+        # Framing follows the body actually sent (a function may have replaced it).
+        send = CIMultiDict(
+            (n, v) for n, v in headers if n.lower() not in ("content-length", "transfer-encoding")
+        )
         send["X-Amz-Cf-Id"] = cf_id
         read = target.read_timeout or self.timeouts.read
         timeout = aiohttp.ClientTimeout(

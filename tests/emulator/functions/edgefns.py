@@ -125,6 +125,20 @@ def origin_request(event, context):
         }
         request["uri"] = "/echo/second"
         request["headers"]["host"] = [{"key": "Host", "value": f"localhost:{port}"}]
+    if uri == "/or/body":
+        body = request.get("body") or {}
+        return {
+            "status": "200",
+            "body": json.dumps(
+                {
+                    "length": len(base64.b64decode(body.get("data", ""))),
+                    "truncated": body.get("inputTruncated"),
+                }
+            ),
+        }
+    if uri == "/or/replace-body":
+        request["body"] = {"action": "replace", "encoding": "text", "data": "new body"}
+        request["uri"] = "/echo/replaced"
     if uri == "/or/echo-event":
         return {
             "status": "200",
