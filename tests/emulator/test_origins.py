@@ -223,6 +223,20 @@ def test_stale_object_is_served_when_the_origin_is_down(tmp_path: Path) -> None:
         own.stop()
 
 
+def test_origin_path_and_forwarded_cookies(tmp_path: Path, origin: Proc) -> None:
+    proc = start_serve(
+        tmp_path, "--origin", f"http://127.0.0.1:{origin.port}/echo", "--forward-cookies", "--quiet"
+    )
+    try:
+        seen = json.loads(fetch(proc.port, "/under/path", headers={"Cookie": "session=1"}).body)
+        assert seen["path_qs"] == "/echo/under/path"
+        headers = {k.lower(): v for k, v in seen["headers"]}
+        assert headers["cookie"] == "session=1"
+        assert headers["host"] == f"localhost:{origin.port}"
+    finally:
+        proc.stop()
+
+
 def test_cache_memory_stays_within_its_budget(edge: Proc) -> None:
     for size in range(20000, 20000 + 150):
         assert fetch(edge.port, f"/big/{size}").status == 200
