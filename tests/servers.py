@@ -16,7 +16,8 @@ from typing import Any
 from edgeshield.policy import preset_text
 
 EDGESHIELD = str(Path(sys.executable).with_name("edgeshield"))
-_BANNER = re.compile(r"local CloudFront edge at (http://127\.0\.0\.1:\d+)/")
+_BANNER = re.compile(r"local CloudFront edge at (https?://127\.0\.0\.1:\d+)/")
+_REDIRECT = re.compile(r"redirect\s+(http://127\.0\.0\.1:\d+)/")
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -42,9 +43,17 @@ class StaticServer:
 class Edge:
     """`edgeshield serve` as a user starts it, in its own working directory."""
 
-    def __init__(self, workdir: Path, policy: str | None, origin: Path | None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        policy: str | None,
+        origin: Path | None,
+        extra: tuple[str, ...] = (),
+    ) -> None:
         self.workdir = workdir
-        args = [EDGESHIELD, "serve", "--port", "0", "--no-cache", "--quiet"]
+        self.redirect_url: str | None = None
+        self.output: list[str] = []  # console lines after the banner
+        args = [EDGESHIELD, "serve", "--port", "0", "--no-cache", "--quiet", *extra]
         if origin is not None:
             args += ["--origin", str(origin)]
         if policy is not None:
@@ -64,12 +73,29 @@ class Edge:
             if not line:
                 break
             seen.append(line)
+            redirect = _REDIRECT.search(line)
+            if redirect:
+                self.redirect_url = redirect.group(1)
             match = _BANNER.search(line)
             if match:
-                threading.Thread(target=self.proc.stdout.read, daemon=True).start()  # keep draining
-                return match.group(1)
+                url = match.group(1)
+                if "--http-port" in self.proc.args:  # the redirect line follows the banner
+                    redirect = _REDIRECT.search(self.proc.stdout.readline())
+                    self.redirect_url = redirect.group(1) if redirect else None
+                threading.Thread(target=self._drain, daemon=True).start()
+                return url
         self.close()
         raise RuntimeError("edgeshield serve did not start:\n" + "".join(seen))
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line.rstrip("\n"))
+
+    @property
+    def ca_file(self) -> Path:
+        """The local CA ``serve --tls`` made (trust it as a client would)."""
+        return self.workdir / ".edgeshield" / "tls" / "ca.pem"
 
     def close(self) -> None:
         self.proc.terminate()

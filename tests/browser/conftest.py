@@ -27,6 +27,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    # Deliver Reporting-API reports (CSP report-to) within a second instead of batching them
+    # for up to a minute, so a test can wait for them.
+    "--short-reporting-delay",
 ]
 
 
@@ -58,7 +61,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
+    # The local edge's --tls certificate comes from a local CA the browser does not know.
+    context = browser.new_context(ignore_https_errors=True)
     page = context.new_page()
     page.console_messages = []  # type: ignore[attr-defined]
     page.on("console", lambda msg: page.console_messages.append(msg.text))  # type: ignore[attr-defined]
@@ -101,12 +105,13 @@ def plain_site() -> Iterator[StaticServer]:
 @pytest.fixture(scope="session")
 def edges(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Start (once per distinct policy) a local edge in front of the test site."""
-    started: dict[tuple[str | None, str | None], Edge] = {}
+    started: dict[tuple[str | None, str | None, bool], Edge] = {}
 
-    def get(policy: str | None = None, origin: Path | None = SITE) -> Edge:
-        key = (policy, str(origin) if origin else None)
+    def get(policy: str | None = None, origin: Path | None = SITE, tls: bool = False) -> Edge:
+        key = (policy, str(origin) if origin else None, tls)
         if key not in started:
-            started[key] = Edge(tmp_path_factory.mktemp("edge"), policy, origin)
+            extra = ("--tls",) if tls else ()
+            started[key] = Edge(tmp_path_factory.mktemp("edge"), policy, origin, extra)
         return started[key]
 
     yield get

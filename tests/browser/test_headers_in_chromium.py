@@ -167,3 +167,73 @@ def test_scan_report_renders(edges: Any, page: Any, artifacts: Path, tmp_path: P
     assert requests == [report.as_uri()], "the report must not load anything else"
     assert "csp-implemented-with-no-unsafe-default-src-none" in page.content()
     page.screenshot(path=str(artifacts / "scan-report.png"), full_page=True)
+
+
+def _violations(edge: Any, timeout_s: float = 15.0) -> list[dict[str, Any]]:
+    """CSP violations the local collector logged, waiting for the browser to send them."""
+    import json
+    import time
+
+    from edgeshield.emulator.logstore import read_events
+
+    deadline = time.monotonic() + timeout_s
+    found: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        found = []
+        for event in read_events(
+            edge.workdir / ".edgeshield" / "logs", groups=["/aws/lambda/edgeshield-csp-collector"]
+        ):
+            if '"csp-violation"' in event.message:
+                found.append(json.loads(event.message))
+        if found:
+            return found
+        time.sleep(0.25)
+    return found
+
+
+def test_violation_reaches_the_collector(edges: Any, page: Any) -> None:
+    # The demo site under the strict preset, over HTTPS as CloudFront serves it: Chromium sends
+    # report-to reports only to HTTPS endpoints (and then ignores report-uri).
+    edge = edges(origin=None, tls=True)
+    page.goto(edge.url + "/", wait_until="load")
+    violations = _violations(edge)
+    inline = [
+        v
+        for v in violations
+        if v["effective_directive"] == "script-src-elem" and v["blocked_uri"] == "inline"
+    ]
+    assert inline, violations
+    assert inline[0]["disposition"] == "enforce"
+    assert inline[0]["document_uri"] == edge.url + "/"
+
+
+def test_report_only_reports_and_still_runs(edges: Any, page: Any) -> None:
+    report_only = strict_with(replace=('mode = "enforce"', 'mode = "report-only"'))
+    edge = edges(report_only, tls=True)
+    load(page, edge.url + "/index.html")
+    assert marker(page, "inline") == "ran"
+    violations = _violations(edge)
+    assert any(
+        v["effective_directive"] == "script-src-elem" and v["disposition"] == "report"
+        for v in violations
+    ), violations
+
+
+def test_no_report_without_a_violation(edges: Any, page: Any) -> None:
+    """The weakened CSP allows everything on the page, so the collector hears nothing."""
+    weak = strict_with('[[rules]]\nname = "weak"\ndrop = ["content-security-policy"]\n')
+    edge = edges(weak, tls=True)
+    load(page, edge.url + "/index.html")
+    assert _violations(edge, timeout_s=3.0) == []
+
+
+def test_report_uri_alone_works_over_plain_http(edges: Any, page: Any) -> None:
+    """Without report-to, Chromium posts application/csp-report to report-uri, even over http."""
+    report_uri_only = strict_with(replace=('report-to = ["csp"]\n', ""))
+    edge = edges(report_uri_only)
+    page.goto(edge.url + "/index.html", wait_until="load")
+    violations = _violations(edge)
+    assert any(
+        v["report_format"] == "csp-report" and v["effective_directive"] == "script-src-elem"
+        for v in violations
+    ), violations

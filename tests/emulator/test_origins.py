@@ -410,4 +410,6 @@ def test_bounded_load_has_zero_errors(edge: Proc) -> None:
     assert len(statuses) == total
     assert set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
     assert elapsed < 30
-    assert len(_children(edge.proc.pid)) <= 4  # --workers default: processes stay bounded
+    # Processes stay bounded: --workers (default 4) for the function, plus at most 2 for the
+    # CSP-report collector that serve runs next to the edge.
+    assert len(_children(edge.proc.pid)) <= 4 + 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -113,6 +113,50 @@ def serve(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No access line per request")
     ] = False,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Serve HTTPS like CloudFront, with a certificate from a local CA under "
+            ".edgeshield/tls (needed for browsers to send CSP report-to reports)",
+        ),
+    ] = False,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", metavar="FILE", help="Your certificate chain (PEM)")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", metavar="FILE", help="Its private key (PEM)")
+    ] = None,
+    http_port: Annotated[
+        int | None,
+        typer.Option(
+            "--http-port",
+            help="With --tls: also listen for http:// here and redirect to https:// "
+            "(CloudFront's redirect-to-https; 0: any free port)",
+        ),
+    ] = None,
+    no_collector: Annotated[
+        bool,
+        typer.Option(
+            "--no-collector", help="Don't run the CSP-report collector at /_edgeshield/csp-report"
+        ),
+    ] = False,
+    collector_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--collector-env",
+            metavar="NAME=VALUE",
+            help="Environment variable of the collector Lambda, as deployed (repeatable)",
+        ),
+    ] = None,
+    collector_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--collector-secret",
+            help="Shared-secret header the edge adds on the way to the collector, like "
+            "CloudFront's origin custom header (default: off)",
+        ),
+    ] = None,
 ) -> None:
     """Run a local CloudFront edge: your Lambda@Edge functions on the four triggers, with
     CloudFront's rules, cache and error pages, and CloudWatch-style logs under .edgeshield/."""
@@ -129,6 +173,11 @@ def serve(
 
     try:
         options = [parse_function_option(text) for text in function or []]
+        extensions = []
+        if not no_collector:
+            extensions.append(_collector(collector_env or [], collector_secret))
+        elif collector_env or collector_secret is not None:
+            raise ServeError("--collector-env and --collector-secret need the collector on")
         config = ServeConfig(
             host=host,
             port=port,
@@ -155,7 +204,14 @@ def serve(
             reload=not no_reload,
             notify=_notify,
             access_log=None if quiet else console_access_log,
+            extensions=extensions,
+            tls=tls or tls_cert is not None,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            http_port=http_port,
         )
+        if http_port is not None and not config.tls:
+            raise ServeError("--http-port redirects to HTTPS, so it needs --tls")
         if origin_ca is not None and not origin_ca.is_file():
             raise ServeError(f"--origin-ca {origin_ca}: no such file")
         if not (0 <= port <= 65535):
@@ -168,10 +224,35 @@ def serve(
         fail(str(exc), EXIT_USAGE)
 
 
+def _collector(env: list[str], secret: str | None) -> Any:
+    from edgeshield.emulator.collector_route import CollectorExtension, CollectorOptions
+    from edgeshield.emulator.serve import ServeError
+
+    environment = {}
+    for item in env:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise ServeError(f"--collector-env {item!r} must look like NAME=VALUE")
+        environment[name] = value
+    return CollectorExtension(CollectorOptions(environment, secret), _violation)
+
+
+def _violation(text: str) -> None:
+    out.print(f"[yellow]{text}[/]" if out.is_terminal else text, markup=out.is_terminal)
+
+
 def _banner(running: Running) -> None:
     prepared = running.prepared
     config = prepared.config
     out.print(f"[bold]edgeshield serve[/] — local CloudFront edge at [bold]{running.url}[/]")
+    if running.redirect_url:
+        out.print(f"  redirect   {running.redirect_url} -> https (viewer protocol policy)")
+    if config.tls:
+        from edgeshield.emulator.serve import tls_files
+
+        files = tls_files(config)
+        trust = f"; trust {files.ca} to avoid browser warnings" if files.ca else ""
+        out.print(f"  tls        {files.cert}{trust}")
     out.print(f"  origin     {prepared.origin_label}")
     for spec in prepared.specs:
         timeout = f"{spec.timeout_s:g} s"

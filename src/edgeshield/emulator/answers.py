@@ -110,3 +110,12 @@ def error_page(status: int, page: str, request_id: str) -> bytes:
         "</BODY></HTML>"
     )
     return text.encode("latin-1", "replace")
+
+
+def redirect_page() -> bytes:
+    """The body CloudFront sends with its viewer-protocol redirect from http:// to https://."""
+    return (
+        b"<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n"
+        b"<center><h1>301 Moved Permanently</h1></center>\r\n<hr><center>CloudFront</center>\r\n"
+        b"</body>\r\n</html>\r\n"
+    )

@@ -95,6 +95,11 @@ class ServeConfig:
     # Parts that need to start and stop with the edge and may add local routes (e.g. the
     # CSP-report collector, which runs its own function pool).
     extensions: Sequence[Extension] = ()
+    # HTTPS towards the viewer, as CloudFront serves it (see tls.py for why it matters locally).
+    tls: bool = False
+    tls_cert: Path | None = None  # your own certificate chain and key; default: one we make
+    tls_key: Path | None = None
+    http_port: int | None = None  # with tls: a plain listener that redirects to https
     # Watch the function's code (or the policy file) and load it afresh when it changes.
     reload: bool = True
     notify: Callable[[str], None] | None = None  # console messages (reloads, their errors)
@@ -319,6 +324,33 @@ async def start_pools(prepared: Prepared, logs: LogStore, stats: Stats) -> dict[
     return pools
 
 
+def tls_files(config: ServeConfig) -> Any:
+    """The certificate the edge serves: the user's, or a local CA's made under .edgeshield/."""
+    from edgeshield.emulator.tls import TlsFiles, ensure_local_certificate
+
+    if config.tls_cert is not None or config.tls_key is not None:
+        if config.tls_cert is None or config.tls_key is None:
+            raise ServeError("--tls-cert and --tls-key go together")
+        for path in (config.tls_cert, config.tls_key):
+            if not path.is_file():
+                raise ServeError(f"{path}: no such file")
+        return TlsFiles(config.tls_cert, config.tls_key, None)
+    return ensure_local_certificate(config.state_dir / "tls")
+
+
+def _tls_context(config: ServeConfig) -> Any:
+    if not config.tls:
+        return None
+    import ssl
+
+    from edgeshield.emulator.tls import server_context
+
+    try:
+        return server_context(tls_files(config))
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        raise ServeError(f"cannot use the TLS certificate: {exc}") from exc
+
+
 @dataclass
 class Running:
     """A started edge, for the banner and for tests that run it in-process."""
@@ -334,7 +366,17 @@ class Running:
     def url(self) -> str:
         host = self.server.host
         shown = f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{self.server.port}/"
+        scheme = "https" if self.server.ssl_context is not None else "http"
+        return f"{scheme}://{shown}:{self.server.port}/"
+
+    @property
+    def redirect_url(self) -> str | None:
+        """The plain-HTTP address that redirects to ``url`` (``--tls --http-port``)."""
+        if self.server.redirect_port is None:
+            return None
+        host = self.server.host
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.server.redirect_port}/"
 
     async def close(self) -> None:
         await self.server.stop()
@@ -390,6 +432,8 @@ async def start(prepared: Prepared) -> Running:
         max_in_flight=config.max_in_flight,
         access_log=config.access_log,
         shutdown_timeout=config.shutdown_timeout,
+        ssl_context=_tls_context(config),
+        redirect_port=config.http_port if config.tls else None,
     )
     for path, route in config.local_routes.items():
         server.add_local_route(path, route)

@@ -9,6 +9,7 @@ for e.g. ``/_edgeshield/csp-report``, which another cache behavior serves in pro
 from __future__ import annotations
 
 import asyncio
+import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +34,11 @@ def console_access_log(method: str, path: str, status: int, x_cache: str, ms: fl
     sys.stdout.flush()
 
 
+def _bound_port(site: web.TCPSite, requested: int) -> int:
+    sockets = getattr(site._server, "sockets", None) or []
+    return int(sockets[0].getsockname()[1]) if sockets else requested
+
+
 class EdgeServer:
     def __init__(
         self,
@@ -43,10 +49,17 @@ class EdgeServer:
         max_in_flight: int = 256,
         access_log: AccessLog | None = console_access_log,
         shutdown_timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+        redirect_port: int | None = None,
     ) -> None:
         self.edge = edge
         self.host = host
         self.port = port
+        # With TLS, like a viewer protocol policy of redirect-to-https: a plain-HTTP listener
+        # that only redirects (no function runs for it, §2.7).
+        self.ssl_context = ssl_context
+        self.redirect_port = redirect_port
+        self._redirect_runner: web.ServerRunner | None = None
         self.access_log = access_log
         self.local_routes: dict[str, LocalRoute] = {}
         self._limit = asyncio.Semaphore(max_in_flight)
@@ -72,15 +85,52 @@ class EdgeServer:
         )
         self._runner = web.ServerRunner(server, shutdown_timeout=self._shutdown_timeout)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=512, reuse_address=True)
+        site = web.TCPSite(
+            self._runner,
+            self.host,
+            self.port,
+            backlog=512,
+            reuse_address=True,
+            ssl_context=self.ssl_context,
+        )
         await site.start()
-        sockets = getattr(site._server, "sockets", None) or []
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
+        self.port = _bound_port(site, self.port)
+        if self.redirect_port is not None:
+            self._redirect_runner = web.ServerRunner(web.Server(self._redirect))
+            await self._redirect_runner.setup()
+            plain = web.TCPSite(
+                self._redirect_runner, self.host, self.redirect_port, reuse_address=True
+            )
+            await plain.start()
+            self.redirect_port = _bound_port(plain, self.redirect_port)
         return self.port
+
+    async def _redirect(self, request: web.BaseRequest) -> web.StreamResponse:
+        """CloudFront's answer to http:// under redirect-to-https: 301 to the same URL."""
+        from aiohttp import web
+
+        from edgeshield.emulator.answers import redirect_page
+
+        host = request.url.host or self.host
+        shown = f"[{host}]" if ":" in host else host
+        location = f"https://{shown}:{self.port}{request.raw_path}"
+        self._log(request.method, request.path, 301, "Redirect", 0.0)
+        return web.Response(
+            status=301,
+            body=redirect_page(),
+            headers={
+                "Content-Type": "text/html",
+                "Location": location,
+                "Server": "CloudFront",
+                "X-Cache": "Redirect from cloudfront",
+            },
+        )
 
     async def stop(self) -> None:
         """Stop listening, let in-flight requests finish (up to the shutdown timeout)."""
+        if self._redirect_runner is not None:
+            await self._redirect_runner.cleanup()
+            self._redirect_runner = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
