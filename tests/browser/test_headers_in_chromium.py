@@ -237,3 +237,43 @@ def test_report_uri_alone_works_over_plain_http(edges: Any, page: Any) -> None:
         v["report_format"] == "csp-report" and v["effective_directive"] == "script-src-elem"
         for v in violations
     ), violations
+
+
+def test_tutorial_allow_the_inline_script_by_its_hash(
+    edges: Any, page: Any, browser: Any, artifacts: Path
+) -> None:
+    """docs/tutorial.md: copy the hash Chromium prints into script-src; the script runs, and
+    the policy keeps its grade."""
+    import re
+    import subprocess
+
+    from tests.servers import EDGESHIELD
+
+    page.goto(edges(origin=None).url + "/", wait_until="load")
+    page.wait_for_timeout(300)
+    hashes = [
+        m for text in page.console_messages for m in re.findall(r"'(sha256-[A-Za-z0-9+/=]+)'", text)
+    ]
+    assert hashes, page.console_messages
+    policy = strict_with(
+        replace=("script-src = [\"'self'\"]", f"script-src = [\"'self'\", \"'{hashes[0]}'\"]")
+    )
+    edge = edges(policy, origin=None)
+    context = browser.new_context()
+    try:
+        fresh = context.new_page()
+        fresh.goto(edge.url + "/", wait_until="load")
+        fresh.wait_for_function(
+            "document.getElementById('inline-script').textContent.includes('ran')", timeout=WAIT_MS
+        )
+        fresh.screenshot(path=str(artifacts / "demo-hash-allowed.png"), full_page=True)
+    finally:
+        context.close()
+    graded = subprocess.run(
+        [EDGESHIELD, "check", "--grade", "--json", str(edge.workdir / "edgeshield.toml")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    import json
+
+    report = json.loads(graded.stdout)
+    assert (report["grade"]["score"], report["grade"]["grade"]) == (150, "A+")
