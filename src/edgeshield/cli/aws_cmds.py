@@ -20,7 +20,7 @@ env_app = typer.Typer(
     help="Lambda environment helpers (the collector's secret).",
     no_args_is_help=True,
 )
-app.add_typer(env_app, name="env")
+app.add_typer(env_app, name="env", rich_help_panel="AWS")
 
 DEFAULT_OUT = Path("cdk.out")
 DEFAULT_POLICY_FILE = Path("edgeshield.toml")
@@ -118,7 +118,7 @@ def _synth(options: Any, outdir: Path) -> Any:
         fail(f"synthesis failed: {message}", EXIT_FAILURE)
 
 
-@app.command("synth")
+@app.command("synth", rich_help_panel="AWS")
 def synth_cmd(
     out_dir: Annotated[
         Path, typer.Option("--out", "-o", help="Cloud assembly directory")
@@ -260,7 +260,7 @@ def _run_cdk(cdk: list[str], args: list[str], env: dict[str, str]) -> None:
         fail(f"cdk exited with {result.returncode}; see its output above", EXIT_FAILURE)
 
 
-@app.command()
+@app.command(rich_help_panel="AWS")
 def deploy(
     policy: PolicyOpt = None,
     stack_name: StackOpt = "EdgeShield",

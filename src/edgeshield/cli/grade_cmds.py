@@ -125,7 +125,7 @@ def _print_table(report: Report) -> None:
             out.print(toml, markup=False, highlight=False)
 
 
-@app.command()
+@app.command(rich_help_panel="Grading")
 def grade(
     headers: Annotated[
         Path,
@@ -159,7 +159,7 @@ def grade(
         raise typer.Exit(EXIT_FAILURE)
 
 
-@app.command()
+@app.command(rich_help_panel="Grading")
 def scan(
     urls: Annotated[list[str], typer.Argument(help="Sites to scan (host or http(s):// URL)")],
     fmt: Annotated[
@@ -189,7 +189,9 @@ def scan(
         int | None, typer.Option(min=1, max=65535, help="Port of the https:// side (default 443)")
     ] = None,
 ) -> None:
-    """Scan live sites like the MDN HTTP Observatory: HTTPS, the http->https redirects, CORS,
+    """Scan live sites like the MDN HTTP Observatory.
+
+    Fetches HTTPS, follows the http->https redirects, sends a CORS preflight, and reads the
     cookies and the page's scripts."""
     import ssl
 

@@ -41,7 +41,7 @@ def _split(values: list[str] | None) -> list[str]:
     return unique(part.strip() for value in values or [] for part in value.split(","))
 
 
-@app.command()
+@app.command(rich_help_panel="Local edge")
 def logs(
     local: Annotated[
         bool, typer.Option("--local", help="Read the local edge's logs (edgeshield serve)")

@@ -21,7 +21,7 @@ def _resolve_policy(path: Path | None) -> Path | None:
     return DEFAULT_POLICY_FILE if DEFAULT_POLICY_FILE.is_file() else None
 
 
-@app.command()
+@app.command(rich_help_panel="Policy and function")
 def init(
     preset: Annotated[
         str,
@@ -51,7 +51,7 @@ def init(
     out.print(f"wrote {output} (preset {preset}); next: edgeshield check {output}")
 
 
-@app.command()
+@app.command(rich_help_panel="Policy and function")
 def check(
     policy: Annotated[
         Path | None,
@@ -193,7 +193,7 @@ def _split_header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-@app.command()
+@app.command(rich_help_panel="Policy and function")
 def event(
     trigger: Annotated[
         str,
@@ -254,7 +254,7 @@ def event(
         fail(str(exc), EXIT_USAGE)
 
 
-@app.command()
+@app.command(rich_help_panel="Policy and function")
 def bundle(
     policy: Annotated[
         Path | None,
@@ -321,7 +321,7 @@ def _read_event_arg(source: str) -> Any:
         fail(f"cannot read {source}: {exc.strerror}", EXIT_USAGE)
 
 
-@app.command()
+@app.command(rich_help_panel="Policy and function")
 def invoke(
     event_file: Annotated[
         str,

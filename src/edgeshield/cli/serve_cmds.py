@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from edgeshield.emulator.serve import Running
 
 
-@app.command()
+@app.command(rich_help_panel="Local edge")
 def serve(
     policy: Annotated[
         Path | None,
@@ -158,8 +158,10 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Run a local CloudFront edge: your Lambda@Edge functions on the four triggers, with
-    CloudFront's rules, cache and error pages, and CloudWatch-style logs under .edgeshield/."""
+    """Run a local CloudFront edge with your Lambda@Edge functions.
+
+    The four triggers with CloudFront's rules, cache and error pages, and CloudWatch-style logs
+    under .edgeshield/."""
     import asyncio
 
     from edgeshield.emulator.serve import (
@@ -277,7 +279,7 @@ def _notify(text: str) -> None:
     out.print(f"[bold]edgeshield:[/] {text}" if out.is_terminal else f"edgeshield: {text}")
 
 
-@app.command()
+@app.command(rich_help_panel="Local edge")
 def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw counters as JSON")] = False,
     state: Annotated[
@@ -285,8 +287,9 @@ def stats(
         typer.Option("--state", help="The .edgeshield directory (default: ./.edgeshield)"),
     ] = None,
 ) -> None:
-    """Counters of the local edge started in this directory: requests, cache, invocations,
-    errors, durations."""
+    """Counters of the local edge started in this directory.
+
+    Requests, cache, invocations, errors and durations."""
     from edgeshield.emulator.logstore import STATE_DIR
     from edgeshield.emulator.stats import read_stats
 
