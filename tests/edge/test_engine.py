@@ -176,3 +176,20 @@ def test_event_is_never_mutated() -> None:
     snapshot = repr(response)
     engine().apply(response, "/")
     assert repr(response) == snapshot
+
+
+def test_engine_guard_covers_cloudfronts_rules() -> None:
+    """The edge package may not import cloudfront/rules.py, so it keeps its own copy of the
+    headers it must never touch; this keeps the copy from drifting."""
+    from edgeshield.cloudfront import rules
+    from edgeshield.edge import engine
+
+    for name in sorted(
+        rules.DISALLOWED_HEADERS
+        | rules.READ_ONLY_HEADERS["origin-response"]
+        | rules.READ_ONLY_HEADERS["viewer-response"]
+    ):
+        assert not engine._allowed(name), name
+    for prefix in rules.DISALLOWED_PREFIXES:
+        assert not engine._allowed(prefix + "anything"), prefix
+    assert engine._allowed("content-security-policy")
