@@ -312,9 +312,8 @@ def stats(
     )
     out.print(f"errors         {_fmt(data['errors'])}")
     for trigger, hist in data["function_duration_ms"].items():
-        out.print(
-            f"{trigger + ' ms':<15}mean {hist['mean_ms']} ms, max {hist['max_ms']} ms, buckets {_fmt(hist['buckets'])}"
-        )
+        out.print(f"{trigger}  mean {hist['mean_ms']} ms, max {hist['max_ms']} ms")
+        out.print(f"{'':15}buckets (ms) {_fmt(hist['buckets'])}")
     req = data["request_duration_ms"]
     out.print(f"request time   mean {req['mean_ms']} ms, max {req['max_ms']} ms")
 
