@@ -342,3 +342,34 @@ def test_invoke_bad_input(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 1 and "Runtime.ImportModuleError" in result.stdout
+
+
+def test_user_text_is_never_read_as_markup(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text(
+        '[headers]\nx-note = "see [/x] here"\nx-b = "[bold]hi[/bold]"\n'
+    )
+    result = run("check", "p.toml", "--uri", "/[/a]", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "see [/x] here" in result.stdout and "[bold]hi[/bold]" in result.stdout
+    assert "/[/a]" in result.stdout
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "0", "31"])
+def test_invoke_refuses_bad_timeouts(tmp_path: Path, value: str) -> None:
+    result = run("invoke", "--event", str(_event_file(tmp_path)), "--timeout", value, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "must be more than 0" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--status", "999"), "not an HTTP status"),
+        (("-H", "bad name: y"), "not a valid header name"),
+    ],
+)
+def test_event_refuses_what_cloudfront_never_sends(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = run("event", "origin-response", *args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr

@@ -671,3 +671,11 @@ def test_violation_is_a_frozen_value() -> None:
 def test_unknown_trigger_is_a_programming_error(event: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="unknown trigger 'edge'"):
         validate_result("edge", event, {})
+
+
+def test_header_name_with_a_trailing_newline_is_not_a_token() -> None:
+    from edgeshield.cloudfront.rules import is_token
+
+    assert is_token("x-frame-options")
+    assert not is_token("x-frame-options\n")
+    assert not is_token("x-frame-options\r\n")

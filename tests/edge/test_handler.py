@@ -120,11 +120,16 @@ def test_malformed_content_type_fails_open_when_rules_need_it(tmp_path: Path) ->
     assert "KeyError" in logs[0]["error"]
 
 
-def test_request_event_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("trigger", ["viewer-request", "origin-request"])
+def test_on_a_request_trigger_the_request_passes_through(tmp_path: Path, trigger: str) -> None:
+    """Attached to the wrong trigger, the function must not turn pages into 502s."""
     root = stage(load_and_compile(None), tmp_path / "b")
-    result, logs = invoke(root, build_event("viewer-request"))
-    assert result is None
+    event = build_event(trigger)  # type: ignore[arg-type]
+    result, logs = invoke(root, event)
+    assert result == event["Records"][0]["cf"]["request"]
+    assert validate_result(trigger, event, result) == []
     assert "KeyError: 'response'" in logs[0]["error"]
+    assert logs[0]["message"] == "edgeshield failed open: returned the request unchanged"
 
 
 def test_sampled_log_line_and_emf_metrics(tmp_path: Path) -> None:

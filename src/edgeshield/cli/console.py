@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -20,5 +21,9 @@ def print_json(data: Any) -> None:
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """One clear line on stderr and a non-zero exit; never a traceback."""
-    err.print(f"[bold red]error:[/] {message}" if err.is_terminal else f"error: {message}")
+    # The message often quotes user input (paths, values): never let rich read it as markup.
+    err.print(
+        f"[bold red]error:[/] {escape(message)}" if err.is_terminal else f"error: {message}",
+        markup=err.is_terminal,
+    )
     raise typer.Exit(code)

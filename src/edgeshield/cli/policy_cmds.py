@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
@@ -48,7 +49,7 @@ def init(
         output.write_text(preset_text(preset), encoding="utf-8")
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror}", EXIT_USAGE)
-    out.print(f"wrote {output} (preset {preset}); next: edgeshield check {output}")
+    out.print(f"wrote {output} (preset {preset}); next: edgeshield check {output}", markup=False)
 
 
 @app.command(rich_help_panel="Policy and function")
@@ -110,10 +111,7 @@ def check(
     else:
         for problem in problems:
             style = "yellow" if problem.severity == "warning" else "red"
-            out.print(
-                f"[{style}]{problem.format()}[/]" if out.is_terminal else problem.format(),
-                markup=out.is_terminal,
-            )
+            out.print(Text(problem.format(), style=style if out.is_terminal else ""))
         if parsed is not None:
             _print_samples(source, results)
             if report is not None:
@@ -167,30 +165,38 @@ def _print_samples(source: str, results: list[Any]) -> None:
     from rich.table import Table
 
     if not results:
-        out.print(f"{source}: valid")
+        out.print(f"{source}: valid", markup=False)
         return
-    out.print(f"{source}: valid. Headers after the function, per sample response:")
+    out.print(f"{source}: valid. Headers after the function, per sample response:", markup=False)
     for result in results:
         s = result.sample
         title = f"{s.name}: {s.uri} ({s.status}, {s.content_type})"
         if result.rules:
             title += " rules: " + ", ".join(result.rules)
-        table = Table(title=title, title_justify="left", show_lines=False)
+        table = Table(title=Text(title), title_justify="left", show_lines=False)
         table.add_column("header", no_wrap=True)
         table.add_column("value", overflow="fold")
         table.add_column("from", no_wrap=True)
+        # Text, not str: header names and values are user data and must never be read as markup.
         for key, value, how in result.headers:
-            table.add_row(key, value, how)
+            table.add_row(Text(key), Text(value), how)
         for key in result.removed:
-            table.add_row(f"[strike]{key}[/]" if out.is_terminal else key, "", "removed")
+            table.add_row(Text(key, style="strike" if out.is_terminal else ""), "", "removed")
         out.print(table)
 
 
 def _split_header(text: str) -> tuple[str, str]:
+    from edgeshield.cloudfront.rules import control_character, is_token
+
     name, sep, value = text.partition(":")
-    if not sep or not name.strip():
+    name, value = name.strip(), value.strip()
+    if not sep or not name:
         fail(f"--header {text!r} must look like 'Name: value'", EXIT_USAGE)
-    return name.strip(), value.strip()
+    if not is_token(name):
+        fail(f"--header {text!r}: {name!r} is not a valid header name", EXIT_USAGE)
+    if control_character(value) is not None:
+        fail(f"--header {text!r}: the value holds a control character", EXIT_USAGE)
+    return name, value
 
 
 @app.command(rich_help_panel="Policy and function")
@@ -228,6 +234,8 @@ def event(
     if trigger not in TRIGGERS:
         fail(f"unknown trigger {trigger!r}; use one of {', '.join(TRIGGERS)}", EXIT_USAGE)
     response_trigger = trigger.endswith("response")
+    if response_trigger and not 100 <= status <= 599:
+        fail(f"--status {status} is not an HTTP status an origin sends; use 100-599", EXIT_USAGE)
     pairs = [_split_header(h) for h in header or []]
     request_pairs = [_split_header(h) for h in request_header or []]
     kwargs: dict[str, Any] = {"uri": uri, "method": method.upper(), "querystring": querystring}
@@ -296,7 +304,7 @@ def bundle(
             }
         )
         return
-    out.print(f"wrote {info.path}  sha256 {info.sha256}")
+    out.print(f"wrote {info.path}  sha256 {info.sha256}", markup=False)
     out.print(f"handler {HANDLER}, runtime python3.12 or python3.13, x86_64")
     for label, limit in (
         ("viewer triggers", PACKAGE_LIMIT_VIEWER),
@@ -364,6 +372,11 @@ def invoke(
 
     if policy is not None and handler is not None:
         fail("give --policy or --handler, not both", EXIT_USAGE)
+    if timeout is not None and not (0 < timeout <= 30):  # also refuses nan
+        fail(
+            f"--timeout {timeout} must be more than 0 and at most the trigger's limit (5 s viewer, 30 s origin)",
+            EXIT_USAGE,
+        )
     raw = _read_event_arg(event_file)
     try:
         event = normalize_event(raw, trigger)
@@ -394,7 +407,9 @@ def invoke(
             task_root=root,
             name=name,
             memory_mb=MEMORY_MB_VIEWER,
-            timeout_s=timeout if timeout is not None else TIMEOUT_SECONDS[kind],
+            timeout_s=min(timeout, TIMEOUT_SECONDS[kind])
+            if timeout is not None
+            else TIMEOUT_SECONDS[kind],
             region="us-east-1",
             stdlib_only=stdlib_only,
         )
@@ -441,7 +456,8 @@ def invoke(
             )
         elif invocation.status == "error":
             out.print(
-                f"LambdaExecutionError: {invocation.error_type}: {invocation.error_message} (CloudFront answers 503)"
+                f"LambdaExecutionError: {invocation.error_type}: {invocation.error_message} (CloudFront answers 503)",
+                markup=False,
             )
         for v in violations:
             label = "LambdaValidationError" if v.kind == "validation" else "LambdaExecutionError"

@@ -129,8 +129,9 @@ _CONTROL_RE: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def is_token(name: str) -> bool:
-    """True if ``name`` is a valid HTTP header field name."""
-    return bool(_TOKEN_RE.match(name))
+    """True if ``name`` is a valid HTTP header field name. ``fullmatch``: ``$`` alone would
+    accept a trailing newline."""
+    return bool(_TOKEN_RE.fullmatch(name))
 
 
 def control_character(value: str) -> str | None:

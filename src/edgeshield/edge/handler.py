@@ -83,10 +83,18 @@ def _sampled() -> bool:
 
 
 def _fail_open(event: Any, context: Any, error: str) -> Any:
+    """Give CloudFront back what it gave us: the response on response triggers, the request if
+    the function was (wrongly) attached to a request trigger. Either passes through unchanged."""
+    try:
+        cf = event["Records"][0]["cf"]
+        passthrough = cf["response"] if "response" in cf else cf["request"]
+        what = "response" if "response" in cf else "request"
+    except Exception:
+        passthrough, what = None, "nothing (the event has no CloudFront record)"
     _emit(
         {
             "level": "ERROR",
-            "message": "edgeshield failed open: the origin response was returned unchanged",
+            "message": f"edgeshield failed open: returned the {what} unchanged",
             "error": error[:1000],
             "requestId": _request_id(event),
             "policy": POLICY.get("digest"),
@@ -94,10 +102,7 @@ def _fail_open(event: Any, context: Any, error: str) -> Any:
     )
     if _METRICS:
         _metrics(context, 0, 1)
-    try:
-        return event["Records"][0]["cf"]["response"]
-    except Exception:
-        return None  # not a response event: nothing sane to return
+    return passthrough
 
 
 def handler(event: Any, context: Any = None) -> Any:

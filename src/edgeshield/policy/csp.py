@@ -261,6 +261,15 @@ def check_directives(directives: dict[str, list[str]], mode: str) -> list[Findin
         if name in NO_VALUE_DIRECTIVES and sources:
             findings.append((name, f"{name!r} takes no value", "use an empty list: []", "error"))
         elif name in SOURCE_LIST_DIRECTIVES:
+            if not sources:
+                findings.append(
+                    (
+                        name,
+                        f"{name} has no sources, which browsers read as 'none'",
+                        "write [\"'none'\"] if that is what you mean",
+                        "warning",
+                    )
+                )
             if "'none'" in (s.lower() for s in sources) and len(sources) > 1:
                 findings.append(
                     (

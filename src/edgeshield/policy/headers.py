@@ -151,6 +151,12 @@ PERMISSIONS_FEATURES = frozenset(
         "xr-spatial-tracking",
     }
 )
+# The edge engine refuses these families too (edge/engine.py); the policy says so up front.
+AWS_RESERVED_PREFIXES = ("x-amzn-", "x-accel-")
+# Set or removed by the policy, these would contradict the body the function never sees.
+FRAMING_HEADERS = frozenset({"content-length", "content-encoding", "content-range"})
+WARN_VALUE_BYTES = 8192
+MAX_VALUE_BYTES = 16384
 SIX_MONTHS = (
     15_552_000  # 180 days: the Observatory's threshold (reference/security-headers.md §1.3)
 )
@@ -190,7 +196,16 @@ def check_value(value: str) -> list[Finding]:
                 "error",
             )
         ]
-    if len(value) > 8192:
+    if len(value) > MAX_VALUE_BYTES:
+        return [
+            (
+                "",
+                f"value is {len(value)} bytes long",
+                f"at most {MAX_VALUE_BYTES} bytes: servers, proxies and browsers refuse longer header lines",
+                "error",
+            )
+        ]
+    if len(value) > WARN_VALUE_BYTES:
         return [
             (
                 "",
@@ -219,6 +234,26 @@ def check_name(name: str, trigger: str, action: str) -> list[Finding]:
                 "",
                 f"CloudFront does not let Lambda@Edge {action} {name!r}",
                 "remove it from the policy: CloudFront answers 502 LambdaValidationError (disallowed headers: Connection, Keep-Alive, Upgrade, X-Cache, X-Amz-Cf-*, X-Edge-*, …)",
+                "error",
+            )
+        ]
+    if name.lower().startswith(AWS_RESERVED_PREFIXES):
+        return [
+            (
+                "",
+                f"{name!r} is in a family AWS reserves",
+                "remove it: CloudFront owns X-Amzn-* (older AWS docs disallow the whole family) and "
+                "X-Accel-*, and edgeshield's function never touches them",
+                "error",
+            )
+        ]
+    if name.lower() in FRAMING_HEADERS:
+        return [
+            (
+                "",
+                f"the policy must not {action} {name!r}",
+                "it describes the body's framing or encoding, which the function never sees; "
+                "changing it corrupts responses (CloudFront and the origin set it)",
                 "error",
             )
         ]
@@ -272,6 +307,16 @@ def build(name: str, spec: Any, trigger: str) -> tuple[HeaderSetting | None, lis
     if name == "strict-transport-security":
         value = _hsts(spec, findings)
     elif name == "content-security-policy":
+        name, value = _csp(spec, findings)
+    elif name == "content-security-policy-report-only":
+        # Same policy, written under the header's own name: validate it as report-only.
+        spec = (
+            {"mode": "report-only", "value": spec}
+            if isinstance(spec, str)
+            else {**spec, "mode": "report-only"}
+            if isinstance(spec, dict)
+            else spec
+        )
         name, value = _csp(spec, findings)
     elif name == "permissions-policy":
         value = _permissions(spec, findings)
@@ -462,7 +507,8 @@ def _hsts(spec: Any, findings: list[Finding]) -> str | None:
             key = key.strip().lower()
             if key == "max-age":
                 raw = raw.strip().strip('"')
-                table["max-age"] = int(raw) if raw.isdigit() else raw
+                # isascii: str.isdigit() is also true for "²" and other non-ASCII digits.
+                table["max-age"] = int(raw) if raw.isascii() and raw.isdigit() else raw
             elif key == "includesubdomains":
                 table["include-subdomains"] = True
             elif key == "preload":
@@ -706,15 +752,34 @@ def _permissions(spec: Any, findings: list[Finding]) -> str | None:
             )
         items = member if isinstance(member, list) else [(member, {})]
         for item, _ in items:
-            if isinstance(item, sf.Token) and item not in ("self", "*", "src"):
+            # An allowlist holds the tokens self, * and src, and origins as strings; anything
+            # else (numbers, booleans, a bare key) is valid syntax that browsers ignore.
+            if isinstance(item, sf.Token):
+                ok = item in ("self", "*", "src")
+            else:
+                ok = (
+                    isinstance(item, str)
+                    and not isinstance(item, bool)
+                    and bool(_ORIGIN_RE.match(item))
+                )
+            if not ok:
                 findings.append(
                     (
                         f"features.{feature}",
-                        f"unknown allowlist token {item!r}",
-                        'use self, *, or a quoted origin like "https://a.example"',
+                        f"invalid allowlist entry {item!r}",
+                        'use () for none, self, *, or a quoted origin like "https://a.example"',
                         "error",
                     )
                 )
+    if not parsed:
+        findings.append(
+            (
+                "",
+                "empty Permissions-Policy",
+                "list at least one feature, or leave the header out",
+                "warning",
+            )
+        )
     return raw
 
 
@@ -779,7 +844,20 @@ def _reporting_endpoints(spec: Any, findings: list[Finding]) -> str | None:
                 )
                 continue
             parts.append(f'{endpoint}="{url}"')
-        return ", ".join(parts)
+        rendered = ", ".join(parts)
+        try:  # the same structured-field check as a raw value
+            sf.parse_dictionary(rendered)
+        except sf.SFError as exc:
+            findings.append(
+                (
+                    "endpoints",
+                    f"not a valid Reporting-Endpoints value ({exc})",
+                    "endpoint names are lower-case tokens (a-z, 0-9, _ - . *), URLs ASCII without quotes or backslashes",
+                    "error",
+                )
+            )
+            return None
+        return rendered
     value = _plain_value(spec, findings)
     if value is None:
         return None

@@ -81,6 +81,16 @@ def parse_policy(text: str, file: str = "<policy>") -> tuple[Policy | None, list
     """Parse and validate. Returns the policy (None when there are errors) and all problems."""
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        return None, [
+            Problem(
+                "toml",
+                "nesting is too deep to parse",
+                "a policy needs at most a few levels of tables and arrays",
+                file=file,
+                line=1,
+            )
+        ]
     except tomllib.TOMLDecodeError as exc:
         match = _TOML_LINE_RE.search(str(exc))
         line = int(match.group(1)) if match else 1
@@ -242,8 +252,15 @@ def _names(c: _Collector, where: str, value: Any, trigger: str, action: str) -> 
         return ()
     names: list[str] = []
     for name in value:
-        if action == "drop" and name == ALL:
-            names.append(ALL)
+        if name == ALL:
+            if action == "drop":
+                names.append(ALL)
+            else:
+                c.add(
+                    where,
+                    f"{ALL!r} is not a header name here",
+                    'list the headers to remove; drop = ["*"] stops all policy headers',
+                )
             continue
         if action == "drop" and name.lower() == "content-security-policy":
             # One policy entry, two possible wire names (enforce / report-only): drop both.

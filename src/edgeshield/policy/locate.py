@@ -9,6 +9,7 @@ same line. Anything it cannot place falls back to the nearest enclosing path it 
 from __future__ import annotations
 
 import re
+import tomllib
 
 _TABLE_RE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
 _ARRAY_RE = re.compile(r"^\s*\[\[\s*([^\[\]]+?)\s*\]\]\s*(#.*)?$")
@@ -19,8 +20,27 @@ _INLINE_KEY_RE = re.compile(r"""[{,]\s*([A-Za-z0-9_-]+|"[^"]*"|'[^']*')\s*=""")
 _PART_RE = re.compile(r"""[A-Za-z0-9_-]+|"[^"]*"|'[^']*'""")
 
 
+def _unquote(part: str) -> str:
+    if part[0] == "'":
+        return part[1:-1]  # literal string: no escapes
+    if part[0] == '"':
+        try:  # basic string: let TOML itself decode the escapes
+            return str(tomllib.loads(f"k = {part}")["k"])
+        except tomllib.TOMLDecodeError:
+            return part[1:-1]
+    return part
+
+
 def _split_key(text: str) -> list[str]:
-    return [p[1:-1] if p[0] in "\"'" else p for p in _PART_RE.findall(text)]
+    return [_unquote(p) for p in _PART_RE.findall(text)]
+
+
+_STRING_RE = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'[^']*'")
+
+
+def _without_strings(line: str) -> str:
+    """The line with its one-line strings blanked, so brackets inside them are not counted."""
+    return _STRING_RE.sub('""', line)
 
 
 def _join(parts: list[str]) -> str:
@@ -36,7 +56,15 @@ class LineIndex:
         counters: dict[str, int] = {}
         table: list[str] = []
         depth = 0  # open brackets of a multi-line array/inline table: keys inside are values
+        multiline: str | None = None  # the delimiter of a multi-line string we are inside
         for number, raw in enumerate(text.splitlines(), start=1):
+            if multiline is not None:
+                if raw.count(multiline) % 2 == 1:
+                    multiline = None
+                continue
+            for delimiter in ('"""', "'''"):
+                if raw.count(delimiter) % 2 == 1:
+                    multiline = delimiter
             line = raw.split("#", 1)[0] if '"' not in raw and "'" not in raw else raw
             if depth == 0:
                 array = _ARRAY_RE.match(raw)
@@ -60,7 +88,8 @@ class LineIndex:
                     rest = line[key.end() :]
                     for inner in _INLINE_KEY_RE.finditer(rest):
                         self.lines.setdefault(_join([*path, *_split_key(inner.group(1))]), number)
-            depth += line.count("[") + line.count("{") - line.count("]") - line.count("}")
+            bare = _without_strings(raw).split("#", 1)[0]  # strings blanked: any "#" left is a comment
+            depth += bare.count("[") + bare.count("{") - bare.count("]") - bare.count("}")
             # Headers like [table] balance themselves; a stray negative means we lost track.
             depth = max(depth, 0)
 

@@ -23,8 +23,10 @@ class Problem:
     line: int = 0
 
     def format(self) -> str:
+        """One line, always: control characters in keys are shown escaped."""
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{self.file}:{self.line}: {prefix}{self.where}: {self.what}; {self.fix}"
+        where = "".join(c if c.isprintable() else repr(c)[1:-1] for c in self.where)
+        return f"{self.file}:{self.line}: {prefix}{where}: {self.what}; {self.fix}"
 
     def to_dict(self) -> dict[str, object]:
         return {
