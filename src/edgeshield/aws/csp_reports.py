@@ -110,13 +110,14 @@ def clean_url(value: Any) -> str:
         return lowered
     try:
         parts = urlsplit(text)
+        port = parts.port  # raises ValueError for a port out of range ("http://a:99999/")
     except ValueError:
         return ""
     if parts.scheme in ("data", "blob", "filesystem"):
         return parts.scheme  # the payload itself is content, not a location
     host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    if port is not None:
+        host = f"{host}:{port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))[:_MAX_FIELD]
 
 
@@ -205,7 +206,7 @@ def parse_reports(body: bytes, content_type: str | None, user_agent: str = "") -
         raise ReportError(400, "empty report body")
     try:
         document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: deep nesting
         raise ReportError(400, "report body is not valid UTF-8 JSON") from None
     if isinstance(document, dict) and "csp-report" in document and kind != REPORTS_JSON:
         return [_from_csp_report(document["csp-report"], user_agent)]

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -63,8 +65,10 @@ def function_url_event(
 ) -> dict[str, Any]:
     """The event a Lambda function URL delivers (payload format version 2.0)."""
     headers: dict[str, str] = {}
-    for name, value in request.headers.items():
+    for name, raw in request.headers.items():
         lower = name.lower()
+        # aiohttp keeps undecodable bytes as lone surrogates; a function URL delivers text.
+        value = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
     if secret is not None:
         headers[SECRET_HEADER] = secret
@@ -133,18 +137,24 @@ class CollectorRoute:
         length = request.content_length
         if length is not None and length > MAX_BODY:
             return web.Response(status=413, text="report too large\n")
-        body = await request.content.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            return web.Response(status=413, text="report too large\n")
-        invocation = await self.pool.invoke(
-            function_url_event(request, body, self.secret, str(uuid.uuid4()))
-        )
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(64 * 1024):  # the whole body, capped
+            body += chunk
+            if len(body) > MAX_BODY:
+                return web.Response(status=413, text="report too large\n")
+        event = function_url_event(request, bytes(body), self.secret, str(uuid.uuid4()))
+        invocation = await self.pool.invoke(event)
         if invocation.status != "ok":
             # A function URL answers 502 when the function fails or times out.
             return web.Response(
                 status=502, text=f"collector {invocation.status}: {invocation.error_type}\n"
             )
-        return http_response(invocation.result)
+        try:
+            return http_response(invocation.result)
+        except (ValueError, TypeError) as exc:  # not a usable function-URL answer
+            return web.Response(
+                status=502, text=f"collector answer unusable: {type(exc).__name__}\n"
+            )
 
 
 def violation_line(message: str) -> str | None:
@@ -191,6 +201,7 @@ class CollectorExtension:
         )
         self.pool: FunctionPool | None = None
         self.store: EchoingLogStore | None = None
+        self.scratch: Path | None = None
 
     async def start(self, prepared: Any, logs: LogStore) -> Mapping[str, Any]:
         from edgeshield.aws.cdk.assets import stage_collector  # the tree CDK deploys
@@ -200,7 +211,10 @@ class CollectorExtension:
         config = prepared.config
         root = stage_collector(config.state_dir / "build" / "collector")
         self.store = EchoingLogStore(config.logs_root, self.echo)
-        self.pool = FunctionPool(collector_spec(root, self.options), self.store, max_workers=2)
+        self.scratch = Path(tempfile.mkdtemp(prefix="edgeshield-collector-"))  # private; removed
+        self.pool = FunctionPool(
+            collector_spec(root, self.options), self.store, max_workers=2, scratch=self.scratch
+        )
         try:
             await self.pool.start()
         except InitError as exc:
@@ -212,3 +226,5 @@ class CollectorExtension:
             await self.pool.close()
         if self.store is not None:
             self.store.close()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)

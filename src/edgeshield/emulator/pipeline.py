@@ -293,6 +293,7 @@ class Edge:
 
         status, text = fetched.status, fetched.reason
         out_headers = forwarding.from_origin(fetched.headers)
+        result_replaced_body = False
         out_body: bytes | Body = fetched.body
         if "origin-response" in self.functions:
             event = build_event(
@@ -320,11 +321,18 @@ class Edge:
             if "headers" in result:
                 out_headers = from_cf_headers(result["headers"])
             if result.get("body") is not None:
+                result_replaced_body = True
                 fetched.body.close()
                 out_body = _decode_body(result["body"], result.get("bodyEncoding", "text"))
                 out_headers = [(n, v) for n, v in out_headers if n.lower() != "transfer-encoding"]
 
-        head_length = forwarding.get(out_headers, "content-length") if method == "HEAD" else None
+        head_length = None
+        if method == "HEAD":
+            # A body set by origin-response replaces the origin's, and so does its length.
+            if result_replaced_body and isinstance(out_body, bytes):
+                head_length = str(len(out_body))
+            else:
+                head_length = forwarding.get(out_headers, "content-length")
         if isinstance(out_body, Body):
             try:
                 # Buffer what fits (one write to the viewer, and cacheable); stream the rest.

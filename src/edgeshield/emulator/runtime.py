@@ -226,7 +226,7 @@ class Worker:
             raise WorkerGone("the runtime wrote an unreadable reply") from None
         return reply
 
-    async def call(self, message: bytes, timeout: float) -> dict[str, Any]:
+    async def call(self, message: bytes, timeout: float, message_id: int) -> dict[str, Any]:
         """Send one invocation and wait for its reply. Raises TimeoutError or WorkerGone."""
         assert self.proc is not None and self.proc.stdin is not None
         try:
@@ -234,7 +234,12 @@ class Worker:
             await self.proc.stdin.drain()
         except (BrokenPipeError, ConnectionResetError):
             raise WorkerGone("the runtime is not running") from None
-        return await self._read(timeout)
+        reply = await self._read(timeout)
+        if reply.get("id") != message_id:
+            # Another process (a fork of the function) answered on the protocol pipe: the
+            # worker can no longer be trusted to pair replies with requests.
+            raise WorkerGone("a reply for another invocation arrived (did the function fork?)")
+        return reply
 
     def leftover_logs(self) -> str:
         """What the function printed before the worker was killed or died."""
@@ -245,12 +250,15 @@ class Worker:
 
     async def kill(self) -> None:
         proc = self.proc
-        if proc is not None and proc.returncode is None:
+        if proc is not None:
+            # The whole group, even if the worker itself already exited: what it spawned
+            # (start_new_session made it the group leader) must not outlive it.
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)  # the worker and anything it spawned
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+                os.killpg(proc.pid, signal.SIGKILL)
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
         self.discard()
 
     async def stop(self) -> None:
@@ -321,7 +329,7 @@ class FunctionPool:
                 await self._cond.wait()
 
     async def _release(self, worker: Worker | None, alive: bool) -> None:
-        retire = None
+        retire = dead = None
         async with self._cond:
             current = worker is not None and worker.generation == self._generation
             if worker is not None and alive and current and not self._closed:
@@ -330,9 +338,13 @@ class FunctionPool:
                 self._count -= 1
                 if worker is not None and alive:
                     retire = worker  # finished after shutdown or a reload began
+                elif worker is not None:
+                    dead = worker  # failed mid-call: make sure no process is left behind
             self._cond.notify()
         if retire is not None:
             await retire.stop()
+        if dead is not None:
+            await dead.kill()
 
     async def recycle(self) -> InitError | None:
         """Retire every execution environment (busy ones when they finish) so that the next
@@ -402,20 +414,21 @@ class FunctionPool:
         spec = self.spec
         start_ms = _now_ms()
         deadline_ms = start_ms + int(timeout * 1000)
+        message_id = next(self._ids)
+        # ensure_ascii: text from undecodable request bytes (lone surrogates) stays encodable.
         message = (
             json.dumps(
-                {"id": next(self._ids), "request_id": request_id, "deadline_ms": deadline_ms,
+                {"id": message_id, "request_id": request_id, "deadline_ms": deadline_ms,
                  "event": event},
-                ensure_ascii=False,
             )
             + "\n"
-        ).encode("utf-8")  # fmt: skip
+        ).encode("ascii")  # fmt: skip
         began = time.perf_counter()
         init_ms, worker.pending_init_ms = worker.pending_init_ms, None  # first call = cold
         events: list[tuple[int, str]] = [(start_ms, lambdalog.start_line(request_id))]
         alive = True
         try:
-            reply = await worker.call(message, timeout)
+            reply = await worker.call(message, timeout, message_id)
         except TimeoutError:
             alive = False
             logs = await self._kill(worker)
@@ -498,15 +511,8 @@ class FunctionPool:
         ]  # fmt: skip
 
     async def _kill(self, worker: Worker) -> str:
-        proc = worker.proc
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
         logs = worker.leftover_logs()
-        worker.discard()
+        await worker.kill()  # the process group too, even if the worker already exited
         return logs
 
     def _record(self, invocation: Invocation) -> None:

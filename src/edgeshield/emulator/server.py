@@ -9,6 +9,7 @@ for e.g. ``/_edgeshield/csp-report``, which another cache behavior serves in pro
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import sys
 import time
@@ -32,6 +33,18 @@ def console_access_log(method: str, path: str, status: int, x_cache: str, ms: fl
     """One line per request on the console: method, path, status, X-Cache, time."""
     sys.stdout.write(f"{method} {path} {status} {x_cache} {ms:.1f}ms\n")
     sys.stdout.flush()
+
+
+_HOST_RE = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::\d{1,5})?$")
+
+
+def _redirect_host(value: str) -> str | None:
+    """The host of a Host header (without its port), or None when it is not a plain host name,
+    IPv4 address or bracketed IPv6 address."""
+    match = _HOST_RE.match(value.strip())
+    if match is None:
+        return None
+    return match.group("v6") or match.group("name")
 
 
 def _bound_port(site: web.TCPSite, requested: int) -> int:
@@ -111,9 +124,14 @@ class EdgeServer:
 
         from edgeshield.emulator.answers import redirect_page
 
-        host = request.url.host or self.host
+        target = request.raw_path
+        host = _redirect_host(request.headers.get("Host", ""))
+        if not target.startswith("/") or host is None:
+            # Only origin-form targets and well-formed Host headers: the Location is built
+            # from them, so anything else could point the viewer somewhere unintended.
+            return web.Response(status=400, text="Bad request.\n", headers={"Server": "CloudFront"})
         shown = f"[{host}]" if ":" in host else host
-        location = f"https://{shown}:{self.port}{request.raw_path}"
+        location = f"https://{shown}:{self.port}{target}"
         self._log(request.method, request.path, 301, "Redirect", 0.0)
         return web.Response(
             status=301,
@@ -177,23 +195,25 @@ class EdgeServer:
             return edge.answer(
                 answer_for("too-large", "Bad request. The body is too large."), _rid()
             )
-        try:
-            body = await _read_body(request)
-        except ValueError:
-            return edge.answer(
-                answer_for("too-large", "Bad request. The body is too large."), _rid()
-            )
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
-        viewer = ViewerRequest(
-            method=request.method,
-            uri=path,
-            querystring=query,
-            headers=headers,
-            body=body,
-            client_ip=request.remote or "127.0.0.1",
-            http_version=f"{request.version.major}.{request.version.minor}",
-        )
+        # The body is read inside the in-flight limit, so memory for bodies is bounded by
+        # --max-in-flight x the body limit, not by the number of open connections.
         async with self._limit:
+            try:
+                body = await _read_body(request)
+            except ValueError:
+                return edge.answer(
+                    answer_for("too-large", "Bad request. The body is too large."), _rid()
+                )
+            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
+            viewer = ViewerRequest(
+                method=request.method,
+                uri=path,
+                querystring=query,
+                headers=headers,
+                body=body,
+                client_ip=request.remote or "127.0.0.1",
+                http_version=f"{request.version.major}.{request.version.minor}",
+            )
             return await edge.handle(viewer)
 
     async def _send(self, request: web.BaseRequest, response: EdgeResponse) -> web.StreamResponse:

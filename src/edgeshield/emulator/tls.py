@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,12 +105,20 @@ def ensure_local_certificate(directory: Path) -> TlsFiles:
     key_bytes = key.private_bytes(
         pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    files.key.touch(mode=0o600)
-    files.key.write_bytes(key_bytes)
+    _write_private(files.key, key_bytes)
     files.cert.write_bytes(cert.public_bytes(pem) + ca_cert.public_bytes(pem))
     assert files.ca is not None
     files.ca.write_bytes(ca_cert.public_bytes(pem))
     return files
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a private key readable by its owner only, whatever file (or link) was there."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    tmp.replace(path)  # replaces a link itself, never writes through it
 
 
 def server_context(files: TlsFiles) -> ssl.SSLContext:
