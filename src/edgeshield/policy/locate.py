@@ -88,7 +88,8 @@ class LineIndex:
                     rest = line[key.end() :]
                     for inner in _INLINE_KEY_RE.finditer(rest):
                         self.lines.setdefault(_join([*path, *_split_key(inner.group(1))]), number)
-            bare = _without_strings(raw).split("#", 1)[0]  # strings blanked: any "#" left is a comment
+            # With strings blanked, any "#" left starts a comment.
+            bare = _without_strings(raw).split("#", 1)[0]
             depth += bare.count("[") + bare.count("{") - bare.count("]") - bare.count("}")
             # Headers like [table] balance themselves; a stray negative means we lost track.
             depth = max(depth, 0)
