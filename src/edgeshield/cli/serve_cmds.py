@@ -250,9 +250,7 @@ def _banner(running: Running) -> None:
     if running.redirect_url:
         out.print(f"  redirect   {running.redirect_url} -> https (viewer protocol policy)")
     if config.tls:
-        from edgeshield.emulator.serve import tls_files
-
-        files = tls_files(config)
+        files = running.tls
         trust = f"; trust {files.ca} to avoid browser warnings" if files.ca else ""
         out.print(f"  tls        {files.cert}{trust}")
     out.print(f"  origin     {prepared.origin_label}")

@@ -338,15 +338,17 @@ def tls_files(config: ServeConfig) -> Any:
     return ensure_local_certificate(config.state_dir / "tls")
 
 
-def _tls_context(config: ServeConfig) -> Any:
+def _tls(config: ServeConfig) -> tuple[Any, Any]:
+    """The SSL context and the files it was made from; (None, None) without --tls."""
     if not config.tls:
-        return None
+        return None, None
     import ssl
 
     from edgeshield.emulator.tls import server_context
 
     try:
-        return server_context(tls_files(config))
+        files = tls_files(config)
+        return server_context(files), files
     except (OSError, ssl.SSLError, ValueError) as exc:
         raise ServeError(f"cannot use the TLS certificate: {exc}") from exc
 
@@ -361,6 +363,7 @@ class Running:
     pools: dict[str, FunctionPool]
     http: HttpOrigin
     logs: LogStore
+    tls: Any = None  # the TlsFiles served, with --tls
 
     @property
     def url(self) -> str:
@@ -425,6 +428,7 @@ async def start(prepared: Prepared) -> Running:
         else None
     )
     edge = Edge(settings, prepared.origin, pools, logs, http, stats, cache=cache)
+    ssl_context, tls_used = _tls(config)
     server = EdgeServer(
         edge,
         config.host,
@@ -432,7 +436,7 @@ async def start(prepared: Prepared) -> Running:
         max_in_flight=config.max_in_flight,
         access_log=config.access_log,
         shutdown_timeout=config.shutdown_timeout,
-        ssl_context=_tls_context(config),
+        ssl_context=ssl_context,
         redirect_port=config.http_port if config.tls else None,
     )
     for path, route in config.local_routes.items():
@@ -457,7 +461,7 @@ async def start(prepared: Prepared) -> Running:
         raise ServeError(
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
         ) from None
-    return Running(prepared, server, edge, pools, http, logs)
+    return Running(prepared, server, edge, pools, http, logs, tls_used)
 
 
 async def run(prepared: Prepared, on_ready: Callable[[Running], None] | None = None) -> None:
