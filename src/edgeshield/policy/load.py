@@ -17,6 +17,8 @@ from edgeshield.policy.model import ALL, Match, Policy, Rule
 from edgeshield.policy.problems import Problem
 
 TOP_KEYS = {"function", "headers", "remove", "rules"}
+CSP = "content-security-policy"
+CSP_REPORT_ONLY = "content-security-policy-report-only"
 FUNCTION_KEYS = {"trigger", "log-sample-rate", "metrics", "metrics-namespace"}
 REMOVE_KEYS = {"headers", "owasp"}
 RULE_KEYS = {"name", "match", "set", "remove", "drop"}
@@ -27,6 +29,11 @@ _STATUS_RE = re.compile(r"^\s*(\d{3})\s*(?:-\s*(\d{3}))?\s*$")
 _STATUS_CLASS_RE = re.compile(r"^\s*([1-5])xx\s*$", re.IGNORECASE)
 _MEDIA_RE = re.compile(r"^[a-z0-9!#$&^_.+-]+/(\*|[a-z0-9!#$&^_.+-]+)$")
 _TOML_LINE_RE = re.compile(r"at line (\d+)")
+
+
+def _wire_names(name: str) -> set[str]:
+    """The header names one policy entry can appear under: CSP's depend on its mode."""
+    return {CSP, CSP_REPORT_ONLY} if name in (CSP, CSP_REPORT_ONLY) else {name}
 
 
 @cache
@@ -262,9 +269,8 @@ def _names(c: _Collector, where: str, value: Any, trigger: str, action: str) -> 
                     'list the headers to remove; drop = ["*"] stops all policy headers',
                 )
             continue
-        if action == "drop" and name.lower() == "content-security-policy":
-            # One policy entry, two possible wire names (enforce / report-only): drop both.
-            names.extend(("content-security-policy", "content-security-policy-report-only"))
+        if action == "drop" and name.lower() == CSP:
+            names.extend(_wire_names(CSP))  # one policy entry, two possible wire names
             continue
         found = hdr.check_name(name, trigger, action)
         c.findings(where, [(s, f"{what}", fix, sev) for s, what, fix, sev in found])
@@ -309,14 +315,10 @@ def _rules(c: _Collector, items: Any, trigger: str, policy_names: set[str]) -> l
         drop = _names(c, f"{where}.drop", item.get("drop", []), trigger, "drop")
         known = policy_names | {s.name for r in rules for s in r.set}
         for dropped in drop:
-            if (
-                dropped not in (ALL, "content-security-policy-report-only")
-                and dropped not in known
-                and not (
-                    dropped == "content-security-policy"
-                    and "content-security-policy-report-only" in known
-                )
-            ):
+            # The report-only name only arrives with the CSP entry it belongs to (see _names).
+            if dropped in (ALL, CSP_REPORT_ONLY):
+                continue
+            if not _wire_names(dropped) & known:
                 c.add(
                     f"{where}.drop",
                     f"drop names {dropped!r}, which no earlier part of the policy adds",
