@@ -286,7 +286,8 @@ def report_only_policy(compiled: dict[str, Any], csp: str) -> dict[str, Any]:
                     )
         return out
 
-    body = {k: v for k, v in compiled.items() if k != "digest"}
+    # Without the per-page table: the candidate is the union, which covers every page.
+    body = {k: v for k, v in compiled.items() if k not in ("digest", "csp_pages")}
     body["headers"] = convert(compiled.get("headers", []), header)
     body["rules"] = [
         {**rule, "set": convert(rule.get("set", []), None)} for rule in compiled.get("rules", [])
@@ -505,3 +506,69 @@ class _Crawler:
 def _short(signature: str) -> str:
     parts = [p for p in signature.split("|")[1:] if p]
     return repr(parts[0][:40]) if parts else ""
+
+
+# --- csp fit --crawl ------------------------------------------------------------------------
+
+
+def crawl_fit(
+    origin: Path,
+    policy_text: str,
+    options: Any = None,
+    same_origins: Iterable[str] = (),
+    limits: CrawlLimits | None = None,
+    chromium: str | None = None,
+) -> tuple[Any, CrawlResult]:
+    """The static fit of ``policy_text`` extended by a crawl: returns the FitResult (to plan
+    and write as usual, e.g. ``fit_policy(..., result=...)``) and what the crawl saw.
+
+    The crawl runs with the union CSP the static fit gives (the most any page could get, so a
+    violation is something no page's static sources allow) and the policy's other headers.
+    What it adds is site-wide: code created at run time usually comes from a shared script and
+    may run on pages the crawl did not reach."""
+    import dataclasses
+    import tempfile
+
+    from edgeshield.csp.fit import FitOptions, Reason
+    from edgeshield.csp.fitpolicy import fit_policy
+    from edgeshield.policy import load_and_compile
+
+    union_options = dataclasses.replace(options or FitOptions(), mode="union")
+    union = fit_policy(origin, policy_text, union_options, same_origins=same_origins)
+    with tempfile.TemporaryDirectory(prefix="edgeshield-crawl-") as scratch:
+        candidate = Path(scratch) / "edgeshield.toml"
+        candidate.write_text(union.policy_text, encoding="utf-8")
+        compiled = load_and_compile(candidate)
+        csp = next(
+            (h[2] for h in compiled["headers"] if h[0] in (_CSP, _CSP_RO)),
+            "default-src 'none'",
+        )
+        crawl = crawl_site(origin, csp, policy=candidate, limits=limits, chromium=chromium)
+    for a in crawl.additions:
+        attribute = a.source == "'unsafe-hashes'"
+        where = a.location if a.location.startswith("/") else f"{a.page} <{a.location}>"
+        union.result.add(a.directive, a.source, Reason(f"crawl: {a.reason}", where, attribute))
+    return union.result, crawl
+
+
+def describe(result: CrawlResult) -> list[str]:
+    """What the crawl did and added, one line each, for the console (untrusted text: the caller
+    escapes it)."""
+    bound = {
+        "done": "every reachable page",
+        "pages": "page bound reached",
+        "time": "time bound reached",
+    }
+    lines = [
+        f"Crawl: {len(result.pages)} page(s) in {result.seconds:.1f} s "
+        f"({bound.get(result.stopped, result.stopped)}), {len(result.interactions)} interaction(s)"
+    ]
+    for a in result.additions:
+        where = a.location if a.location.startswith("/") else f"{a.page} <{a.location}>"
+        lines.append(f"  crawl added {a.directive} {a.source}: {a.reason} ({where})")
+    for n in result.not_added:
+        v = n.violation
+        lines.append(f"  not added: {v.directive} {v.blocked} on {v.page} ({v.source}): {n.why}")
+    if not result.additions and not result.not_added:
+        lines.append("  nothing beyond the static fit was needed")
+    return lines
