@@ -148,6 +148,19 @@ def governing(directive: str, present: Iterable[str]) -> str:
     return directive
 
 
+def target(directive: str, present: Iterable[str]) -> str:
+    """Where a source for ``directive`` goes: the directive the browser consulted, except that
+    default-src is never loosened — the directive (or its script-src/style-src family) is
+    created instead, starting from default-src's sources."""
+    found = governing(directive, present)
+    if found != "default-src" or directive == "default-src":
+        return found
+    for suffix in ("-elem", "-attr"):
+        if directive.endswith(suffix):
+            return directive.removesuffix(suffix)
+    return directive
+
+
 def _origin_source(url: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
@@ -217,10 +230,10 @@ def additions_for(
         if v.blocked == "inline" and at_runtime:
             reason += " created at run time"
         for directive, source in pairs:
-            target = governing(directive, names)
-            key = (target, source)
+            where = target(directive, names)
+            key = (where, source)
             if key not in added:
-                added[key] = Addition(target, source, reason, v.page, v.source or v.element)
+                added[key] = Addition(where, source, reason, v.page, v.source or v.element)
     return sorted(added.values(), key=lambda a: (a.directive, a.source)), skipped
 
 
