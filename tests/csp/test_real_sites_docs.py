@@ -132,8 +132,9 @@ async def sphinx_features(page: Any, url: str) -> dict[str, Any]:
 async def mkdocs_features(page: Any, url: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     await page.goto(url + "/index.html", wait_until="load")
-    await page.locator("label[for='__search']").first.click()
-    await page.locator(".md-search__input").fill("gadget")
+    search = page.locator(".md-search__input")  # in the header at desktop width
+    await search.click()
+    await search.press_sequentially("gadget", delay=50)  # Material listens to key events
     found["search results"] = await poll_js(
         page, "document.querySelectorAll('.md-search-result__item').length"
     )
@@ -177,6 +178,7 @@ async def _use(
         context = await watched_context(browser, edge.url, seen.append)
         await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=edge.url)
         page = await context.new_page()
+        page.set_default_timeout(10_000)
         try:
             found = await check(page, edge.url)
         finally:
