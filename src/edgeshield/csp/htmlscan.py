@@ -487,8 +487,8 @@ def scan_html(data: bytes, served_charset: str | None = None) -> PageScan:
     parser = _Scanner(scan)
     parser.feed(text)
     parser.close()
-    if parser.in_code is not None and parser.in_code[0]:  # unclosed <script>/<style> at EOF
-        parser.handle_endtag("script" if parser.in_code[0] == "script-src" else "style")
+    # A <script> still open at the end of the file never runs (the parser marks it "already
+    # started" at EOF, https://html.spec.whatwg.org/#parsing-main-incdata), so it needs nothing.
     if not declared and any(not i.text.isascii() for i in scan.inline):
         scan.warnings.append(
             (
