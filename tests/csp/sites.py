@@ -26,7 +26,7 @@ def write_site(root: Path, pages: int = 30) -> Path:
     (root / "css" / "site.css").write_text(
         "@import url('https://fonts.googleapis.com/css2?family=Inter');\n"
         "@font-face { font-family: I; src: url(https://fonts.gstatic.com/s/i.woff2) }\n"
-        "nav { background: url(\"data:image/svg+xml,%3Csvg%3E%3C/svg%3E\") }\n"
+        'nav { background: url("data:image/svg+xml,%3Csvg%3E%3C/svg%3E") }\n'
     )
     (root / "favicon.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     for number in range(pages):

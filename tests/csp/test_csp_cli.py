@@ -18,9 +18,7 @@ DEMO_HASH = "'sha256-sOnF4cvteLSHWUYYPTI1y//BzIRMFlzC4s7rhbU+mis='"
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [EDGESHIELD, *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([EDGESHIELD, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def test_fit_the_demo_site_then_grade_and_bundle(tmp_path: Path) -> None:
@@ -63,7 +61,17 @@ def test_per_page_fit_writes_a_manifest_that_bundles(tmp_path: Path) -> None:
     shipped = json.loads(zipfile.ZipFile(tmp_path / "edge.zip").read("edgeshield/edge/policy.json"))
     assert len(shipped["csp_pages"]["variants"]) == 150
     # Forced back to one CSP: the stale manifest goes, and the policy no longer names it.
-    union = run("csp", "fit", "--origin", "site", "--policy", "out/policy.toml", "--mode", "union", cwd=tmp_path)
+    union = run(
+        "csp",
+        "fit",
+        "--origin",
+        "site",
+        "--policy",
+        "out/policy.toml",
+        "--mode",
+        "union",
+        cwd=tmp_path,
+    )
     assert union.returncode == 0, union.stderr
     assert not manifest.exists()
     assert "per-page" not in (tmp_path / "out" / "policy.toml").read_text()
@@ -71,7 +79,9 @@ def test_per_page_fit_writes_a_manifest_that_bundles(tmp_path: Path) -> None:
 
 def test_unsafe_inline_says_what_it_costs(tmp_path: Path) -> None:
     write_site(tmp_path / "site", pages=3)
-    fitted = run("csp", "fit", "--origin", "site", "--unsafe-inline", "script", "--json", cwd=tmp_path)
+    fitted = run(
+        "csp", "fit", "--origin", "site", "--unsafe-inline", "script", "--json", cwd=tmp_path
+    )
     report = json.loads(fitted.stdout)
     assert report["fitted"]["script-src"] == ["'unsafe-inline'"]
     assert (report["grade"], report["grade_without_unsafe"]) == ("B+", "A+")
@@ -84,7 +94,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "not a directory" in missing.stderr
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "index.html").write_text("<p>hi</p>")
-    (tmp_path / "p.toml").write_text('[headers]\ncontent-security-policy = """\ndefault-src \'self\'"""\n')
+    (tmp_path / "p.toml").write_text(
+        '[headers]\ncontent-security-policy = """\ndefault-src \'self\'"""\n'
+    )
     multi = run("csp", "fit", "--origin", "site", "--policy", "p.toml", cwd=tmp_path)
     assert multi.returncode == 2 and "Traceback" not in multi.stderr
     assert "write the CSP as a table" in multi.stderr
@@ -92,7 +104,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     broken = run("csp", "fit", "--origin", "site", "--policy", "bad.toml", cwd=tmp_path)
     assert broken.returncode == 2 and "not valid TOML" in broken.stderr
     # A one-line string CSP is turned into a table that keeps the user's value.
-    (tmp_path / "s.toml").write_text("[headers]\ncontent-security-policy = \"default-src 'self'; object-src 'none'\"\n")
+    (tmp_path / "s.toml").write_text(
+        "[headers]\ncontent-security-policy = \"default-src 'self'; object-src 'none'\"\n"
+    )
     ok = run("csp", "fit", "--origin", "site", "--policy", "s.toml", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "value = \"default-src 'self'; object-src 'none'\"" in (tmp_path / "s.toml").read_text()

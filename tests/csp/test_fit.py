@@ -68,7 +68,11 @@ def test_per_page_when_the_union_grows(tmp_path: Path) -> None:
     assert chosen.union_bytes > 4096
     # What every page shares is in the base; each page keeps only its own script hash.
     assert set(chosen.fitted["script-src"]) == {"'unsafe-hashes'", THEME, ONCLICK}
-    assert chosen.fitted["style-src"] == ["'unsafe-hashes'", "https://fonts.googleapis.com", STYLE_ATTR]
+    assert chosen.fitted["style-src"] == [
+        "'unsafe-hashes'",
+        "https://fonts.googleapis.com",
+        STYLE_ATTR,
+    ]
     assert chosen.pages["/docs/page-7.html"] == {"script-src": [page_script(7)]}
     assert len(chosen.pages) == 120
     assert chosen.largest_bytes < 1024
@@ -87,7 +91,9 @@ def test_same_site_same_policy_and_a_rebuild_refits(tmp_path: Path) -> None:
     page.write_bytes(page.read_bytes().replace(b"var page = 2;", b"var page = 'two';"))
     rebuilt = fit_policy(site, again.policy_text)
     assert page_script(2) not in rebuilt.policy_text
-    assert sha('var page = \'two\'; document.body.dataset.page = "Numéro 2";') in rebuilt.policy_text
+    assert (
+        sha("var page = 'two'; document.body.dataset.page = \"Numéro 2\";") in rebuilt.policy_text
+    )
 
 
 def test_fitted_policy_loads_and_keeps_the_strict_parts(tmp_path: Path) -> None:
@@ -123,7 +129,12 @@ def test_crawl_additions_merge_into_the_result(tmp_path: Path) -> None:
     result = fit_site(site)
     runtime = sha("inserted by a library")
     result.add("style-src", runtime, Reason("style inserted at run time", "https://x/", False))
-    result.add("script-src", sha("h()"), Reason("handler set at run time", "/docs/page-1.html", True), page="/docs/page-1.html")
+    result.add(
+        "script-src",
+        sha("h()"),
+        Reason("handler set at run time", "/docs/page-1.html", True),
+        page="/docs/page-1.html",
+    )
     chosen = plan(result, strict_csp())
     assert runtime in chosen.fitted["style-src"]
     assert sha("h()") in chosen.fitted["script-src"]

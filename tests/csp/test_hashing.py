@@ -12,7 +12,9 @@ from edgeshield.csp.htmlscan import decode_attribute, scan_html, srcset_urls
 
 
 def expected(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
+    return (
+        "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
+    )
 
 
 def test_known_vectors() -> None:
@@ -52,7 +54,9 @@ def test_bom_is_not_part_of_the_text() -> None:
 
 
 def test_script_text_is_raw_but_attributes_are_decoded() -> None:
-    page = b"<script>if (a &amp;&amp; b) x('&lt;')</script><button onclick=\"f(&quot;&amp;&quot;)\">"
+    page = (
+        b"<script>if (a &amp;&amp; b) x('&lt;')</script><button onclick=\"f(&quot;&amp;&quot;)\">"
+    )
     script, handler = scan_html(page).inline
     assert script.source == expected("if (a &amp;&amp; b) x('&lt;')")
     assert handler.kind == "event handler onclick"
@@ -95,4 +99,8 @@ def test_style_attribute_hash_is_of_the_decoded_value() -> None:
 
 def test_srcset_urls_keep_commas_inside_urls() -> None:
     value = "a.png 1x, data:image/png;base64,AAA= 2x,https://cdn.example.com/b,c.png 3x"
-    assert srcset_urls(value) == ["a.png", "data:image/png;base64,AAA=", "https://cdn.example.com/b,c.png"]
+    assert srcset_urls(value) == [
+        "a.png",
+        "data:image/png;base64,AAA=",
+        "https://cdn.example.com/b,c.png",
+    ]

@@ -23,8 +23,12 @@ HASH = "'sha256-" + "A" * 43 + "='"
 HASH2 = "'sha256-" + "B" * 43 + "='"
 
 
-def per_page_policy(tmp_path: Path, pages: dict[str, dict[str, list[str]]], extra: str = "") -> Path:
-    fitted = fit_policy(write_site(tmp_path / "site", 2), preset_text("strict"), FitOptions(mode="union"))
+def per_page_policy(
+    tmp_path: Path, pages: dict[str, dict[str, list[str]]], extra: str = ""
+) -> Path:
+    fitted = fit_policy(
+        write_site(tmp_path / "site", 2), preset_text("strict"), FitOptions(mode="union")
+    )
     text = fitted.policy_text.replace(
         "[headers.content-security-policy.fitted]\n",
         '[headers.content-security-policy.fitted]\nper-page = "pages.json"\n',
@@ -61,10 +65,19 @@ def test_manifest_errors_name_the_file_and_line(tmp_path: Path) -> None:
         load(policy)
     lines = [p.format() for p in caught.value.errors]
     manifest = str(tmp_path / "pages.json")
-    assert any(l.startswith(f"{manifest}:3: pages./b.html.script-src: malformed hash") for l in lines), lines
-    assert any(l.startswith(f"{manifest}:4: pages./c.html.object-src:") for l in lines), lines
-    assert any(l.startswith(f"{manifest}:4: pages./c.html.frame-ancestors: 'frame-ancestors' cannot be set per page") for l in lines), lines
-    assert any(l.startswith(f"{manifest}:5: pages.relative.html: not a request path") for l in lines), lines
+    assert any(
+        line.startswith(f"{manifest}:3: pages./b.html.script-src: malformed hash") for line in lines
+    ), lines
+    assert any(line.startswith(f"{manifest}:4: pages./c.html.object-src:") for line in lines), lines
+    assert any(
+        line.startswith(
+            f"{manifest}:4: pages./c.html.frame-ancestors: 'frame-ancestors' cannot be set per page"
+        )
+        for line in lines
+    ), lines
+    assert any(
+        line.startswith(f"{manifest}:5: pages.relative.html: not a request path") for line in lines
+    ), lines
 
 
 def test_missing_or_broken_manifest(tmp_path: Path) -> None:
@@ -95,13 +108,16 @@ def test_bad_fitted_table_is_an_error_with_its_line(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
     path.write_text(
         preset_text("strict")
-        + "\n[headers.content-security-policy.fitted]\nscript-src = [\"'sha256-nope'\"]\nsandbox = [\"x\"]\n"
+        + '\n[headers.content-security-policy.fitted]\nscript-src = ["\'sha256-nope\'"]\nsandbox = ["x"]\n'
     )
     with pytest.raises(PolicyError) as caught:
         load(path)
     text = str(caught.value)
     bad_line = path.read_text().splitlines().index("script-src = [\"'sha256-nope'\"]") + 1
-    assert f"p.toml:{bad_line}: headers.content-security-policy.fitted.script-src: malformed hash" in text
+    assert (
+        f"p.toml:{bad_line}: headers.content-security-policy.fitted.script-src: malformed hash"
+        in text
+    )
     assert "fitted.sandbox: 'sandbox' cannot be fitted" in text
 
 
@@ -122,13 +138,29 @@ def test_handler_looks_each_page_up_from_the_bundle(tmp_path: Path) -> None:
         shipped = json.loads(archive.read("edgeshield/edge/policy.json"))
         archive.extractall(root)
     paths = shipped["csp_pages"]["paths"]
-    assert sorted(paths) == ["/", "/docs", "/docs/", "/docs/a%20b.html", "/docs/index.html", "/index.html"]
+    assert sorted(paths) == [
+        "/",
+        "/docs",
+        "/docs/",
+        "/docs/a%20b.html",
+        "/docs/index.html",
+        "/index.html",
+    ]
     assert paths["/"] == paths["/index.html"]
     assert paths["/docs"] == paths["/docs/"] == paths["/docs/index.html"]
     assert len(set(paths.values())) == len(shipped["csp_pages"]["variants"]) == 3
     base = compiled["csp_pages"]["base"]
     seen = {}
-    for uri in ("/", "/index.html", "/docs/", "/docs", "/docs/index.html", "/docs/a%20b.html", "/other.html", "/docs/index.htm"):
+    for uri in (
+        "/",
+        "/index.html",
+        "/docs/",
+        "/docs",
+        "/docs/index.html",
+        "/docs/a%20b.html",
+        "/other.html",
+        "/docs/index.htm",
+    ):
         event = html(uri)
         result, logs = invoke(root, event)
         assert logs == []
@@ -144,7 +176,10 @@ def test_handler_looks_each_page_up_from_the_bundle(tmp_path: Path) -> None:
         "media-src": ["'self'"],  # absent from the base: starts from default-src 'none'
     }
     assert seen["/docs/"].endswith("; media-src 'self'")
-    assert parse_raw(seen["/docs/a%20b.html"])[0]["img-src"] == [*base_dirs["img-src"], "https://img.example"]
+    assert parse_raw(seen["/docs/a%20b.html"])[0]["img-src"] == [
+        *base_dirs["img-src"],
+        "https://img.example",
+    ]
     assert seen["/other.html"] == seen["/docs/index.htm"] == base
 
 
@@ -160,7 +195,11 @@ name = "no csp on errors"
 match = { status = ["4xx"] }
 drop = ["content-security-policy"]
 """
-    policy = per_page_policy(tmp_path, {"/docs/index.html": {"script-src": [HASH]}, "/x.html": {"script-src": [HASH]}}, rule)
+    policy = per_page_policy(
+        tmp_path,
+        {"/docs/index.html": {"script-src": [HASH]}, "/x.html": {"script-src": [HASH]}},
+        rule,
+    )
     root = stage(compile_policy(load(policy)[0]), tmp_path / "bundle")
     result, _ = invoke(root, html("/docs/index.html"))
     assert csp_of(result) == "default-src 'self'"

@@ -200,7 +200,9 @@ def fit(
     ] = 4096,
     site_url: Annotated[
         list[str] | None,
-        typer.Option(help="The site's own origin (https://example.com): absolute links to it are 'self'. Repeatable"),
+        typer.Option(
+            help="The site's own origin (https://example.com): absolute links to it are 'self'. Repeatable"
+        ),
     ] = None,
     unsafe_inline: Annotated[
         list[InlineKind] | None,
@@ -262,7 +264,14 @@ def fit(
             fitted.policy_text, fitted.manifest_text, manifest, uri
         )
         if options.unsafe_inline or options.unsafe_eval:
-            strict = fit_policy(origin, text, FitOptions(mode.value, max_union), manifest.name, origins, fitted.result)
+            strict = fit_policy(
+                origin,
+                text,
+                FitOptions(mode.value, max_union),
+                manifest.name,
+                origins,
+                fitted.result,
+            )
             report["grade_without_unsafe"], report["score_without_unsafe"] = _grade_of(
                 strict.policy_text, strict.manifest_text, manifest, uri
             )
@@ -289,9 +298,7 @@ def fit(
     _print_report(report)
     out.print()
     if report["mode"] == "union":
-        out.print(
-            f"One CSP for every page ({report['union_bytes']:,} bytes).", markup=False
-        )
+        out.print(f"One CSP for every page ({report['union_bytes']:,} bytes).", markup=False)
     else:
         out.print(
             f"Per-page CSP: the union would be {report['union_bytes']:,} bytes; "
@@ -317,7 +324,8 @@ def fit(
         )
     out.print(grade_line, markup=False)
     out.print(
-        f"wrote {target}" + (f" and {manifest}" if report["manifest"] else "")
+        f"wrote {target}"
+        + (f" and {manifest}" if report["manifest"] else "")
         + f"; next: edgeshield check --grade {target}, then edgeshield bundle --policy {target}",
         markup=False,
     )

@@ -19,7 +19,7 @@ from edgeshield.csp.cssscan import scan_css
 from edgeshield.csp.htmlscan import scan_html
 from edgeshield.csp.sources import resolve
 from edgeshield.policy.csp import render
-from edgeshield.policy.csp_pages import INDEX_DOCUMENT, effective_sources, merge_sources
+from edgeshield.policy.csp_pages import effective_sources, merge_sources
 
 HTML_SUFFIXES = (".html", ".htm")
 CSS_SUFFIXES = (".css",)
@@ -109,7 +109,9 @@ class FitResult:
     pages: dict[str, Sources] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
-    def add(self, directive: str, source: str, reason: Reason | str, page: str | None = None) -> None:
+    def add(
+        self, directive: str, source: str, reason: Reason | str, page: str | None = None
+    ) -> None:
         """Allow ``source`` in ``directive``, for one request path or (``page=None``) every page.
         A reason with ``attribute=True`` also brings 'unsafe-hashes' into that directive."""
         if isinstance(reason, str):

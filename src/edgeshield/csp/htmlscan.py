@@ -47,23 +47,130 @@ JAVASCRIPT_TYPES = frozenset(
 # attribute is never compiled as script, so it needs nothing.
 EVENT_HANDLERS = frozenset(
     "on" + name
-    for name in """
-    abort afterprint animationcancel animationend animationiteration animationstart auxclick
-    beforeinput beforematch beforeprint beforetoggle beforeunload blur cancel canplay
-    canplaythrough change click close contextlost contextmenu contextrestored copy cuechange cut
-    dblclick drag dragend dragenter dragleave dragover dragstart drop durationchange emptied ended
-    error focus focusin focusout formdata gotpointercapture hashchange input invalid keydown
-    keypress keyup languagechange load loadeddata loadedmetadata loadstart lostpointercapture
-    message messageerror mousedown mouseenter mouseleave mousemove mouseout mouseover mouseup
-    mousewheel offline online pagehide pagereveal pageshow pageswap paste pause play playing
-    pointercancel pointerdown pointerenter pointerleave pointermove pointerout pointerover
-    pointerrawupdate pointerup popstate progress ratechange rejectionhandled reset resize scroll
-    scrollend securitypolicyviolation seeked seeking select selectionchange selectstart
-    slotchange stalled storage submit suspend timeupdate toggle touchcancel touchend touchmove
-    touchstart transitioncancel transitionend transitionrun transitionstart unhandledrejection
-    unload volumechange waiting webkitanimationend webkitanimationiteration webkitanimationstart
-    webkittransitionend wheel search
-    """.split()
+    for name in [
+        "abort",
+        "afterprint",
+        "animationcancel",
+        "animationend",
+        "animationiteration",
+        "animationstart",
+        "auxclick",
+        "beforeinput",
+        "beforematch",
+        "beforeprint",
+        "beforetoggle",
+        "beforeunload",
+        "blur",
+        "cancel",
+        "canplay",
+        "canplaythrough",
+        "change",
+        "click",
+        "close",
+        "contextlost",
+        "contextmenu",
+        "contextrestored",
+        "copy",
+        "cuechange",
+        "cut",
+        "dblclick",
+        "drag",
+        "dragend",
+        "dragenter",
+        "dragleave",
+        "dragover",
+        "dragstart",
+        "drop",
+        "durationchange",
+        "emptied",
+        "ended",
+        "error",
+        "focus",
+        "focusin",
+        "focusout",
+        "formdata",
+        "gotpointercapture",
+        "hashchange",
+        "input",
+        "invalid",
+        "keydown",
+        "keypress",
+        "keyup",
+        "languagechange",
+        "load",
+        "loadeddata",
+        "loadedmetadata",
+        "loadstart",
+        "lostpointercapture",
+        "message",
+        "messageerror",
+        "mousedown",
+        "mouseenter",
+        "mouseleave",
+        "mousemove",
+        "mouseout",
+        "mouseover",
+        "mouseup",
+        "mousewheel",
+        "offline",
+        "online",
+        "pagehide",
+        "pagereveal",
+        "pageshow",
+        "pageswap",
+        "paste",
+        "pause",
+        "play",
+        "playing",
+        "pointercancel",
+        "pointerdown",
+        "pointerenter",
+        "pointerleave",
+        "pointermove",
+        "pointerout",
+        "pointerover",
+        "pointerrawupdate",
+        "pointerup",
+        "popstate",
+        "progress",
+        "ratechange",
+        "rejectionhandled",
+        "reset",
+        "resize",
+        "scroll",
+        "scrollend",
+        "securitypolicyviolation",
+        "seeked",
+        "seeking",
+        "select",
+        "selectionchange",
+        "selectstart",
+        "slotchange",
+        "stalled",
+        "storage",
+        "submit",
+        "suspend",
+        "timeupdate",
+        "toggle",
+        "touchcancel",
+        "touchend",
+        "touchmove",
+        "touchstart",
+        "transitioncancel",
+        "transitionend",
+        "transitionrun",
+        "transitionstart",
+        "unhandledrejection",
+        "unload",
+        "volumechange",
+        "waiting",
+        "webkitanimationend",
+        "webkitanimationiteration",
+        "webkitanimationstart",
+        "webkittransitionend",
+        "wheel",
+        "search",
+    ]
 )
 # Elements whose content browsers do not parse as markup when scripting is on; what looks like
 # a <script> inside them never runs.
@@ -432,7 +539,9 @@ class _Scanner(HTMLParser):
                     break
         elif tag in ("img", "source"):
             parent = self.in_media[-1] if self.in_media else ""
-            directive = "media-src" if tag == "source" and parent in ("video", "audio") else "img-src"
+            directive = (
+                "media-src" if tag == "source" and parent in ("video", "audio") else "img-src"
+            )
             self.ref(directive, a.get("src"), line, f"<{tag} src>")
             for attr in ("srcset", "imagesrcset"):
                 for url in srcset_urls(a.get(attr) or ""):
@@ -493,7 +602,7 @@ def scan_html(data: bytes, served_charset: str | None = None) -> PageScan:
         scan.warnings.append(
             (
                 1,
-                "non-ASCII inline code and no declared charset: hashed as UTF-8; add <meta charset=\"utf-8\"> so browsers decode it the same way",
+                'non-ASCII inline code and no declared charset: hashed as UTF-8; add <meta charset="utf-8"> so browsers decode it the same way',
             )
         )
     return scan
