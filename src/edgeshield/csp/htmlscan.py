@@ -424,10 +424,9 @@ class _Scanner(HTMLParser):
             if tag in _INERT:
                 self.inert += 1
             return
-        first: dict[str, str | None] = {}
-        for name, value in attrs:
-            first.setdefault(name, value)
-        self._attributes(tag, first, line)
+        first = dict(reversed(attrs))  # a repeated attribute: browsers keep the first
+        if tag in _NAVIGATION_ATTRS or "style" in first or not EVENT_HANDLERS.isdisjoint(first):
+            self._attributes(tag, first, line)
         if tag in _INERT:
             if tag == "iframe" and first.get("src") is not None:
                 self.ref("frame-src", first.get("src"), line, "<iframe src>")

@@ -95,7 +95,7 @@ class Engine:
         self.base = self._build(())
         self._plans: dict[tuple[int, ...], Plan] = {(): self.base}
         pages = compiled.get("csp_pages")
-        self.pages = PageCsp(pages) if pages else None
+        self.pages = PageCsp(pages, self.base.replace) if pages else None
 
     def _build(self, matched: tuple[int, ...]) -> Plan:
         """Base headers, then each matching rule in file order; a later rule wins."""
