@@ -424,7 +424,11 @@ class _Scanner(HTMLParser):
             if tag in _INERT:
                 self.inert += 1
             return
-        first = dict(reversed(attrs))  # a repeated attribute: browsers keep the first
+        first = dict(attrs)
+        if len(first) != len(attrs):  # a repeated attribute: browsers keep the first
+            first = {}
+            for name, value in attrs:
+                first.setdefault(name, value)
         if tag in _NAVIGATION_ATTRS or "style" in first or not EVENT_HANDLERS.isdisjoint(first):
             self._attributes(tag, first, line)
         if tag in _INERT:
