@@ -287,7 +287,7 @@ def plan(result: FitResult, base: dict[str, list[str]], options: FitOptions = Fi
             {},
             len(union_value),
             len(union_value),
-            "(every page)",
+            "every page",
             {d: _sorted(s) for d, s in dropped.items()},
         )
     # Sources every page has move to the shared part; each page keeps only its own.
@@ -303,7 +303,7 @@ def plan(result: FitResult, base: dict[str, list[str]], options: FitOptions = Fi
         fitted.setdefault(d, set()).update(s)
     own: dict[str, dict[str, list[str]]] = {}
     shared_value = render(merge_sources(base, _ordered(fitted)))
-    largest, largest_page = len(shared_value), "(pages without their own sources)"
+    largest, largest_page = len(shared_value), "pages without sources of their own"
     fitted_base = merge_sources(base, _ordered(fitted))
     for page, table in pages.items():
         rest = {d: s - common.get(d, set()) for d, s in table.items()}
