@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
+from edgeshield.errors import EdgeshieldError
 from edgeshield.policy.locate import LineIndex
 
 CSP = "content-security-policy"
@@ -21,7 +22,7 @@ MARKER = "# Written by `edgeshield csp fit`; replaced on every run: do not edit 
 _TABLE_HEADER_RE = re.compile(r"^\s*\[")
 
 
-class PolicyEditError(Exception):
+class PolicyEditError(EdgeshieldError):
     """The policy cannot take a fitted table; the message says what to change."""
 
 
