@@ -48,7 +48,9 @@ def test_per_page_fit_writes_a_manifest_that_bundles(tmp_path: Path) -> None:
     text = fitted.stdout
     assert "Per-page CSP: the union would be" in text
     assert "Largest CSP header any page gets:" in text
-    assert "docs/page-1.html:9: event handler onclick -> 'sha256-" in text
+    assert 'event handler onclick "toggle("menu"); return false;" -> \'sha256-' in text
+    assert "at docs/page-1.html:9, docs/page-10.html:9, docs/page-100.html:9 (+147 more)" in text
+    assert "… and " in text  # 150 distinct page hashes: the list is cut, --json has them all
     assert "https://fonts.gstatic.com in font-src: css/site.css:2 (@font-face src)" in text
     assert "Grade on an HTML page: A+" in text
     manifest = tmp_path / "out" / "policy.csp-pages.json"

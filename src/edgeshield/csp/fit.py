@@ -69,6 +69,7 @@ class Reason:
     why: str
     location: str = ""
     attribute: bool = False  # an attribute or javascript: URL: needs 'unsafe-hashes'
+    code: str = field(default="", compare=False)  # the code hashed, for the report
 
     def __str__(self) -> str:
         return f"{self.why} at {self.location}" if self.location else self.why
@@ -181,7 +182,7 @@ def fit_site(origin: Path, same_origins: Iterable[str] = ()) -> FitResult:
             result.pages.setdefault(page, {})
             scan = scan_html(path.read_bytes())
             for item in scan.inline:
-                reason = Reason(item.kind, f"{relative}:{item.line}", item.attribute)
+                reason = Reason(item.kind, f"{relative}:{item.line}", item.attribute, item.text)
                 result.add(item.directive, item.source, reason, page)
             for ref in scan.refs:
                 reason = Reason(ref.why, f"{relative}:{ref.line}")
