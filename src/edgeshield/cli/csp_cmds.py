@@ -22,6 +22,7 @@ app.add_typer(csp_app, name="csp", rich_help_panel="Policy and function")
 
 DEFAULT_POLICY_FILE = Path("edgeshield.toml")
 _SHOWN_LOCATIONS = 3
+_SHOWN_HASHES = 25
 
 
 class FitMode(StrEnum):
@@ -63,8 +64,7 @@ def _grade_of(policy_text: str, manifest: str | None, where: Path, uri: str) -> 
     return report.grade, report.score
 
 
-def _locations(reasons: list[Any]) -> str:
-    places = [r.location for r in reasons if r.location]
+def _locations(places: list[str]) -> str:
     shown = ", ".join(_clean(p) for p in places[:_SHOWN_LOCATIONS])
     more = len(places) - _SHOWN_LOCATIONS
     return shown + (f" (+{more} more)" if more > 0 else "")
@@ -74,21 +74,25 @@ def _report(fitted: FittedPolicy) -> dict[str, Any]:
     """What was added and why, grouped as the user reads it."""
     result = fitted.result
     hashed: dict[str, dict[str, Any]] = {}
-    unsafe_hashes: list[dict[str, Any]] = []
+    unsafe_hashes: dict[str, dict[str, Any]] = {}
     hosts: dict[str, dict[str, Any]] = {}
     schemes: dict[str, dict[str, Any]] = {}
-    for page, directive, source, reasons in result.reasons():
+    for _page, directive, source, reasons in result.reasons():
         if source.startswith("'sha"):
-            attribute = [r for r in reasons if r.attribute]
-            for reason in attribute:
-                unsafe_hashes.append(
+            for reason in reasons:
+                if not reason.attribute:
+                    continue
+                group = unsafe_hashes.setdefault(
+                    f"{directive} {source}",
                     {
                         "directive": directive,
                         "source": source,
                         "what": reason.why,
-                        "location": reason.location,
-                    }
+                        "code": reason.code,
+                        "locations": [],
+                    },
                 )
+                group["locations"].append(reason.location)
             entry = hashed.setdefault(
                 f"{directive} {source}",
                 {"directive": directive, "source": source, "what": reasons[0].why, "locations": []},
@@ -105,7 +109,6 @@ def _report(fitted: FittedPolicy) -> dict[str, Any]:
                 key, {"directive": directive, "source": source, "locations": []}
             )
             entry["locations"].extend(f"{r.location} ({r.why})" for r in reasons if r.location)
-        del page
     chosen = fitted.plan
     return {
         "pages": len(result.files),
@@ -116,7 +119,9 @@ def _report(fitted: FittedPolicy) -> dict[str, Any]:
         "pages_with_own_sources": len(chosen.pages),
         "fitted": chosen.fitted,
         "hashed": list(hashed.values()),
-        "unsafe_hashes": sorted(unsafe_hashes, key=lambda u: (u["location"], u["source"])),
+        "unsafe_hashes": sorted(
+            unsafe_hashes.values(), key=lambda u: (u["locations"][:1], u["source"])
+        ),
         "hosts": list(hosts.values()),
         "schemes": list(schemes.values()),
         "dropped_for_unsafe_inline": chosen.dropped,
@@ -128,12 +133,15 @@ def _print_report(report: dict[str, Any]) -> None:
     out.print(f"Read {report['pages']} HTML pages.", markup=False)
     if report["hashed"]:
         out.print("\nHashed (inline code, allowed by its exact text):")
-        for item in report["hashed"]:
+        for item in report["hashed"][:_SHOWN_HASHES]:
             out.print(
                 f"  {item['directive']:10} {item['source']}  {_clean(item['what'])}: "
-                f"{_locations([_Loc(x) for x in item['locations']])}",
+                f"{_locations(item['locations'])}",
                 markup=False,
             )
+        if len(report["hashed"]) > _SHOWN_HASHES:
+            more = len(report["hashed"]) - _SHOWN_HASHES
+            out.print(f"  … and {more} more (all of them with --json)", markup=False)
     if report["unsafe_hashes"]:
         out.print(
             "\n'unsafe-hashes' is needed by these attributes and URLs; move each into a script or"
@@ -141,7 +149,8 @@ def _print_report(report: dict[str, Any]) -> None:
         )
         for item in report["unsafe_hashes"]:
             out.print(
-                f"  {_clean(item['location'])}: {_clean(item['what'])} -> {item['source']}",
+                f'  {_clean(item["what"])} "{_clean(item["code"], 60)}" -> {item["source"]}'
+                f" at {_locations(item['locations'])}",
                 markup=False,
             )
     if report["hosts"]:
@@ -149,13 +158,12 @@ def _print_report(report: dict[str, Any]) -> None:
         for item in report["hosts"]:
             out.print(
                 f"  {_clean(item['source'])} in {', '.join(item['directives'])}: "
-                f"{_locations([_Loc(x) for x in item['locations']])}",
+                f"{_locations(item['locations'])}",
                 markup=False,
             )
     for item in report["schemes"]:
         out.print(
-            f"\n{item['source']} added to {item['directive']}: "
-            f"{_locations([_Loc(x) for x in item['locations']])}",
+            f"\n{item['source']} added to {item['directive']}: {_locations(item['locations'])}",
             markup=False,
         )
     for directive, sources in report["dropped_for_unsafe_inline"].items():
@@ -169,13 +177,6 @@ def _print_report(report: dict[str, Any]) -> None:
         out.print("\nWarnings:")
         for warning in report["warnings"]:
             out.print(f"  {_clean(warning, 300)}", markup=False)
-
-
-class _Loc:
-    """A location string in the shape _locations expects."""
-
-    def __init__(self, location: str) -> None:
-        self.location = location
 
 
 @csp_app.command()
@@ -200,7 +201,9 @@ def fit(
     ] = 4096,
     site_url: Annotated[
         list[str] | None,
-        typer.Option(help="The site's own origin (https://example.com): absolute links to it are 'self'. Repeatable"),
+        typer.Option(
+            help="The site's own origin (https://example.com): absolute links to it are 'self'. Repeatable"
+        ),
     ] = None,
     unsafe_inline: Annotated[
         list[InlineKind] | None,
@@ -285,7 +288,14 @@ def fit(
             fitted.policy_text, fitted.manifest_text, manifest, uri
         )
         if options.unsafe_inline or options.unsafe_eval:
-            strict = fit_policy(origin, text, FitOptions(mode.value, max_union), manifest.name, origins, fitted.result)
+            strict = fit_policy(
+                origin,
+                text,
+                FitOptions(mode.value, max_union),
+                manifest.name,
+                origins,
+                fitted.result,
+            )
             report["grade_without_unsafe"], report["score_without_unsafe"] = _grade_of(
                 strict.policy_text, strict.manifest_text, manifest, uri
             )
@@ -319,9 +329,7 @@ def fit(
             out.print(_clean(line, 400), markup=False)
     out.print()
     if report["mode"] == "union":
-        out.print(
-            f"One CSP for every page ({report['union_bytes']:,} bytes).", markup=False
-        )
+        out.print(f"One CSP for every page ({report['union_bytes']:,} bytes).", markup=False)
     else:
         out.print(
             f"Per-page CSP: the union would be {report['union_bytes']:,} bytes; "
@@ -347,7 +355,8 @@ def fit(
         )
     out.print(grade_line, markup=False)
     out.print(
-        f"wrote {target}" + (f" and {manifest}" if report["manifest"] else "")
+        f"wrote {target}"
+        + (f" and {manifest}" if report["manifest"] else "")
         + f"; next: edgeshield check --grade {target}, then edgeshield bundle --policy {target}",
         markup=False,
     )

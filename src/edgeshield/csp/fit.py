@@ -19,7 +19,7 @@ from edgeshield.csp.cssscan import scan_css
 from edgeshield.csp.htmlscan import scan_html
 from edgeshield.csp.sources import resolve
 from edgeshield.policy.csp import render
-from edgeshield.policy.csp_pages import INDEX_DOCUMENT, effective_sources, merge_sources
+from edgeshield.policy.csp_pages import effective_sources, merge_sources
 
 HTML_SUFFIXES = (".html", ".htm")
 CSS_SUFFIXES = (".css",)
@@ -69,6 +69,7 @@ class Reason:
     why: str
     location: str = ""
     attribute: bool = False  # an attribute or javascript: URL: needs 'unsafe-hashes'
+    code: str = field(default="", compare=False)  # the code hashed, for the report
 
     def __str__(self) -> str:
         return f"{self.why} at {self.location}" if self.location else self.why
@@ -109,7 +110,9 @@ class FitResult:
     pages: dict[str, Sources] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
-    def add(self, directive: str, source: str, reason: Reason | str, page: str | None = None) -> None:
+    def add(
+        self, directive: str, source: str, reason: Reason | str, page: str | None = None
+    ) -> None:
         """Allow ``source`` in ``directive``, for one request path or (``page=None``) every page.
         A reason with ``attribute=True`` also brings 'unsafe-hashes' into that directive."""
         if isinstance(reason, str):
@@ -179,7 +182,7 @@ def fit_site(origin: Path, same_origins: Iterable[str] = ()) -> FitResult:
             result.pages.setdefault(page, {})
             scan = scan_html(path.read_bytes())
             for item in scan.inline:
-                reason = Reason(item.kind, f"{relative}:{item.line}", item.attribute)
+                reason = Reason(item.kind, f"{relative}:{item.line}", item.attribute, item.text)
                 result.add(item.directive, item.source, reason, page)
             for ref in scan.refs:
                 reason = Reason(ref.why, f"{relative}:{ref.line}")
@@ -285,7 +288,7 @@ def plan(result: FitResult, base: dict[str, list[str]], options: FitOptions = Fi
             {},
             len(union_value),
             len(union_value),
-            "(every page)",
+            "every page",
             {d: _sorted(s) for d, s in dropped.items()},
         )
     # Sources every page has move to the shared part; each page keeps only its own.
@@ -301,7 +304,7 @@ def plan(result: FitResult, base: dict[str, list[str]], options: FitOptions = Fi
         fitted.setdefault(d, set()).update(s)
     own: dict[str, dict[str, list[str]]] = {}
     shared_value = render(merge_sources(base, _ordered(fitted)))
-    largest, largest_page = len(shared_value), "(pages without their own sources)"
+    largest, largest_page = len(shared_value), "pages without sources of their own"
     fitted_base = merge_sources(base, _ordered(fitted))
     for page, table in pages.items():
         rest = {d: s - common.get(d, set()) for d, s in table.items()}

@@ -51,5 +51,7 @@ def fit_policy(
         result = fit_site(origin, same_origins)
     chosen = plan(result, base, options)
     per_page = chosen.mode == "per-page"
-    text = with_fitted(policy_text, chosen.fitted, manifest_name if per_page else None, strict_csp())
+    text = with_fitted(
+        policy_text, chosen.fitted, manifest_name if per_page else None, strict_csp()
+    )
     return FittedPolicy(result, chosen, text, manifest_text(chosen.pages) if per_page else None)

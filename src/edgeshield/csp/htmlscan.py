@@ -47,23 +47,130 @@ JAVASCRIPT_TYPES = frozenset(
 # attribute is never compiled as script, so it needs nothing.
 EVENT_HANDLERS = frozenset(
     "on" + name
-    for name in """
-    abort afterprint animationcancel animationend animationiteration animationstart auxclick
-    beforeinput beforematch beforeprint beforetoggle beforeunload blur cancel canplay
-    canplaythrough change click close contextlost contextmenu contextrestored copy cuechange cut
-    dblclick drag dragend dragenter dragleave dragover dragstart drop durationchange emptied ended
-    error focus focusin focusout formdata gotpointercapture hashchange input invalid keydown
-    keypress keyup languagechange load loadeddata loadedmetadata loadstart lostpointercapture
-    message messageerror mousedown mouseenter mouseleave mousemove mouseout mouseover mouseup
-    mousewheel offline online pagehide pagereveal pageshow pageswap paste pause play playing
-    pointercancel pointerdown pointerenter pointerleave pointermove pointerout pointerover
-    pointerrawupdate pointerup popstate progress ratechange rejectionhandled reset resize scroll
-    scrollend securitypolicyviolation seeked seeking select selectionchange selectstart
-    slotchange stalled storage submit suspend timeupdate toggle touchcancel touchend touchmove
-    touchstart transitioncancel transitionend transitionrun transitionstart unhandledrejection
-    unload volumechange waiting webkitanimationend webkitanimationiteration webkitanimationstart
-    webkittransitionend wheel search
-    """.split()
+    for name in [
+        "abort",
+        "afterprint",
+        "animationcancel",
+        "animationend",
+        "animationiteration",
+        "animationstart",
+        "auxclick",
+        "beforeinput",
+        "beforematch",
+        "beforeprint",
+        "beforetoggle",
+        "beforeunload",
+        "blur",
+        "cancel",
+        "canplay",
+        "canplaythrough",
+        "change",
+        "click",
+        "close",
+        "contextlost",
+        "contextmenu",
+        "contextrestored",
+        "copy",
+        "cuechange",
+        "cut",
+        "dblclick",
+        "drag",
+        "dragend",
+        "dragenter",
+        "dragleave",
+        "dragover",
+        "dragstart",
+        "drop",
+        "durationchange",
+        "emptied",
+        "ended",
+        "error",
+        "focus",
+        "focusin",
+        "focusout",
+        "formdata",
+        "gotpointercapture",
+        "hashchange",
+        "input",
+        "invalid",
+        "keydown",
+        "keypress",
+        "keyup",
+        "languagechange",
+        "load",
+        "loadeddata",
+        "loadedmetadata",
+        "loadstart",
+        "lostpointercapture",
+        "message",
+        "messageerror",
+        "mousedown",
+        "mouseenter",
+        "mouseleave",
+        "mousemove",
+        "mouseout",
+        "mouseover",
+        "mouseup",
+        "mousewheel",
+        "offline",
+        "online",
+        "pagehide",
+        "pagereveal",
+        "pageshow",
+        "pageswap",
+        "paste",
+        "pause",
+        "play",
+        "playing",
+        "pointercancel",
+        "pointerdown",
+        "pointerenter",
+        "pointerleave",
+        "pointermove",
+        "pointerout",
+        "pointerover",
+        "pointerrawupdate",
+        "pointerup",
+        "popstate",
+        "progress",
+        "ratechange",
+        "rejectionhandled",
+        "reset",
+        "resize",
+        "scroll",
+        "scrollend",
+        "securitypolicyviolation",
+        "seeked",
+        "seeking",
+        "select",
+        "selectionchange",
+        "selectstart",
+        "slotchange",
+        "stalled",
+        "storage",
+        "submit",
+        "suspend",
+        "timeupdate",
+        "toggle",
+        "touchcancel",
+        "touchend",
+        "touchmove",
+        "touchstart",
+        "transitioncancel",
+        "transitionend",
+        "transitionrun",
+        "transitionstart",
+        "unhandledrejection",
+        "unload",
+        "volumechange",
+        "waiting",
+        "webkitanimationend",
+        "webkitanimationiteration",
+        "webkitanimationstart",
+        "webkittransitionend",
+        "wheel",
+        "search",
+    ]
 )
 # Elements whose content browsers do not parse as markup when scripting is on; what looks like
 # a <script> inside them never runs.
@@ -317,10 +424,13 @@ class _Scanner(HTMLParser):
             if tag in _INERT:
                 self.inert += 1
             return
-        first: dict[str, str | None] = {}
-        for name, value in attrs:
-            first.setdefault(name, value)
-        self._attributes(tag, first, line)
+        first = dict(attrs)
+        if len(first) != len(attrs):  # a repeated attribute: browsers keep the first
+            first = {}
+            for name, value in attrs:
+                first.setdefault(name, value)
+        if tag in _NAVIGATION_ATTRS or "style" in first or not EVENT_HANDLERS.isdisjoint(first):
+            self._attributes(tag, first, line)
         if tag in _INERT:
             if tag == "iframe" and first.get("src") is not None:
                 self.ref("frame-src", first.get("src"), line, "<iframe src>")
@@ -432,7 +542,9 @@ class _Scanner(HTMLParser):
                     break
         elif tag in ("img", "source"):
             parent = self.in_media[-1] if self.in_media else ""
-            directive = "media-src" if tag == "source" and parent in ("video", "audio") else "img-src"
+            directive = (
+                "media-src" if tag == "source" and parent in ("video", "audio") else "img-src"
+            )
             self.ref(directive, a.get("src"), line, f"<{tag} src>")
             for attr in ("srcset", "imagesrcset"):
                 for url in srcset_urls(a.get(attr) or ""):
@@ -487,13 +599,13 @@ def scan_html(data: bytes, served_charset: str | None = None) -> PageScan:
     parser = _Scanner(scan)
     parser.feed(text)
     parser.close()
-    if parser.in_code is not None and parser.in_code[0]:  # unclosed <script>/<style> at EOF
-        parser.handle_endtag("script" if parser.in_code[0] == "script-src" else "style")
+    # A <script> still open at the end of the file never runs (the parser marks it "already
+    # started" at EOF, https://html.spec.whatwg.org/#parsing-main-incdata), so it needs nothing.
     if not declared and any(not i.text.isascii() for i in scan.inline):
         scan.warnings.append(
             (
                 1,
-                "non-ASCII inline code and no declared charset: hashed as UTF-8; add <meta charset=\"utf-8\"> so browsers decode it the same way",
+                'non-ASCII inline code and no declared charset: hashed as UTF-8; add <meta charset="utf-8"> so browsers decode it the same way',
             )
         )
     return scan

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
+from edgeshield.errors import EdgeshieldError
 from edgeshield.policy.locate import LineIndex
 
 CSP = "content-security-policy"
@@ -21,7 +22,7 @@ MARKER = "# Written by `edgeshield csp fit`; replaced on every run: do not edit 
 _TABLE_HEADER_RE = re.compile(r"^\s*\[")
 
 
-class PolicyEditError(Exception):
+class PolicyEditError(EdgeshieldError):
     """The policy cannot take a fitted table; the message says what to change."""
 
 
@@ -87,7 +88,11 @@ def _fitted_block(key: str, fitted: dict[str, list[str]], per_page: str | None) 
 def _drop_fitted(lines: list[str], key: str) -> list[str]:
     """The lines without an earlier fitted table (and its marker comment)."""
     header = re.compile(
-        r"^\s*\[\s*headers\s*\.\s*(?:" + re.escape(key) + "|" + re.escape(_toml_string(key)) + r")\s*\.\s*fitted\s*\]"
+        r"^\s*\[\s*headers\s*\.\s*(?:"
+        + re.escape(key)
+        + "|"
+        + re.escape(_toml_string(key))
+        + r")\s*\.\s*fitted\s*\]"
     )
     out: list[str] = []
     skipping = False
@@ -97,9 +102,9 @@ def _drop_fitted(lines: list[str], key: str) -> list[str]:
             if out and out[-1].strip() == MARKER:
                 out.pop()
             continue
-        if skipping and _TABLE_HEADER_RE.match(line) and not line.lstrip().startswith("[["):
-            skipping = False
-        elif skipping and line.lstrip().startswith("[["):
+        if (skipping and _TABLE_HEADER_RE.match(line) and not line.lstrip().startswith("[[")) or (
+            skipping and line.lstrip().startswith("[[")
+        ):
             skipping = False
         if not skipping:
             out.append(line)
@@ -140,7 +145,7 @@ def with_fitted(
                 same = False
             if not same:
                 raise PolicyEditError(
-                    f"line {number}: write the CSP as a table ([headers.{key}] with value = \"…\") so csp fit can add to it"
+                    f'line {number}: write the CSP as a table ([headers.{key}] with value = "…") so csp fit can add to it'
                 )
             del lines[number - 1]
             lines += ["", f"[headers.{_bare(key)}]", f"value = {_toml_string(spec)}"]

@@ -95,7 +95,7 @@ class Engine:
         self.base = self._build(())
         self._plans: dict[tuple[int, ...], Plan] = {(): self.base}
         pages = compiled.get("csp_pages")
-        self.pages = PageCsp(pages) if pages else None
+        self.pages = PageCsp(pages, self.base.replace) if pages else None
 
     def _build(self, matched: tuple[int, ...]) -> Plan:
         """Base headers, then each matching rule in file order; a later rule wins."""
@@ -156,9 +156,9 @@ class Engine:
         if self.pages is not None:  # per-page CSP, unless a rule replaced the policy's CSP
             current = plan.replace.get(self.pages.name)
             if current is not None and current[0]["value"] == self.pages.base:
-                entry = self.pages.entry(uri)
-                if entry is not None:
-                    headers[self.pages.name] = entry
+                page = self.pages.entry(uri)
+                if page is not None:
+                    headers[self.pages.name] = page
         result = dict(response)
         result["headers"] = headers
         return result, plan, matched

@@ -78,7 +78,9 @@ class CspPages:
     pages: dict[str, dict[str, tuple[str, ...]]]  # request path -> directive -> sources
 
 
-def manifest_text(pages: dict[str, dict[str, list[str]]], index_document: str = INDEX_DOCUMENT) -> str:
+def manifest_text(
+    pages: dict[str, dict[str, list[str]]], index_document: str = INDEX_DOCUMENT
+) -> str:
     """Deterministic manifest JSON, one page per line."""
     head = json.dumps({"format": FORMAT, "index-document": index_document})[:-1]
     lines = [head + ', "pages": {']
@@ -143,41 +145,76 @@ def load_manifest(path: Path, shown: str, header: str) -> tuple[CspPages | None,
         ]
     index = data.get("index-document", INDEX_DOCUMENT)
     if not isinstance(index, str) or not index or "/" in index:
-        problems.append(problem("index-document", f"invalid {index!r}", 'a file name like "index.html"'))
+        problems.append(
+            problem("index-document", f"invalid {index!r}", 'a file name like "index.html"')
+        )
         index = INDEX_DOCUMENT
     raw_pages = data.get("pages")
     if not isinstance(raw_pages, dict):
-        return None, [*problems, problem("pages", "missing or not an object", "an object of request path -> directives")]
+        return None, [
+            *problems,
+            problem("pages", "missing or not an object", "an object of request path -> directives"),
+        ]
     pages: dict[str, dict[str, tuple[str, ...]]] = {}
     for page, table in raw_pages.items():
         if not page.startswith("/") or any(c.isspace() or ord(c) < 0x20 for c in page):
             problems.append(
-                problem(f"pages.{page}", "not a request path", "start with / and hold no spaces or control characters", page)
+                problem(
+                    f"pages.{page}",
+                    "not a request path",
+                    "start with / and hold no spaces or control characters",
+                    page,
+                )
             )
             continue
         if not isinstance(table, dict):
-            problems.append(problem(f"pages.{page}", "must be an object of directive -> sources", '{"script-src": ["\'sha256-…\'"]}', page))
+            problems.append(
+                problem(
+                    f"pages.{page}",
+                    "must be an object of directive -> sources",
+                    '{"script-src": ["\'sha256-…\'"]}',
+                    page,
+                )
+            )
             continue
         entry: dict[str, tuple[str, ...]] = {}
         for directive, sources in table.items():
             where = f"pages.{page}.{directive}"
             if directive not in PAGE_DIRECTIVES:
                 problems.append(
-                    problem(where, f"{directive!r} cannot be set per page", "fetch directives, base-uri or form-action", page)
+                    problem(
+                        where,
+                        f"{directive!r} cannot be set per page",
+                        "fetch directives, base-uri or form-action",
+                        page,
+                    )
                 )
                 continue
             if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-                problems.append(problem(where, "sources must be a list of strings", "e.g. [\"'sha256-…'\"]", page))
+                problems.append(
+                    problem(
+                        where, "sources must be a list of strings", "e.g. [\"'sha256-…'\"]", page
+                    )
+                )
                 continue
             bad = False
             for source in sources:
                 for _w, what, fix, severity in csp.check_source(directive, source):
-                    if severity == "error" or source.lower() in ("'none'", "'unsafe-inline'", "'unsafe-eval'"):
+                    if severity == "error" or source.lower() in (
+                        "'none'",
+                        "'unsafe-inline'",
+                        "'unsafe-eval'",
+                    ):
                         problems.append(problem(where, what, fix, page))
                         bad = True
                 if source.lower() in ("'none'", "'unsafe-inline'", "'unsafe-eval'", "*"):
                     problems.append(
-                        problem(where, f"{source} does not belong in a per-page manifest", "put it in the policy's directives", page)
+                        problem(
+                            where,
+                            f"{source} does not belong in a per-page manifest",
+                            "put it in the policy's directives",
+                            page,
+                        )
                     )
                     bad = True
             if not bad:

@@ -710,7 +710,12 @@ def _fitted(
         if key == "per-page":
             if not isinstance(sources, str) or not sources.strip():
                 findings.append(
-                    (where, "per-page must be a file name", 'e.g. "edgeshield.csp-pages.json"', "error")
+                    (
+                        where,
+                        "per-page must be a file name",
+                        'e.g. "edgeshield.csp-pages.json"',
+                        "error",
+                    )
                 )
             continue
         if key.lower() not in PAGE_DIRECTIVES:
