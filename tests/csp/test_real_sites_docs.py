@@ -233,3 +233,18 @@ def test_features_break_under_the_strict_preset(
     except Exception:  # a feature's element never appears: broken, as expected
         return
     assert violations or not all(found.values())
+
+
+def test_per_page_policy_verifies_through_the_edge(
+    real_site: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """verify runs the policy as serve does, per-page table included: every page gets only
+    its own hashes, and still none is refused."""
+    site = real_site("sphinx-furo")
+    policy = tmp_path / "build" / "edgeshield.toml"
+    fitted = cli("csp", "fit", "--origin", str(site), "--mode", "per-page", "--output", str(policy))
+    assert fitted.returncode == 0, fitted.stdout + fitted.stderr
+    assert (tmp_path / "build" / "edgeshield.csp-pages.json").is_file()
+    report = verify_site(site, policy)
+    assert report.ok, [v.to_dict() for v in report.violations]
+    assert len(report.pages) == report.total_pages
