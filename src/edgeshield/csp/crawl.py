@@ -61,8 +61,9 @@ CLICKABLE: Final = (
     "input[type=checkbox], input[type=radio], [aria-expanded], [data-toggle], [data-bs-toggle]"
 )
 # A stable description of an element, so the same header button is clicked once per crawl.
-_SIGNATURE_JS: Final = """e => [e.localName, e.id, e.getAttribute('class') || '',
-  e.getAttribute('for') || '', e.getAttribute('aria-label') || '', e.getAttribute('title') || '',
+# Ids and label targets are left out: a page with 40 "View Source" toggles gets one click.
+_SIGNATURE_JS: Final = """e => [e.localName, e.getAttribute('class') || '',
+  e.getAttribute('aria-label') || '', e.getAttribute('title') || '',
   (e.textContent || '').trim().slice(0, 60)].join('|')"""
 _LINKS_JS: Final = "() => Array.from(document.querySelectorAll('a[href], area[href]'), a => a.href)"
 # A word the page's own search index surely holds: from its main heading, else the title.
