@@ -1,4 +1,5 @@
-"""One request through the edge, in CloudFront's order (reference/lambda-edge.md §2.6-§2.7):
+"""One request through the edge, in CloudFront's order (AWS: "Lambda@Edge event structure",
+"Generate HTTP responses in request triggers", "Restrictions on all edge functions"):
 
 viewer-request -> cache -> (miss) origin-request -> origin -> origin-response -> cache store
 -> viewer-response -> viewer

@@ -69,7 +69,7 @@ class EdgeServer:
         self.host = host
         self.port = port
         # With TLS, like a viewer protocol policy of redirect-to-https: a plain-HTTP listener
-        # that only redirects (no function runs for it, §2.7).
+        # that only redirects (no function runs for it, as AWS's trigger docs say).
         self.ssl_context = ssl_context
         self.redirect_port = redirect_port
         self._redirect_runner: web.ServerRunner | None = None
