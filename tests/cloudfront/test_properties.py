@@ -6,7 +6,7 @@ import copy
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgeshield.cloudfront import (
@@ -55,16 +55,14 @@ def test_headers_survive_json(pairs: list[tuple[str, str]]) -> None:
     assert from_cf_headers(json.loads(json.dumps(cf))) == _grouped(pairs)
 
 
-# Event generation is slow on a loaded machine; that says nothing about the validator.
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150)
 @given(origin_response_events())
 def test_the_unchanged_response_is_always_valid(event: dict[str, Any]) -> None:
     response = copy.deepcopy(cf_record(event)["response"])
     assert validate_result("origin-response", event, response) == []
 
 
-# Event generation is slow on a loaded machine; that says nothing about the validator.
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150)
 @given(origin_response_events(), st.lists(st.tuples(header_names(), header_values()), max_size=6))
 def test_setting_headers_the_right_way_is_always_valid(
     event: dict[str, Any], added: list[tuple[str, str]]

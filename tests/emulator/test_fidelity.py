@@ -229,3 +229,23 @@ def test_a_missing_key_in_a_private_bucket_is_access_denied(folder: Proc) -> Non
     assert "default-src" in (reply.header("content-security-policy") or "")  # origin-response ran
     assert reply.x_cache == "Miss from cloudfront"
     assert fetch(folder.port, "/").status == 200
+
+
+# -- the library's invoke() gives the same verdict ---------------------------------------------
+
+
+def test_invoke_accepts_awss_example_and_reports_the_warning_as_advice() -> None:
+    from edgeshield.cloudfront import origin_response_event
+    from edgeshield.emulator.invoke import invoke
+
+    event = origin_response_event(
+        uri="/s3meta",
+        response_headers=[
+            ("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"),
+            ("X-Amz-Meta-Last-Modified", "Thu, 01 Feb 2024 12:00:00 GMT"),
+        ],
+    )
+    result = invoke(event, handler="fidelity.override_last_modified", task_root=FUNCTIONS)
+    assert result.accepted and result.http_status is None and result.refusals == ()
+    assert [(v.kind, v.rule) for v in result.violations] == [("warning", "header-key")]
+    assert result.result["headers"]["last-modified"][0]["value"] == "Thu, 01 Feb 2024 12:00:00 GMT"
