@@ -264,3 +264,27 @@ def test_the_edge_sends_what_the_policy_merge_says(pages: dict[str, dict[str, li
         html("/none.html")["Records"][0]["cf"]["response"], "/none.html"
     )
     assert csp_of(result) == value
+
+
+def test_served_through_the_local_edge_each_page_gets_its_own_csp(tmp_path: Path) -> None:
+    """The folder as an S3-like origin behind `serve`'s edge, the fitted per-page policy on the
+    real function: every page's own hash arrives over HTTP, under each path that serves it."""
+    from edgeshield import LocalEdge
+    from tests.csp.test_fit import page_script
+
+    site = write_site(tmp_path / "site", pages=10)
+    fitted = fit_policy(site, preset_text("strict"), FitOptions(mode="per-page"), "pages.json")
+    (tmp_path / "policy.toml").write_text(fitted.policy_text)
+    assert fitted.manifest_text is not None
+    (tmp_path / "pages.json").write_text(fitted.manifest_text)
+    with LocalEdge(
+        origin=str(site), policy=tmp_path / "policy.toml", state_dir=tmp_path / "state"
+    ) as edge:
+        for path, number in (("/docs/page-4.html", 4), ("/docs/section-3/index.html", 3), ("/", 0)):
+            page = edge.get(path)
+            assert page.status == 200, path
+            csp = page.header("content-security-policy") or ""
+            assert page_script(number) in csp, path
+            assert page_script(1) not in csp, path  # another page's hash is not there
+        image = edge.get("/favicon.svg").header("content-security-policy") or ""
+        assert "'sha256-" in image and page_script(4) not in image  # the shared base only
