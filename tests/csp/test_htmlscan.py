@@ -62,7 +62,7 @@ def test_resource_references_and_their_directives() -> None:
 <link rel="stylesheet" href="https://fonts.googleapis.com/css2?family=Inter">
 <link rel="icon" href="/favicon.ico"><link rel="manifest" href="/site.webmanifest">
 <link rel="preload" as="font" href="https://fonts.gstatic.com/x.woff2" crossorigin>
-<link rel="modulepreload" href="https://cdn.example.com/m.js"><link rel="canonical" href="https://other.example/">
+<link rel="modulepreload" href="https://cdn.example.com/m.js"><link rel="canonical" href="https://other.example/"><link rel="prefetch" href="https://hint.example/x">
 <base href="/docs/">
 </head><body>
 <img src="a.png" srcset="https://img.example/b.png 2x">

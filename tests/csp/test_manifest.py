@@ -3,16 +3,19 @@ edge through the real handler, run from the bundle in a fresh interpreter."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgeshield.bundle import build_zip, stage
 from edgeshield.cloudfront import build_event, validate_result
 from edgeshield.csp import FitOptions, fit_policy
-from edgeshield.policy import PolicyError, compile_policy, load, load_policy
+from edgeshield.policy import PolicyError, compile_policy, load, load_policy, load_preset
 from edgeshield.policy.csp import parse_raw
 from edgeshield.policy.csp_pages import manifest_text
 from edgeshield.policy.presets import preset_text
@@ -216,3 +219,72 @@ def test_report_only_csp_gets_its_pages_too(tmp_path: Path) -> None:
     result, _ = invoke(root, html("/a.html"))
     assert HASH in result["headers"]["content-security-policy-report-only"][0]["value"]
     assert "content-security-policy" not in result["headers"]
+
+
+_SOURCES = st.sampled_from(
+    ["'self'", "data:", "https://cdn.example", HASH, HASH2, "'unsafe-hashes'", "blob:"]
+)
+_DIRECTIVES = st.sampled_from(
+    ["script-src", "style-src", "img-src", "media-src", "worker-src", "frame-src", "base-uri"]
+)
+_PAGES = st.dictionaries(
+    st.sampled_from(["/a.html", "/b/index.html", "/b/c.html", "/index.html", "/x%20y.html"]),
+    st.dictionaries(
+        _DIRECTIVES, st.lists(_SOURCES, min_size=1, max_size=3, unique=True), max_size=3
+    ),
+    max_size=5,
+)
+
+
+@settings(max_examples=60)
+@given(pages=_PAGES)
+def test_the_edge_sends_what_the_policy_merge_says(pages: dict[str, dict[str, list[str]]]) -> None:
+    """For any manifest, the header the engine sends for a page is the base CSP with that page's
+    sources merged in (the policy-level rule), under every path that serves the page."""
+    from edgeshield.edge.engine import Engine
+    from edgeshield.policy.csp import render
+    from edgeshield.policy.csp_pages import CspPages, merge_sources, request_aliases
+
+    policy = load_preset("strict")
+    value = next(s.value for s in policy.headers if s.name == "content-security-policy")
+    table = {p: {d: tuple(s) for d, s in t.items()} for p, t in pages.items()}
+    policy = dataclasses.replace(
+        policy, csp_pages=CspPages("content-security-policy", "m.json", "index.html", table)
+    )
+    engine = Engine(compile_policy(policy))
+    base = parse_raw(value)[0]
+    for page, sources in pages.items():
+        want = render(merge_sources(base, sources))
+        for uri in request_aliases(page, "index.html"):
+            if uri != page and uri in pages:
+                continue
+            result, _plan, _matched = engine.apply(html(uri)["Records"][0]["cf"]["response"], uri)
+            assert csp_of(result) == want
+    result, _plan, _matched = engine.apply(
+        html("/none.html")["Records"][0]["cf"]["response"], "/none.html"
+    )
+    assert csp_of(result) == value
+
+
+def test_served_through_the_local_edge_each_page_gets_its_own_csp(tmp_path: Path) -> None:
+    """The folder as an S3-like origin behind `serve`'s edge, the fitted per-page policy on the
+    real function: every page's own hash arrives over HTTP, under each path that serves it."""
+    from edgeshield import LocalEdge
+    from tests.csp.test_fit import page_script
+
+    site = write_site(tmp_path / "site", pages=10)
+    fitted = fit_policy(site, preset_text("strict"), FitOptions(mode="per-page"), "pages.json")
+    (tmp_path / "policy.toml").write_text(fitted.policy_text)
+    assert fitted.manifest_text is not None
+    (tmp_path / "pages.json").write_text(fitted.manifest_text)
+    with LocalEdge(
+        origin=str(site), policy=tmp_path / "policy.toml", state_dir=tmp_path / "state"
+    ) as edge:
+        for path, number in (("/docs/page-4.html", 4), ("/docs/section-3/index.html", 3), ("/", 0)):
+            page = edge.get(path)
+            assert page.status == 200, path
+            csp = page.header("content-security-policy") or ""
+            assert page_script(number) in csp, path
+            assert page_script(1) not in csp, path  # another page's hash is not there
+        image = edge.get("/favicon.svg").header("content-security-policy") or ""
+        assert "'sha256-" in image and page_script(4) not in image  # the shared base only

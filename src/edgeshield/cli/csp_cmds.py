@@ -118,7 +118,8 @@ def _report(fitted: FittedPolicy) -> dict[str, Any]:
         "largest_header_page": chosen.largest_page,
         "pages_with_own_sources": len(chosen.pages),
         "fitted": chosen.fitted,
-        "hashed": list(hashed.values()),
+        # Shared hashes first (most pages), then each page's own, in page order.
+        "hashed": sorted(hashed.values(), key=lambda h: (-len(h["locations"]), h["locations"][:1])),
         "unsafe_hashes": sorted(
             unsafe_hashes.values(), key=lambda u: (u["locations"][:1], u["source"])
         ),
@@ -304,11 +305,16 @@ def fit(
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(fitted.policy_text, encoding="utf-8")
+        # The manifest first: a running `serve` reloads when the policy file changes.
         if fitted.manifest_text is not None:
             manifest.write_text(fitted.manifest_text, encoding="utf-8")
-        elif manifest.is_file() and manifest.read_text(encoding="utf-8").startswith(
-            f'{{"format": {FORMAT}, "index-document"'
+        target.write_text(fitted.policy_text, encoding="utf-8")
+        if (
+            fitted.manifest_text is None
+            and manifest.is_file()
+            and manifest.read_text(encoding="utf-8").startswith(
+                f'{{"format": {FORMAT}, "index-document"'
+            )
         ):
             manifest.unlink()  # an earlier per-page run's manifest, no longer referenced
     except OSError as exc:

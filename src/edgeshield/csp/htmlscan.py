@@ -529,9 +529,9 @@ class _Scanner(HTMLParser):
             for rel in rels:
                 if rel == "preload" or rel == "prefetch":
                     as_ = (a.get("as") or "").strip().lower()
+                    # Without a known `as` the hint is ignored (preload) or only a hint
+                    # (prefetch): never worth loosening default-src for.
                     directive = _PRELOAD_AS.get(as_)
-                    if directive is None and rel == "prefetch":
-                        directive = "default-src"
                     if directive is not None:
                         self.ref(directive, a.get("href"), line, f"<link rel={rel} as={as_}>")
                         if as_ == "image" and a.get("imagesrcset"):
