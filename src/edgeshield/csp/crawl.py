@@ -215,6 +215,59 @@ def sources_for(v: Violation) -> tuple[list[tuple[str, str]], str | None]:
     return [], f"cannot tell what to allow for blocked {blocked!r}"
 
 
+SAMPLE_LENGTH: Final = 40  # what browsers quote of refused inline code with 'report-sample'
+
+
+def locate_in_source(violations: list[Violation], origin: Path) -> list[Violation]:
+    """Give inline violations the listener could not read (the element left the page, or was
+    never in one: markup parsed off-document) the texts that explain them: the browser's
+    sample when it is shorter than the 40 characters it quotes (then it is the whole text),
+    else the site's inline code of the same kind that starts with the sample."""
+    import dataclasses
+
+    from edgeshield.csp.htmlscan import scan_html
+
+    pending = [v for v in violations if v.blocked == "inline" and v.sample and not v.hashes()]
+    if not pending:
+        return violations
+    scanned: list[tuple[str, bool, str]] | None = None  # (directive family, attribute, text)
+
+    def site_inline() -> list[tuple[str, bool, str]]:
+        found: list[tuple[str, bool, str]] = []
+        root = origin.resolve()
+        for path in html_pages(root):
+            try:
+                data = (root / unquote(path).lstrip("/")).read_bytes()
+            except OSError:
+                continue
+            found.extend((i.directive, i.attribute, i.text) for i in scan_html(data).inline)
+        return found
+
+    out = []
+    for v in violations:
+        if v not in pending or v.hashes():
+            out.append(v)
+            continue
+        if len(v.sample) < SAMPLE_LENGTH:
+            texts: tuple[str, ...] = (v.sample,)
+        else:
+            if scanned is None:
+                scanned = site_inline()
+            family = "style-src" if v.directive.startswith("style") else "script-src"
+            attribute = v.directive.endswith("-attr")
+            texts = tuple(
+                sorted(
+                    {
+                        t
+                        for d, a, t in scanned
+                        if d == family and a == attribute and t.startswith(v.sample)
+                    }
+                )
+            )
+        out.append(dataclasses.replace(v, candidates=texts))
+    return out
+
+
 def additions_for(
     violations: Iterable[Violation], present: Iterable[str]
 ) -> tuple[list[Addition], list[NotAdded]]:
@@ -377,7 +430,7 @@ async def crawl_site_async(
         await asyncio.sleep(0.5)  # the last Reporting-API batch
         await context.close()
         seen.extend(edge.inbox.violations(edge.url))
-    result.violations = dedupe(seen)
+    result.violations = locate_in_source(dedupe(seen), origin)
     from edgeshield.policy.csp import parse_raw
 
     present = parse_raw(csp)[0].keys()
