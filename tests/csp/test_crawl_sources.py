@@ -237,13 +237,13 @@ def test_unreadable_inline_code_is_located_by_the_browsers_sample(tmp_path: Path
     """Markup parsed off the page (a search that reads other pages) is refused with no element
     to read: a sample shorter than the 40 characters quoted is the whole text; a longer one is
     matched against the site's own inline code of the same kind."""
-    long_css = "body {\n    --color-code-background: #f2f2f2; --x: 1;\n}"
+    long_css = "\n  body {\n    --color-code-background: #f2f2f2; --x: 1;\n}\n"
     (tmp_path / "index.html").write_text(
         f'<html><head><style>{long_css}</style></head><body><p style="display: none;">x</p>'
-        f'<p style="{long_css[:40]}-other">y</p></body></html>'
+        f'<p style="{long_css.strip()[:40]}-other">y</p></body></html>'
     )
     unreadable = [
-        violation(directive="style-src-elem", sample=long_css[:40], source="/s.js:203:41"),
+        violation(directive="style-src-elem", sample=long_css.strip()[:40], source="/s.js:203:41"),
         violation(directive="style-src-attr", sample="display: none;", source="/s.js:203:41"),
         violation(directive="script-src-elem", sample="x" * 40, source="/s.js:1:1"),
     ]

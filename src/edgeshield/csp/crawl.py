@@ -221,8 +221,9 @@ SAMPLE_LENGTH: Final = 40  # what browsers quote of refused inline code with 're
 def locate_in_source(violations: list[Violation], origin: Path) -> list[Violation]:
     """Give inline violations the listener could not read (the element left the page, or was
     never in one: markup parsed off-document) the texts that explain them: the browser's
-    sample when it is shorter than the 40 characters it quotes (then it is the whole text),
-    else the site's inline code of the same kind that starts with the sample."""
+    site's inline code of the same kind that starts with the sample (browsers quote the first
+    40 characters, whitespace trimmed), else, when the sample is shorter than that, the sample
+    itself (then it is the whole text)."""
     import dataclasses
 
     from edgeshield.csp.htmlscan import scan_html
@@ -248,22 +249,25 @@ def locate_in_source(violations: list[Violation], origin: Path) -> list[Violatio
         if v not in pending or v.hashes():
             out.append(v)
             continue
-        if len(v.sample) < SAMPLE_LENGTH:
-            texts: tuple[str, ...] = (v.sample,)
-        else:
-            if scanned is None:
-                scanned = site_inline()
-            family = "style-src" if v.directive.startswith("style") else "script-src"
-            attribute = v.directive.endswith("-attr")
-            texts = tuple(
-                sorted(
-                    {
-                        t
-                        for d, a, t in scanned
-                        if d == family and a == attribute and t.startswith(v.sample)
-                    }
-                )
+        if scanned is None:
+            scanned = site_inline()
+        family = "style-src" if v.directive.startswith("style") else "script-src"
+        attribute = v.directive.endswith("-attr")
+        whole = len(v.sample) < SAMPLE_LENGTH  # the sample is all of the (trimmed) text
+        # Chromium trims whitespace around the code it quotes.
+        texts = tuple(
+            sorted(
+                {
+                    t
+                    for d, a, t in scanned
+                    if d == family
+                    and a == attribute
+                    and (t.strip() == v.sample if whole else t.lstrip().startswith(v.sample))
+                }
             )
+        )
+        if not texts and whole:
+            texts = (v.sample,)
         out.append(dataclasses.replace(v, candidates=texts))
     return out
 
