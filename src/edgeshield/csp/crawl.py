@@ -284,7 +284,12 @@ def additions_for(
             skipped.append(NotAdded(v, why))
             continue
         at_runtime = bool(v.source) and not v.source.startswith(v.page.split("?")[0] + ":")
-        reason = _what(v) if v.blocked == "inline" else f"{v.directive} load of {v.blocked}"
+        if v.blocked == "inline":
+            reason = _what(v)
+        elif v.blocked in ("data", "blob", "mediastream", "filesystem"):
+            reason = f"{v.blocked}: URL in {v.directive}"
+        else:
+            reason = f"{v.directive} load of {v.blocked}"
         if v.blocked == "inline" and at_runtime:
             reason += " created at run time"
         for directive, source in pairs:
