@@ -75,8 +75,6 @@ RHP_CANNOT_REMOVE: Final = frozenset(
     }
 )
 RHP_CANNOT_REMOVE_PREFIXES: Final = ("x-accel-", "x-amz-cf-", "x-edge-")
-# RHP_URL, "Remove headers": CloudFront puts its own value back when these are removed.
-RHP_REINSERTED: Final = {"server": "CloudFront", "date": "(CloudFront's date)"}
 
 # --- CloudFront Functions (QUOTAS_URL "Quotas on CloudFront Functions"; CFF_RESTRICTIONS_URL) --
 CFF_RUNTIME: Final = "cloudfront-js-2.0"

@@ -129,10 +129,7 @@ def _analyse(compiled: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     for name in b.remove:
         if name in facts.RHP_CANNOT_REMOVE or name.startswith(facts.RHP_CANNOT_REMOVE_PREFIXES):
             reasons.append(f"a response headers policy cannot remove {name!r}")
-        elif name in facts.RHP_REINSERTED and name not in b.headers:
-            reasons.append(f"removing {name!r}: CloudFront puts its own {name.title()} header back")
-            removable.append({"Header": name})
-        else:
+        else:  # Server and Date come back as CloudFront's own, as after a function
             removable.append({"Header": name})
 
     config: dict[str, Any] = {}
