@@ -14,7 +14,7 @@ import pytest
 
 from edgeshield.cloudfront.events import from_cf_headers
 from edgeshield.emulator import response_headers_policy
-from edgeshield.emulator.cff import FunctionSource, Runtime, to_cf_headers, viewer_event
+from edgeshield.emulator.cff import FunctionSource, Runtime, viewer_event
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.preview import DEFAULT_SAMPLES, Sample, run_sample, sample_event
 from edgeshield.targets import cff, rhp

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeshield.targets import Traffic, plan
-from edgeshield.targets import cff, rhp
+from edgeshield.targets import Traffic, cff, plan, rhp
 from tests.targets.policies import BY_TYPE, RULES, compiled_text
 
 EDGESHIELD = str(Path(sys.executable).with_name("edgeshield"))
