@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.text import Text
 
 from edgeshield.cli.app import EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
@@ -72,21 +71,19 @@ def plan(
             "(US list prices, no free tier)"
         ),
         title_justify="left",
-        show_lines=True,
     )
     table.add_column("mechanism", no_wrap=True)
     table.add_column("exact")
     table.add_column("USD/month", justify="right")
-    table.add_column("why not exact / cost formula", overflow="fold")
     for m in result.mechanisms:
         mark = " (recommended)" if m.name == result.recommended else ""
-        detail = "\n".join(f"- {r}" for r in m.reasons)
-        detail = (detail + "\n" if detail else "") + m.formula
-        # Text: reasons quote header values from the policy; never read them as markup.
-        table.add_row(
-            m.name + mark, "yes" if m.exact else "no", f"{m.monthly_cost_usd:,.2f}", Text(detail)
-        )
+        table.add_row(m.name + mark, "yes" if m.exact else "no", f"{m.monthly_cost_usd:,.2f}")
     out.print(table)
+    for m in result.mechanisms:
+        # markup=False: reasons quote header values from the policy.
+        out.print(f"{m.name}: {m.formula}", markup=False)
+        for reason in m.reasons:
+            out.print(f"  not exact: {reason}", markup=False)
     out.print(f"recommended: {result.recommended}", markup=False)
 
 

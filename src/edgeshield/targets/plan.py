@@ -123,7 +123,7 @@ def _lambda(compiled: dict[str, Any], traffic: Traffic) -> Mechanism:
     formula = (
         f"{runs_text} x (${facts.LAMBDA_EDGE_PRICE_PER_MILLION:.2f}/1e6 + "
         f"{billed_ms} ms x {traffic.lambda_memory_mb} MB = {gb_seconds_each:g} GB-s x "
-        f"${facts.LAMBDA_EDGE_PRICE_PER_GB_SECOND}) = ${cost:,.2f}"
+        f"${facts.LAMBDA_EDGE_PRICE_PER_GB_SECOND:.8f}) = ${cost:,.2f}"
     )
     return Mechanism("lambda-edge", True, [], _money(cost), formula, invocations=runs)
 
