@@ -140,3 +140,36 @@ def bundle_target(target: str, policy: Path | None, output: Path | None, as_json
         )
     for reason in why:
         err.print(f"warning: not exact: {reason}", markup=False)
+
+
+MECHANISM_HELP = (
+    "auto (plan's recommendation for the default traffic), lambda-edge, "
+    "response-headers-policy or cloudfront-function"
+)
+
+
+def resolve_mechanism(policy: Path | None, mechanism: str) -> dict[str, Any]:
+    """AppOptions fields for ``synth``/``deploy --mechanism``: the concrete mechanism and the
+    artifact compiled for it. ``auto`` takes ``plan``'s recommendation."""
+    from edgeshield.targets import TARGETS, cff, rhp
+    from edgeshield.targets import plan as make_plan
+
+    if mechanism != "auto" and mechanism not in TARGETS:
+        fail(f"--mechanism {mechanism!r}: use {MECHANISM_HELP}", EXIT_USAGE)
+    compiled = _compiled(policy)
+    if mechanism == "auto":
+        mechanism = make_plan(compiled).recommended
+        err.print(f"mechanism: {mechanism} (plan's recommendation)", markup=False)
+    fields: dict[str, Any] = {"mechanism": mechanism}
+    if mechanism == "response-headers-policy":
+        for reason in rhp.reasons(compiled):
+            err.print(f"warning: not exact: {reason}", markup=False)
+        fields["headers_policy_config"] = rhp.config(compiled, "edgeshield")
+    elif mechanism == "cloudfront-function":
+        code = cff.generate(compiled)
+        if not code.fits:
+            fail(f"the CloudFront Function is {code.size:,} bytes, over 10 KB", EXIT_USAGE)
+        for reason in cff.reasons(compiled):
+            err.print(f"warning: not exact: {reason}", markup=False)
+        fields["function_code"] = code.code
+    return fields
