@@ -145,3 +145,16 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: tuple[str, .
     done = run("plan", *args, cwd=tmp_path)
     assert done.returncode == 2, done.stdout
     assert "Traceback" not in done.stderr and done.stderr.strip()
+
+
+def test_read_only_and_lambda_only_features() -> None:
+    warning = compiled_text('[remove]\nheaders = ["warning", "x-powered-by"]\n')
+    assert "'warning' is read-only at viewer-response; the function leaves it alone" in cff.reasons(
+        warning
+    )
+    assert '"warning"' not in cff.generate(warning).code  # never deleted: that would be a 502
+    metrics = compiled_text("[function]\nmetrics = true\nlog-sample-rate = 0.5\n")
+    for reasons in (rhp.reasons(metrics), cff.reasons(metrics)):
+        assert any(r.startswith("metrics = true") for r in reasons)
+        assert any(r.startswith("log-sample-rate > 0") for r in reasons)
+    assert plan(metrics).recommended == "lambda-edge"

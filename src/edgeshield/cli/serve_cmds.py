@@ -351,6 +351,13 @@ def _banner(running: Running) -> None:
     for spec in prepared.specs:
         timeout = f"{spec.timeout_s:g} s"
         out.print(f"  {spec.trigger:<16}{spec.handler}  (function {spec.name}, timeout {timeout})")
+    for cf in prepared.viewer.functions:  # names come from file names: print them plainly
+        out.print(
+            f"  {cf.trigger:<16}CloudFront Function {cf.name} (cloudfront-js-2.0, Node)",
+            markup=False,
+        )
+    for pattern, rhp in prepared.viewer.behaviours:
+        out.print(f"  {'headers policy':<16}{rhp.name} on cache behaviour {pattern}", markup=False)
     for extension in config.extensions:
         out.print(f"  {extension.label}")
     if prepared.policy_label:

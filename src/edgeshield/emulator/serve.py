@@ -570,7 +570,9 @@ def watched_files(prepared: Prepared) -> dict[Path, int]:
     the task root (your functions), with their modification times."""
     config = prepared.config
     if not config.functions:
-        paths = [config.policy] if config.policy is not None else []
+        # With --mechanism the policy was compiled by the CLI at start: not reloaded here.
+        watch_policy = config.policy is not None and config.policy_function
+        paths = [config.policy] if watch_policy else []
     else:
         paths = []
         for directory, dirs, files in os.walk(config.cwd):

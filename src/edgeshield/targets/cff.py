@@ -18,7 +18,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from edgeshield.cloudfront.rules import is_disallowed, is_read_only
 from edgeshield.targets import facts
+from edgeshield.targets.merge import lambda_only_features
+
+TRIGGER = "viewer-response"
 
 _TEMPLATE = """\
 // edgeshield security headers: CloudFront Function, runtime cloudfront-js-2.0, viewer-response.
@@ -80,22 +84,35 @@ class FunctionCode:
         return self.size <= facts.CFF_CODE_MAX
 
 
+def _touchable(name: str) -> bool:
+    """Whether a viewer-response function may add, change or delete the header: a read-only
+    one (Via, Warning) would be a 502 FunctionValidationError, so the function leaves it."""
+    return not is_read_only(name, TRIGGER) and not is_disallowed(name)
+
+
 def _rule(rule: dict[str, Any]) -> dict[str, Any]:
     return {
         "p": rule.get("paths"),
         "t": rule.get("types"),
         "s": rule.get("statuses"),
-        "set": [[n, v, bool(o)] for n, _k, v, o in rule.get("set", [])],
-        "r": list(rule.get("remove", [])),
+        "set": [[n, v, bool(o)] for n, _k, v, o in rule.get("set", []) if _touchable(n)],
+        "r": [n for n in rule.get("remove", []) if _touchable(n)],
         "d": list(rule.get("drop", [])),
     }
+
+
+def _untouchable(compiled: dict[str, Any]) -> list[str]:
+    names = [n for n, *_ in compiled.get("headers", [])] + list(compiled.get("remove", []))
+    for rule in compiled.get("rules", []):
+        names += [n for n, *_ in rule.get("set", [])] + list(rule.get("remove", []))
+    return sorted({n for n in names if not _touchable(n)})
 
 
 def generate(compiled: dict[str, Any]) -> FunctionCode:
     """The function's source for the compiled policy."""
     data = {
-        "h": [[n, v, bool(o)] for n, _k, v, o in compiled.get("headers", [])],
-        "r": list(compiled.get("remove", [])),
+        "h": [[n, v, bool(o)] for n, _k, v, o in compiled.get("headers", []) if _touchable(n)],
+        "r": [n for n in compiled.get("remove", []) if _touchable(n)],
         "u": [_rule(r) for r in compiled.get("rules", [])],
     }
     # ensure_ascii keeps the source 7-bit; "</" cannot matter here, but U+2028/9 would in ES5.
@@ -114,6 +131,9 @@ def reasons(compiled: dict[str, Any]) -> list[str]:
         out.append(f"function is {fn.size:,} bytes, over the {facts.CFF_CODE_MAX:,}-byte limit")
     if compiled.get("csp_manifest") or compiled.get("pages"):
         out.append("per-page CSP manifest (not carried by the generated function)")
+    for name in _untouchable(compiled):
+        out.append(f"{name!r} is read-only at viewer-response; the function leaves it alone")
+    out.extend(lambda_only_features(compiled))
     if compiled.get("headers") or compiled.get("remove") or compiled.get("rules"):
         out.append(
             "viewer-response does not run when the origin answers 400 or more: "

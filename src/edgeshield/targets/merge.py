@@ -55,3 +55,15 @@ def condition_kinds(rule: dict[str, Any]) -> list[str]:
     if rule.get("statuses"):
         kinds.append("status")
     return kinds
+
+
+def lambda_only_features(compiled: dict[str, Any]) -> list[str]:
+    """What the policy asks of the Lambda@Edge function itself, beyond headers."""
+    out = []
+    if compiled.get("metrics"):
+        out.append(
+            "metrics = true: the ResponsesHardened/FailedOpen metrics come from the Lambda@Edge function"
+        )
+    if float(compiled.get("log_sample_rate") or 0) > 0:
+        out.append("log-sample-rate > 0: the sampled log lines come from the Lambda@Edge function")
+    return out

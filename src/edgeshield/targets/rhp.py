@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from edgeshield.targets import facts
-from edgeshield.targets.merge import Base, base, condition_kinds
+from edgeshield.targets.merge import Base, base, condition_kinds, lambda_only_features
 
 _HSTS = re.compile(r"^max-age=(\d+)(; includeSubDomains)?(; preload)?$")
 _XSS = re.compile(r"^(0|1)(?:; mode=block|; report=(\S+))?$")
@@ -95,6 +95,7 @@ def _analyse(compiled: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     manifest = compiled.get("csp_manifest") or compiled.get("pages")
     if manifest:
         reasons.append("per-page CSP manifest (one CSP per page needs code)")
+    reasons.extend(lambda_only_features(compiled))
 
     security: dict[str, Any] = {}
     custom: list[dict[str, Any]] = []
