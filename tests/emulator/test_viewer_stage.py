@@ -321,3 +321,23 @@ def test_serve_cli_bad_options_exit_2(tmp_path: Path) -> None:
         done = run_cli(tmp_path, "serve", "--port", "0", *args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def test_async_handler_and_missing_headers_key(tmp_path: Path) -> None:
+    """runtime 2.0 handlers may be async; a result without ``headers`` keeps the request's."""
+    (tmp_path / "a.js").write_text(
+        "async function handler(event) {\n"
+        "  if (event.request.uri === '/async-throw') { throw new Error('later'); }\n"
+        "  return { method: event.request.method, uri: event.request.uri };\n"
+        "}\n"
+    )
+
+    async def scenario(base: str) -> list[Reply]:
+        return [await get(base + "/page"), await get(base + "/async-throw")]
+
+    ok, failed = asyncio.run(
+        edge(tmp_path, scenario, cloudfront_functions=[("viewer-request", tmp_path / "a.js")])
+    )
+    assert ok[0] == 200 and ok[3] == b"<p>hi</p>"  # Host kept: the origin was reached
+    assert failed[0] == 503
+    assert failed[1]["x-cache"] == "FunctionExecutionError from cloudfront"

@@ -264,12 +264,14 @@ def _check_result(trigger: str, event: dict[str, Any], result: Any) -> tuple[int
         not isinstance(result["statusCode"], int) or not 100 <= result["statusCode"] <= 599
     ):
         return 503, "FunctionExecutionError", "statusCode must be an integer status"
-    problem = _headers_ok(trigger, result.get("headers", {}))
+    if "headers" not in result:  # headers left out: they stay as they were
+        return None
+    problem = _headers_ok(trigger, result["headers"])
     if problem is not None:
         return 502, "FunctionValidationError", problem
     # Read-only headers: changing or removing one is a validation error, as for Lambda@Edge.
     before = event["response" if trigger == "viewer-response" else "request"].get("headers", {})
-    after = result.get("headers", {})
+    after = result["headers"]
     if not is_response or trigger == "viewer-response":
         for name in set(before) | set(after):
             if is_read_only(name, trigger) and before.get(name) != after.get(name):

@@ -13,6 +13,14 @@ const nodeCrypto = require('crypto');
 
 const MAX_LOG_BYTES = 10 * 1024; // CloudFront truncates function logs at 10 KB
 const functions = new Map();
+const RUN = `(function () {
+  var r = handler(JSON.parse(__event));
+  if (r && typeof r.then === 'function') {
+    r.then(function (v) { __result = JSON.stringify(v); }, function (e) { __error = e; });
+  } else {
+    __result = JSON.stringify(r);
+  }
+})();`;
 
 function sandboxCrypto() {
   return Object.freeze({
@@ -63,14 +71,17 @@ function run(msg) {
   if (!fn) throw new Error(`no function ${msg.name} loaded`);
   fn.logs.length = 0;
   fn.context.__event = msg.event;
+  fn.context.__result = undefined;
+  fn.context.__error = undefined;
   const started = process.hrtime.bigint();
   let result;
   let error = null;
   try {
     // JSON round trip: the function gets a plain copy and cannot hand back anything else.
-    result = vm.runInContext('JSON.stringify(handler(JSON.parse(__event)))', fn.context, {
-      timeout: msg.timeout_ms || 50,
-    });
+    // An async handler's promise settles in the same run: microtasks drain after evaluation.
+    vm.runInContext(RUN, fn.context, { timeout: msg.timeout_ms || 50 });
+    if (fn.context.__error !== undefined) throw fn.context.__error;
+    result = fn.context.__result;
   } catch (e) {
     const text = e && e.message ? String(e.message) : String(e);
     error = { type: e && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT' ? 'timeout' : 'error', message: text };

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeshield.cloudfront.rules import is_token
+
 HeaderList = list[tuple[str, str]]
 
 _SECURITY_KEYS = {
@@ -116,7 +118,7 @@ class ResponseHeadersPolicy:
         for i, item in enumerate(_items(config, "CustomHeadersConfig")):
             where = f"CustomHeadersConfig.Items[{i}]"
             name = _str(item, "Header", where)
-            if any(c in name for c in " :\t"):
+            if not is_token(name):
                 raise PolicyConfigError(f"{where}.Header {name!r} is not a header name")
             headers.append((name, _str(item, "Value", where), _bool(item, "Override", where)))
         remove = frozenset(

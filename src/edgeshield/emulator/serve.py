@@ -571,8 +571,8 @@ def watched_files(prepared: Prepared) -> dict[Path, int]:
     config = prepared.config
     if not config.functions:
         # With --mechanism the policy was compiled by the CLI at start: not reloaded here.
-        watch_policy = config.policy is not None and config.policy_function
-        paths = [config.policy] if watch_policy else []
+        policy = config.policy if config.policy_function else None
+        paths = [policy] if policy is not None else []
     else:
         paths = []
         for directory, dirs, files in os.walk(config.cwd):

@@ -126,7 +126,11 @@ class ViewerStage:
         changed = result.get("uri")
         new_uri = changed if isinstance(changed, str) and changed.startswith("/") else uri
         new_qs = _querystring_text(result.get("querystring"), querystring)
-        new_headers = from_cf_headers(result.get("headers") or {})
+        returned = result.get("headers")
+        if isinstance(returned, dict):
+            new_headers = from_cf_headers(returned)
+        else:  # no headers in the result: the request's stay as they were
+            new_headers = [(n, v) for n, v in headers if n.lower() != "cookie"]
         cookies = result.get("cookies")
         if isinstance(cookies, dict) and cookies:
             pairs = [f"{k}={v.get('value', '')}" for k, v in cookies.items() if isinstance(v, dict)]
@@ -168,7 +172,8 @@ class ViewerStage:
                 return Answer(outcome.status, outcome.x_cache, outcome.message)
             result: dict[str, Any] = outcome.result or {}
             length = [(n, v) for n, v in headers if n.lower() == "content-length"]
-            headers = response_headers_from(result, headers) + length
+            if isinstance(result.get("headers"), dict):
+                headers = response_headers_from(result, headers) + length
             status = int(result.get("statusCode", status))
             text = result.get("statusDescription")
             reason = text if isinstance(text, str) and text else reason
