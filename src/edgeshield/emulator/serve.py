@@ -42,6 +42,7 @@ from edgeshield.emulator.viewer_stage import (
     parse_rhp,
     start_stage,
 )
+from edgeshield.errors import EdgeshieldError
 
 BUILTIN_HANDLER: Final = "edgeshield.edge.handler.handler"
 BUILTIN_NAME: Final = "edgeshield-security-headers"
@@ -49,7 +50,7 @@ BUILD_DIR: Final = "build"
 _HANDLER_RE: Final = re.compile(r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*$")
 
 
-class ServeError(Exception):
+class ServeError(EdgeshieldError):
     """A user's mistake in the serve options: one line, no traceback."""
 
 
@@ -123,9 +124,13 @@ class ServeConfig:
     cff_timeout_ms: float = 50.0
     policy_function: bool = True
 
+    # Where logs, stats and the staged bundle go (default: .edgeshield under cwd); the pytest
+    # plugin points it at a temporary folder so tests leave nothing in the user's project.
+    state_root: Path | None = None
+
     @property
     def state_dir(self) -> Path:
-        return self.cwd / STATE_DIR
+        return self.state_root if self.state_root is not None else self.cwd / STATE_DIR
 
     @property
     def logs_root(self) -> Path:
