@@ -294,7 +294,13 @@ def test_serve_cli_mechanism_cloudfront_function(tmp_path: Path) -> None:
     site.mkdir()
     (site / "index.html").write_text("<p>hi</p>")
     proc = start_serve(
-        tmp_path, "--origin", str(site), "--mechanism", "cloudfront-function", "--quiet"
+        tmp_path,
+        "--origin",
+        str(site),
+        "--mechanism",
+        "cloudfront-function",
+        "--quiet",
+        "--no-collector",
     )
     try:
         ok = fetch(proc.port, "/index.html")

@@ -38,6 +38,7 @@ from typing import Any, Final
 
 from edgeshield.cloudfront.rules import is_disallowed, is_read_only
 from edgeshield.emulator.logstore import LogStore
+from edgeshield.errors import EdgeshieldError
 
 CODE_MAX: Final = 10 * 1024  # bytes (CloudFront quota, not adjustable)
 REGION: Final = "us-east-1"  # CloudFront Functions always log here
@@ -48,7 +49,7 @@ _REPLY_TIMEOUT_S: Final = 5.0
 HeaderList = list[tuple[str, str]]
 
 
-class FunctionError(Exception):
+class FunctionError(EdgeshieldError):
     """A function could not be set up (file, size, syntax); the message says which and why."""
 
 

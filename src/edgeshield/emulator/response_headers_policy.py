@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeshield.cloudfront.rules import is_token
+from edgeshield.errors import EdgeshieldError
 
 HeaderList = list[tuple[str, str]]
 
@@ -37,7 +38,7 @@ _SECURITY_KEYS = {
 _KNOWN = {"Name", "Comment", "SecurityHeadersConfig", "CustomHeadersConfig", "RemoveHeadersConfig"}
 
 
-class PolicyConfigError(ValueError):
+class PolicyConfigError(EdgeshieldError, ValueError):
     """The file is not a response headers policy this edge can apply; the message says why."""
 
 

@@ -31,6 +31,7 @@ var P = __POLICY__;
 var R = P.u.map(function (u) {
   return u.p ? u.p.map(function (s) { return new RegExp(s); }) : null;
 });
+var PLANS = {};
 function matches(i, uri, type, status) {
   var u = P.u[i], j, ok;
   if (u.s) {
@@ -45,29 +46,46 @@ function matches(i, uri, type, status) {
   }
   return true;
 }
+// What to do for one combination of matching rules: base, then each rule in file order
+// (drop, remove, set; a later rule wins). Built once per combination.
+function plan(matched) {
+  var key = matched.join(','), p = PLANS[key], adds = {}, order = [], rm = Object.create(null);
+  var i, j, u, n, seen = {}, set = [];
+  if (p) { return p; }
+  for (i = 0; i < P.h.length; i++) { adds[P.h[i][0]] = P.h[i]; order.push(P.h[i][0]); }
+  for (i = 0; i < P.r.length; i++) { rm[P.r[i]] = true; }
+  for (i = 0; i < matched.length; i++) {
+    u = P.u[matched[i]];
+    for (j = 0; j < u.d.length; j++) {
+      if (u.d[j] === '*') { adds = {}; } else { delete adds[u.d[j]]; }
+    }
+    for (j = 0; j < u.r.length; j++) { rm[u.r[j]] = true; }
+    for (j = 0; j < u.set.length; j++) { adds[u.set[j][0]] = u.set[j]; order.push(u.set[j][0]); }
+  }
+  for (i = 0; i < order.length; i++) {
+    n = order[i];
+    if (adds[n] && !seen[n]) { seen[n] = true; set.push(adds[n]); }
+  }
+  p = { rm: rm, set: set };
+  PLANS[key] = p;
+  return p;
+}
 function handler(event) {
   var res = event.response;
   try {
     var hs = res.headers, ct = hs['content-type'] ? String(hs['content-type'].value) : '';
-    var type = ct.split(';')[0].trim().toLowerCase(), status = res.statusCode;
-    var adds = {}, order = [], rm = P.r.slice(), i, j, n, u;
-    for (i = 0; i < P.h.length; i++) { adds[P.h[i][0]] = P.h[i]; order.push(P.h[i][0]); }
+    var type = ct.split(';')[0].trim().toLowerCase(), matched = [], i, k, e, p;
     for (i = 0; i < P.u.length; i++) {
-      if (!matches(i, event.request.uri, type, status)) { continue; }
-      u = P.u[i];
-      for (j = 0; j < u.d.length; j++) {
-        if (u.d[j] === '*') { adds = {}; } else { delete adds[u.d[j]]; }
-      }
-      rm = rm.concat(u.r);
-      for (j = 0; j < u.set.length; j++) { adds[u.set[j][0]] = u.set[j]; order.push(u.set[j][0]); }
+      if (matches(i, event.request.uri, type, res.statusCode)) { matched.push(i); }
     }
-    for (i = 0; i < rm.length; i++) { delete hs[rm[i]]; }
-    for (i = 0; i < order.length; i++) {
-      n = order[i];
-      if (adds[n] && (adds[n][2] || !(n in hs))) { hs[n] = { value: adds[n][1] }; }
+    p = plan(matched);
+    for (k in hs) { if (p.rm[k] === true) { delete hs[k]; } }
+    for (i = 0; i < p.set.length; i++) {
+      e = p.set[i];
+      if (e[2] || !(e[0] in hs)) { hs[e[0]] = { value: e[1] }; }
     }
-  } catch (e) {
-    console.log('edgeshield: failed open: ' + e);
+  } catch (err) {
+    console.log('edgeshield: failed open: ' + err);
   }
   return res;
 }
