@@ -347,3 +347,32 @@ def test_async_handler_and_missing_headers_key(tmp_path: Path) -> None:
     assert ok[0] == 200 and ok[3] == b"<p>hi</p>"  # Host kept: the origin was reached
     assert failed[0] == 503
     assert failed[1]["x-cache"] == "FunctionExecutionError from cloudfront"
+
+
+def test_behaviour_is_chosen_by_the_viewers_path_not_the_rewritten_one(tmp_path: Path) -> None:
+    """CloudFront picks the cache behaviour from the viewer's path, before any function runs."""
+    api = write_policy(
+        tmp_path / "api.json",
+        {
+            "CustomHeadersConfig": {
+                "Items": [{"Header": "X-Which", "Value": "api", "Override": True}]
+            }
+        },
+    )
+    (tmp_path / "rewrite.js").write_text(
+        "function handler(event) { event.request.uri = '/page'; return event.request; }\n"
+    )
+
+    async def scenario(base: str) -> Reply:
+        return await get(base + "/api/anything")
+
+    got = asyncio.run(
+        edge(
+            tmp_path,
+            scenario,
+            cloudfront_functions=[("viewer-request", tmp_path / "rewrite.js")],
+            response_headers_policies=[("/api/*", api)],
+        )
+    )
+    assert got[3] == b"<p>hi</p>"  # the origin saw the rewritten path
+    assert got[1]["x-which"] == "api"  # the policy of the viewer's behaviour

@@ -414,7 +414,7 @@ class Edge:
                 head_length = str(len(body)) if viewer.method == "HEAD" else None
         if self.viewer_stage is not None:  # viewer-response CloudFront Function, then the policy
             staged = await self.viewer_stage.response(
-                method=viewer.method, uri=uri, querystring=querystring,
+                method=viewer.method, uri=uri, path=viewer.uri, querystring=querystring,
                 request_headers=request_headers, client_ip=viewer.client_ip, status=status,
                 reason=text, headers=headers, distribution_id=self.settings.distribution_id,
                 distribution_domain=self.settings.distribution_domain, request_id=cf_id,

@@ -142,6 +142,7 @@ class ViewerStage:
         *,
         method: str,
         uri: str,
+        path: str,  # the viewer's own path: CloudFront picks the cache behaviour before functions
         querystring: str,
         request_headers: HeaderList,
         client_ip: str,
@@ -177,7 +178,7 @@ class ViewerStage:
             status = int(result.get("statusCode", status))
             text = result.get("statusDescription")
             reason = text if isinstance(text, str) and text else reason
-        policy = self.policy_for(uri)
+        policy = self.policy_for(path)
         if policy is not None:
             headers = policy.apply(headers)
         return status, reason, headers
