@@ -16,6 +16,7 @@ from edgeshield.cloudfront.events import from_cf_headers
 from edgeshield.emulator import response_headers_policy
 from edgeshield.emulator.cff import FunctionSource, Runtime, viewer_event
 from edgeshield.emulator.logstore import LogStore
+from edgeshield.policy import compile_policy
 from edgeshield.preview import DEFAULT_SAMPLES, Sample, run_sample, sample_event
 from edgeshield.targets import cff, rhp
 from tests.targets.policies import all_policies
@@ -149,3 +150,23 @@ def test_flat_policy_folds_unconditional_rules() -> None:
         "Preload": False,
         "Override": True,
     }
+
+
+def test_per_page_csp_manifest_goes_into_the_function(tmp_path: Path) -> None:
+    from edgeshield.policy import load
+    from tests.csp.test_manifest import HASH, per_page_policy
+
+    path = per_page_policy(tmp_path, {"/index.html": {"script-src": [HASH]}})
+    policy, _warnings = load(path)
+    compiled = compile_policy(policy)
+    assert compiled.get("csp_pages")
+    reasons = rhp.reasons(compiled)
+    assert any(r.startswith("per-page CSP manifest (") for r in reasons)
+    assert not any("manifest" in r for r in cff.reasons(compiled))
+    results = run_functions(compiled, tmp_path)
+    page = engine_headers(compiled, SAMPLES[0])  # HTML 200 /index.html: its own CSP
+    assert HASH in page["content-security-policy"][0]
+    assert results[SAMPLES[0].name] == page
+    for sample in SAMPLES[1:]:
+        if sample.status < 400:
+            assert results[sample.name] == engine_headers(compiled, sample), sample.name

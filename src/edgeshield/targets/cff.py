@@ -70,6 +70,16 @@ function plan(matched) {
   PLANS[key] = p;
   return p;
 }
+// Per-page CSP (csp fit's manifest): the page's variant of the policy's own CSP, unless a
+// rule replaced that CSP.
+function page(hs, uri) {
+  var c = P.c, v, parts, j;
+  if (!Object.prototype.hasOwnProperty.call(c.paths, uri)) { return; }
+  v = c.variants[c.paths[uri]];
+  parts = c.parts.slice();
+  for (j = 0; j < v.length; j++) { if (v[j][0] < 0) { parts.push(v[j][1]); } else { parts[v[j][0]] = v[j][1]; } }
+  hs[c.name] = { value: parts.join('; ') };
+}
 function handler(event) {
   var res = event.response;
   try {
@@ -83,6 +93,7 @@ function handler(event) {
     for (i = 0; i < p.set.length; i++) {
       e = p.set[i];
       if (e[2] || !(e[0] in hs)) { hs[e[0]] = { value: e[1] }; }
+      if (P.c && e[0] === P.c.name && e[2] && e[1] === P.c.base) { page(hs, event.request.uri); }
     }
   } catch (err) {
     console.log('edgeshield: failed open: ' + err);
@@ -133,6 +144,9 @@ def generate(compiled: dict[str, Any]) -> FunctionCode:
         "r": [n for n in compiled.get("remove", []) if _touchable(n)],
         "u": [_rule(r) for r in compiled.get("rules", [])],
     }
+    pages = compiled.get("csp_pages")
+    if pages:
+        data["c"] = {k: pages[k] for k in ("name", "base", "parts", "variants", "paths")}
     # ensure_ascii keeps the source 7-bit; "</" cannot matter here, but U+2028/9 would in ES5.
     policy = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
     code = _TEMPLATE.replace("__DIGEST__", str(compiled.get("digest", "?"))).replace(
@@ -147,8 +161,6 @@ def reasons(compiled: dict[str, Any]) -> list[str]:
     fn = generate(compiled)
     if not fn.fits:
         out.append(f"function is {fn.size:,} bytes, over the {facts.CFF_CODE_MAX:,}-byte limit")
-    if compiled.get("csp_manifest") or compiled.get("pages"):
-        out.append("per-page CSP manifest (not carried by the generated function)")
     for name in _untouchable(compiled):
         out.append(f"{name!r} is read-only at viewer-response; the function leaves it alone")
     out.extend(lambda_only_features(compiled))

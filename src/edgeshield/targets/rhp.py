@@ -92,9 +92,12 @@ def _analyse(compiled: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
                 )
             else:
                 reasons.append(f"rule {rule['name']!r} varies by {kind}")
-    manifest = compiled.get("csp_manifest") or compiled.get("pages")
-    if manifest:
-        reasons.append("per-page CSP manifest (one CSP per page needs code)")
+    pages = compiled.get("csp_pages")
+    if pages:
+        reasons.append(
+            f"per-page CSP manifest ({len(pages.get('paths', {})):,} paths): "
+            "a response headers policy has one CSP"
+        )
     reasons.extend(lambda_only_features(compiled))
 
     security: dict[str, Any] = {}
