@@ -139,7 +139,7 @@ def _untouchable(compiled: dict[str, Any]) -> list[str]:
 
 def generate(compiled: dict[str, Any]) -> FunctionCode:
     """The function's source for the compiled policy."""
-    data = {
+    data: dict[str, Any] = {
         "h": [[n, v, bool(o)] for n, _k, v, o in compiled.get("headers", []) if _touchable(n)],
         "r": [n for n in compiled.get("remove", []) if _touchable(n)],
         "u": [_rule(r) for r in compiled.get("rules", [])],
