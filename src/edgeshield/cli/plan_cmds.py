@@ -48,8 +48,10 @@ def plan(
     ] = 1.0,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
-    """Which mechanism can carry the policy exactly (and why not), what each costs per month,
-    and the cheapest exact one."""
+    """Which CloudFront mechanism carries the policy exactly, its monthly cost, the cheapest.
+
+    Response headers policy, CloudFront Function or Lambda@Edge: each one's reasons when it
+    cannot give exactly the headers `check` shows, and the formula behind each cost."""
     from edgeshield.targets import Traffic
     from edgeshield.targets import plan as make_plan
 
