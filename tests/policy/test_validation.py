@@ -396,8 +396,12 @@ class TestRules:
         assert "ALLOW-FROM" in only("[[rules]]\nset = { x-frame-options = 'ALLOW-FROM x' }\n")
 
     def test_rule_that_does_nothing_and_useless_drop_warn(self) -> None:
-        assert ": warning: rules.0: the rule changes nothing" in only("[[rules]]\nname = 'x'\n")
-        assert "drop names 'x-a', which no earlier part" in only("[[rules]]\ndrop = ['x-a']\n")
+        assert ': warning: rules.0 (rule "x"): the rule changes nothing' in only(
+            "[headers]\nx-a = '1'\n[[rules]]\nname = 'x'\n"
+        )
+        assert "drop names 'x-b', which no earlier part" in only(
+            "[headers]\nx-a = '1'\n[[rules]]\ndrop = ['x-b']\n"
+        )
 
     def test_status_forms(self) -> None:
         policy, found = parse_policy(

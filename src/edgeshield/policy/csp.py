@@ -113,6 +113,7 @@ _HOST_RE = re.compile(
 )
 _WILDCARDS = frozenset({"*", "http:", "https:", "ftp:", "http://*", "https://*", "data:"})
 _VALUE_CHARS_RE = re.compile(r"[;,\s]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 def _hint(name: str, choices: Iterable[str]) -> str:
@@ -126,6 +127,16 @@ def check_source(directive: str, source: str) -> list[Finding]:
     lower = source.lower()
     if source in KEYWORDS or lower in KEYWORDS:
         return []
+    if (control := _CONTROL_RE.search(source)) is not None:
+        return [
+            (
+                where,
+                f"source {source!r} holds the control character {control.group(0)!r}",
+                "header values may not contain control characters (CloudFront rejects them "
+                "with a 502); remove it",
+                "error",
+            )
+        ]
     if lower in _BARE_KEYWORDS:
         quoted = _BARE_KEYWORDS[lower]
         return [

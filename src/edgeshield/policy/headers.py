@@ -386,7 +386,8 @@ def build(name: str, spec: Any, trigger: str) -> tuple[HeaderSetting | None, lis
         value = _simple(name, spec, findings, custom)
     if value is None:
         return None, findings
-    findings.extend(check_value(value))
+    if not any(f[3] == "error" for f in findings):  # else the error already says where
+        findings.extend(check_value(value))
     if any(f[3] == "error" for f in findings):
         return None, findings
     return HeaderSetting(name, wire_key(name), value, override), findings

@@ -149,7 +149,7 @@ def _huge_number_problem(text: str, file: str) -> Problem:
     match = _LONG_DIGITS_RE.search(text)
     line = text.count("\n", 0, match.start()) + 1 if match else 1
     return Problem(
-        "toml",
+        "",
         "a number is too long to read" + (f" ({len(match.group(0))} digits)" if match else ""),
         "numbers in a policy are small: seconds (max-age = 63072000), rates (0.1), statuses (404)",
         file=file,
@@ -213,22 +213,28 @@ def decode_policy(raw: bytes, file: str) -> tuple[str, Problem | None]:
     for bom, encoding in _BOMS:
         if raw.startswith(bom):
             return "", Problem(
-                "file",
+                "",
                 f"the file is {encoding} (it starts with a {encoding} byte-order mark)",
                 "TOML files are UTF-8: save it as UTF-8 (Notepad: Save as, Encoding UTF-8)",
                 file=file,
                 line=1,
             )
+    if (nul := raw.find(b"\x00")) >= 0:
+        return "", Problem(
+            "",
+            "the file holds NUL bytes: is it UTF-16 without a byte-order mark?",
+            "TOML files are UTF-8: save it as UTF-8",
+            file=file,
+            line=raw.count(b"\n", 0, nul) + 1,
+        )
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
         offset = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
         line = raw.count(b"\n", 0, offset) + 1
-        nul = b"\x00" in raw[:64]
         return "", Problem(
-            "file",
-            f"byte 0x{raw[offset]:02x} is not UTF-8"
-            + (" (NUL bytes: is it UTF-16 without a byte-order mark?)" if nul else ""),
+            "",
+            f"byte 0x{raw[offset]:02x} is not UTF-8",
             "TOML files are UTF-8: save it as UTF-8",
             file=file,
             line=line,
