@@ -267,8 +267,8 @@ def test_control_characters_are_refused_in_every_value_form(char: str) -> None:
     escaped = f"\\u{ord(char):04x}"
     for toml in (
         f'[headers]\nx-a = "a{escaped}b"\n',
-        f'[headers]\ncontent-security-policy = "default-src \'self\'{escaped}"\n',
-        f'[headers.content-security-policy.directives]\ndefault-src = ["\'self\'{escaped}"]\n',
+        f"[headers]\ncontent-security-policy = \"default-src 'self'{escaped}\"\n",
+        f"[headers.content-security-policy.directives]\ndefault-src = [\"'self'{escaped}\"]\n",
     ):
         found = errors(toml)
         assert len(found) == 1 and found[0].startswith("p.toml:2: "), (toml, found)
@@ -277,7 +277,7 @@ def test_control_characters_are_refused_in_every_value_form(char: str) -> None:
 
 def test_u0085_is_not_whitespace_in_a_csp() -> None:
     """Python's str.split() splits on U+0085; CSP does not, so it must not vanish."""
-    found = errors('[headers]\ncontent-security-policy = "default-src \'self\'\\u0085https://a"\n')
+    found = errors("[headers]\ncontent-security-policy = \"default-src 'self'\\u0085https://a\"\n")
     assert found, "U+0085 must not be dropped as if it were a space"
 
 

@@ -38,11 +38,8 @@ def resolve_policy(path: Path | None) -> Path | None:
 
 
 def policy_label(path: Path | None) -> str:
-    """How banners and reports name the policy in use: ``./edgeshield.toml`` or the preset."""
-    if path is None:
-        return BUILTIN_LABEL
-    text = str(path)
-    return text if path.is_absolute() or text.startswith((".", "~")) else f"./{text}"
+    """How banners and reports name the policy in use: the path as given, or the preset."""
+    return BUILTIN_LABEL if path is None else str(path)
 
 
 # The modules the `aws` extra brings (pyproject.toml [project.optional-dependencies] aws).

@@ -229,7 +229,8 @@ def serve(
         if not 0 <= min_ttl <= default_ttl <= max_ttl:
             raise ServeError("TTLs must satisfy 0 <= --min-ttl <= --default-ttl <= --max-ttl")
         prepared = prepare(config)
-        asyncio.run(run(prepared, _banner))
+        implicit = policy is None and chosen is not None
+        asyncio.run(run(prepared, lambda running: _banner(running, implicit)))
     except ServeError as exc:
         fail(str(exc), EXIT_USAGE)
 
@@ -251,7 +252,7 @@ def _violation(text: str) -> None:
     out.print(f"[yellow]{text}[/]" if out.is_terminal else text, markup=out.is_terminal)
 
 
-def _banner(running: Running) -> None:
+def _banner(running: Running, implicit_policy: bool = False) -> None:
     prepared = running.prepared
     config = prepared.config
     out.print(f"[bold]edgeshield serve[/] — local CloudFront edge at [bold]{running.url}[/]")
@@ -267,7 +268,7 @@ def _banner(running: Running) -> None:
         out.print(f"  {spec.trigger:<16}{spec.handler}  (function {spec.name}, timeout {timeout})")
     for extension in config.extensions:
         out.print(f"  {extension.label}")
-    out.print(f"  policy     {_policy_line(prepared)}", markup=False)
+    out.print(f"  policy     {_policy_line(prepared, implicit_policy)}", markup=False)
     cache = f"on, {config.cache_mb} MB" if config.cache else "off"
     out.print(f"  cache      {cache}")
     out.print(f"  pop        {prepared.pop} (logs in region {prepared.region})")
@@ -282,10 +283,11 @@ def _banner(running: Running) -> None:
     out.print("Ctrl-C stops after finishing the requests in flight.")
 
 
-def _policy_line(prepared: Any) -> str:
+def _policy_line(prepared: Any, implicit: bool) -> str:
     config = prepared.config
     if prepared.policy_label is not None:
-        return policy_label(config.policy)
+        found = " (found in this directory)" if implicit else ""
+        return policy_label(config.policy) + found
     found = resolve_policy(None)
     hint = f"--policy {found}" if found is not None else "--policy FILE"
     return f"none: only your functions run (add {hint} to run edgeshield's function too)"

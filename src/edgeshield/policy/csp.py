@@ -286,7 +286,9 @@ def _navigation_source(directive: str, source: str) -> list[Finding]:
 
 # A report URL: a path or absolute URL in ASCII without whitespace, ';' or ',' (they would split
 # the directive), sent to over HTTPS (the Reporting API ignores endpoints that are not).
-_TRUSTWORTHY_HTTP_RE = re.compile(r"^http://(?:localhost|127\.\d+\.\d+\.\d+|\[::1\])(?:[:/]|$)", re.I)
+_TRUSTWORTHY_HTTP_RE = re.compile(
+    r"^http://(?:localhost|127\.\d+\.\d+\.\d+|\[::1\])(?:[:/]|$)", re.I
+)
 
 
 def check_report_url(where: str, url: str, *, secure_only: bool) -> list[Finding]:
@@ -432,7 +434,11 @@ def check_directives(directives: dict[str, list[str]], mode: str) -> list[Findin
                 (
                     name,
                     "require-trusted-types-for takes exactly 'script'"
-                    + (" with the single quotes" if bare else f", not {' '.join(sources) or 'nothing'!r}"),
+                    + (
+                        " with the single quotes"
+                        if bare
+                        else f", not {' '.join(sources) or 'nothing'!r}"
+                    ),
                     "write require-trusted-types-for = [\"'script'\"]; browsers ignore anything else",
                     "error",
                 )

@@ -326,7 +326,12 @@ def _bool(spec: dict[str, Any], key: str, default: bool, findings: list[Finding]
     value = spec.get(key, default)
     if not isinstance(value, bool):
         findings.append(
-            (key, f"{key} must be true or false, not {shown(value)}", "write true or false", "error")
+            (
+                key,
+                f"{key} must be true or false, not {shown(value)}",
+                "write true or false",
+                "error",
+            )
         )
         return default
     return value

@@ -188,7 +188,9 @@ def load_policy(path: Path) -> tuple[Policy | None, list[Problem]]:
     except IsADirectoryError:
         return None, [_file_problem(path, "is a folder", "give the policy file itself")]
     except OSError as exc:
-        return None, [_file_problem(path, f"cannot read it ({exc.strerror or exc})", "check the path")]
+        return None, [
+            _file_problem(path, f"cannot read it ({exc.strerror or exc})", "check the path")
+        ]
     text, problem = decode_policy(raw, str(path))
     if problem is not None:
         return None, [problem]
@@ -372,7 +374,11 @@ def _remove(c: _Collector, table: Any, trigger: str) -> tuple[str, ...]:
     names = _names(c, "remove.headers", table.get("headers", []), trigger, "remove")
     owasp = table.get("owasp", False)
     if not isinstance(owasp, bool):
-        c.add("remove.owasp", f"owasp must be true or false, not {shown(owasp)}", "write true or false")
+        c.add(
+            "remove.owasp",
+            f"owasp must be true or false, not {shown(owasp)}",
+            "write true or false",
+        )
         owasp = False
     if owasp:
         names = tuple(dict.fromkeys([*names, *owasp_remove_list()]))
