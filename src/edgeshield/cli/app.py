@@ -56,7 +56,7 @@ def _kind(option: Any) -> tuple[str, tuple[Any, ...]]:
 def _metavar(option: Any) -> str:
     """What a value looks like, in words a user reads (never a Python type name)."""
     kind, choices = _kind(option)
-    long = max(option.opts, key=len).lstrip("-")
+    long = str(max(option.opts, key=len)).lstrip("-")
     if kind == "choice":
         return "|".join(str(getattr(c, "value", c)) for c in choices)
     if kind == "int":

@@ -286,10 +286,9 @@ def _banner(running: Running, implicit_policy: bool = False) -> None:
 def _policy_line(prepared: Any, implicit: bool) -> str:
     config = prepared.config
     if prepared.policy_label is not None:
-        found = " (found in this directory)" if implicit else ""
-        return policy_label(config.policy) + found
-    found = resolve_policy(None)
-    hint = f"--policy {found}" if found is not None else "--policy FILE"
+        return policy_label(config.policy) + (" (found in this directory)" if implicit else "")
+    here = resolve_policy(None)
+    hint = f"--policy {here}" if here is not None else "--policy FILE"
     return f"none: only your functions run (add {hint} to run edgeshield's function too)"
 
 
