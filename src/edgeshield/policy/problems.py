@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from edgeshield.errors import EdgeshieldError
+
 Severity = Literal["error", "warning"]
 
 
@@ -52,7 +54,7 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-class PolicyError(Exception):
+class PolicyError(EdgeshieldError):
     """A policy has errors. ``str()`` gives one line per problem (warnings included)."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
