@@ -10,6 +10,7 @@ import typer
 
 from edgeshield.cli.app import EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
+from edgeshield.cli.options import PolicyOption
 
 if TYPE_CHECKING:
     from edgeshield.csp import FittedPolicy
@@ -185,10 +186,7 @@ def fit(
     origin: Annotated[
         Path, typer.Option("--origin", help="The site folder (what the S3 origin serves)")
     ],
-    policy: Annotated[
-        Path | None,
-        typer.Option("--policy", help="Policy to fit (default ./edgeshield.toml, else strict)"),
-    ] = None,
+    policy: PolicyOption = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Where to write (default: the policy file)"),
@@ -232,9 +230,9 @@ def fit(
 ) -> None:
     """Fit the policy's CSP to a static site: hashes for inline code, exact hosts, data: where used.
 
-    Writes the policy with a [headers.content-security-policy.fitted] table (replaced on every
+    Writes the policy with a \\[headers.content-security-policy.fitted] table (replaced on every
     run) and, when the CSP is per page, a manifest next to it. Exit 2 on bad input."""
-    from edgeshield.cli.policy_cmds import _resolve_policy
+    from edgeshield.cli.options import resolve_policy as _resolve_policy
     from edgeshield.csp import FitOptions, PolicyEditError, fit_policy
     from edgeshield.policy.csp_pages import FORMAT
     from edgeshield.policy.presets import preset_text

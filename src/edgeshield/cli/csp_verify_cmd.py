@@ -14,6 +14,7 @@ from rich.table import Table
 from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE
 from edgeshield.cli.console import fail, out, print_json
 from edgeshield.cli.csp_cmds import csp_app
+from edgeshield.cli.options import PolicyOption
 
 
 class Format(StrEnum):
@@ -32,10 +33,7 @@ def verify(
     origin: Annotated[
         Path, typer.Option("--origin", help="The site folder (what the S3 origin serves)")
     ],
-    policy: Annotated[
-        Path | None,
-        typer.Option("--policy", help="Policy to enforce (default ./edgeshield.toml, else strict)"),
-    ] = None,
+    policy: PolicyOption = None,
     pages: Annotated[
         int | None,
         typer.Option("--pages", min=1, help="Check only the first N pages (index first)"),
@@ -52,7 +50,7 @@ def verify(
 
     Exit 0 when no page has a CSP violation, 1 when one does (each listed with its page,
     directive, blocked resource and source location), 2 on bad input or no Chromium."""
-    from edgeshield.cli.policy_cmds import _resolve_policy
+    from edgeshield.cli.options import resolve_policy as _resolve_policy
     from edgeshield.csp.browser import BrowserMissing, EdgeStartError
     from edgeshield.csp.verify import html_pages, verify_site
 
