@@ -405,8 +405,9 @@ class EdgeShieldStack(Stack):
         )
         self.distribution_5xx: cloudwatch.Alarm | None = None
         if self.region != EDGE_REGION:
-            # CloudFront publishes its metrics in us-east-1 only (§4.2); an alarm elsewhere
-            # would never see data.
+            # CloudFront publishes its metrics in us-east-1 only (AWS, "Types of metrics for
+            # CloudFront": https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html);
+            # an alarm elsewhere would never see data.
             self.node.add_metadata(
                 "edgeshield:warning",
                 "distribution 5xx alarm not created: CloudFront metrics exist only in us-east-1",
