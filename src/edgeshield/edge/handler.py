@@ -38,9 +38,15 @@ ENGINE, POLICY, LOAD_ERROR = _load()
 _SAMPLE_RATE = float(POLICY.get("log_sample_rate", 0.0) or 0.0)
 _METRICS = bool(POLICY.get("metrics", False))
 _NAMESPACE = str(POLICY.get("metrics_namespace", "edgeshield"))
-# No rules, no sampled log, no metrics: the URI, status and content type do not matter and
-# there is nothing to report, so a response only needs the base plan applied.
-_PLAIN = ENGINE is not None and not ENGINE.rules and not _SAMPLE_RATE and not _METRICS
+# No rules, no per-page CSP, no sampled log, no metrics: the URI, status and content type do
+# not matter and there is nothing to report, so a response only needs the base plan applied.
+_PLAIN = (
+    ENGINE is not None
+    and not ENGINE.rules
+    and ENGINE.pages is None
+    and not _SAMPLE_RATE
+    and not _METRICS
+)
 
 
 def _emit(record: dict[str, Any]) -> None:
