@@ -217,6 +217,18 @@ def fit(
         bool, typer.Option("--unsafe-eval", help="Allow eval() (lowers the grade)")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    crawl: Annotated[
+        bool,
+        typer.Option(
+            "--crawl",
+            help="Also load the site in Chromium (report-only, search and clicks) for code "
+            "created at run time",
+        ),
+    ] = False,
+    crawl_pages: Annotated[int, typer.Option(min=1, help="--crawl: at most this many pages")] = 30,
+    crawl_seconds: Annotated[
+        float, typer.Option(min=5, help="--crawl: at most this many seconds")
+    ] = 90.0,
 ) -> None:
     """Fit the policy's CSP to a static site: hashes for inline code, exact hosts, data: where used.
 
@@ -252,8 +264,19 @@ def fit(
         unsafe_inline=frozenset(k.value for k in unsafe_inline or []),
         unsafe_eval=unsafe_eval,
     )
+    crawled = None
     try:
-        fitted = fit_policy(origin, text, options, manifest.name, origins)
+        result = None
+        if crawl:
+            from edgeshield.csp.browser import BrowserMissing, EdgeStartError
+            from edgeshield.csp.crawl import CrawlLimits, crawl_fit
+
+            limits = CrawlLimits(max_pages=crawl_pages, seconds=crawl_seconds)
+            try:
+                result, crawled = crawl_fit(origin, text, options, origins, limits)
+            except (BrowserMissing, EdgeStartError) as exc:
+                fail(f"--crawl: {exc}", EXIT_USAGE)
+        fitted = fit_policy(origin, text, options, manifest.name, origins, result)
     except PolicyEditError as exc:
         fail(f"{source or '<preset strict>'}: {exc}", EXIT_USAGE)
     except OSError as exc:
@@ -298,11 +321,18 @@ def fit(
         fail(f"cannot write {target}: {exc.strerror}", EXIT_USAGE)
     report["policy"] = str(target)
     report["manifest"] = str(manifest) if fitted.manifest_text is not None else None
+    if crawled is not None:
+        report["crawl"] = crawled.to_dict()
 
     if as_json:
         print_json(report)
         return
     _print_report(report)
+    if crawled is not None:
+        from edgeshield.csp.crawl import describe
+
+        for line in describe(crawled):
+            out.print(_clean(line, 400), markup=False)
     out.print()
     if report["mode"] == "union":
         out.print(f"One CSP for every page ({report['union_bytes']:,} bytes).", markup=False)
