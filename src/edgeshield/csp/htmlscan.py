@@ -710,8 +710,9 @@ class _Scanner(HTMLParser):
         elif tag == "base":
             self.ref("base-uri", a.get("href"), line, "<base href>")
         elif tag == "form":
-            action = a.get("action")
-            if action is not None and not action.lstrip().lower().startswith("javascript:"):
+            # No action (or an empty one) submits to the page itself.
+            action = a.get("action") or ""
+            if not action.lstrip().lower().startswith("javascript:"):
                 self.ref("form-action", action or "./", line, "<form action>")
         elif tag in ("button", "input") and a.get("formaction"):
             self.ref("form-action", a.get("formaction"), line, f"<{tag} formaction>")
