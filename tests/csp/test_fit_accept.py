@@ -58,3 +58,28 @@ def test_form_without_action_submits_to_the_page() -> None:
         ("form-action", "./"),
         ("form-action", "./"),
     ]
+
+
+def test_relative_urls_after_a_base_on_another_host_load_from_it(tmp_path: Path) -> None:
+    # Some themes print <base href="{{ baseURL }}">: every relative URL after it loads from
+    # that origin, which is 'self' only when it is the site's own (--site-url).
+    page = """<head><link rel="stylesheet" href="early.css">
+<base href="https://static.example.net/docs/"><base href="https://ignored.example/">
+<link rel="stylesheet" href="css/site.css"><script src="/app.js"></script>
+<style>body { background: url(img/bg.png) }</style></head>
+<body><img src="data:image/gif;base64,R0lGOD"><img src="//cdn.example.org/x.png"></body>"""
+    site = write(tmp_path / "a", {"index.html": page})
+    table = fit_site(site).pages["/index.html"]
+    styles = {s for s in table["style-src"] if not s.startswith("'sha256-")}
+    assert styles == {"'self'", "https://static.example.net"}
+    assert set(table["script-src"]) == {"https://static.example.net"}
+    assert set(table["img-src"]) == {
+        "https://static.example.net",
+        "data:",
+        "https://cdn.example.org",
+    }
+    assert set(table["base-uri"]) == {"https://static.example.net"}  # the first only
+    own = fit_site(site, same_origins=["https://static.example.net"]).pages["/index.html"]
+    assert set(own["script-src"]) == {"'self'"}
+    relative = write(tmp_path / "b", {"index.html": '<base href="/docs/"><img src="a.png">'})
+    assert set(fit_site(relative).pages["/index.html"]["img-src"]) == {"'self'"}

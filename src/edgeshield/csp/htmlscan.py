@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from html.entities import html5 as _ENTITIES
 from html.parser import HTMLParser
+from urllib.parse import urljoin
 
 from edgeshield.csp.cssscan import scan_css
 from edgeshield.csp.hashing import hash_source, javascript_url_text, normalize_newlines
@@ -270,6 +271,7 @@ _BREAKOUT = frozenset(
         "var",
     ]
 )
+_ABSOLUTE_RE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _CONTENT_CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 # WHATWG Encoding: labels whose meaning differs from Python's codec of the same name.
@@ -471,6 +473,8 @@ class _Scanner(HTMLParser):
         self.in_code: tuple[str, str, int] | None = None  # (directive, kind, line)
         self.code: list[str] = []
         self.in_media: list[str] = []  # enclosing <picture>/<video>/<audio>
+        self.base = ""  # the first <base href>, when it names another origin
+        self.base_seen = False
         # Open <svg>/<math> and the integration points inside them: (tag, namespace of children).
         self.foreign: list[tuple[str, str]] = []
         self.code_tag = ""  # the <script>/<style> being read
@@ -488,8 +492,12 @@ class _Scanner(HTMLParser):
         super().set_cdata_mode(elem, *args, **kwargs)  # type: ignore[arg-type]
 
     def ref(self, directive: str, url: str | None, line: int, why: str) -> None:
-        if url is not None and url.strip() and not url.strip().startswith("#"):
-            self.scan.refs.append(Ref(directive, url.strip(), line, why))
+        if url is None or not url.strip() or url.strip().startswith("#"):
+            return
+        url = url.strip()
+        if self.base and not _ABSOLUTE_RE.match(url):
+            url = urljoin(self.base, url)  # relative URLs after a <base href> resolve against it
+        self.scan.refs.append(Ref(directive, url, line, why))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         line = self.getpos()[0]
@@ -708,7 +716,15 @@ class _Scanner(HTMLParser):
         elif tag in ("image", "feimage", "use"):  # SVG; an external <use> loads as an image
             self.ref("img-src", a.get("href") or a.get("xlink:href"), line, f"<{tag} href>")
         elif tag == "base":
-            self.ref("base-uri", a.get("href"), line, "<base href>")
+            # Only the first <base href> sets (and is checked as) the document's base URL
+            # (https://html.spec.whatwg.org/#frozen-base-url); one on the same origin changes
+            # no source, one on another host moves every relative URL there.
+            href = (a.get("href") or "").strip()
+            if href and not self.base_seen:
+                self.ref("base-uri", href, line, "<base href>")
+                self.base_seen = True
+                if re.match(r"(?i)(https?:)?//", href):
+                    self.base = href if href[:2] != "//" else "https:" + href
         elif tag == "form":
             # No action (or an empty one) submits to the page itself.
             action = a.get("action") or ""
