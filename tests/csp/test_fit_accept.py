@@ -83,3 +83,24 @@ def test_relative_urls_after_a_base_on_another_host_load_from_it(tmp_path: Path)
     assert set(own["script-src"]) == {"'self'"}
     relative = write(tmp_path / "b", {"index.html": '<base href="/docs/"><img src="a.png">'})
     assert set(fit_site(relative).pages["/index.html"]["img-src"]) == {"'self'"}
+
+
+def test_the_404_page_shares_its_sources_with_every_page(tmp_path: Path) -> None:
+    # MkDocs, Jekyll and Hugo write a 404.html with inline code of its own; CloudFront serves it
+    # for any missing path, where a per-page table could not find it: it goes to every page.
+    from edgeshield.csp.fit import FitOptions, plan
+    from edgeshield.csp.hashing import hash_source
+
+    site = write(
+        tmp_path,
+        {
+            "index.html": "<script>home()</script>",
+            "a.html": "<script>a()</script>",
+            "404.html": "<script>notFound()</script><img src='https://img.example/x.png'>",
+        },
+    )
+    chosen = plan(fit_site(site), {"script-src": ["'self'"]}, FitOptions(mode="per-page"))
+    assert hash_source("notFound()") in chosen.fitted["script-src"]
+    assert chosen.fitted["img-src"] == ["https://img.example"]
+    assert "/404.html" not in chosen.pages
+    assert chosen.pages["/index.html"] == {"script-src": [hash_source("home()")]}

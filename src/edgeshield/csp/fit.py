@@ -28,6 +28,8 @@ UNSAFE_INLINE = "'unsafe-inline'"
 UNSAFE_EVAL = "'unsafe-eval'"
 WARN_HEADER_BYTES = 8192
 DEFAULT_MAX_UNION = 4096
+# Pages generators write for "not found" (MkDocs, Jekyll, Hugo, Docusaurus, …).
+ERROR_PAGES = ("/404.html", "/404/index.html")
 # Directives in the order a fitted table lists them.
 DIRECTIVE_ORDER = (
     "default-src",
@@ -330,6 +332,12 @@ def plan(result: FitResult, base: dict[str, list[str]], options: FitOptions = Fi
     fitted = {d: set(s) for d, s in site.items()}
     for d, s in common.items():
         fitted.setdefault(d, set()).update(s)
+    # A site's 404 page is what CloudFront's custom error response serves for every missing
+    # path, where the function only sees that path: what it needs goes to every page.
+    for page in ERROR_PAGES:
+        for d, s in pages.get(page, {}).items():
+            fitted.setdefault(d, set()).update(s)
+            common.setdefault(d, set()).update(s)
     own: dict[str, dict[str, list[str]]] = {}
     shared_value = render(merge_sources(base, _ordered(fitted)))
     largest, largest_page = len(shared_value), "pages without sources of their own"
