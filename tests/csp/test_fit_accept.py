@@ -104,3 +104,19 @@ def test_the_404_page_shares_its_sources_with_every_page(tmp_path: Path) -> None
     assert chosen.fitted["img-src"] == ["https://img.example"]
     assert "/404.html" not in chosen.pages
     assert chosen.pages["/index.html"] == {"script-src": [hash_source("home()")]}
+
+
+def test_an_empty_script_needs_nothing_but_an_empty_style_does() -> None:
+    # Sphinx's search page has an empty <script></script>: Chromium never checks it, while an
+    # empty <style>, a <style type=text/less> and an empty style=/on… attribute are reported.
+    page = (
+        '<script></script><script type="module"></script><script> </script><style></style>'
+        '<style type="text/less">a{}</style><p style="" onclick="">x</p>'
+    )
+    assert [(i.kind, i.text) for i in scan_html(page.encode()).inline] == [
+        ("inline script", " "),
+        ("inline style", ""),
+        ("inline style", "a{}"),
+        ("style attribute", ""),
+        ("event handler onclick", ""),
+    ]

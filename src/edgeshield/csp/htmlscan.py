@@ -624,7 +624,11 @@ class _Scanner(HTMLParser):
             directive, kind, line = self.in_code
             if directive:
                 text = "".join(self.code).replace("\0", "\ufffd")
-                self.scan.inline.append(Inline(directive, hash_source(text), kind, line, text))
+                # An empty <script> is never prepared, so never checked
+                # (https://html.spec.whatwg.org/#prepare-the-script-element); an empty
+                # <style> still is (Chromium reports it).
+                if text or directive != "script-src":
+                    self.scan.inline.append(Inline(directive, hash_source(text), kind, line, text))
                 if kind == "inline style":
                     for ref in scan_css(text, line):
                         self.ref(ref.directive, ref.url, ref.line, f"{ref.why} in <style>")
