@@ -55,8 +55,9 @@ def test_foreign_content_ends_and_nests() -> None:
         "<svg><g><svg><script>a &lt; b</script></svg></g></svg>"
         "<script>c &lt; d</script>"
         "<svg/><script>e &lt; f</script>"
+        "<svg><title>t</title><desc>d</desc><style>g &gt; h</style></svg>"
     )
-    assert [t for _k, t in texts(page)] == ["a < b", "c &lt; d", "e &lt; f"]
+    assert [t for _k, t in texts(page)] == ["a < b", "c &lt; d", "e &lt; f", "g > h"]
 
 
 def test_svg_script_with_src_and_data_types() -> None:

@@ -563,7 +563,7 @@ class _Scanner(HTMLParser):
         if tag in _FOREIGN_ROOTS and (namespace == "html" or tag == "svg"):
             self.foreign.append((tag, tag))
             return tag
-        if namespace != "html" and tag in _HTML_INSIDE[namespace]:
+        if namespace != "html" and tag in _HTML_INSIDE[namespace] and tag not in _INERT:
             self.foreign.append((tag, "html"))
         return namespace
 
