@@ -4,6 +4,7 @@ added, and the report-only policy the crawl runs with."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from edgeshield.csp.browser import (
     Violation,
@@ -17,6 +18,7 @@ from edgeshield.csp.crawl import (
     additions_for,
     apply_additions,
     governing,
+    locate_in_source,
     report_only_policy,
     sources_for,
     target,
@@ -229,3 +231,30 @@ def test_addition_order_is_deterministic() -> None:
         Addition("img-src", "data:", "r", "/", ""),
     ]
     assert sorted(a)[0].directive == "img-src"
+
+
+def test_unreadable_inline_code_is_located_by_the_browsers_sample(tmp_path: Path) -> None:
+    """Markup parsed off the page (a search that reads other pages) is refused with no element
+    to read: a sample shorter than the 40 characters quoted is the whole text; a longer one is
+    matched against the site's own inline code of the same kind."""
+    long_css = "\n  body {\n    --color-code-background: #f2f2f2; --x: 1;\n}\n"
+    (tmp_path / "index.html").write_text(
+        f'<html><head><style>{long_css}</style></head><body><p style="display: none;">x</p>'
+        f'<p style="{long_css.strip()[:40]}-other">y</p></body></html>'
+    )
+    unreadable = [
+        violation(directive="style-src-elem", sample=long_css.strip()[:40], source="/s.js:203:41"),
+        violation(directive="style-src-attr", sample="display: none;", source="/s.js:203:41"),
+        violation(directive="script-src-elem", sample="x" * 40, source="/s.js:1:1"),
+    ]
+    located = locate_in_source(unreadable, tmp_path)
+    assert located[0].hashes() == [source_hash(long_css)]  # not the attribute with that prefix
+    assert located[1].hashes() == [source_hash("display: none;")]
+    assert located[2].hashes() == []  # nothing in the site starts with it: stays unresolved
+    adds, skipped = additions_for(located, ["default-src", "style-src"])
+    assert {a.source for a in adds} == {
+        source_hash(long_css),
+        source_hash("display: none;"),
+        "'unsafe-hashes'",
+    }
+    assert len(skipped) == 1

@@ -148,6 +148,8 @@ class Violation:
     text: str | None = field(default=None, compare=False, repr=False)
     urls: tuple[str, ...] = field(default=(), compare=False, repr=False)
     handlers: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+    # Texts found for it elsewhere (the browser's complete sample, the site's files).
+    candidates: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -158,14 +160,14 @@ class Violation:
         """The hash sources that would allow this inline code, when the page showed it."""
         if self.text is not None:
             return [source_hash(self.text)]
-        values = list(self.urls) or [v for _n, v in self.handlers]
+        values = list(self.urls) or [v for _n, v in self.handlers] or list(self.candidates)
         if self.sample:  # the browser's quote says which one was refused
             values = [v for v in values if v.startswith(self.sample)] or values
         return sorted({source_hash(v) for v in values})
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for name in ("text", "urls", "handlers"):
+        for name in ("text", "urls", "handlers", "candidates"):
             data.pop(name)
         data["hashes"] = self.hashes()
         return data

@@ -215,6 +215,63 @@ def sources_for(v: Violation) -> tuple[list[tuple[str, str]], str | None]:
     return [], f"cannot tell what to allow for blocked {blocked!r}"
 
 
+SAMPLE_LENGTH: Final = 40  # what browsers quote of refused inline code with 'report-sample'
+
+
+def locate_in_source(violations: list[Violation], origin: Path) -> list[Violation]:
+    """Give inline violations the listener could not read (the element left the page, or was
+    never in one: markup parsed off-document) the texts that explain them: the browser's
+    site's inline code of the same kind that starts with the sample (browsers quote the first
+    40 characters, whitespace trimmed), else, when the sample is shorter than that, the sample
+    itself (then it is the whole text)."""
+    import dataclasses
+
+    from edgeshield.csp.htmlscan import scan_html
+
+    pending = [v for v in violations if v.blocked == "inline" and v.sample and not v.hashes()]
+    if not pending:
+        return violations
+    scanned: list[tuple[str, bool, str]] | None = None  # (directive family, attribute, text)
+
+    def site_inline() -> list[tuple[str, bool, str]]:
+        found: list[tuple[str, bool, str]] = []
+        root = origin.resolve()
+        for path in html_pages(root):
+            try:
+                data = (root / unquote(path).lstrip("/")).read_bytes()
+            except OSError:
+                continue
+            found.extend((i.directive, i.attribute, i.text) for i in scan_html(data).inline)
+        return found
+
+    out = []
+    for v in violations:
+        if v not in pending or v.hashes():
+            out.append(v)
+            continue
+        if scanned is None:
+            scanned = site_inline()
+        family = "style-src" if v.directive.startswith("style") else "script-src"
+        attribute = v.directive.endswith("-attr")
+        whole = len(v.sample) < SAMPLE_LENGTH  # the sample is all of the (trimmed) text
+        # Chromium trims whitespace around the code it quotes.
+        texts = tuple(
+            sorted(
+                {
+                    t
+                    for d, a, t in scanned
+                    if d == family
+                    and a == attribute
+                    and (t.strip() == v.sample if whole else t.lstrip().startswith(v.sample))
+                }
+            )
+        )
+        if not texts and whole:
+            texts = (v.sample,)
+        out.append(dataclasses.replace(v, candidates=texts))
+    return out
+
+
 def additions_for(
     violations: Iterable[Violation], present: Iterable[str]
 ) -> tuple[list[Addition], list[NotAdded]]:
@@ -227,7 +284,12 @@ def additions_for(
             skipped.append(NotAdded(v, why))
             continue
         at_runtime = bool(v.source) and not v.source.startswith(v.page.split("?")[0] + ":")
-        reason = _what(v) if v.blocked == "inline" else f"{v.directive} load of {v.blocked}"
+        if v.blocked == "inline":
+            reason = _what(v)
+        elif v.blocked in ("data", "blob", "mediastream", "filesystem"):
+            reason = f"{v.blocked}: URL in {v.directive}"
+        else:
+            reason = f"{v.directive} load of {v.blocked}"
         if v.blocked == "inline" and at_runtime:
             reason += " created at run time"
         for directive, source in pairs:
@@ -377,7 +439,7 @@ async def crawl_site_async(
         await asyncio.sleep(0.5)  # the last Reporting-API batch
         await context.close()
         seen.extend(edge.inbox.violations(edge.url))
-    result.violations = dedupe(seen)
+    result.violations = locate_in_source(dedupe(seen), origin)
     from edgeshield.policy.csp import parse_raw
 
     present = parse_raw(csp)[0].keys()

@@ -25,13 +25,24 @@ from urllib.parse import urlsplit
 from edgeshield.cloudfront.events import custom_origin, s3_origin
 from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS, TRIGGERS
 from edgeshield.emulator.cache import Cache, TtlSettings
+from edgeshield.emulator.console import console_line
 from edgeshield.emulator.logstore import LOGS_DIR, STATE_DIR, LogStore
 from edgeshield.emulator.origin import CustomTarget, DirOrigin, HttpOrigin, OriginTimeouts
-from edgeshield.emulator.pipeline import Edge, EdgeSettings, OriginSetup
+from edgeshield.emulator.pipeline import ALL_METHODS, GET_HEAD, Edge, EdgeSettings, OriginSetup
 from edgeshield.emulator.pops import PopError, normalize_pop, region_for_pop
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, InitError, function_name_for
 from edgeshield.emulator.server import AccessLog, EdgeServer, LocalRoute, console_access_log
 from edgeshield.emulator.stats import Stats
+from edgeshield.emulator.viewer_stage import (
+    FunctionError,
+    FunctionSource,
+    PolicyConfigError,
+    ViewerSetup,
+    close_stage,
+    load_setup,
+    parse_rhp,
+    start_stage,
+)
 from edgeshield.errors import EdgeshieldError
 
 BUILTIN_HANDLER: Final = "edgeshield.edge.handler.handler"
@@ -89,6 +100,8 @@ class ServeConfig:
     max_in_flight: int = 256
     cwd: Path = field(default_factory=Path.cwd)
     access_log: AccessLog | None = console_access_log
+    # Why a function's answer failed (or what it did that AWS documents nowhere), one line each.
+    console: Callable[[str], None] | None = console_line
     shutdown_timeout: float = 30.0
     # Paths answered locally instead of through the edge: in production another cache
     # behavior routes them (e.g. /_edgeshield/csp-report to the collector).
@@ -104,6 +117,15 @@ class ServeConfig:
     # Watch the function's code (or the policy file) and load it afresh when it changes.
     reload: bool = True
     notify: Callable[[str], None] | None = None  # console messages (reloads, their errors)
+    # CloudFront Functions (TRIGGER, FILE.js) and response headers policies per cache
+    # behaviour (PATTERN, FILE.json); the generated_* ones come from a policy compiled by the
+    # CLI (serve --mechanism). policy_function=False: no edgeshield Lambda@Edge function.
+    cloudfront_functions: Sequence[tuple[str, Path]] = ()
+    response_headers_policies: Sequence[tuple[str, Path]] = ()
+    generated_functions: Sequence[FunctionSource] = ()
+    generated_policies: Sequence[tuple[str, Any]] = ()
+    cff_timeout_ms: float = 50.0
+    policy_function: bool = True
 
     # Where logs, stats and the staged bundle go (default: .edgeshield under cwd); the pytest
     # plugin points it at a temporary folder so tests leave nothing in the user's project.
@@ -153,6 +175,7 @@ class Prepared:
     origin_label: str
     specs: list[FunctionSpec]
     policy_label: str | None
+    viewer: ViewerSetup = field(default_factory=ViewerSetup)
 
 
 def prepare(config: ServeConfig) -> Prepared:
@@ -194,7 +217,8 @@ def prepare(config: ServeConfig) -> Prepared:
     origin, label = _origin(config)
     specs: list[FunctionSpec] = []
     policy_label: str | None = None
-    if not config.functions:
+    viewer = _viewer_setup(config)
+    if not config.functions and config.policy_function:
         compiled = _compile_policy(config.policy)
         from edgeshield.bundle import stage
 
@@ -209,7 +233,7 @@ def prepare(config: ServeConfig) -> Prepared:
         specs.append(
             _spec(config, "origin-response", BUILTIN_HANDLER, root, BUILTIN_NAME, region, True)
         )
-    else:
+    elif config.functions:
         if config.policy is not None:
             raise ServeError(
                 "--policy applies to edgeshield's own function; with --function, attach it "
@@ -221,7 +245,27 @@ def prepare(config: ServeConfig) -> Prepared:
             specs.append(
                 _spec(config, option.trigger, option.handler, config.cwd, name, region, False)
             )
-    return Prepared(config, region, pop, origin, label, specs, policy_label)
+    for function in viewer.functions:
+        if function.trigger in seen:
+            raise ServeError(
+                f"{function.trigger}: a CloudFront Function and a Lambda@Edge function cannot "
+                "share a viewer event of one cache behaviour"
+            )
+    return Prepared(config, region, pop, origin, label, specs, policy_label, viewer)
+
+
+def _viewer_setup(config: ServeConfig) -> ViewerSetup:
+    try:
+        generated = [(pattern, parse_rhp(data)) for pattern, data in config.generated_policies]
+        return load_setup(
+            list(config.cloudfront_functions),
+            list(config.response_headers_policies),
+            config.cff_timeout_ms,
+            list(config.generated_functions),
+            generated,
+        )
+    except (FunctionError, PolicyConfigError) as exc:
+        raise ServeError(str(exc)) from None
 
 
 def _compile_policy(path: Path | None) -> dict[str, Any]:
@@ -389,6 +433,7 @@ class Running:
     async def close(self) -> None:
         await self.server.stop()
         await asyncio.gather(*(p.close() for p in self.pools.values()), return_exceptions=True)
+        await close_stage(self.edge.viewer_stage)
         await self.http.close()
         for extension in self.prepared.config.extensions:
             with contextlib.suppress(Exception):
@@ -423,6 +468,9 @@ async def start(prepared: Prepared) -> Running:
         forward_cookies=config.forward_cookies,
         ttl=TtlSettings(config.default_ttl, config.min_ttl, config.max_ttl),
         include_body=frozenset(config.include_body),
+        # A folder stands for an S3 bucket, whose behavior allows GET and HEAD (CDK's default,
+        # as `edgeshield deploy` creates it); an app behind a URL gets every method.
+        allowed_methods=GET_HEAD if prepared.origin.directory is not None else ALL_METHODS,
     )
     cache = (
         Cache(
@@ -432,7 +480,8 @@ async def start(prepared: Prepared) -> Running:
         if config.cache
         else None
     )
-    edge = Edge(settings, prepared.origin, pools, logs, http, stats, cache=cache)
+    edge = Edge(settings, prepared.origin, pools, logs, http, stats, cache=cache,
+                console=config.console)  # fmt: skip
     ssl_context, tls_used = _tls(config)
     server = EdgeServer(
         edge,
@@ -448,6 +497,10 @@ async def start(prepared: Prepared) -> Running:
         server.add_local_route(path, route)
     started: list[Extension] = []
     try:
+        try:
+            edge.viewer_stage = await start_stage(prepared.viewer, logs, settings.distribution_id)
+        except FunctionError as exc:
+            raise ServeError(str(exc)) from None
         for extension in config.extensions:
             routes = await extension.start(prepared, logs)
             started.append(extension)
@@ -459,6 +512,7 @@ async def start(prepared: Prepared) -> Running:
             with contextlib.suppress(Exception):
                 await extension.close()
         await asyncio.gather(*(p.close() for p in pools.values()), return_exceptions=True)
+        await close_stage(edge.viewer_stage)
         await http.close()
         logs.close()
         if isinstance(exc, ServeError):
@@ -528,7 +582,9 @@ def watched_files(prepared: Prepared) -> dict[Path, int]:
     the task root (your functions), with their modification times."""
     config = prepared.config
     if not config.functions:
-        paths = [config.policy] if config.policy is not None else []
+        # With --mechanism the policy was compiled by the CLI at start: not reloaded here.
+        policy = config.policy if config.policy_function else None
+        paths = [policy] if policy is not None else []
     else:
         paths = []
         for directory, dirs, files in os.walk(config.cwd):
