@@ -179,11 +179,11 @@ class Csp:
 
     def has_script_nonces(self, directive: str = "script-src") -> bool:
         values = self.values(self.effective_directive(directive))
-        return any(_STRICT_NONCE.fullmatch(v) for v in values)
+        return any(v.startswith("'nonce-") and _STRICT_NONCE.fullmatch(v) for v in values)
 
     def has_script_hashes(self, directive: str = "script-src") -> bool:
         values = self.values(self.effective_directive(directive))
-        return any(_STRICT_HASH.fullmatch(v) for v in values)
+        return any(v.startswith("'sha") and _STRICT_HASH.fullmatch(v) for v in values)
 
     def has_strict_dynamic(self, directive: str = "script-src") -> bool:
         return STRICT_DYNAMIC in self.values(self.effective_directive(directive))

@@ -35,13 +35,13 @@ class Url:
     pathname: str
 
 
+@lru_cache(maxsize=65536)
 def scheme_free(source: str) -> str:
     """``https://a.com/x`` → ``a.com/x``; ``//a.com`` → ``a.com``; anything else unchanged."""
     source = _SCHEME_PREFIX.sub("", source, count=1)
     return source[2:] if source.startswith("//") else source
 
 
-@lru_cache(maxsize=65536)
 def _parse(url: str) -> Url | None:
     try:
         parts = ada_url.parse_url(url, attributes=("hostname", "pathname"))
@@ -50,6 +50,7 @@ def _parse(url: str) -> Url | None:
     return Url(str(parts["hostname"]), str(parts["pathname"]))
 
 
+@lru_cache(maxsize=65536)
 def source_url(source: str) -> Url | None:
     """The source read as an https URL (first ``:*`` port dropped, first ``*`` a placeholder
     label), or None when that is not a valid URL."""
@@ -57,6 +58,7 @@ def source_url(source: str) -> Url | None:
     return _parse("https://" + text)
 
 
+@lru_cache(maxsize=65536)
 def hostname(source: str) -> str | None:
     """The source's host as the evaluator reports it (``*`` for a wildcard label, IPv6 in
     brackets), or None when the source cannot be read as a URL."""
@@ -100,6 +102,7 @@ ANGULAR_URLS: Final = _urls(_load("angular.json")["urls"])
 FLASH_URLS: Final = _urls(_load("flash.json")["urls"])
 
 
+@lru_cache(maxsize=65536)
 def match_wildcard_urls(source: Url, candidates: tuple[Url, ...]) -> Url | None:
     """The first known URL the source allows: same host (or a subdomain of a ``*.`` host) and,
     when the source has a path, the same file or a URL under the same directory."""

@@ -1,0 +1,79 @@
+"""Findings per second: ``edgeshield.csp.evaluator.evaluate`` against Google's npm
+``csp_evaluator`` on the same generated policies.
+
+The policies come from the differential test's generator (seeds 0-3, 1,000 each), minus those
+the npm package throws on, so both sides do the same work. Each side makes N timed passes over
+the whole set in one process (Node inside its own loop, so process start and JSON reading are
+not counted) and the median pass is reported. Bounded: 7 passes by default.
+
+    .venv/bin/python benchmarks/csp_evaluator.py [--rounds N] [--evaluator-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the generator lives with the tests
+
+from tests.csp.evaluator.policies import cases  # noqa: E402
+
+from edgeshield.csp.evaluator import Version, evaluate, sources_without_host  # noqa: E402
+
+HARNESS = ROOT / "tests/csp/evaluator/evaluator_harness.js"
+
+
+def python_rounds(batch: list[dict[str, Any]], rounds: int) -> tuple[list[float], int]:
+    times, count = [], 0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        count = sum(len(evaluate(c["csp"], Version(c["version"]))) for c in batch)
+        times.append(time.perf_counter() - start)
+    return times, count
+
+
+def node_rounds(batch: list[dict[str, Any]], rounds: int, folder: Path) -> tuple[list[float], int]:
+    proc = subprocess.run(
+        ["node", str(HARNESS), str(folder), "--bench", str(rounds)],
+        input="\n".join(json.dumps(c) for c in batch) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    result = json.loads(proc.stdout)
+    return result["rounds"], result["findings"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--evaluator-dir", type=Path, default=ROOT / ".cache/csp-evaluator")
+    args = parser.parse_args()
+
+    generated = [c for seed in range(4) for c in cases(seed, 1000)]
+    batch = [c for c in generated if not sources_without_host(c["csp"], Version(c["version"]))]
+    py_times, py_findings = python_rounds(batch, args.rounds)
+    js_times, js_findings = node_rounds(batch, args.rounds, args.evaluator_dir)
+    if py_findings != js_findings:
+        print(f"finding counts differ: ours {py_findings}, npm {js_findings}", file=sys.stderr)
+        return 1
+    py, js = statistics.median(py_times), statistics.median(js_times)
+    print(f"{len(batch)} policies ({len(generated) - len(batch)} the npm package throws on left out), "
+          f"{py_findings} findings per pass, median of {args.rounds} passes")  # fmt: skip
+    print(f"{'':28}{'policies/s':>12}{'findings/s':>12}")
+    print(f"{'edgeshield (Python)':28}{len(batch) / py:>12,.0f}{py_findings / py:>12,.0f}")
+    print(f"{'csp_evaluator 1.1.8 (Node)':28}{len(batch) / js:>12,.0f}{js_findings / js:>12,.0f}")
+    print(f"ratio edgeshield / npm: {js / py:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
