@@ -32,6 +32,7 @@ from edgeshield.emulator.pops import PopError, normalize_pop, region_for_pop
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, InitError, function_name_for
 from edgeshield.emulator.server import AccessLog, EdgeServer, LocalRoute, console_access_log
 from edgeshield.emulator.stats import Stats
+from edgeshield.errors import EdgeshieldError
 
 BUILTIN_HANDLER: Final = "edgeshield.edge.handler.handler"
 BUILTIN_NAME: Final = "edgeshield-security-headers"
@@ -39,7 +40,7 @@ BUILD_DIR: Final = "build"
 _HANDLER_RE: Final = re.compile(r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*$")
 
 
-class ServeError(Exception):
+class ServeError(EdgeshieldError):
     """A user's mistake in the serve options: one line, no traceback."""
 
 
@@ -104,9 +105,13 @@ class ServeConfig:
     reload: bool = True
     notify: Callable[[str], None] | None = None  # console messages (reloads, their errors)
 
+    # Where logs, stats and the staged bundle go (default: .edgeshield under cwd); the pytest
+    # plugin points it at a temporary folder so tests leave nothing in the user's project.
+    state_root: Path | None = None
+
     @property
     def state_dir(self) -> Path:
-        return self.cwd / STATE_DIR
+        return self.state_root if self.state_root is not None else self.cwd / STATE_DIR
 
     @property
     def logs_root(self) -> Path:
