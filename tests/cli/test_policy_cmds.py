@@ -58,9 +58,10 @@ def test_init_unknown_preset(tmp_path: Path) -> None:
 
 def test_check_reports_each_problem_on_its_line_and_exits_2(tmp_path: Path) -> None:
     (tmp_path / "p.toml").write_text('[headers]\nx-frame-options = "ALLOW-FROM x"\nvia = "me"\n')
-    result = run("check", "p.toml", cwd=tmp_path)
+    result = run("check", "--policy", "p.toml", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout.splitlines() == [
+        "p.toml: not valid, 2 errors",
         "p.toml:2: headers.x-frame-options: ALLOW-FROM is not supported by any current browser; use DENY or SAMEORIGIN, and CSP frame-ancestors to allow specific origins",
         "p.toml:3: headers.via: 'via' is read-only on origin-response; remove it from the policy; on origin-response a function may not add, change or delete transfer-encoding, via (502 LambdaValidationError)",
     ]
@@ -74,14 +75,19 @@ def test_check_never_crashes_on_garbage(tmp_path: Path, content: bytes) -> None:
     (tmp_path / "p.toml").write_bytes(content)
     result = run("check", "p.toml", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stdout.startswith("p.toml:")
+    verdict, problem = result.stdout.splitlines()
+    assert verdict == "p.toml: not valid, 1 error"
+    assert problem.startswith("p.toml:1: ")
     assert "Traceback" not in result.stderr + result.stdout
 
 
 def test_check_missing_file(tmp_path: Path) -> None:
-    result = run("check", "nope.toml", cwd=tmp_path)
+    result = run("check", "--policy", "nope.toml", cwd=tmp_path)
     assert result.returncode == 2
-    assert "nope.toml:0: file: no such file; create it with `edgeshield init`" in result.stdout
+    assert result.stdout.splitlines() == [
+        "nope.toml: not valid, 1 error",
+        "nope.toml: not found; create it with: edgeshield init",
+    ]
 
 
 def test_check_warnings_exit_0(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ policy and function, local edge, grading, AWS.
 
 from __future__ import annotations
 
-from edgeshield.cli.app import app
+from edgeshield.cli.app import app, command
 
 # isort: off
 from edgeshield.cli import policy_cmds  # noqa: F401  init, check, event, invoke, bundle
@@ -19,7 +19,7 @@ from edgeshield.cli import aws_cmds  # noqa: F401  synth, deploy, env
 
 
 def main() -> None:
-    app()
+    command()(prog_name="edgeshield")
 
 
 __all__ = ["app", "main"]
