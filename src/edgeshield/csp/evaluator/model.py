@@ -78,6 +78,39 @@ class FindingType(IntEnum):
     def label(self) -> str:
         return self.name.lower().replace("_", "-")
 
+    @property
+    def title(self) -> str:
+        """A few words on what the finding is about, for one-line listings."""
+        return _TITLES.get(self, self.label)
+
+
+_TITLES = {
+    FindingType.MISSING_SEMICOLON: "a directive name among the sources (missing ';'?)",
+    FindingType.UNKNOWN_DIRECTIVE: "not a CSP directive",
+    FindingType.INVALID_KEYWORD: "not a valid keyword (quotes?)",
+    FindingType.NONCE_CHARSET: "nonce outside the base64 alphabet",
+    FindingType.MISSING_DIRECTIVES: "missing directive",
+    FindingType.SCRIPT_UNSAFE_INLINE: "inline scripts and handlers run",
+    FindingType.SCRIPT_UNSAFE_EVAL: "eval() and friends allowed",
+    FindingType.PLAIN_URL_SCHEMES: "a bare scheme allows any host",
+    FindingType.PLAIN_WILDCARD: "'*' allows any host",
+    FindingType.SCRIPT_ALLOWLIST_BYPASS: "allowed host may serve JSONP/AngularJS",
+    FindingType.OBJECT_ALLOWLIST_BYPASS: "plugins allowed from this source",
+    FindingType.NONCE_LENGTH: "nonce too short",
+    FindingType.IP_SOURCE: "IP address as a source",
+    FindingType.DEPRECATED_DIRECTIVE: "deprecated directive",
+    FindingType.SRC_HTTP: "plain http:// source",
+    FindingType.SCRIPT_UNSAFE_HASHES: "'unsafe-hashes': hashed handlers run",
+    FindingType.STRICT_DYNAMIC: "host allowlist instead of nonces/hashes + 'strict-dynamic'",
+    FindingType.STRICT_DYNAMIC_NOT_STANDALONE: "'strict-dynamic' without a nonce or hash",
+    FindingType.UNSAFE_INLINE_FALLBACK: "no 'unsafe-inline' fallback for old browsers",
+    FindingType.ALLOWLIST_FALLBACK: "no https: fallback for old browsers",
+    FindingType.IGNORED: "ignored by the browser",
+    FindingType.REQUIRE_TRUSTED_TYPES_FOR_SCRIPTS: "Trusted Types not required",
+    FindingType.REPORTING_DESTINATION_MISSING: "no reporting destination",
+    FindingType.REPORT_TO_ONLY: "report-to without report-uri",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class EvaluatorFinding:
@@ -93,6 +126,7 @@ class EvaluatorFinding:
         return {
             "type": self.type.label,
             "type_id": int(self.type),
+            "title": self.type.title,
             "severity": self.severity.label,
             "directive": self.directive,
             "value": self.value,
