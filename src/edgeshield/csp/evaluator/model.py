@@ -6,9 +6,8 @@ from the npm package can be compared field by field, and users can look a type u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Version(IntEnum):
@@ -112,9 +111,9 @@ _TITLES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class EvaluatorFinding:
-    """One finding: which directive (and value, when it is about one) and why it matters."""
+class EvaluatorFinding(NamedTuple):
+    """One finding: which directive (and value, when it is about one) and why it matters.
+    (A named tuple: immutable, and a policy can produce dozens, so cheap to make.)"""
 
     type: FindingType
     severity: Severity

@@ -182,11 +182,9 @@ def check_script_allowlist_bypass(csp: Csp) -> list[EvaluatorFinding]:
                 continue
             if value.startswith("'") or is_url_scheme(value) or "." not in value:
                 continue
-            url = urls.source_url(value)
-            if url is None:
+            if urls.source_url(value) is None:
                 continue  # the npm package throws here
-            angular = urls.match_wildcard_urls(url, urls.ANGULAR_URLS)
-            jsonp = urls.match_wildcard_urls(url, urls.JSONP_URLS)
+            jsonp, angular = urls.script_bypass(value)
             if jsonp and jsonp.hostname in urls.JSONP_NEEDS_EVAL and UNSAFE_EVAL not in values:
                 jsonp = None
             if jsonp or angular:
@@ -229,10 +227,9 @@ def check_flash_object_allowlist_bypass(csp: Csp) -> list[EvaluatorFinding]:
     for value in csp.values(directive):
         if value == NONE:
             return []
-        url = urls.source_url(value)
-        if url is None:
+        if urls.source_url(value) is None:
             continue  # the npm package throws here
-        flash = urls.match_wildcard_urls(url, urls.FLASH_URLS)
+        flash = urls.flash_bypass(value)
         if flash:
             out.append(
                 EvaluatorFinding(

@@ -102,7 +102,6 @@ ANGULAR_URLS: Final = _urls(_load("angular.json")["urls"])
 FLASH_URLS: Final = _urls(_load("flash.json")["urls"])
 
 
-@lru_cache(maxsize=65536)
 def match_wildcard_urls(source: Url, candidates: tuple[Url, ...]) -> Url | None:
     """The first known URL the source allows: same host (or a subdomain of a ``*.`` host) and,
     when the source has a path, the same file or a URL under the same directory."""
@@ -125,3 +124,18 @@ def match_wildcard_urls(source: Url, candidates: tuple[Url, ...]) -> Url | None:
                 continue
         return url
     return None
+
+
+@lru_cache(maxsize=65536)
+def script_bypass(source: str) -> tuple[Url | None, Url | None]:
+    """(first JSONP URL, first AngularJS URL) the source allows; memoised per source text."""
+    url = source_url(source)
+    if url is None:
+        return None, None
+    return match_wildcard_urls(url, JSONP_URLS), match_wildcard_urls(url, ANGULAR_URLS)
+
+
+@lru_cache(maxsize=65536)
+def flash_bypass(source: str) -> Url | None:
+    url = source_url(source)
+    return None if url is None else match_wildcard_urls(url, FLASH_URLS)
