@@ -7,6 +7,8 @@ import json
 from importlib import resources
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgeshield.csp.evaluator import (
     FindingType,
@@ -157,3 +159,18 @@ def test_bypass_data_ships_with_its_licence() -> None:
     assert "Google" in data.joinpath("NOTICE").read_text("utf-8")
     jsonp = json.loads(data.joinpath("jsonp.json").read_text("utf-8"))
     assert len(jsonp["urls"]) == 123 and "www.googletagmanager.com" in jsonp["needs_eval"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(codec=None), max_size=30)
+        | st.sampled_from(["script-src", "'nonce-", "*", "https://", ":*", "[", "]", "%", "."]),
+        max_size=12,
+    ).map(lambda parts: " ".join(parts).replace("\u0000", ";")),
+    st.sampled_from(list(Version)),
+)
+def test_never_raises(csp: str, version: Version) -> None:
+    findings = evaluate(csp, version)
+    assert all(isinstance(f.description, str) and f.description for f in findings)
+    sources_without_host(csp, version)
