@@ -314,3 +314,28 @@ def test_hsts_value_form_is_accepted() -> None:
 def test_hsts_value_form_is_checked_like_the_string_form() -> None:
     found = warnings('[headers.strict-transport-security]\nvalue = "max-age=100"\n')
     assert "under 180 days" in found[0]
+
+
+# --- 9.10: the HSTS threshold at its boundary ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("max_age", "warned"), [(15_551_999, True), (15_552_000, False), (15_552_001, False)]
+)
+def test_hsts_threshold_is_180_days_to_the_second(max_age: int, warned: bool) -> None:
+    """The policy warns exactly where the Observatory starts deducting points."""
+    from edgeshield.grade import grade_headers
+
+    toml = f"[headers.strict-transport-security]\nmax-age = {max_age}\n"
+    found = warnings(toml)
+    assert bool(found) is warned, found
+    if warned:
+        assert found == [
+            f"p.toml:2: warning: headers.strict-transport-security.max-age: max-age {max_age} "
+            "is under 180 days; use at least 15552000; the Observatory deducts points below that"
+        ]
+    report = grade_headers(
+        {"strict-transport-security": [f"max-age={max_age}"]}, url="https://example.com/"
+    ).to_dict()
+    hsts = report["tests"]["strict-transport-security"]
+    assert (hsts["result"] == "hsts-implemented-max-age-less-than-six-months") is warned

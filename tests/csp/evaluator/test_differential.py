@@ -7,8 +7,8 @@ value must agree, in order. Where the package throws (a source the URL parser re
 
 The package is installed by ``make csp-evaluator`` into .cache/csp-evaluator (or point
 ``EDGESHIELD_CSP_EVALUATOR_DIR`` at a folder with ``node_modules/csp_evaluator``). Without it
-or without ``node`` the test skips, except under CI (``CI=true`` or
-``EDGESHIELD_REQUIRE_BROWSER=1``), where a missing oracle is a failure.
+or without ``node`` the test skips, except under CI (``CI=true``, or
+``EDGESHIELD_REQUIRE_ORACLES=1`` as .ci/run sets), where a missing oracle is a failure.
 """
 
 from __future__ import annotations
@@ -40,7 +40,10 @@ def _require_oracle() -> None:
     if not missing:
         return
     message = "; ".join(missing)
-    if os.environ.get("CI") == "true" or os.environ.get("EDGESHIELD_REQUIRE_BROWSER") == "1":
+    if os.environ.get("CI") == "true" or "1" in (
+        os.environ.get("EDGESHIELD_REQUIRE_ORACLES"),
+        os.environ.get("EDGESHIELD_REQUIRE_BROWSER"),
+    ):
         pytest.fail(message + " — under CI the CSP Evaluator oracle is required")
     pytest.skip(message)
 
