@@ -123,8 +123,9 @@ def test_unreadable_hosts_are_skipped_not_raised() -> None:
     assert values == {"ok.example.com"}
 
 
-def test_the_strict_preset_has_no_high_severity_finding() -> None:
-    results = policy_findings(load_preset("strict"))
+@pytest.mark.parametrize("preset", ["strict", "recommended", "helmet"])
+def test_presets_have_no_high_severity_finding(preset: str) -> None:
+    results = policy_findings(load_preset(preset))
     assert [r.header for r in results] == ["content-security-policy"]
     assert results[0].findings and not high_severity(results[0].findings)
 
