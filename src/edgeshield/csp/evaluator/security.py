@@ -187,13 +187,14 @@ def check_script_allowlist_bypass(csp: Csp) -> list[EvaluatorFinding]:
             jsonp, angular = urls.script_bypass(value)
             if jsonp and jsonp.hostname in urls.JSONP_NEEDS_EVAL and UNSAFE_EVAL not in values:
                 jsonp = None
-            if jsonp or angular:
+            hit = angular or jsonp  # the evaluator names the AngularJS host when both match
+            if hit is not None:
                 what = " and ".join(
                     kind
-                    for kind, hit in (("JSONP endpoints", jsonp), ("AngularJS", angular))
-                    if hit
+                    for kind, found in (("JSONP endpoints", jsonp), ("AngularJS", angular))
+                    if found
                 )
-                host = (angular or jsonp).hostname  # type: ignore[union-attr]
+                host = hit.hostname
                 out.append(
                     EvaluatorFinding(
                         T.SCRIPT_ALLOWLIST_BYPASS,
