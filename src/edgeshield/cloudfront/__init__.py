@@ -5,6 +5,7 @@ to what a function returns. See ``rules`` for the underlying limits and header l
 from edgeshield.cloudfront.events import (
     CfHeaders,
     Event,
+    EventError,
     HeaderPairs,
     HeadersArg,
     build_event,
@@ -20,14 +21,13 @@ from edgeshield.cloudfront.events import (
     viewer_response_event,
 )
 from edgeshield.cloudfront.parse import (
-    EventError,
     cf_record,
     event_trigger,
     load_event,
     normalize_event,
 )
 from edgeshield.cloudfront.rules import TRIGGERS, Trigger
-from edgeshield.cloudfront.validate import Violation, result_kind, validate_result
+from edgeshield.cloudfront.validate import Violation, check_result, result_kind, validate_result
 
 __all__ = [
     "TRIGGERS",
@@ -40,6 +40,7 @@ __all__ = [
     "Violation",
     "build_event",
     "cf_record",
+    "check_result",
     "custom_origin",
     "event_trigger",
     "from_cf_headers",
