@@ -101,11 +101,13 @@ def tidy_help(command: Any) -> Any:
     flags: typer's defaults are type names (``<int>``, ``<bool>``, ``<list[str]>``)."""
     _plain_help_option(command)
     for param in command.params:
-        if hasattr(param, "is_flag") and param.opts:
-            if param.is_flag:
-                param.metavar = ""
-            elif param.metavar is None:
-                param.metavar = _metavar(param)
+        if not hasattr(param, "is_flag"):  # an argument: its name says it all, no type column
+            param.metavar = param.metavar or str(param.name).upper()
+            param.display_type_rich = lambda ctx: None
+        elif param.is_flag:
+            param.metavar = ""
+        elif param.metavar is None:
+            param.metavar = _metavar(param)
     for sub in getattr(command, "commands", {}).values():
         tidy_help(sub)
     return command

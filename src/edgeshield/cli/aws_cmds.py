@@ -111,7 +111,8 @@ def _synth(options: Any, outdir: Path) -> Any:
 @app.command("synth", rich_help_panel="AWS")
 def synth_cmd(
     out_dir: Annotated[
-        Path, typer.Option("--out", "-o", help="Cloud assembly directory")
+        Path,
+        typer.Option("--out", "--output", "-o", metavar="DIR", help="Cloud assembly directory"),
     ] = DEFAULT_OUT,
     policy: PolicyOption = None,
     stack_name: StackOpt = "EdgeShield",
@@ -276,7 +277,8 @@ def deploy(
         bool, typer.Option("--yes", "-y", help="Do not ask to approve IAM/security changes")
     ] = False,
     out_dir: Annotated[
-        Path, typer.Option("--out", "-o", help="Cloud assembly directory")
+        Path,
+        typer.Option("--out", "--output", "-o", metavar="DIR", help="Cloud assembly directory"),
     ] = DEFAULT_OUT,
     endpoint_url: EndpointOpt = None,
 ) -> None:

@@ -165,8 +165,7 @@ def serve(
 ) -> None:
     """Run a local CloudFront edge with your Lambda@Edge functions.
 
-    The four triggers with CloudFront's rules, cache and error pages, and CloudWatch-style logs
-    under .edgeshield/."""
+    The four triggers with CloudFront's rules, cache and error pages, and CloudWatch-style logs under .edgeshield/."""
     import asyncio
 
     from edgeshield.emulator.serve import (

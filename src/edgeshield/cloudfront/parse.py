@@ -18,11 +18,9 @@ from edgeshield.cloudfront.events import (
     DEFAULT_DISTRIBUTION_DOMAIN,
     DEFAULT_DISTRIBUTION_ID,
     Event,
+    EventError,
     custom_origin,
     new_request_id,
-)
-from edgeshield.cloudfront.events import (
-    EventError as EventError,  # re-exported: callers import it from here
 )
 from edgeshield.cloudfront.rules import (
     REQUEST_TRIGGERS,

@@ -427,6 +427,10 @@ def _rules(c: _Collector, items: Any, trigger: str, policy_names: set[str]) -> l
         if not isinstance(item, dict):
             c.add(where, "a rule must be a table", "write [[rules]] with match and set/remove/drop")
             continue
+        name = item.get("name", f"rule {i + 1}")
+        if isinstance(name, str) and "name" in item:
+            c.rule_names[where] = name  # every problem inside the rule names it
+        c.unknown_keys(where, item, RULE_KEYS)
         rule_set = item.get("set")
         if isinstance(rule_set, dict) and any(
             k.lower() in (CSP, CSP_REPORT_ONLY) and _per_page_ref(v) for k, v in rule_set.items()
@@ -436,10 +440,6 @@ def _rules(c: _Collector, items: Any, trigger: str, policy_names: set[str]) -> l
                 "per-page is not allowed in a rule",
                 "it belongs in [headers.content-security-policy.fitted] (written by `edgeshield csp fit`)",
             )
-        name = item.get("name", f"rule {i + 1}")
-        if isinstance(name, str) and "name" in item:
-            c.rule_names[where] = name  # every problem inside the rule names it
-        c.unknown_keys(where, item, RULE_KEYS)
         if not isinstance(name, str):
             c.add(f"{where}.name", "name must be a string", 'e.g. name = "api is not cached"')
             name = f"rule {i + 1}"
