@@ -66,8 +66,8 @@ def section(results: list[HeaderFindings], every: bool = False) -> RenderableTyp
     high = sum(f.severity == Severity.HIGH for r in results for f in r.findings)
     title = Text("CSP Evaluator (Google's checks, as a CSP3 browser enforces the policy)")
     if not results:
-        title.append(": the policy sends no Content-Security-Policy", style=_style("bold red"))
-        return title
+        missing = Text("The policy sends no Content-Security-Policy.", style=_style("bold red"))
+        return Group(title, missing)
     parts.append(title)
     if high:
         parts.append(
@@ -78,8 +78,10 @@ def section(results: list[HeaderFindings], every: bool = False) -> RenderableTyp
             )
         )
     for result in results:
-        header = Text(f"{result.header} ({result.where}): ", style=_style("bold"))
-        header.append(_counts(result))
+        # The console does not wrap (soft_wrap): keep the line within 80 columns ourselves.
+        name, counts = f"{result.header} ({printable(result.where)})", _counts(result)
+        header = Text(name, style=_style("bold"))
+        header.append(f": {counts}" if len(name) + len(counts) + 2 <= 80 else f"\n  {counts}")
         parts.append(header)
         table = Table(box=box.SIMPLE, show_header=False, show_edge=False, pad_edge=False)
         table.add_column("severity", no_wrap=True)
