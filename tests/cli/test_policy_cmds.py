@@ -202,7 +202,8 @@ def test_help_everywhere(tmp_path: Path) -> None:
     ],
 )
 def test_check_grade_of_each_preset(tmp_path: Path, preset: str, score: int, grade: str) -> None:
-    """The function's real output on an HTML page, graded like the Observatory (§7 anchors)."""
+    """The function's real output on an HTML page, graded like the Observatory (the figures in
+    docs/grading.md)."""
     assert run("init", "--preset", preset, cwd=tmp_path).returncode == 0
     result = run("check", "--grade", "--json", cwd=tmp_path)
     report = json.loads(result.stdout)["grade"]
@@ -216,9 +217,7 @@ def test_check_grade_table(tmp_path: Path) -> None:
 
 
 FUNCTIONS = Path(__file__).parent / "functions"
-SAM_EVENTS = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "data" / "sam-events"
-)
+SAM_EVENTS = Path(__file__).resolve().parents[1] / "data" / "sam-events"
 
 
 def _event_file(tmp_path: Path) -> Path:

@@ -284,6 +284,12 @@ def run_documented(doc: str, command: str, ws: Workspace) -> None:
     for placeholder, value in PLACEHOLDERS.items():
         command = re.sub(rf"\b{placeholder}\b", value, command)
     args = shlex.split(command)
+    # The reader works in the clone: a path the docs give from its root is the repository's.
+    args = [
+        str(REPO / a) if "/" in a and not a.startswith(("/", ".", "http")) and (REPO / a).exists()
+        and not (ws.path / a).exists() else a
+        for a in args
+    ]  # fmt: skip
 
     if args[0] == "make":
         # -n -B: what a fresh clone, with nothing installed yet, would run.

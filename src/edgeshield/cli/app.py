@@ -64,7 +64,7 @@ def _metavar(option: Any) -> str:
     if kind == "float":
         return "SECONDS" if "second" in (option.help or "").lower() else "N"
     if kind == "path":
-        folder = long in ("out", "state", "root") or long.endswith("-dir")
+        folder = long in ("out", "state", "root", "origin") or long.endswith("-dir")
         return "DIR" if folder else "FILE"
     return _NAMED.get(long, long.rsplit("-", 1)[-1].upper())
 

@@ -52,6 +52,16 @@ EndpointOpt = Annotated[
 ]
 
 
+MechanismOpt = Annotated[
+    str,
+    typer.Option(
+        "--mechanism",
+        help="How the headers reach viewers: auto (plan's recommendation), lambda-edge, "
+        "response-headers-policy or cloudfront-function",
+    ),
+]
+
+
 def _options(**values: Any) -> Any:
     from edgeshield.aws.cdk.app import STACK_NAME_RE, AppOptions
     from edgeshield.aws.logs import RETENTION_DAYS
@@ -69,7 +79,11 @@ def _options(**values: Any) -> Any:
             + ", ".join(map(str, RETENTION_DAYS)),
             EXIT_USAGE,
         )
+    from edgeshield.cli.plan_cmds import resolve_mechanism
+
+    mechanism = resolve_mechanism(resolve_policy(values["policy"]), values["mechanism"])
     return AppOptions(
+        **mechanism,
         policy=resolve_policy(values["policy"]),
         stack_name=values["stack_name"],
         region=values["region"] or "us-east-1",
@@ -128,6 +142,7 @@ def synth_cmd(
     key_user_role_arn: KeyUserOpt = None,
     alarm_topic_arn: AlarmOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    mechanism: MechanismOpt = "lambda-edge",
 ) -> None:
     """Write the CloudFormation templates (offline) and list every resource with its purpose.
 
@@ -281,6 +296,7 @@ def deploy(
         typer.Option("--out", "--output", "-o", metavar="DIR", help="Cloud assembly directory"),
     ] = DEFAULT_OUT,
     endpoint_url: EndpointOpt = None,
+    mechanism: MechanismOpt = "lambda-edge",
 ) -> None:
     """Deploy the stack with the AWS CDK CLI (through npx).
 

@@ -33,6 +33,16 @@ from edgeshield.emulator.pops import PopError, normalize_pop, region_for_pop
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, InitError, function_name_for
 from edgeshield.emulator.server import AccessLog, EdgeServer, LocalRoute, console_access_log
 from edgeshield.emulator.stats import Stats
+from edgeshield.emulator.viewer_stage import (
+    FunctionError,
+    FunctionSource,
+    PolicyConfigError,
+    ViewerSetup,
+    close_stage,
+    load_setup,
+    parse_rhp,
+    start_stage,
+)
 from edgeshield.errors import EdgeshieldError
 
 BUILTIN_HANDLER: Final = "edgeshield.edge.handler.handler"
@@ -107,6 +117,15 @@ class ServeConfig:
     # Watch the function's code (or the policy file) and load it afresh when it changes.
     reload: bool = True
     notify: Callable[[str], None] | None = None  # console messages (reloads, their errors)
+    # CloudFront Functions (TRIGGER, FILE.js) and response headers policies per cache
+    # behaviour (PATTERN, FILE.json); the generated_* ones come from a policy compiled by the
+    # CLI (serve --mechanism). policy_function=False: no edgeshield Lambda@Edge function.
+    cloudfront_functions: Sequence[tuple[str, Path]] = ()
+    response_headers_policies: Sequence[tuple[str, Path]] = ()
+    generated_functions: Sequence[FunctionSource] = ()
+    generated_policies: Sequence[tuple[str, Any]] = ()
+    cff_timeout_ms: float = 50.0
+    policy_function: bool = True
 
     # Where logs, stats and the staged bundle go (default: .edgeshield under cwd); the pytest
     # plugin points it at a temporary folder so tests leave nothing in the user's project.
@@ -156,6 +175,7 @@ class Prepared:
     origin_label: str
     specs: list[FunctionSpec]
     policy_label: str | None
+    viewer: ViewerSetup = field(default_factory=ViewerSetup)
 
 
 def prepare(config: ServeConfig) -> Prepared:
@@ -200,9 +220,11 @@ def prepare(config: ServeConfig) -> Prepared:
         for o in config.functions
     ]
     policy_label: str | None = None
+    viewer = _viewer_setup(config)
     # edgeshield's own function runs alone by default, and next to the user's functions
     # when a policy is given: at the trigger the policy names (origin-response by default).
-    if not config.functions or config.policy is not None:
+    # With --mechanism other than lambda-edge the policy travels another way (no function).
+    if config.policy_function and (not config.functions or config.policy is not None):
         compiled = _compile_policy(config.policy)
         trigger = str(compiled.get("trigger", "origin-response"))
         if trigger in seen:
@@ -214,7 +236,28 @@ def prepare(config: ServeConfig) -> Prepared:
         root = _stage(compiled, config)
         policy_label = str(config.policy) if config.policy else "built-in preset 'strict'"
         specs.append(_spec(config, trigger, BUILTIN_HANDLER, root, BUILTIN_NAME, region, True))
-    return Prepared(config, region, pop, origin, label, specs, policy_label)
+        seen.add(trigger)
+    for function in viewer.functions:
+        if function.trigger in seen:
+            raise ServeError(
+                f"{function.trigger}: a CloudFront Function and a Lambda@Edge function cannot "
+                "share a viewer event of one cache behaviour"
+            )
+    return Prepared(config, region, pop, origin, label, specs, policy_label, viewer)
+
+
+def _viewer_setup(config: ServeConfig) -> ViewerSetup:
+    try:
+        generated = [(pattern, parse_rhp(data)) for pattern, data in config.generated_policies]
+        return load_setup(
+            list(config.cloudfront_functions),
+            list(config.response_headers_policies),
+            config.cff_timeout_ms,
+            list(config.generated_functions),
+            generated,
+        )
+    except (FunctionError, PolicyConfigError) as exc:
+        raise ServeError(str(exc)) from None
 
 
 def _stage(compiled: dict[str, Any], config: ServeConfig) -> Path:
@@ -394,6 +437,7 @@ class Running:
     async def close(self) -> None:
         await self.server.stop()
         await asyncio.gather(*(p.close() for p in self.pools.values()), return_exceptions=True)
+        await close_stage(self.edge.viewer_stage)
         await self.http.close()
         for extension in self.prepared.config.extensions:
             with contextlib.suppress(Exception):
@@ -457,6 +501,10 @@ async def start(prepared: Prepared) -> Running:
         server.add_local_route(path, route)
     started: list[Extension] = []
     try:
+        try:
+            edge.viewer_stage = await start_stage(prepared.viewer, logs, settings.distribution_id)
+        except FunctionError as exc:
+            raise ServeError(str(exc)) from None
         for extension in config.extensions:
             routes = await extension.start(prepared, logs)
             started.append(extension)
@@ -468,6 +516,7 @@ async def start(prepared: Prepared) -> Running:
             with contextlib.suppress(Exception):
                 await extension.close()
         await asyncio.gather(*(p.close() for p in pools.values()), return_exceptions=True)
+        await close_stage(edge.viewer_stage)
         await http.close()
         logs.close()
         if isinstance(exc, ServeError):
@@ -536,7 +585,9 @@ def watched_files(prepared: Prepared) -> dict[Path, int]:
     """What a change reloads: the policy file (edgeshield's function) and the Python files under
     the task root (your functions), with their modification times."""
     config = prepared.config
-    paths = [config.policy] if config.policy is not None else []
+    # With --mechanism the policy was compiled by the CLI at start: not reloaded here.
+    policy = config.policy if config.policy_function else None
+    paths = [policy] if policy is not None else []
     if config.functions:
         for directory, dirs, files in os.walk(config.cwd):
             dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]

@@ -158,9 +158,8 @@ AWS_RESERVED_PREFIXES = ("x-amzn-", "x-accel-")
 FRAMING_HEADERS = frozenset({"content-length", "content-encoding", "content-range"})
 WARN_VALUE_BYTES = 8192
 MAX_VALUE_BYTES = 16384
-SIX_MONTHS = (
-    15_552_000  # 180 days: the Observatory's threshold (reference/security-headers.md §1.3)
-)
+# https://github.com/mdn/mdn-http-observatory/blob/main/src/analyzer/tests/strict-transport-security.js
+SIX_MONTHS = 15_552_000  # 180 days: the Observatory's threshold (its HSTS test, linked above)
 PRELOAD_MIN_AGE = 31_536_000  # hstspreload.org requires at least one year
 _ORIGIN_RE = re.compile(r"^https?://[^\s/\"]+$")
 
