@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 SERVE_STAMP := $(VENV)/.installed-core
 STAMP := $(VENV)/.installed
 
-.PHONY: setup serve test lint typecheck unit bench clean browser observatory tools
+.PHONY: setup serve test lint typecheck unit bench clean browser observatory tools csp-evaluator
 
 setup: $(STAMP)
 
@@ -63,8 +63,25 @@ $(OBSERVATORY_STAMP):
 	  echo "npm not found: the Observatory is the grader's oracle and CI requires it (install Node.js and npm)"; exit 1; \
 	else echo "npm not found: the grader's differential test against the Observatory will skip"; fi
 
-unit: $(STAMP) $(TOOLS) $(OBSERVATORY_STAMP)
-	EDGESHIELD_OBSERVATORY_DIR=$(CURDIR)/$(OBSERVATORY_DIR) $(PY) -m pytest
+# Google's CSP Evaluator (Node) as the oracle for edgeshield.csp.evaluator's differential test
+# (tests/csp/evaluator). Pinned.
+CSP_EVALUATOR_DIR := .cache/csp-evaluator
+CSP_EVALUATOR_VERSION := 1.1.8
+CSP_EVALUATOR_STAMP := $(CSP_EVALUATOR_DIR)/.installed-$(CSP_EVALUATOR_VERSION)
+csp-evaluator: $(CSP_EVALUATOR_STAMP)
+$(CSP_EVALUATOR_STAMP):
+	@if command -v npm >/dev/null; then \
+	  mkdir -p $(CSP_EVALUATOR_DIR) && \
+	  npm install --prefix $(CSP_EVALUATOR_DIR) --ignore-scripts --no-audit --no-fund --silent --save-exact \
+	    csp_evaluator@$(CSP_EVALUATOR_VERSION) && \
+	  touch $@; \
+	elif [ "$${EDGESHIELD_REQUIRE_ORACLES:-}" = 1 ] || [ "$${CI:-}" = true ]; then \
+	  echo "npm not found: the CSP Evaluator is its port's oracle and CI requires it (install Node.js and npm)"; exit 1; \
+	else echo "npm not found: the CSP Evaluator differential test will skip"; fi
+
+unit: $(STAMP) $(TOOLS) $(OBSERVATORY_STAMP) $(CSP_EVALUATOR_STAMP)
+	EDGESHIELD_OBSERVATORY_DIR=$(CURDIR)/$(OBSERVATORY_DIR) \
+	EDGESHIELD_CSP_EVALUATOR_DIR=$(CURDIR)/$(CSP_EVALUATOR_DIR) $(PY) -m pytest
 
 # Browser tests drive Debian's Chromium through Playwright; a test tool's own browser download
 # (`playwright install`) cannot work here. Installed with apt when missing and we are root;

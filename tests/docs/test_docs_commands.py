@@ -239,6 +239,9 @@ def workspaces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, W
             (path / name).write_text(code)
         (path / "headers.json").write_text('{"x-frame-options": "DENY"}\n')
         (path / "staging.toml").write_text(preset_text("recommended"))
+        # The tutorial runs `csp fit` on the demo site by its path in a clone of the repository.
+        demo = Path("src/edgeshield/emulator/demo")
+        shutil.copytree(REPO / demo, path / demo)
         made[doc] = Workspace(path, origin)
     yield made
     for ws in made.values():

@@ -77,7 +77,9 @@ def check(
     """Validate a policy, grade it, and show the headers it gives sample responses.
 
     Exit 0 when valid (warnings allowed), 2 with one line per problem otherwise."""
+    from edgeshield.cli import evaluator_view
     from edgeshield.cli.check_view import CheckView, render_check
+    from edgeshield.csp.evaluator import policy_findings
     from edgeshield.policy import Policy, Problem, compile_policy, load_policy, load_preset
     from edgeshield.preview import DEFAULT_SAMPLES, Sample, run_sample
 
@@ -102,6 +104,7 @@ def check(
     compiled = compile_policy(parsed) if parsed is not None else None
     results = [run_sample(compiled, s) for s in samples] if compiled and not quiet else []
     report = _grade(compiled) if compiled is not None else None
+    evaluated = policy_findings(parsed) if parsed is not None else None
 
     if as_json:
         print_json(
@@ -111,11 +114,17 @@ def check(
                 "problems": [p.to_dict() for p in problems],
                 "samples": [r.to_dict() for r in results],
                 **({"grade": report} if report is not None and grade else {}),
+                **(
+                    {"csp_evaluator": evaluator_view.to_json(evaluated)}
+                    if evaluated is not None
+                    else {}
+                ),
             }
         )
     else:
         view = CheckView(policy_label(path), problems, parsed is not None, results, report, grade)
-        render_check(view)
+        sections = [evaluator_view.section(evaluated, every=grade)] if evaluated is not None else []
+        render_check(view, sections)
     if parsed is None:
         raise typer.Exit(EXIT_USAGE)
 
