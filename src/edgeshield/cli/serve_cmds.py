@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from edgeshield.cli.app import EXIT_USAGE, app
-from edgeshield.cli.console import fail, out, print_json
+from edgeshield.cli.console import fail, out, print_json, print_untrusted
 
 if TYPE_CHECKING:
     from edgeshield.emulator.serve import Running
@@ -240,7 +240,7 @@ def _collector(env: list[str], secret: str | None) -> Any:
 
 
 def _violation(text: str) -> None:
-    out.print(f"[yellow]{text}[/]" if out.is_terminal else text, markup=out.is_terminal)
+    print_untrusted(text, "yellow")  # report fields: untrusted
 
 
 def _banner(running: Running) -> None:

@@ -89,6 +89,7 @@ class ServeConfig:
     cwd: Path = field(default_factory=Path.cwd)
     access_log: AccessLog | None = console_access_log
     shutdown_timeout: float = 30.0
+    header_timeout: float = 20.0  # a request's headers (or a stalled body) must arrive by then
     # Paths answered locally instead of through the edge: in production another cache
     # behavior routes them (e.g. /_edgeshield/csp-report to the collector).
     local_routes: Mapping[str, LocalRoute] = field(default_factory=dict)
@@ -438,6 +439,7 @@ async def start(prepared: Prepared) -> Running:
         shutdown_timeout=config.shutdown_timeout,
         ssl_context=ssl_context,
         redirect_port=config.http_port if config.tls else None,
+        header_timeout=config.header_timeout,
     )
     for path, route in config.local_routes.items():
         server.add_local_route(path, route)
