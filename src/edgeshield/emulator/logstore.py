@@ -105,7 +105,10 @@ class LogStore:
             self._files.move_to_end(path)
             return handle
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("a", encoding="utf-8")
+        # backslashreplace: a lone surrogate (from a hostile report or function) is written as
+        # the six characters \udXXX, which inside a JSON string is the same character again,
+        # instead of failing the write and every later one on this handle.
+        handle = path.open("a", encoding="utf-8", errors="backslashreplace")
         self._files[path] = handle
         if len(self._files) > _MAX_OPEN_FILES:
             _, oldest = self._files.popitem(last=False)
