@@ -241,6 +241,15 @@ class Worker:
             raise WorkerGone("a reply for another invocation arrived (did the function fork?)")
         return reply
 
+    @property
+    def alive(self) -> bool:
+        """False once the process has exited or its reply pipe has closed (killed while idle,
+        say): such a worker must not be handed an invocation."""
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return False
+        return proc.stdout is None or not proc.stdout.at_eof()
+
     def leftover_logs(self) -> str:
         """What the function printed before the worker was killed or died."""
         try:
@@ -259,6 +268,7 @@ class Worker:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 await proc.wait()
+            await _close_pipes(proc)
         self.discard()
 
     async def stop(self) -> None:
@@ -316,17 +326,28 @@ class FunctionPool:
             )
 
     async def _acquire(self) -> tuple[Worker | None, bool]:
-        """A warm worker, or None plus permission to start a new one (a cold start)."""
-        async with self._cond:
-            while True:
-                if self._closed:
-                    raise RuntimeError("the function runtime is shutting down")
-                if self._idle:
-                    return self._idle.pop(), False
-                if self._count < self.max_workers:
-                    self._count += 1
-                    return None, True
-                await self._cond.wait()
+        """A warm worker, or None plus permission to start a new one (a cold start). Workers
+        that died while idle are dropped here, so the invocation gets a fresh one instead of
+        a Runtime.ExitError it did nothing to cause."""
+        dead: list[Worker] = []
+        try:
+            async with self._cond:
+                while True:
+                    if self._closed:
+                        raise RuntimeError("the function runtime is shutting down")
+                    while self._idle:
+                        worker = self._idle.pop()
+                        if worker.alive:
+                            return worker, False
+                        dead.append(worker)
+                        self._count -= 1
+                    if self._count < self.max_workers:
+                        self._count += 1
+                        return None, True
+                    await self._cond.wait()
+        finally:
+            for worker in dead:  # its process group and log file, outside the lock
+                await worker.kill()
 
     async def _release(self, worker: Worker | None, alive: bool) -> None:
         retire = dead = None
@@ -529,6 +550,19 @@ class FunctionPool:
             idle, self._idle = self._idle, []
             self._cond.notify_all()
         await asyncio.gather(*(w.stop() for w in idle), return_exceptions=True)
+
+
+async def _close_pipes(proc: asyncio.subprocess.Process) -> None:
+    """Let asyncio finish the subprocess transport now. A child the function forked may
+    have held the pipes after the worker died; until they close, the transport stays open,
+    and if the event loop ends first its finaliser fails with "Event loop is closed"."""
+    if proc.stdin is not None:
+        proc.stdin.close()
+    if proc.stdout is not None:
+        # The group was killed, so EOF is near; a child that escaped it (setsid) only costs
+        # the wait.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(proc.stdout.read(), 1.0)
 
 
 def _now_ms() -> int:

@@ -14,3 +14,13 @@ def forks(event, context):
 def unchanged(event, context):
     """origin-response: returns the response exactly as it came."""
     return event["Records"][0]["cf"]["response"]
+
+
+def forks_sleeper(event, context):
+    """origin-response: leaves a child that outlives the call (and holds the worker's pipes)."""
+    if os.fork() == 0:
+        import time
+
+        time.sleep(30)
+        os._exit(0)
+    return event["Records"][0]["cf"]["response"]
