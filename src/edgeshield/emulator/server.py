@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Final
 
 from edgeshield.cloudfront.rules import MAX_REQUEST_HEADER_BYTES, MAX_URL_BYTES
 from edgeshield.emulator.answers import PAGE_BAD_REQUEST, Answer, answer_for
-from edgeshield.emulator.origin import Body
+from edgeshield.emulator.origin import Body, wire_text
 from edgeshield.emulator.pipeline import Edge, EdgeResponse, ViewerRequest
 from edgeshield.safetext import printable
 
@@ -284,7 +284,7 @@ class EdgeServer:
                 if request.transport is not None:
                     request.transport.close()
                 return edge.answer(answer_for("bad-request"), _rid())
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
+            headers = [(k.decode("latin-1"), wire_text(v)) for k, v in request.raw_headers]
             viewer = ViewerRequest(
                 method=request.method,
                 uri=path,
