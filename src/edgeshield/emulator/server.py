@@ -211,8 +211,8 @@ class EdgeServer:
         parser's limits are above CloudFront's), its 400 page for anything else."""
         from aiohttp.http_exceptions import LineTooLong
 
-        kind = "too-large" if isinstance(exc, LineTooLong) else "bad-request"
-        response = self.edge.answer(answer_for(kind), _rid())
+        answer = answer_for("too-large" if isinstance(exc, LineTooLong) else "bad-request")
+        response = self.edge.answer(answer, _rid())
         self.edge.stats.request(response.status, response.x_cache, 0.0)
         # aiohttp's message spans lines (the offending bytes and a caret): keep it on one.
         words = " ".join(str(exc.message or type(exc).__name__).split())
