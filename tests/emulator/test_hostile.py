@@ -73,6 +73,21 @@ def headers_of(raw: bytes) -> dict[str, str]:
     return {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head)}
 
 
+def fetch_tls_status(port: int) -> int:
+    import http.client
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=20, context=context)
+    try:
+        conn.request("GET", "/")
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
 def stop_and_stderr(proc: Proc) -> str:
     proc.stop()
     assert proc.proc.stderr is not None
@@ -134,6 +149,10 @@ def test_tls_redirect_listener_answers_malformed_requests_like_cloudfront(
             assert_cloudfront_error(exchange(http_port, data), status)
         raw = exchange(http_port, b"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", timeout=2)
         assert status_line(raw).split(" ")[1] == "301"
+        # Plain HTTP and garbage on the TLS port: the handshake fails, quietly.
+        for junk in (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", b"\x16\x03\x01\x00\x05hello"):
+            exchange(proc.port, junk, timeout=3)
+        assert fetch_tls_status(proc.port) == 200
     finally:
         err = stop_and_stderr(proc)
     assert "Traceback" not in err, err

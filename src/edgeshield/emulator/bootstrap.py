@@ -219,7 +219,8 @@ def main() -> None:
         previous = signal.signal(signal.SIGCHLD, _on_sigchld)
         _reap_children()
         line = requests.readline()
-        signal.signal(signal.SIGCHLD, previous)
+        if previous is not None:  # None: a handler set outside Python, left alone
+            signal.signal(signal.SIGCHLD, previous)
         if not line:
             return  # the emulator closed the pipe: shut down
         msg = json.loads(line)
