@@ -254,51 +254,53 @@ async def soak(args: argparse.Namespace) -> int:
                 wait_port(port)
                 url = f"http://127.0.0.1:{port}"
                 print(f"\n== cache {'on' if cache else 'off'} ==", flush=True)
-                connector = aiohttp.TCPConnector(limit=0)
-                timeout = aiohttp.ClientTimeout(total=60)
-                async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-                    for round_no in range(1, args.rounds + 1):
-                        for level in levels:
-                            cell = Cell()
-                            kills: list[int] = []
-                            stop = asyncio.Event()
-                            kill_task = asyncio.create_task(
-                                killer(edge.pid, args.kill_every, stop, kills)
-                            )
-                            begun = time.monotonic()
+                for round_no in range(1, args.rounds + 1):
+                    for level in levels:
+                        cell = Cell()
+                        kills: list[int] = []
+                        stop = asyncio.Event()
+                        kill_task = asyncio.create_task(
+                            killer(edge.pid, args.kill_every, stop, kills)
+                        )
+                        begun = time.monotonic()
+                        # A session per cell, closed before the snapshot: the descriptors
+                        # counted are the edge's own, not this client's idle connections.
+                        connector = aiohttp.TCPConnector(limit=0)
+                        timeout = aiohttp.ClientTimeout(total=60)
+                        async with aiohttp.ClientSession(
+                            connector=connector, timeout=timeout
+                        ) as session:
                             await asyncio.gather(
                                 load(session, url, cell, args.requests, args.seconds, level,
                                      paths=50 if cache else 10_000),
                                 hostile(session, url, port, cell),
                             )  # fmt: skip
-                            elapsed = time.monotonic() - begun
-                            stop.set()
-                            await kill_task
-                            text, edge_mb, fds, workers, zombies = snapshot(edge.pid, origin.pid)
-                            lat = sorted(cell.latencies) or [0.0]
-                            p50 = statistics.median(lat)
-                            p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-                            errors = sum(cell.errors.values())
-                            print(
-                                f"round {round_no} c={level:<3} {cell.answered:5d} answered in "
-                                f"{elapsed:4.1f} s, errors {errors}"
-                                f"{' ' + str(cell.errors) if cell.errors else ''}, "
-                                f"killed {len(kills)} workers -> {cell.killed} requests hit, "
-                                f"p50 {p50:6.2f} ms, p99 {p99:7.2f} ms, {text}, "
-                                f"fds {fds}, zombies {zombies}",
-                                flush=True,
-                            )
-                            summary[(cache, round_no, level)] = (errors, edge_mb, fds, workers)
-                            # A killed worker is replaced by the next request; let the pool
-                            # settle so the snapshot of the next cell compares like for like.
-                            await asyncio.sleep(0.5)
+                        elapsed = time.monotonic() - begun
+                        stop.set()
+                        await kill_task
+                        await asyncio.sleep(1.0)  # closed connections leave the edge
+                        text, edge_mb, fds, workers, zombies = snapshot(edge.pid, origin.pid)
+                        lat = sorted(cell.latencies) or [0.0]
+                        p50 = statistics.median(lat)
+                        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+                        errors = sum(cell.errors.values())
+                        print(
+                            f"round {round_no} c={level:<3} {cell.answered:5d} answered in "
+                            f"{elapsed:4.1f} s, errors {errors}"
+                            f"{' ' + str(cell.errors) if cell.errors else ''}, "
+                            f"killed {len(kills)} workers -> {cell.killed} requests hit, "
+                            f"p50 {p50:6.2f} ms, p99 {p99:7.2f} ms, {text}, "
+                            f"fds {fds}, zombies {zombies}",
+                            flush=True,
+                        )
+                        summary[(cache, round_no, level)] = (errors, edge_mb, fds, workers)
                 edge.send_signal(signal.SIGTERM)
                 edge.wait(60)
             text = stderr_path.read_text(errors="replace")
             count = text.count("Traceback")
             tracebacks += count
             print(f"edge stderr: {count} tracebacks, {len(text)} bytes")
-            if count:
+            if text:
                 print(text[:4000])
     finally:
         origin.terminate()

@@ -231,7 +231,7 @@ HOSTILE_REPORTS: list[bytes] = [
     # A lone surrogate: valid JSON, not encodable as UTF-8.
     b'{"csp-report":{"blocked-uri":"\\udfff","effective-directive":"img-src"}}',
     b'{"csp-report":{"blocked-uri":"https://e.example/a[/]b","effective-directive":"img-src",'
-    b'"document-uri":"https://d.example/[link=https://evil.example]click[/link]"}}',
+    b'"document-uri":"https://d.example/[link=https://evil.example]click[/link]:skull:"}}',
     b'{"csp-report":{"blocked-uri":"https://e.example/\\u001b]8;;https://evil.example\\u001b\\\\x'
     b'\\u001b[2J\\u202e","effective-directive":"script-src"}}',
     b'{"csp-report":{"blocked-uri":"https://e.example/\\u0000\\r\\nFAKE LINE","line-number":"\\u00b2",'
@@ -260,6 +260,6 @@ def test_hostile_reports_never_break_the_collector(tmp_path: Path, terminal: boo
     assert len(echoed) == 2 * len(HOSTILE_REPORTS)
     text = "\n".join(echoed)
     assert "[/]" in text  # shown literally, not read as markup
-    assert "[link=https://evil.example]" in text
+    assert "[link=https://evil.example]" in text and ":skull:" in text
     assert "\x1b]8" not in text and "\x1b[2J" not in text and "\u202e" not in text
     assert not any(line.startswith("FAKE LINE") for line in out.splitlines())

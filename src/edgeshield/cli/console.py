@@ -36,10 +36,11 @@ def print_untrusted(text: str, style: str | None = None, *, keep_lines: bool = F
     """Text chosen by someone else (a viewer, an origin, a function, a CSP report): controls
     and escapes made visible, never read as rich markup."""
     safe = printable(text, keep_lines=keep_lines)
+    # emoji=False: rich would otherwise turn ":skull:" in a report into an emoji.
     if style and out.is_terminal:
-        out.print(f"[{style}]{escape(safe)}[/]")
+        out.print(f"[{style}]{escape(safe)}[/]", emoji=False)
     else:
-        out.print(safe, markup=False)
+        out.print(safe, markup=False, emoji=False)
 
 
 def print_json(data: Any) -> None:
