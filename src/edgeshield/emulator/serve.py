@@ -30,7 +30,13 @@ from edgeshield.emulator.origin import CustomTarget, DirOrigin, HttpOrigin, Orig
 from edgeshield.emulator.pipeline import Edge, EdgeSettings, OriginSetup
 from edgeshield.emulator.pops import PopError, normalize_pop, region_for_pop
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, InitError, function_name_for
-from edgeshield.emulator.server import AccessLog, EdgeServer, LocalRoute, console_access_log
+from edgeshield.emulator.server import (
+    HEADER_TIMEOUT,
+    AccessLog,
+    EdgeServer,
+    LocalRoute,
+    console_access_log,
+)
 from edgeshield.emulator.stats import Stats
 
 BUILTIN_HANDLER: Final = "edgeshield.edge.handler.handler"
@@ -89,7 +95,7 @@ class ServeConfig:
     cwd: Path = field(default_factory=Path.cwd)
     access_log: AccessLog | None = console_access_log
     shutdown_timeout: float = 30.0
-    header_timeout: float = 20.0  # a request's headers (or a stalled body) must arrive by then
+    header_timeout: float = HEADER_TIMEOUT  # for a request's headers, or a stalled body
     # Paths answered locally instead of through the edge: in production another cache
     # behavior routes them (e.g. /_edgeshield/csp-report to the collector).
     local_routes: Mapping[str, LocalRoute] = field(default_factory=dict)
