@@ -109,11 +109,24 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def open_fds(pid: int) -> int:
+def open_fds(pid: int) -> tuple[int, int, int]:
+    """(sockets, pipes, files and others) open in ``pid``."""
+    sockets = pipes = other = 0
     try:
-        return sum(1 for _ in Path(f"/proc/{pid}/fd").iterdir())
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = str(fd.readlink())
+            except OSError:
+                continue
+            if target.startswith("socket:"):
+                sockets += 1
+            elif target.startswith("pipe:"):
+                pipes += 1
+            else:
+                other += 1
     except OSError:
-        return -1
+        pass
+    return sockets, pipes, other
 
 
 @dataclass
@@ -210,7 +223,9 @@ async def killer(edge_pid: int, every: float, stop: asyncio.Event, kills: list[i
                 pass
 
 
-def snapshot(edge_pid: int, origin_pid: int) -> tuple[str, float, int, int, int]:
+def snapshot(
+    edge_pid: int, origin_pid: int
+) -> tuple[str, float, tuple[int, int, int], int, int]:
     kids = children(edge_pid)
     zombies = sum(1 for _pid, state in kids if state == "Z")
     # Zombies below the workers too (children a function forked).
@@ -237,7 +252,7 @@ async def soak(args: argparse.Namespace) -> int:
     wait_port(origin_port)
     tracebacks = 0
     # (cache, round, level) -> (errors, edge RSS MB, open fds, workers)
-    summary: dict[tuple[bool, int, int], tuple[int, float, int, int]] = {}
+    summary: dict[tuple[bool, int, int], tuple[int, float, tuple[int, int, int], int]] = {}
     try:
         for cache in (True, False):
             port = free_port()
@@ -290,7 +305,8 @@ async def soak(args: argparse.Namespace) -> int:
                             f"{' ' + str(cell.errors) if cell.errors else ''}, "
                             f"killed {len(kills)} workers -> {cell.killed} requests hit, "
                             f"p50 {p50:6.2f} ms, p99 {p99:7.2f} ms, {text}, "
-                            f"fds {fds}, zombies {zombies}",
+                            f"fds {sum(fds)} (sockets {fds[0]}, pipes {fds[1]}, files {fds[2]}), "
+                            f"zombies {zombies}",
                             flush=True,
                         )
                         summary[(cache, round_no, level)] = (errors, edge_mb, fds, workers)
@@ -312,7 +328,8 @@ async def soak(args: argparse.Namespace) -> int:
             first, last = summary[(cache, 1, level)], summary[(cache, args.rounds, level)]
             print(
                 f"  cache {'on ' if cache else 'off'} c={level:<3} RSS {first[1]:.1f} -> "
-                f"{last[1]:.1f} MB, fds {first[2]} -> {last[2]}, workers {first[3]} -> {last[3]}"
+                f"{last[1]:.1f} MB, sockets/pipes/files {'/'.join(map(str, first[2]))} -> "
+                f"{'/'.join(map(str, last[2]))}, workers {first[3]} -> {last[3]}"
             )
     print(f"errors besides killed requests: {total_errors}; tracebacks: {tracebacks}")
     return 1 if total_errors or tracebacks else 0

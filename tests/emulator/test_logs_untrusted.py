@@ -29,3 +29,13 @@ def test_logs_show_hostile_messages_as_visible_text(tmp_path: Path) -> None:
     assert "\x1b" not in as_json.stdout
     messages = [json.loads(line)["message"] for line in as_json.stdout.splitlines()]
     assert EVIL in messages  # JSON keeps the exact text, escaped
+
+
+def test_ended_stream_is_written_and_its_file_closed(tmp_path: Path) -> None:
+    store = LogStore(tmp_path, buffered=True)
+    args = ("us-east-1", "/aws/lambda/us-east-1.fn", "2026/11/30/[1]dead")
+    store.put(*args, [(1, "last words")])
+    store.end_stream(*args)
+    assert not store._files  # no descriptor kept for a stream that has ended
+    assert "last words" in store.path_for(*args).read_text()
+    store.close()

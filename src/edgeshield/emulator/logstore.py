@@ -90,6 +90,19 @@ class LogStore:
             handle.write("".join(lines))
             handle.flush()
 
+    def end_stream(self, region: str, group: str, stream: str) -> None:
+        """The execution environment behind ``stream`` is gone: write what is queued for it
+        and close its file (a later ``put`` would simply reopen it)."""
+        path = self.path_for(region, group, stream)
+        with self._lock:
+            lines = self._pending.pop(path, None)
+            if lines:
+                self._open(path).write("".join(lines))
+            handle = self._files.pop(path, None)
+            if handle is not None:
+                handle.close()
+            self._last_ms.pop(path, None)
+
     def flush(self) -> None:
         """Write every queued line (buffered mode)."""
         with self._lock:

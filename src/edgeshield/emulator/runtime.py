@@ -262,11 +262,16 @@ class Worker:
         if proc is not None:
             # The whole group, even if the worker itself already exited: what it spawned
             # (start_new_session made it the group leader) must not outlive it.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            if proc.returncode is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the worker leads its group: it too
+            except PermissionError:
                 with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
+                    os.kill(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            if proc.returncode is None:
+                # Not proc.kill(): it polls (waitpid) first and can reap the process under
+                # asyncio's child watcher ("Unknown child process pid ...").
                 await proc.wait()
             await _close_pipes(proc)
         self.discard()
@@ -347,7 +352,7 @@ class FunctionPool:
                     await self._cond.wait()
         finally:
             for worker in dead:  # its process group and log file, outside the lock
-                await worker.kill()
+                await self._end(worker)
 
     async def _release(self, worker: Worker | None, alive: bool) -> None:
         retire = dead = None
@@ -363,9 +368,9 @@ class FunctionPool:
                     dead = worker  # failed mid-call: make sure no process is left behind
             self._cond.notify()
         if retire is not None:
-            await retire.stop()
+            await self._end(retire, graceful=True)
         if dead is not None:
-            await dead.kill()
+            await self._end(dead)
 
     async def recycle(self) -> InitError | None:
         """Retire every execution environment (busy ones when they finish) so that the next
@@ -376,7 +381,7 @@ class FunctionPool:
             idle, self._idle = self._idle, []
             self._count -= len(idle)
             self._cond.notify_all()
-        await asyncio.gather(*(w.stop() for w in idle), return_exceptions=True)
+        await asyncio.gather(*(self._end(w, graceful=True) for w in idle), return_exceptions=True)
         if self._count >= self.max_workers:
             return None  # all busy: the next invocation starts the new code
         try:
@@ -531,6 +536,12 @@ class FunctionPool:
             ),
         ]  # fmt: skip
 
+    async def _end(self, worker: Worker, graceful: bool = False) -> None:
+        """Stop (or kill) a worker for good and close its log stream: a replaced execution
+        environment keeps no descriptor open in the log store."""
+        await (worker.stop() if graceful else worker.kill())
+        self.logs.end_stream(self.spec.region, self.spec.log_group, worker.stream)
+
     async def _kill(self, worker: Worker) -> str:
         logs = worker.leftover_logs()
         await worker.kill()  # the process group too, even if the worker already exited
@@ -549,7 +560,7 @@ class FunctionPool:
             self._closed = True
             idle, self._idle = self._idle, []
             self._cond.notify_all()
-        await asyncio.gather(*(w.stop() for w in idle), return_exceptions=True)
+        await asyncio.gather(*(self._end(w, graceful=True) for w in idle), return_exceptions=True)
 
 
 async def _close_pipes(proc: asyncio.subprocess.Process) -> None:
