@@ -223,9 +223,7 @@ async def killer(edge_pid: int, every: float, stop: asyncio.Event, kills: list[i
                 pass
 
 
-def snapshot(
-    edge_pid: int, origin_pid: int
-) -> tuple[str, float, tuple[int, int, int], int, int]:
+def snapshot(edge_pid: int, origin_pid: int) -> tuple[str, float, tuple[int, int, int], int, int]:
     kids = children(edge_pid)
     zombies = sum(1 for _pid, state in kids if state == "Z")
     # Zombies below the workers too (children a function forked).
