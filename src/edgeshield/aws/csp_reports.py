@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from edgeshield.errors import EdgeshieldError
+
 MAX_BODY_BYTES = 64 * 1024  # larger bodies are refused with 413 before parsing
 MAX_REPORTS_PER_BODY = 100  # a Reporting API batch larger than this is refused as malformed
 _MAX_FIELD = 1024  # longest value kept for any string field
@@ -80,7 +82,7 @@ def safe_text(value: str, limit: int = _MAX_FIELD) -> str:
     return _UNSAFE.sub("\ufffd", value[:limit])
 
 
-class ReportError(ValueError):
+class ReportError(EdgeshieldError, ValueError):
     """A request the collector refuses; ``status`` is the HTTP status to answer with."""
 
     def __init__(self, status: int, reason: str) -> None:

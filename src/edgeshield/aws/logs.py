@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from edgeshield.errors import EdgeshieldError
 from edgeshield.logrecords import (
     LogEvent,
     edge_function_log_group,
@@ -66,7 +67,7 @@ FOLLOW_OVERLAP_MS = 30_000
 ClientFactory = Callable[[str], Any]  # region -> boto3 "logs" client
 
 
-class LogsError(RuntimeError):
+class LogsError(EdgeshieldError, RuntimeError):
     """A failure the user must act on (credentials, permissions); carries one clear line."""
 
 

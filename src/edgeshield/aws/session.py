@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from edgeshield.errors import EdgeshieldError
 
-class SessionError(RuntimeError):
+
+class SessionError(EdgeshieldError, RuntimeError):
     """A setup problem the user must fix; the message says how."""
 
 

@@ -25,6 +25,7 @@ from edgeshield.cloudfront.rules import (
     Trigger,
     canonical_key,
 )
+from edgeshield.errors import EdgeshieldError
 
 Event: TypeAlias = dict[str, Any]
 CfHeaders: TypeAlias = dict[str, list[dict[str, str]]]
@@ -40,6 +41,11 @@ EDGE_ID = "8f22423015641505b8c857a37450d6c0"
 DEFAULT_RESPONSE_HEADERS: tuple[tuple[str, str], ...] = (
     ("Content-Type", "text/html; charset=utf-8"),
 )
+
+
+class EventError(EdgeshieldError, ValueError):
+    """An event that is not valid JSON or not shaped like a Lambda@Edge event (also raised by
+    ``build_event`` for arguments that cannot make one)."""
 
 
 def new_request_id() -> str:
@@ -201,12 +207,12 @@ def build_event(
     exposed with ``include_body`` (request triggers only). Disallowed headers are left out.
     """
     if trigger not in TRIGGERS:
-        raise ValueError(f"unknown trigger {trigger!r}; expected one of {', '.join(TRIGGERS)}")
+        raise EventError(f"unknown trigger {trigger!r}; expected one of {', '.join(TRIGGERS)}")
     is_origin = trigger not in VIEWER_TRIGGERS
     if origin is not None and not is_origin:
-        raise ValueError(f"{trigger} events have no origin")
+        raise EventError(f"{trigger} events have no origin")
     if include_body and trigger not in REQUEST_TRIGGERS:
-        raise ValueError(f"Include Body exists only for request triggers, not {trigger}")
+        raise EventError(f"Include Body exists only for request triggers, not {trigger}")
     if is_origin and origin is None:
         origin = custom_origin()
 

@@ -18,6 +18,7 @@ from edgeshield.cloudfront.events import (
     DEFAULT_DISTRIBUTION_DOMAIN,
     DEFAULT_DISTRIBUTION_ID,
     Event,
+    EventError,
     custom_origin,
     new_request_id,
 )
@@ -29,10 +30,6 @@ from edgeshield.cloudfront.rules import (
     Trigger,
     canonical_key,
 )
-
-
-class EventError(ValueError):
-    """An event that is not valid JSON or not shaped like a Lambda@Edge event."""
 
 
 def load_event(source: str | os.PathLike[str], trigger: str | None = None) -> Event:

@@ -23,6 +23,7 @@ from urllib.parse import unquote
 
 from edgeshield.cloudfront.rules import MAX_STATUS, MIN_STATUS
 from edgeshield.emulator.answers import ErrorKind
+from edgeshield.errors import EdgeshieldError
 
 if TYPE_CHECKING:
     import aiohttp
@@ -32,7 +33,7 @@ _SMALL_FILE: Final = 256 * 1024
 _CHUNK: Final = 64 * 1024
 
 
-class OriginError(Exception):
+class OriginError(EdgeshieldError):
     def __init__(self, kind: ErrorKind, detail: str) -> None:
         super().__init__(detail)
         self.kind = kind

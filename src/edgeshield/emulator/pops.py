@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from edgeshield.errors import EdgeshieldError
+
 DEFAULT_POP: Final = "IAD89-C1"
 
 # Airport code -> region of the nearest regional edge cache.
@@ -53,7 +55,7 @@ AIRPORT_REGION: Final[dict[str, str]] = {
 _POP_RE: Final = re.compile(r"^([A-Z]{3})(\d{1,3})(-[A-Z0-9]{1,4})?$")
 
 
-class PopError(ValueError):
+class PopError(EdgeshieldError, ValueError):
     """A --pop value that is not a CloudFront POP code we know."""
 
 

@@ -35,6 +35,7 @@ from typing import Any, Final, Literal
 
 from edgeshield.emulator import lambdalog
 from edgeshield.emulator.logstore import LogStore
+from edgeshield.errors import EdgeshieldError
 from edgeshield.logrecords import edge_function_log_group
 
 BOOTSTRAP: Final = Path(__file__).with_name("bootstrap.py")
@@ -98,7 +99,7 @@ class Invocation:
     cold: bool = False
 
 
-class InitError(Exception):
+class InitError(EdgeshieldError):
     """The handler could not be loaded (import error, missing handler, init timeout)."""
 
     def __init__(self, spec: FunctionSpec, error_type: str, message: str) -> None:

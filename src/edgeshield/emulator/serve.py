@@ -38,6 +38,7 @@ from edgeshield.emulator.server import (
     console_access_log,
 )
 from edgeshield.emulator.stats import Stats
+from edgeshield.errors import EdgeshieldError
 
 BUILTIN_HANDLER: Final = "edgeshield.edge.handler.handler"
 BUILTIN_NAME: Final = "edgeshield-security-headers"
@@ -45,7 +46,7 @@ BUILD_DIR: Final = "build"
 _HANDLER_RE: Final = re.compile(r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*$")
 
 
-class ServeError(Exception):
+class ServeError(EdgeshieldError):
     """A user's mistake in the serve options: one line, no traceback."""
 
 
@@ -111,9 +112,13 @@ class ServeConfig:
     reload: bool = True
     notify: Callable[[str], None] | None = None  # console messages (reloads, their errors)
 
+    # Where logs, stats and the staged bundle go (default: .edgeshield under cwd); the pytest
+    # plugin points it at a temporary folder so tests leave nothing in the user's project.
+    state_root: Path | None = None
+
     @property
     def state_dir(self) -> Path:
-        return self.cwd / STATE_DIR
+        return self.state_root if self.state_root is not None else self.cwd / STATE_DIR
 
     @property
     def logs_root(self) -> Path:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from edgeshield.errors import EdgeshieldError
+
 
 @dataclass(slots=True)
 class Script:
@@ -86,7 +88,7 @@ class _Collector(HTMLParser):
             self._foreign_depth -= 1
 
 
-class PageParseError(ValueError):
+class PageParseError(EdgeshieldError, ValueError):
     pass
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
+from edgeshield.errors import EdgeshieldError
 from edgeshield.grade.grader import analyze_scan
 from edgeshield.grade.headers import Headers
 from edgeshield.grade.model import OBSERVATORY_ORIGIN, Hop, Response, ScanInput
@@ -42,7 +43,7 @@ class ScanOptions:
     https_port: int | None = None
 
 
-class ScanFailed(Exception):
+class ScanFailed(EdgeshieldError):
     """The site cannot be graded (no answer, or an error status)."""
 
     def __init__(self, url: str, message: str) -> None:

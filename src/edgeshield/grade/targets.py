@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from edgeshield.errors import EdgeshieldError
 
-class TargetError(ValueError):
+
+class TargetError(EdgeshieldError, ValueError):
     """The user's URL cannot be scanned."""
 
 

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from edgeshield.errors import EdgeshieldError
+
 Severity = Literal["error", "warning"]
 
 
@@ -39,7 +41,7 @@ class Problem:
         }
 
 
-class PolicyError(Exception):
+class PolicyError(EdgeshieldError):
     """A policy has errors. ``str()`` gives one line per problem (warnings included)."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 
+from edgeshield.errors import EdgeshieldError
+
 
 class Token(str):
     """An sf-token, kept apart from sf-string so ``self`` and ``"self"`` differ."""
 
 
-class SFError(ValueError):
+class SFError(EdgeshieldError, ValueError):
     pass
 
 
