@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "build_event": "edgeshield.cloudfront.events",
     "validate_result": "edgeshield.cloudfront.validate",
     "Violation": "edgeshield.cloudfront.validate",
-    "EventError": "edgeshield.cloudfront.parse",
+    "EventError": "edgeshield.cloudfront.events",
     "invoke": "edgeshield.emulator.invoke",
     "InvokeResult": "edgeshield.emulator.invoke",
     "InvokeError": "edgeshield.emulator.invoke",
@@ -45,8 +45,7 @@ _EXPORTS: dict[str, str] = {
 
 if TYPE_CHECKING:
     from edgeshield.api import check_policy, compile_policy, load_policy
-    from edgeshield.cloudfront.events import build_event
-    from edgeshield.cloudfront.parse import EventError
+    from edgeshield.cloudfront.events import EventError, build_event
     from edgeshield.cloudfront.validate import Violation, validate_result
     from edgeshield.emulator.invoke import InvokeError, InvokeResult, invoke
     from edgeshield.emulator.serve import ServeError

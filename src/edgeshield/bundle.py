@@ -21,7 +21,7 @@ from edgeshield.cloudfront.rules import PACKAGE_LIMIT_ORIGIN, PACKAGE_LIMIT_VIEW
 from edgeshield.policy.compile import dumps
 
 HANDLER = "edgeshield.edge.handler.handler"
-EDGE_MODULES = ("__init__.py", "engine.py", "handler.py")
+EDGE_MODULES = ("__init__.py", "engine.py", "handler.py", "pages.py")
 _ROOT_INIT = '"""edgeshield Lambda@Edge bundle: see edgeshield/edge/handler.py."""\n'
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
 

@@ -165,6 +165,7 @@ def test_bundle_is_reproducible_and_small(tmp_path: Path) -> None:
         "edgeshield/edge/__init__.py",
         "edgeshield/edge/engine.py",
         "edgeshield/edge/handler.py",
+        "edgeshield/edge/pages.py",
         "edgeshield/edge/policy.json",
     ]
     human = run("bundle", "-o", "c.zip", cwd=tmp_path)

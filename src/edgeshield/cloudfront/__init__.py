@@ -5,6 +5,7 @@ to what a function returns. See ``rules`` for the underlying limits and header l
 from edgeshield.cloudfront.events import (
     CfHeaders,
     Event,
+    EventError,
     HeaderPairs,
     HeadersArg,
     build_event,
@@ -20,7 +21,6 @@ from edgeshield.cloudfront.events import (
     viewer_response_event,
 )
 from edgeshield.cloudfront.parse import (
-    EventError,
     cf_record,
     event_trigger,
     load_event,

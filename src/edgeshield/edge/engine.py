@@ -7,6 +7,8 @@ policy headers. The event is never mutated, so the caller can always fall back t
 
 from __future__ import annotations
 
+from edgeshield.edge.pages import PageCsp
+
 TYPE_CHECKING = False  # typing costs ~2.7 ms of cold start; only the type checker needs it
 if TYPE_CHECKING:
     from typing import Any
@@ -92,6 +94,8 @@ class Engine:
         self.rules = [_Rule(r) for r in compiled.get("rules", [])]
         self.base = self._build(())
         self._plans: dict[tuple[int, ...], Plan] = {(): self.base}
+        pages = compiled.get("csp_pages")
+        self.pages = PageCsp(pages, self.base.replace) if pages else None
 
     def _build(self, matched: tuple[int, ...]) -> Plan:
         """Base headers, then each matching rule in file order; a later rule wins."""
@@ -149,6 +153,12 @@ class Engine:
             if name not in headers:
                 headers[name] = entry
         headers.update(plan.replace)
+        if self.pages is not None:  # per-page CSP, unless a rule replaced the policy's CSP
+            current = plan.replace.get(self.pages.name)
+            if current is not None and current[0]["value"] == self.pages.base:
+                page = self.pages.entry(uri)
+                if page is not None:
+                    headers[self.pages.name] = page
         result = dict(response)
         result["headers"] = headers
         return result, plan, matched

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from edgeshield.policy.csp_pages import compile_pages
 from edgeshield.policy.headers import HeaderSetting
 from edgeshield.policy.model import Policy, Rule
 
@@ -60,6 +61,9 @@ def compile_policy(policy: Policy) -> dict[str, Any]:
         "metrics": policy.metrics,
         "metrics_namespace": policy.metrics_namespace,
     }
+    if policy.csp_pages is not None:
+        csp = next(s for s in policy.headers if s.name == policy.csp_pages.header)
+        body["csp_pages"] = compile_pages(policy.csp_pages, csp.name, csp.key, csp.value)
     digest = hashlib.sha256(dumps(body).encode()).hexdigest()[:16]
     return {**body, "digest": digest}
 

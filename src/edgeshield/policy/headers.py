@@ -600,7 +600,7 @@ def _csp(spec: Any, findings: list[Finding]) -> tuple[str, str | None]:
                 )
             )
     elif isinstance(spec, dict):
-        findings.extend(_table_keys(spec, {"mode", "value", "directives", "override"}))
+        findings.extend(_table_keys(spec, {"mode", "value", "directives", "override", "fitted"}))
         mode = spec.get("mode", "enforce")
         if mode not in ("enforce", "report-only"):
             findings.append(
@@ -686,9 +686,57 @@ def _csp(spec: Any, findings: list[Finding]) -> tuple[str, str | None]:
     for where, what, fix, severity in csp.check_directives(directives, mode):
         where = "mode" if where == "mode" else prefix + where
         findings.append((where, what, fix, severity))
+    if isinstance(spec, dict) and "fitted" in spec:
+        directives = _fitted(spec["fitted"], directives, findings)
     if mode == "report-only":
         name = "content-security-policy-report-only"
     return name, csp.render(directives)
+
+
+def _fitted(
+    table: Any, directives: dict[str, list[str]], findings: list[Finding]
+) -> dict[str, list[str]]:
+    """Merge the sources ``edgeshield csp fit`` wrote (``fitted``) into the user's directives."""
+    from edgeshield.policy.csp_pages import PAGE_DIRECTIVES, merge_sources
+
+    if not isinstance(table, dict):
+        findings.append(
+            ("fitted", "fitted must be a table", "it is written by `edgeshield csp fit`", "error")
+        )
+        return directives
+    additions: dict[str, list[str]] = {}
+    for key, sources in table.items():
+        where = f"fitted.{key}"
+        if key == "per-page":
+            if not isinstance(sources, str) or not sources.strip():
+                findings.append(
+                    (
+                        where,
+                        "per-page must be a file name",
+                        'e.g. "edgeshield.csp-pages.json"',
+                        "error",
+                    )
+                )
+            continue
+        if key.lower() not in PAGE_DIRECTIVES:
+            findings.append(
+                (
+                    where,
+                    f"{key!r} cannot be fitted",
+                    "fetch directives (script-src, img-src, …), base-uri, form-action or per-page",
+                    "error",
+                )
+            )
+            continue
+        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+            findings.append(
+                (where, "sources must be a list of strings", "re-run `edgeshield csp fit`", "error")
+            )
+            continue
+        for _w, what, fix, severity in (f for s in sources for f in csp.check_source(key, s)):
+            findings.append((where, what, fix, severity))
+        additions[key.lower()] = list(sources)
+    return merge_sources(directives, additions)
 
 
 def _permissions(spec: Any, findings: list[Finding]) -> str | None:

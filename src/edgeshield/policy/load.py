@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeshield.policy import headers as hdr
+from edgeshield.policy.csp_pages import CspPages, load_manifest
 from edgeshield.policy.locate import LineIndex
 from edgeshield.policy.model import ALL, Match, Policy, Rule
 from edgeshield.policy.problems import Problem
@@ -84,8 +85,12 @@ class _Collector:
         return not any(p.severity == "error" for p in self.problems)
 
 
-def parse_policy(text: str, file: str = "<policy>") -> tuple[Policy | None, list[Problem]]:
-    """Parse and validate. Returns the policy (None when there are errors) and all problems."""
+def parse_policy(
+    text: str, file: str = "<policy>", base_dir: Path | None = None
+) -> tuple[Policy | None, list[Problem]]:
+    """Parse and validate. Returns the policy (None when there are errors) and all problems.
+    Files the policy names (a per-page CSP manifest) are found relative to ``base_dir``
+    (default: the current directory)."""
     try:
         data = tomllib.loads(text)
     except RecursionError:
@@ -116,6 +121,7 @@ def parse_policy(text: str, file: str = "<policy>") -> tuple[Policy | None, list
 
     trigger, sample_rate, metrics, namespace = _function(c, data.get("function", {}))
     settings = _headers(c, data.get("headers", {}), trigger)
+    csp_pages = _csp_pages(c, data.get("headers", {}), settings, base_dir or Path())
     remove = _remove(c, data.get("remove", {}), trigger)
     rules = _rules(c, data.get("rules", []), trigger, {s.name for s in settings})
     problems = sorted(c.problems, key=lambda p: p.line)  # stable: same-line order kept
@@ -129,6 +135,7 @@ def parse_policy(text: str, file: str = "<policy>") -> tuple[Policy | None, list
         log_sample_rate=sample_rate,
         metrics=metrics,
         metrics_namespace=namespace,
+        csp_pages=csp_pages,
         source=file,
     )
     return policy, problems
@@ -153,7 +160,7 @@ def load_policy(path: Path) -> tuple[Policy | None, list[Problem]]:
                 line=0,
             )
         ]
-    return parse_policy(text, str(path))
+    return parse_policy(text, str(path), path.parent)
 
 
 def _function(c: _Collector, table: Any) -> tuple[str, float, bool, str]:
@@ -237,6 +244,31 @@ def _headers(c: _Collector, table: Any, trigger: str) -> list[hdr.HeaderSetting]
     return settings
 
 
+def _per_page_ref(spec: Any) -> str | None:
+    fitted = spec.get("fitted") if isinstance(spec, dict) else None
+    ref = fitted.get("per-page") if isinstance(fitted, dict) else None
+    return ref if isinstance(ref, str) and ref.strip() else None
+
+
+def _csp_pages(
+    c: _Collector, table: Any, settings: list[hdr.HeaderSetting], base_dir: Path
+) -> CspPages | None:
+    """Load the per-page manifest the CSP's fitted table names, if any."""
+    if not isinstance(table, dict):
+        return None
+    for key, spec in table.items():
+        ref = _per_page_ref(spec) if key.lower() in (CSP, CSP_REPORT_ONLY) else None
+        if ref is None:
+            continue
+        setting = next((s for s in settings if s.name in _wire_names(CSP)), None)
+        if setting is None:  # the CSP itself has errors, already reported
+            return None
+        pages, problems = load_manifest(base_dir / ref, ref, setting.name)
+        c.problems.extend(problems)
+        return pages
+    return None
+
+
 def _check_report_to(c: _Collector, csp_value: str, endpoints: hdr.HeaderSetting | None) -> None:
     match = re.search(r"(?:^|;)\s*report-to\s+(\S+)", csp_value)
     if not match:
@@ -305,6 +337,15 @@ def _rules(c: _Collector, items: Any, trigger: str, policy_names: set[str]) -> l
             c.add(where, "a rule must be a table", "write [[rules]] with match and set/remove/drop")
             continue
         c.unknown_keys(where, item, RULE_KEYS)
+        rule_set = item.get("set")
+        if isinstance(rule_set, dict) and any(
+            k.lower() in (CSP, CSP_REPORT_ONLY) and _per_page_ref(v) for k, v in rule_set.items()
+        ):
+            c.add(
+                f"{where}.set",
+                "per-page is not allowed in a rule",
+                "it belongs in [headers.content-security-policy.fitted] (written by `edgeshield csp fit`)",
+            )
         name = item.get("name", f"rule {i + 1}")
         if not isinstance(name, str):
             c.add(f"{where}.name", "name must be a string", 'e.g. name = "api is not cached"')

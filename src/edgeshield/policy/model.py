@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from edgeshield.policy.csp_pages import CspPages
 from edgeshield.policy.headers import HeaderSetting
 
 ALL = "*"
@@ -37,4 +38,5 @@ class Policy:
     log_sample_rate: float = 0.0
     metrics: bool = False
     metrics_namespace: str = "edgeshield"
+    csp_pages: CspPages | None = None  # per-page CSP sources (csp fit's manifest)
     source: str = field(default="<policy>", compare=False)

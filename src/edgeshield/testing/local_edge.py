@@ -83,7 +83,7 @@ class LocalEdge:
 
     origin: str | Path | None = None
     functions: Mapping[str, str] = field(default_factory=dict)
-    policy: Path | None = None
+    policy: str | Path | None = None
     cwd: Path = field(default_factory=Path.cwd)
     state_dir: Path | None = None  # logs, stats and the staged bundle; default cwd/.edgeshield
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -100,7 +100,7 @@ class LocalEdge:
             host="127.0.0.1",
             port=0,
             origin=str(self.origin) if self.origin is not None else None,
-            policy=self.policy,
+            policy=Path(self.policy) if self.policy is not None else None,
             functions=[FunctionOption(t, h) for t, h in self.functions.items()],
             cwd=self.cwd,
             state_root=self.state_dir,

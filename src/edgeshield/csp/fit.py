@@ -1,0 +1,330 @@
+"""Fit a CSP to a static site: read every page and stylesheet, collect what each page needs.
+
+``fit_site`` does the reading and returns a ``FitResult``: for every request path, each source
+its CSP must allow and why (file:line). Anything else that learns about the site (the browser
+pass of ``csp fit --crawl``) adds to the same result with ``FitResult.add``. ``plan`` (pure) then
+turns a result and the policy's own CSP into what is written: one union CSP, or the sources all
+pages share plus a per-page manifest.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from edgeshield.csp.cssscan import scan_css
+from edgeshield.csp.htmlscan import scan_html
+from edgeshield.csp.sources import resolve
+from edgeshield.policy.csp import render
+from edgeshield.policy.csp_pages import effective_sources, merge_sources
+
+HTML_SUFFIXES = (".html", ".htm")
+CSS_SUFFIXES = (".css",)
+UNSAFE_HASHES = "'unsafe-hashes'"
+UNSAFE_INLINE = "'unsafe-inline'"
+UNSAFE_EVAL = "'unsafe-eval'"
+WARN_HEADER_BYTES = 8192
+DEFAULT_MAX_UNION = 4096
+# Directives in the order a fitted table lists them.
+DIRECTIVE_ORDER = (
+    "default-src",
+    "script-src",
+    "script-src-elem",
+    "script-src-attr",
+    "style-src",
+    "style-src-elem",
+    "style-src-attr",
+    "img-src",
+    "font-src",
+    "connect-src",
+    "media-src",
+    "manifest-src",
+    "frame-src",
+    "worker-src",
+    "child-src",
+    "object-src",
+    "base-uri",
+    "form-action",
+)
+_KEYWORD_ORDER = (
+    "'self'",
+    UNSAFE_HASHES,
+    UNSAFE_INLINE,
+    UNSAFE_EVAL,
+    "'wasm-unsafe-eval'",
+    "'strict-dynamic'",
+    "'report-sample'",
+)
+# Browsers encode these in a URL path (https://url.spec.whatwg.org/#path-percent-encode-set).
+_PATH_SAFE = "/!$&'()*+,;=:@~[]|^\\%"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a source is needed: what was found, and where (``file:line``, or a URL)."""
+
+    why: str
+    location: str = ""
+    attribute: bool = False  # an attribute or javascript: URL: needs 'unsafe-hashes'
+    code: str = field(default="", compare=False)  # the code hashed, for the report
+
+    def __str__(self) -> str:
+        return f"{self.why} at {self.location}" if self.location else self.why
+
+
+def source_key(source: str) -> tuple[int, str]:
+    """Deterministic order: keywords, schemes, hosts, hashes."""
+    if source in _KEYWORD_ORDER:
+        return 0, f"{_KEYWORD_ORDER.index(source):02d}"
+    if source.startswith("'"):
+        return 3 if source.startswith("'sha") else 1, source
+    if source.endswith(":"):
+        return 1, source
+    return 2, source
+
+
+def directive_key(name: str) -> tuple[int, str]:
+    return (DIRECTIVE_ORDER.index(name), name) if name in DIRECTIVE_ORDER else (99, name)
+
+
+Sources = dict[str, dict[str, list[Reason]]]  # directive -> source -> reasons
+
+
+def _add(table: Sources, directive: str, source: str, reason: Reason) -> None:
+    reasons = table.setdefault(directive, {}).setdefault(source, [])
+    if reason not in reasons:
+        reasons.append(reason)
+
+
+@dataclass
+class FitResult:
+    """What a site needs. ``site``: sources every page needs (its stylesheets, additions that
+    are not tied to one page); ``pages``: request path -> that page's own sources."""
+
+    origin: str
+    files: dict[str, str] = field(default_factory=dict)  # request path -> file, relative
+    site: Sources = field(default_factory=dict)
+    pages: dict[str, Sources] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(
+        self, directive: str, source: str, reason: Reason | str, page: str | None = None
+    ) -> None:
+        """Allow ``source`` in ``directive``, for one request path or (``page=None``) every page.
+        A reason with ``attribute=True`` also brings 'unsafe-hashes' into that directive."""
+        if isinstance(reason, str):
+            reason = Reason(reason)
+        table = self.site if page is None else self.pages.setdefault(page, {})
+        _add(table, directive, source, reason)
+        if reason.attribute:
+            _add(table, directive, UNSAFE_HASHES, Reason("hashes of attributes or URLs need it"))
+
+    def sources_for_site(self) -> dict[str, set[str]]:
+        """Sources every page needs whatever its path."""
+        return {d: set(s) for d, s in self.site.items()}
+
+    def sources_for_page_only(self, page: str) -> dict[str, set[str]]:
+        """Sources only ``page`` brings (the site-wide ones not included)."""
+        return {d: set(s) for d, s in self.pages.get(page, {}).items()}
+
+    def reasons(self) -> Iterator[tuple[str | None, str, str, list[Reason]]]:
+        """(page or None, directive, source, reasons), in a stable order."""
+        for page, table in [(None, self.site), *sorted(self.pages.items())]:
+            for directive in sorted(table, key=directive_key):
+                for source in sorted(table[directive], key=source_key):
+                    yield page, directive, source, table[directive][source]
+
+
+def request_path(relative: str) -> str:
+    """The path a browser requests for a file at ``relative`` (POSIX) under the site root."""
+    return "/" + quote(relative, safe=_PATH_SAFE)
+
+
+def _walk(root: Path) -> Iterator[tuple[str, Path]]:
+    """(relative POSIX path, file) for every file under ``root``, sorted; dot-directories other
+    than .well-known (a .git, say) are not part of the site."""
+    for current, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") or d == ".well-known")
+        for name in sorted(names):
+            path = Path(current) / name
+            yield path.relative_to(root).as_posix(), path
+
+
+def _ref_sources(
+    result: FitResult,
+    directive: str,
+    url: str,
+    reason: Reason,
+    page: str | None,
+    same_origins: frozenset[str],
+) -> None:
+    resolved = resolve(url, same_origins)
+    if resolved.source is None:
+        if resolved.note:
+            result.warnings.append(f"{reason.location}: {url[:200]!r} skipped: {resolved.note}")
+        return
+    why = reason.why + (f" ({resolved.note})" if resolved.note else "")
+    result.add(directive, resolved.source, Reason(why, reason.location), page)
+
+
+def fit_site(origin: Path, same_origins: Iterable[str] = ()) -> FitResult:
+    """Read every HTML page and stylesheet under ``origin`` (the S3 origin's content)."""
+    origins = frozenset(o.rstrip("/") for o in same_origins)
+    result = FitResult(origin=str(origin))
+    for relative, path in _walk(origin):
+        lower = relative.lower()
+        if lower.endswith(HTML_SUFFIXES):
+            page = request_path(relative)
+            result.files[page] = relative
+            result.pages.setdefault(page, {})
+            scan = scan_html(path.read_bytes())
+            for item in scan.inline:
+                reason = Reason(item.kind, f"{relative}:{item.line}", item.attribute, item.text)
+                result.add(item.directive, item.source, reason, page)
+            for ref in scan.refs:
+                reason = Reason(ref.why, f"{relative}:{ref.line}")
+                _ref_sources(result, ref.directive, ref.url, reason, page, origins)
+            for line, message in scan.warnings:
+                result.warnings.append(f"{relative}:{line}: {message}")
+        elif lower.endswith(CSS_SUFFIXES):
+            text = path.read_bytes().decode("utf-8-sig", "replace")
+            for css in scan_css(text):
+                reason = Reason(css.why, f"{relative}:{css.line}")
+                _ref_sources(result, css.directive, css.url, reason, None, origins)
+    if not result.files:
+        result.warnings.append(f"{origin}: no HTML pages found (*.html, *.htm)")
+    return result
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    mode: str = "auto"  # auto, union or per-page
+    max_union: int = DEFAULT_MAX_UNION  # auto: the largest union CSP header kept as one policy
+    unsafe_inline: frozenset[str] = frozenset()  # "script" and/or "style": the user asked for it
+    unsafe_eval: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``csp fit`` writes: the fitted additions for every page, and per page (per-page mode)."""
+
+    mode: str  # "union" or "per-page"
+    fitted: dict[str, list[str]]  # directive -> sources added for every page
+    pages: dict[str, dict[str, list[str]]]  # request path -> directive -> its own sources
+    union_bytes: int  # the CSP header value if every page got the union
+    largest_bytes: int  # the largest CSP header value any page gets with the chosen mode
+    largest_page: str
+    dropped: dict[str, list[str]]  # directive -> hashes left out because 'unsafe-inline' is in it
+
+    @property
+    def too_large(self) -> bool:
+        return self.largest_bytes > WARN_HEADER_BYTES
+
+
+def _sorted(sources: Iterable[str]) -> list[str]:
+    return sorted(set(sources), key=source_key)
+
+
+def _ordered(table: dict[str, set[str]]) -> dict[str, list[str]]:
+    return {d: _sorted(table[d]) for d in sorted(table, key=directive_key) if table[d]}
+
+
+def plan(result: FitResult, base: dict[str, list[str]], options: FitOptions = FitOptions()) -> Plan:
+    """Decide what to write, given the policy's own CSP directives ``base`` (without any earlier
+    fitted additions). Pure."""
+    inline_kinds = {"script-src": "script", "style-src": "style"}
+    forced: dict[str, set[str]] = {}
+    for directive, kind in inline_kinds.items():
+        if kind in options.unsafe_inline:
+            forced.setdefault(directive, set()).add(UNSAFE_INLINE)
+    if options.unsafe_eval:
+        forced.setdefault("script-src", set()).add(UNSAFE_EVAL)
+    # A hash in a directive turns its 'unsafe-inline' off in browsers: where 'unsafe-inline' is
+    # (asked for, or already in the policy) hashes must stay out.
+    no_hashes = {
+        d
+        for d in inline_kinds
+        if UNSAFE_INLINE in forced.get(d, set())
+        or UNSAFE_INLINE in (effective_sources(base, d) or [])
+    }
+    dropped: dict[str, set[str]] = {}
+
+    def clean(table: dict[str, set[str]]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for directive, sources in table.items():
+            keep = set(sources)
+            if directive in no_hashes:
+                gone = {s for s in keep if s.startswith("'sha") or s == UNSAFE_HASHES}
+                dropped.setdefault(directive, set()).update(gone)
+                keep -= gone
+            # Already allowed by the policy itself: nothing to add.
+            keep -= set(effective_sources(base, directive) or [])
+            if keep:
+                out[directive] = keep
+        return out
+
+    site = clean(result.sources_for_site())
+    for directive, sources in forced.items():
+        site.setdefault(directive, set()).update(sources)
+    pages = {p: clean(result.sources_for_page_only(p)) for p in sorted(result.pages)}
+
+    union: dict[str, set[str]] = {d: set(s) for d, s in site.items()}
+    for table in pages.values():
+        for d, s in table.items():
+            union.setdefault(d, set()).update(s)
+    union_value = render(merge_sources(base, _ordered(union)))
+
+    variants = {json_key(t) for t in pages.values()}
+    per_page = options.mode == "per-page" or (
+        options.mode == "auto" and len(union_value) > options.max_union and len(variants) > 1
+    )
+    if not per_page:
+        return Plan(
+            "union",
+            _ordered(union),
+            {},
+            len(union_value),
+            len(union_value),
+            "every page",
+            {d: _sorted(s) for d, s in dropped.items()},
+        )
+    # Sources every page has move to the shared part; each page keeps only its own.
+    common: dict[str, set[str]] = {}
+    if pages:
+        tables = list(pages.values())
+        for d in set().union(*(t.keys() for t in tables)):
+            shared = set.intersection(*(t.get(d, set()) for t in tables))
+            if shared:
+                common[d] = shared
+    fitted = {d: set(s) for d, s in site.items()}
+    for d, s in common.items():
+        fitted.setdefault(d, set()).update(s)
+    own: dict[str, dict[str, list[str]]] = {}
+    shared_value = render(merge_sources(base, _ordered(fitted)))
+    largest, largest_page = len(shared_value), "pages without sources of their own"
+    fitted_base = merge_sources(base, _ordered(fitted))
+    for page, table in pages.items():
+        rest = {d: s - common.get(d, set()) for d, s in table.items()}
+        rest = {d: s for d, s in rest.items() if s}
+        if not rest:
+            continue
+        own[page] = _ordered(rest)
+        size = len(render(merge_sources(fitted_base, own[page])))
+        if size > largest:
+            largest, largest_page = size, page
+    return Plan(
+        "per-page",
+        _ordered(fitted),
+        own,
+        len(union_value),
+        largest,
+        largest_page,
+        {d: _sorted(s) for d, s in dropped.items()},
+    )
+
+
+def json_key(table: dict[str, set[str]]) -> str:
+    return repr(sorted((d, sorted(s)) for d, s in table.items()))
