@@ -13,6 +13,7 @@ from edgeshield.cloudfront import (
     Violation,
     build_event,
     cf_record,
+    check_result,
     custom_origin,
     origin_request_event,
     origin_response_event,
@@ -309,20 +310,58 @@ def test_header_names_must_be_tokens(event: dict[str, Any], name: str) -> None:
     assert "invalid header name" in v.message and v.header == name
 
 
-def test_key_must_match_its_dict_key(event: dict[str, Any]) -> None:
+def test_a_key_that_is_not_its_headers_name_is_only_a_warning(event: dict[str, Any]) -> None:
+    # AWS documents no such rule, and its own "Overriding a response header" example does this.
     resp = _response(event)
     resp["headers"]["x-a"] = _h("X-B", "1")
-    v = _one(validate_result("origin-response", event, resp))
-    assert "the key 'X-B' does not match the header 'x-a'" in v.message
+    assert validate_result("origin-response", event, resp) == []
+    found = check_result("origin-response", event, resp)
+    v = _one(found)
+    assert (v.kind, v.rule, v.header) == ("warning", "header-key", "x-a")
+    assert "the key 'X-B' of an entry in headers['x-a'] is not that header's name" in v.message
+    assert "served as X-A" in v.message
     resp["headers"]["x-a"] = [{"key": 3, "value": "1"}]
-    assert "does not match" in _one(validate_result("origin-response", event, resp)).message
+    assert _one(check_result("origin-response", event, resp)).rule == "header-key"
+    resp["headers"]["x-a"] = [{"key": "x-A", "value": "1"}]  # any letter case is the same name
+    assert check_result("origin-response", event, resp) == []
 
 
-def test_dict_keys_must_be_lower_case(event: dict[str, Any]) -> None:
+def test_awss_overriding_a_response_header_example_is_accepted() -> None:
+    event = origin_response_event(
+        response_headers=[
+            ("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"),
+            ("X-Amz-Meta-Last-Modified", "Thu, 01 Feb 2024 00:00:00 GMT"),
+            ("Transfer-Encoding", "chunked"),
+        ]
+    )
+    resp = _response(event)
+    headers = resp["headers"]
+    headers["last-modified"] = [headers["x-amz-meta-last-modified"][0]]
+    assert validate_result("origin-response", event, resp) == []
+    assert [v.rule for v in check_result("origin-response", event, resp)] == ["header-key"]
+
+
+def test_dict_keys_that_are_not_lower_case_are_only_a_warning(event: dict[str, Any]) -> None:
     resp = _response(event)
     resp["headers"]["X-Frame-Options"] = _h("X-Frame-Options", "DENY")
-    v = _one(validate_result("origin-response", event, resp))
-    assert "must be lower-case header names, got 'X-Frame-Options'" in v.message
+    assert validate_result("origin-response", event, resp) == []
+    v = _one(check_result("origin-response", event, resp))
+    assert (v.kind, v.rule) == ("warning", "header-key-case")
+    assert "got 'X-Frame-Options'" in v.message
+    # The other rules still see the name whatever its case.
+    resp["headers"]["X-Cache"] = _h("X-Cache", "Hit")
+    assert _one(validate_result("origin-response", event, resp)).rule == "disallowed-header"
+
+
+@pytest.mark.parametrize(("key", "shown"), [(1, "1"), (None, "null"), (True, "true")])
+def test_a_header_name_that_is_not_a_string_is_judged_as_lambda_writes_it(
+    event: dict[str, Any], key: Any, shown: str
+) -> None:
+    resp = _response(event)
+    resp["headers"][key] = [{"value": "v"}]
+    assert check_result("origin-response", event, resp) == []
+    resp["headers"][key] = _h("Other", "v")
+    assert _one(check_result("origin-response", event, resp)).header == shown
 
 
 # --- status ----------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
     python origin_server.py PORT [--tls CERT KEY]
 
 Routes: /echo (the request as JSON), /slow/<ms>, /reset, /huge-headers, /chunked,
-/status/<code>, /cc/<cache-control>/<name> (ETag + 304 support), /big/<bytes>, and
-/__hits/<path> (how often <path> was requested). Everything else: a small HTML page.
+/status/<code>, /cc/<cache-control>/<name> (ETag + 304 support), /big/<bytes>, /s3meta (an
+S3 object with user metadata X-Amz-Meta-Last-Modified) and /__hits/<path> (how often <path>
+was requested). Everything else: a small HTML page.
 """
 
 from __future__ import annotations
@@ -64,6 +65,15 @@ async def handle(request: web.Request) -> web.StreamResponse:
         if request.headers.get("If-None-Match") == '"v1"':
             return web.Response(status=304, headers=headers)
         return web.Response(text=f"object {path} hit {HITS[path]}", headers=headers)
+    if path.startswith("/s3meta"):
+        return web.Response(
+            text="object with metadata",
+            headers={
+                "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT",
+                "X-Amz-Meta-Last-Modified": "Thu, 01 Feb 2024 12:00:00 GMT",
+                "Cache-Control": "no-store",
+            },
+        )
     if path.startswith("/big/"):
         size = int(path.split("/")[2])
         return web.Response(body=b"b" * size, content_type="application/octet-stream")

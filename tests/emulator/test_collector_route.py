@@ -70,6 +70,11 @@ def test_report_is_accepted_logged_and_shown(edge: Edge) -> None:
     status, headers = post(edge.url + "/_edgeshield/csp-report", REPORT)
     assert status == 204
     assert headers.get("cache-control") == "no-store"
+    # Another cache behavior of the same distribution: CloudFront's headers, never cached.
+    assert headers.get("X-Cache") == "Miss from cloudfront"
+    assert headers.get("Server") == "CloudFront"
+    assert headers.get("Via", "").endswith(".cloudfront.net (CloudFront)")
+    assert headers.get("X-Amz-Cf-Pop") and headers.get("X-Amz-Cf-Id", "").endswith("==")
     (line,) = collector_lines(edge, '"csp-violation"')
     record = json.loads(line)
     assert record["effective_directive"] == "script-src-elem"

@@ -83,6 +83,14 @@ def test_query_strings_are_not_in_the_cache_key_by_default(demo: Proc) -> None:
     assert fetch(demo.port, "/404.html?x=2").x_cache == "Hit from cloudfront"
 
 
+def test_repeated_head_requests_are_cache_hits(demo: Proc) -> None:
+    # What `curl -sI` twice shows: CloudFront caches HEAD as it caches GET.
+    replies = [fetch(demo.port, "/app.js", method="HEAD") for _ in range(3)]
+    assert [r.x_cache for r in replies[1:]] == ["Hit from cloudfront"] * 2
+    assert all(r.status == 200 and r.body == b"" for r in replies)
+    assert replies[2].header("content-length") == replies[0].header("content-length") != "0"
+
+
 def test_head_and_conditional_get(demo: Proc) -> None:
     get = fetch(demo.port, "/index.html")
     head = fetch(demo.port, "/index.html", method="HEAD")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import subprocess
@@ -80,6 +81,10 @@ def test_plain_http_redirects_like_cloudfront(tls_edge: Edge) -> None:
     assert error.headers["Location"] == tls_edge.url + "/a/b?x=1"
     assert error.headers["Server"] == "CloudFront"
     assert error.headers["X-Cache"] == "Redirect from cloudfront"
+    # Every answer CloudFront makes carries its Via, POP and request id.
+    assert re.match(r"^1\.1 [0-9a-f]{32}\.cloudfront\.net \(CloudFront\)$", error.headers["Via"])
+    assert error.headers["X-Amz-Cf-Pop"] == "IAD89-C1"
+    assert re.match(r"^[A-Za-z0-9_-]{54}==$", error.headers["X-Amz-Cf-Id"])
 
 
 def test_the_https_local_edge_scans_a_plus(tls_edge: Edge) -> None:

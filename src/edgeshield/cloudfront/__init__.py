@@ -27,7 +27,7 @@ from edgeshield.cloudfront.parse import (
     normalize_event,
 )
 from edgeshield.cloudfront.rules import TRIGGERS, Trigger
-from edgeshield.cloudfront.validate import Violation, result_kind, validate_result
+from edgeshield.cloudfront.validate import Violation, check_result, result_kind, validate_result
 
 __all__ = [
     "TRIGGERS",
@@ -40,6 +40,7 @@ __all__ = [
     "Violation",
     "build_event",
     "cf_record",
+    "check_result",
     "custom_origin",
     "event_trigger",
     "from_cf_headers",

@@ -1,13 +1,15 @@
 """CloudFront's rules for Lambda@Edge: triggers, header restrictions and size limits.
 
 Pure data plus tiny predicates, shared by the policy validator, the result validator and the
-emulator. Every rule here comes from AWS documentation; the section numbers refer to
-``shared/reference/lambda-edge.md`` which gives the sources.
+emulator. Every limit here comes from AWS documentation; ``RESULT_RULES`` names, for each check
+applied to what a function returns, the public AWS page (URL and section) that states it, or
+says that none does (then the emulator only warns).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Final, Literal
 
 Trigger = Literal["viewer-request", "origin-request", "origin-response", "viewer-response"]
@@ -21,7 +23,8 @@ REQUEST_TRIGGERS: Final[frozenset[str]] = frozenset({"viewer-request", "origin-r
 RESPONSE_TRIGGERS: Final[frozenset[str]] = frozenset({"origin-response", "viewer-response"})
 VIEWER_TRIGGERS: Final[frozenset[str]] = frozenset({"viewer-request", "viewer-response"})
 
-# §3.1: headers a function may never see or set, on any trigger. Adding one fails validation
+# Restrictions on all edge functions, "Disallowed headers" (_RESTRICTIONS_ALL below): headers a
+# function may never see or set, on any trigger. Adding one fails validation
 # (502 LambdaValidationError). Lower-case; the two families below are prefixes.
 DISALLOWED_HEADERS: Final[frozenset[str]] = frozenset(
     {
@@ -54,7 +57,7 @@ DISALLOWED_HEADERS: Final[frozenset[str]] = frozenset(
 )
 DISALLOWED_PREFIXES: Final[tuple[str, ...]] = ("x-amz-cf-", "x-edge-")
 
-# §3.2: headers a function may read but not add, change or delete, per trigger.
+# Same page, "Read-only headers": headers a function may read but not add, change or delete.
 READ_ONLY_HEADERS: Final[dict[str, frozenset[str]]] = {
     "viewer-request": frozenset({"content-length", "host", "transfer-encoding", "via"}),
     "origin-request": frozenset(
@@ -73,11 +76,11 @@ READ_ONLY_HEADERS: Final[dict[str, frozenset[str]]] = {
     "viewer-response": frozenset({"warning", "via"}),
 }
 
-# §2.2 / §2.6: CloudFront adds this one after viewer-request; a viewer-request function adding
-# it is a validation error.
+# Restrictions on Lambda@Edge, "CloudFront headers": CloudFront adds this one after
+# viewer-request; a viewer-request function adding it is a validation error.
 CLOUDFRONT_VIEWER_COUNTRY: Final = "cloudfront-viewer-country"
 
-# §1.3: limits that differ by trigger.
+# Quotas on Lambda@Edge (cloudfront-limits.html#limits-lambda-at-edge): limits by trigger.
 TIMEOUT_SECONDS: Final[dict[str, float]] = {
     "viewer-request": 5.0,
     "viewer-response": 5.0,
@@ -95,36 +98,39 @@ PACKAGE_LIMIT_VIEWER: Final = 1024 * 1024  # compressed zip, viewer triggers
 PACKAGE_LIMIT_ORIGIN: Final = 50 * 1024 * 1024  # compressed zip, origin triggers
 MEMORY_MB_VIEWER: Final = 128
 
-# §1.5: Include Body exposes at most this much of a request body (base64-encoded in the event).
+# Restrictions on Lambda@Edge, "Restrictions on the request body with the include body option":
+# Include Body exposes at most this much of a request body (base64-encoded in the event).
 INCLUDE_BODY_LIMIT: Final[dict[str, int]] = {
     "viewer-request": 40 * 1024,
     "origin-request": 1024 * 1024,
 }
 
-# §1.5: a body the function replaces (action "replace"), by encoding. The base64 figures are the
+# Same section: a body the function replaces (action "replace"), by encoding. The base64 figures are the
 # documented 53.2 KB / 1.33 MB.
 BODY_REPLACE_LIMIT: Final[dict[str, dict[str, int]]] = {
     "viewer-request": {"text": 40 * 1024, "base64": int(53.2 * 1024)},
     "origin-request": {"text": 1024 * 1024, "base64": int(1.33 * 1024 * 1024)},
 }
 
-# §2.3: origin settings a function may set in origin-request.
+# Lambda@Edge event structure, "Fields in the request object" (origin): origin settings a
+# function may set in origin-request.
 CUSTOM_ORIGIN_PORTS: Final[tuple[int, ...]] = (80, 443)  # or 1024-65535
 SSL_PROTOCOLS: Final[frozenset[str]] = frozenset({"TLSv1.2", "TLSv1.1", "TLSv1", "SSLv3"})
 S3_AUTH_METHODS: Final[frozenset[str]] = frozenset({"origin-access-identity", "none"})
 
-# §3.5: CloudFront's request limits.
+# Quotas on general distributions (cloudfront-limits.html): CloudFront's request limits.
 MAX_URL_BYTES: Final = 8192
 MAX_REQUEST_HEADER_BYTES: Final = 20480
 
-# §3.3: a status set by a function must be in this range.
+# Generate HTTP responses in request triggers, "Response object" (status): a status set by a
+# function must be in this range.
 MIN_STATUS: Final = 200
 MAX_STATUS: Final = 599
 
 # RFC 9110 token: the characters allowed in a header field name.
 _TOKEN_RE: Final = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # Control characters other than horizontal tab are not allowed in a field value (RFC 9110
-# §5.5); CloudFront rejects CR in a value (§2.5 of the reference).
+# §5.5); CloudFront refuses "invalid characters" in a result (Testing and debugging, below).
 _CONTROL_RE: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
@@ -153,5 +159,88 @@ def is_read_only(name: str, trigger: str) -> bool:
 
 def canonical_key(name: str) -> str:
     """The ``key`` CloudFront fills in when a function omits it: each hyphen-separated word
-    capitalised (``content-type`` -> ``Content-Type``), §2.5."""
+    capitalised (``content-type`` -> ``Content-Type``), as the event structure page says."""
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+# -- the checks applied to a function's result, with where AWS states them -------------------
+
+_GUIDE: Final = "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/"
+_RESTRICTIONS_ALL: Final = _GUIDE + "edge-function-restrictions-all.html"
+_RESTRICTIONS_LE: Final = _GUIDE + "lambda-at-edge-function-restrictions.html"
+_EVENT: Final = _GUIDE + "lambda-event-structure.html"
+_RESPONSES: Final = _GUIDE + "lambda-generating-http-responses.html"
+_DEBUGGING: Final = _GUIDE + "lambda-edge-testing-debugging.html"
+_QUOTAS: Final = _GUIDE + "cloudfront-limits.html#limits-lambda-at-edge"
+_INVALID: Final = _DEBUGGING + "#lambda-edge-testing-debugging-troubleshooting-invalid-responses"
+
+
+@dataclass(frozen=True)
+class ResultRule:
+    """One check CloudFront applies to a function's result. ``refuses`` is True when an AWS page
+    states the rule (``source``, ``section``): breaking it is a 502 (or, for ``not-serialisable``,
+    Lambda's own execution error). False means AWS documents nothing either way: the emulator
+    serves the response and writes a warning instead."""
+
+    id: str
+    summary: str
+    refuses: bool
+    source: str = ""
+    section: str = ""
+
+
+_RULES: Final[tuple[ResultRule, ...]] = (
+    ResultRule("not-serialisable", "the result is something Lambda's JSON encoder cannot write",
+               True, "https://docs.aws.amazon.com/lambda/latest/dg/python-handler.html#python-handler-return",
+               "Returning a value"),
+    ResultRule("not-json", "the result is not parsable JSON (NaN or Infinity in it)",
+               True, _INVALID, "Troubleshooting invalid Lambda function responses"),
+    ResultRule("not-object", "the result is not a JSON object",
+               True, _INVALID, "Troubleshooting invalid Lambda function responses"),
+    ResultRule("headers-shape", "headers is an object of lists of {key, value} with string values",
+               True, _EVENT + "#response-event-fields-response", "Fields in the response object"),
+    ResultRule("header-name", "a header name is an HTTP token",
+               True, _INVALID, "Troubleshooting invalid Lambda function responses (invalid characters)"),
+    ResultRule("header-value", "a header value has no control characters",
+               True, _INVALID, "Troubleshooting invalid Lambda function responses (invalid characters)"),
+    ResultRule("disallowed-header", "no disallowed header is added",
+               True, _RESTRICTIONS_ALL + "#function-restrictions-disallowed-headers",
+               "Disallowed headers"),
+    ResultRule("read-only-header", "no read-only header is added, changed or deleted",
+               True, _RESTRICTIONS_ALL + "#function-restrictions-read-only-headers",
+               "Read-only headers"),
+    ResultRule("viewer-country", "viewer-request does not add CloudFront-Viewer-Country",
+               True, _RESTRICTIONS_LE + "#lambda-at-edge-restrictions-cloudfront-headers",
+               "CloudFront headers"),
+    ResultRule("status", "status is an HTTP status code from 200 to 599",
+               True, _RESPONSES + "#lambda-generating-http-responses-object", "Response object"),
+    ResultRule("viewer-response-status", "viewer-response does not change the status",
+               True, _RESTRICTIONS_LE + "#lambda-at-edge-restrictions-status-codes",
+               "HTTP status codes"),
+    ResultRule("status-description", "statusDescription is a string without control characters",
+               True, _INVALID, "Troubleshooting invalid Lambda function responses (invalid characters)"),
+    ResultRule("body", "body is a string; bodyEncoding is text or base64; base64 is valid",
+               True, _RESPONSES + "#lambda-generating-http-responses-object", "Response object"),
+    ResultRule("body-204", "a 204 generated in viewer-request has no body",
+               True, _RESPONSES + "#lambda-generating-http-responses-errors", "Errors"),
+    ResultRule("response-size", "headers and body stay within 40 KB (viewer) or 1 MB (origin)",
+               True, _QUOTAS, "Quotas that differ by event type"),
+    ResultRule("uri", "the uri starts with /",
+               True, _EVENT + "#request-event-fields-request", "Fields in the request object (uri)"),
+    ResultRule("querystring", "a changed query string has no spaces, control characters or #",
+               True, _RESTRICTIONS_ALL + "#function-restrictions-query-strings", "Query strings"),
+    ResultRule("url-length", "uri and query string together stay under 8,192 characters",
+               True, _RESTRICTIONS_ALL + "#function-restrictions-uri", "URI"),
+    ResultRule("origin", "origin holds one custom or s3 origin with values in CloudFront's ranges",
+               True, _EVENT + "#request-event-fields-request", "Fields in the request object (origin)"),
+    ResultRule("origin-custom-headers", "customHeaders follow the header rules and repeat no request header",
+               True, _EVENT + "#request-event-fields-request",
+               "Fields in the request object (customHeaders)"),
+    ResultRule("request-body", "a replaced request body has a valid action, encoding, data and size",
+               True, _RESTRICTIONS_LE + "#lambda-at-edge-restrictions-request-body",
+               "Restrictions on the request body with the include body option"),
+    # Not stated anywhere by AWS: warnings.
+    ResultRule("header-key", "an entry's key is its header's name (in any letter case)", False),
+    ResultRule("header-key-case", "the keys of a headers object are lower-case", False),
+)  # fmt: skip
+RESULT_RULES: Final[dict[str, ResultRule]] = {rule.id: rule for rule in _RULES}

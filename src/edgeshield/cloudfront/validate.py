@@ -1,8 +1,13 @@
-"""Check what a Lambda@Edge function returned the way CloudFront does (reference/lambda-edge.md).
+"""Check what a Lambda@Edge function returned the way CloudFront does.
 
-``validate_result`` returns every problem found, each as a ``Violation`` whose ``message`` is
-the specific line CloudFront logs (its own wording where known, §3.4) and whose ``page`` is the
-sentence on the 502 error page the viewer gets. An empty list means CloudFront accepts the result.
+``check_result`` returns every finding as a ``Violation``: its ``rule`` names the entry of
+``rules.RESULT_RULES`` that says which AWS page states the rule. A rule AWS states refuses the
+result (``kind`` "validation", a 502, or "execution"); a rule AWS states nowhere only warns
+(``kind`` "warning"): "undocumented is not forbidden". ``validate_result`` keeps the refusals:
+an empty list means CloudFront accepts the result. ``message`` is the line CloudFront logs (its
+own wording where known, from real CloudFront logs quoted in public issues) and ``page`` the
+sentence on the 502 error page the viewer gets.
+
 It runs on every emulated request, so the common path (a response with a few headers changed)
 does a handful of dict operations per header; per-name checks are cached.
 """
@@ -30,6 +35,7 @@ from edgeshield.cloudfront.rules import (
     READ_ONLY_HEADERS,
     REQUEST_TRIGGERS,
     RESPONSE_TRIGGERS,
+    RESULT_RULES,
     S3_AUTH_METHODS,
     SSL_PROTOCOLS,
     VIEWER_TRIGGERS,
@@ -39,7 +45,7 @@ from edgeshield.cloudfront.rules import (
 )
 
 # The sentences CloudFront shows on its 502/503 page. The first six are CloudFront's own words
-# (§3.4 and the issues it cites); the last two are ours, in the same style.
+# (seen on real error pages quoted in public issues); the last two are ours, in the same style.
 PAGE_NOT_PARSABLE: Final = (
     "The Lambda function returned invalid JSON: The JSON output is not parsable."
 )
@@ -77,22 +83,38 @@ _READ_ONLY: Final = {trigger: tuple(sorted(names)) for trigger, names in READ_ON
 
 @dataclass(frozen=True)
 class Violation:
-    """One reason CloudFront rejects a result.
+    """One finding about a result.
 
     ``kind`` "validation" maps to a 502 ``LambdaValidationError``; "execution" (a result Lambda
-    cannot even serialise) to a ``LambdaExecutionError``. ``header`` names the header at fault,
-    as CloudFront prints it. ``page`` is the viewer-facing sentence for the error page.
+    cannot even serialise) to a ``LambdaExecutionError``; "warning" to nothing at all: the
+    response is served (AWS documents no such rule). ``header`` names the header at fault, as
+    CloudFront prints it. ``page`` is the viewer-facing sentence for the error page. ``rule`` is
+    the key of the rule in ``rules.RESULT_RULES``.
     """
 
-    kind: Literal["validation", "execution"]
+    kind: Literal["validation", "execution", "warning"]
     message: str
     header: str | None = None
     page: str = field(default=PAGE_INVALID, compare=False)
+    rule: str = field(default="", compare=False)
+
+
+def _refused(
+    rule: str, message: str, header: str | None = None, page: str = PAGE_INVALID
+) -> Violation:
+    assert RESULT_RULES[rule].refuses, rule
+    return Violation("validation", message, header, page, rule)
+
+
+def _warned(rule: str, message: str, header: str | None = None) -> Violation:
+    assert not RESULT_RULES[rule].refuses, rule
+    return Violation("warning", message, header, rule=rule)
 
 
 def result_kind(trigger: str, result: Any) -> Literal["request", "response"]:
     """What a result stands for: response triggers return the response; request triggers
-    return the request, or a generated response (recognised by its ``status``), §2.6."""
+    return the request, or a generated response (recognised by its ``status``), as AWS's
+    "Generate HTTP responses in request triggers" describes."""
     if trigger in RESPONSE_TRIGGERS:
         return "response"
     return "response" if isinstance(result, dict) and "status" in result else "request"
@@ -101,13 +123,19 @@ def result_kind(trigger: str, result: Any) -> Literal["request", "response"]:
 def validate_result(trigger: str, event: dict[str, Any], result: Any) -> list[Violation]:
     """Every reason CloudFront would reject ``result`` returned by a ``trigger`` function that
     was given ``event``; ``[]`` when it would accept it."""
+    return [v for v in check_result(trigger, event, result) if v.kind != "warning"]
+
+
+def check_result(trigger: str, event: dict[str, Any], result: Any) -> list[Violation]:
+    """``validate_result``'s refusals plus warnings about what AWS documents nowhere (the
+    response is served anyway)."""
     if trigger not in READ_ONLY_HEADERS:
         raise ValueError(f"unknown trigger {trigger!r}")
     if not isinstance(result, dict):
         marshal = _marshal_problem(result)
         if marshal:
             return [marshal]
-        return [Violation("validation", PAGE_NOT_OBJECT, page=PAGE_NOT_OBJECT)]
+        return [_refused("not-object", PAGE_NOT_OBJECT, page=PAGE_NOT_OBJECT)]
     marshal = _marshal_problem(result)
     if marshal:
         return [marshal]
@@ -131,9 +159,9 @@ def _marshal_problem(result: Any) -> Violation | None:
     try:
         _ENCODER.encode(result)
     except ValueError:
-        # NaN/Infinity: Python's json writes them as bare NaN/Infinity, which is not JSON, so
-        # CloudFront cannot parse the result (our inference; CloudFront's parser is not public).
-        return Violation("validation", PAGE_NOT_PARSABLE, page=PAGE_NOT_PARSABLE)
+        # NaN/Infinity: Python's json writes them as bare NaN/Infinity, which is not JSON (RFC
+        # 8259), and AWS lists unparsable JSON as a validation error.
+        return _refused("not-json", PAGE_NOT_PARSABLE, page=PAGE_NOT_PARSABLE)
     except (TypeError, RecursionError) as exc:
         # What Lambda cannot serialise never reaches CloudFront: Runtime.MarshalError, an
         # execution error.
@@ -142,6 +170,7 @@ def _marshal_problem(result: Any) -> Violation | None:
             "execution",
             f"Runtime.MarshalError: Unable to marshal response: {detail}",
             page=PAGE_EXECUTION,
+            rule="not-serialisable",
         )
     return None
 
@@ -177,17 +206,18 @@ def _check_headers(
     response): disallowed headers already there are not "added", and read-only headers must
     match it exactly."""
     if not isinstance(headers, dict):
-        out.append(Violation("validation", f"{_FAILED}the {where} field must be an object."))
+        out.append(_refused("headers-shape", f"{_FAILED}the {where} field must be an object."))
         return
     for name, entries in headers.items():
         if not isinstance(name, str):
-            out.append(Violation("validation", f"{_FAILED}header names must be strings."))
-            continue
+            # Lambda's JSON encoder writes 1 as "1" and None as "null": CloudFront only ever
+            # sees the text, so judge that.
+            name = _json_key(name)
         lower_ok, token_ok, disallowed = _name_facts(name)
         if not token_ok:
             out.append(
-                Violation(
-                    "validation",
+                _refused(
+                    "header-name",
                     f"{_FAILED}the function returned an invalid header name, headerName : {name}.",
                     name,
                 )
@@ -196,8 +226,8 @@ def _check_headers(
         if disallowed and (original is None or name not in original):
             shown = _display(name, entries)
             out.append(
-                Violation(
-                    "validation",
+                _refused(
+                    "disallowed-header",
                     f"{_FAILED}the function tried to add a blacklisted header in {where}, "
                     f"headerName : {shown}.",
                     shown,
@@ -206,10 +236,10 @@ def _check_headers(
             )
         if not lower_ok:
             out.append(
-                Violation(
-                    "validation",
-                    f"{_FAILED}the keys of the {where} object must be lower-case header names, "
-                    f"got {name!r} (use {name.lower()!r}).",
+                _warned(
+                    "header-key-case",
+                    f"the keys of the {where} object are lower-case header names in CloudFront's "
+                    f"events, got {name!r}; AWS documents no rule for other keys (served as is).",
                     name,
                 )
             )
@@ -227,8 +257,8 @@ def _check_headers(
                 bad = control_character(value)
                 if bad is not None:
                     out.append(
-                        Violation(
-                            "validation",
+                        _refused(
+                            "header-value",
                             "Lambda function result validation failed, the function returned an "
                             f"invalid header, invalid character : '%{ord(bad):02X}' in header "
                             f"value, headerName : {_display(name, entries)}.",
@@ -236,12 +266,14 @@ def _check_headers(
                         )
                     )
             key = entry.get("key")
-            if key is not None and lower_ok and (not isinstance(key, str) or key.lower() != name):
+            if key is not None and (not isinstance(key, str) or key.lower() != name.lower()):
+                # AWS's own "Overriding a response header" example copies another header's
+                # entry, key included; the header name is the dict key's.
                 out.append(
-                    Violation(
-                        "validation",
-                        f"{_FAILED}the key {key!r} does not match the header {name!r}; "
-                        "a key must be the header name in any letter case.",
+                    _warned(
+                        "header-key",
+                        f"the key {key!r} of an entry in {where}[{name!r}] is not that header's "
+                        f"name; AWS documents no rule for this: served as {canonical_key(name)}.",
                         name,
                     )
                 )
@@ -250,10 +282,15 @@ def _check_headers(
             _check_read_only(ro, original.get(ro), headers.get(ro), out)
 
 
+def _json_key(name: Any) -> str:
+    """A dict key as Python's json module writes it."""
+    return json.dumps(name) if isinstance(name, bool) or name is None else str(name)
+
+
 def _bad_entry(name: str, why: str) -> Violation:
     # CloudFront's own wording for a non-string value, followed by what exactly is wrong.
-    return Violation(
-        "validation",
+    return _refused(
+        "headers-shape",
         "The Lambda function returned an invalid entry in the headers object, the value of each "
         f"header value must be of string or array of string type, header :{name} has one or "
         f"more entries whose value is neither string nor array of strings ({why}).",
@@ -274,8 +311,8 @@ def _check_read_only(name: str, before: Any, after: Any, out: list[Violation]) -
     verb = "add" if not old else "delete" if not new else "change"
     shown = _display(name, before if old else after)
     out.append(
-        Violation(
-            "validation",
+        _refused(
+            "read-only-header",
             f"{_FAILED}the function tried to {verb} read-only header, headerName : {shown}.",
             shown,
             PAGE_READ_ONLY,
@@ -301,16 +338,16 @@ def _check_response(
         code = _status_code(resp["status"])
         if code is None:
             out.append(
-                Violation(
-                    "validation",
+                _refused(
+                    "status",
                     f'{_FAILED}the status must be an HTTP status code like "200", '
                     f"got {resp['status']!r}.",
                 )
             )
         elif not MIN_STATUS <= code <= MAX_STATUS:
             out.append(
-                Violation(
-                    "validation",
+                _refused(
+                    "status",
                     f"{_FAILED}the status must be between {MIN_STATUS} and {MAX_STATUS}, "
                     f"got {code}.",
                 )
@@ -322,8 +359,8 @@ def _check_response(
         and code != _status_code(original.get("status"))
     ):
         out.append(
-            Violation(
-                "validation",
+            _refused(
+                "viewer-response-status",
                 f"{_FAILED}a viewer-response function cannot change the status code "
                 f"({original.get('status')} -> {code}).",
             )
@@ -333,8 +370,8 @@ def _check_response(
         not isinstance(description, str) or control_character(description) is not None
     ):
         out.append(
-            Violation(
-                "validation",
+            _refused(
+                "status-description",
                 f"{_FAILED}statusDescription must be a string without control characters.",
             )
         )
@@ -347,13 +384,13 @@ def _check_response(
     body = resp.get("body")
     has_body = body is not None
     if has_body and not isinstance(body, str):
-        out.append(Violation("validation", f"{_FAILED}the body must be a string.", page=PAGE_BODY))
+        out.append(_refused("body", f"{_FAILED}the body must be a string.", page=PAGE_BODY))
         return
     encoding = resp.get("bodyEncoding", "text")
     if encoding not in ("text", "base64"):
         out.append(
-            Violation(
-                "validation",
+            _refused(
+                "body",
                 f'{_FAILED}bodyEncoding must be "text" or "base64", got {encoding!r}.',
                 page=PAGE_BODY,
             )
@@ -367,8 +404,8 @@ def _check_response(
                 size_body = len(base64.b64decode(body, validate=True))
             except (binascii.Error, ValueError):
                 out.append(
-                    Violation(
-                        "validation",
+                    _refused(
+                        "body",
                         f"{_FAILED}the body is not valid base64 although bodyEncoding is base64.",
                         page=PAGE_BODY,
                     )
@@ -377,10 +414,10 @@ def _check_response(
         else:
             size_body = len(body.encode("utf-8", "surrogatepass"))
         if trigger == "viewer-request" and code == 204:
-            # §2.6: a 204 generated in viewer-request must not have a body field at all.
+            # A 204 generated in viewer-request must not have a body field at all ("Errors").
             out.append(
-                Violation(
-                    "validation",
+                _refused(
+                    "body-204",
                     f"{_FAILED}a 204 (No Content) response generated in viewer-request must not "
                     "have a body.",
                     page=PAGE_BODY,
@@ -391,8 +428,8 @@ def _check_response(
         limit = GENERATED_RESPONSE_LIMIT[trigger]
         if size > limit:
             out.append(
-                Violation(
-                    "validation",
+                _refused(
+                    "response-size",
                     f"{_FAILED}the response is {size} bytes (headers and body); "
                     f"a {trigger} function may return at most {limit} bytes.",
                     page=PAGE_BODY,
@@ -427,10 +464,10 @@ def _check_request(
         and CLOUDFRONT_VIEWER_COUNTRY in headers
         and CLOUDFRONT_VIEWER_COUNTRY not in original_headers
     ):
-        # §2.7: CloudFront adds this header itself, after viewer-request.
+        # CloudFront adds this header itself, after viewer-request ("CloudFront headers").
         out.append(
-            Violation(
-                "validation",
+            _refused(
+                "viewer-country",
                 f"{_FAILED}a viewer-request function cannot add CloudFront-Viewer-Country.",
                 "CloudFront-Viewer-Country",
             )
@@ -439,23 +476,23 @@ def _check_request(
     uri = req.get("uri", original.get("uri", "/"))
     querystring = req.get("querystring", original.get("querystring", ""))
     if not isinstance(uri, str) or not uri.startswith("/"):
-        out.append(Violation("validation", f"{_FAILED}the uri must start with '/', got {uri!r}."))
+        out.append(_refused("uri", f"{_FAILED}the uri must start with '/', got {uri!r}."))
         uri = "/"
     if not isinstance(querystring, str):
-        out.append(Violation("validation", f"{_FAILED}the querystring must be a string."))
+        out.append(_refused("querystring", f"{_FAILED}the querystring must be a string."))
         querystring = ""
     elif querystring != original.get("querystring", "") and _QUERY_BAD_RE.search(querystring):
         out.append(
-            Violation(
-                "validation",
+            _refused(
+                "querystring",
                 f"{_FAILED}the querystring must not contain spaces, control characters or '#'.",
             )
         )
     length = len(uri) + (len(querystring) + 1 if querystring else 0)
     if length >= MAX_URL_BYTES:
         out.append(
-            Violation(
-                "validation",
+            _refused(
+                "url-length",
                 f"{_FAILED}the uri and querystring are {length} characters together; "
                 f"they must be fewer than {MAX_URL_BYTES}.",
             )
@@ -468,8 +505,8 @@ def _check_request(
 
 
 def _origin_problem(detail: str) -> Violation:
-    return Violation(
-        "validation",
+    return _refused(
+        "origin",
         f"The Lambda function returned an invalid origin configuration: {detail}.",
         page=PAGE_ORIGIN,
     )
@@ -480,7 +517,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _check_origin_path(path: Any, max_len: int | None, out: list[Violation]) -> None:
-    # §2.3: "" (no path) or "/like/this" with no trailing slash.
+    # "" (no path) or "/like/this" with no trailing slash (event structure, origin path).
     if not isinstance(path, str) or (
         path
         and (
@@ -498,7 +535,8 @@ def _check_origin_path(path: Any, max_len: int | None, out: list[Violation]) -> 
 
 
 def _check_origin(origin: Any, request_headers: dict[str, Any], out: list[Violation]) -> None:
-    """§2.3: exactly one of ``custom`` or ``s3``, with values in CloudFront's ranges."""
+    """Exactly one of ``custom`` or ``s3``, with values in the ranges the event structure
+    page gives."""
     if (
         not isinstance(origin, dict)
         or len(origin) != 1
@@ -566,8 +604,8 @@ def _check_origin(origin: Any, request_headers: dict[str, Any], out: list[Violat
     _check_headers(custom_headers, "customHeaders", None, (), found)
     if isinstance(custom_headers, dict):
         found.extend(
-            Violation(
-                "validation",
+            _refused(
+                "origin-custom-headers",
                 f"The Lambda function returned an invalid origin configuration: the custom header "
                 f"{name!r} is also in the request headers.",
                 name,
@@ -579,17 +617,19 @@ def _check_origin(origin: Any, request_headers: dict[str, Any], out: list[Violat
 
 
 def _check_request_body(trigger: str, body: Any, out: list[Violation]) -> None:
-    """§1.5: the Include Body object a request function may hand back."""
+    """The Include Body object a request function may hand back (event structure, body)."""
     if not isinstance(body, dict):
         out.append(
-            Violation("validation", f"{_FAILED}the request body must be an object.", page=PAGE_BODY)
+            _refused(
+                "request-body", f"{_FAILED}the request body must be an object.", page=PAGE_BODY
+            )
         )
         return
     action = body.get("action", "read-only")
     if action not in ("read-only", "replace"):
         out.append(
-            Violation(
-                "validation",
+            _refused(
+                "request-body",
                 f'{_FAILED}body.action must be "read-only" or "replace", got {action!r}.',
                 page=PAGE_BODY,
             )
@@ -600,8 +640,8 @@ def _check_request_body(trigger: str, body: Any, out: list[Violation]) -> None:
     encoding = body.get("encoding", "base64")
     if encoding not in ("base64", "text"):
         out.append(
-            Violation(
-                "validation",
+            _refused(
+                "request-body",
                 f'{_FAILED}body.encoding must be "base64" or "text", got {encoding!r}.',
                 page=PAGE_BODY,
             )
@@ -609,15 +649,17 @@ def _check_request_body(trigger: str, body: Any, out: list[Violation]) -> None:
         return
     data = body.get("data", "")
     if not isinstance(data, str):
-        out.append(Violation("validation", f"{_FAILED}body.data must be a string.", page=PAGE_BODY))
+        out.append(
+            _refused("request-body", f"{_FAILED}body.data must be a string.", page=PAGE_BODY)
+        )
         return
     if encoding == "base64":
         try:
             base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
             out.append(
-                Violation(
-                    "validation",
+                _refused(
+                    "request-body",
                     f"{_FAILED}body.data is not valid base64 although body.encoding is base64.",
                     page=PAGE_BODY,
                 )
@@ -627,8 +669,8 @@ def _check_request_body(trigger: str, body: Any, out: list[Violation]) -> None:
     limit = BODY_REPLACE_LIMIT[trigger][encoding]
     if size > limit:
         out.append(
-            Violation(
-                "validation",
+            _refused(
+                "request-body",
                 f"{_FAILED}the replacement body is {size} bytes of {encoding}; a {trigger} "
                 f"function may send at most {limit}.",
                 page=PAGE_BODY,

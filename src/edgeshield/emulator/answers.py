@@ -1,9 +1,10 @@
 """The answers CloudFront itself generates when something fails, and its error page. Pure.
 
-Status codes and ``X-Cache`` values are the ones observed from CloudFront
-(reference/lambda-edge.md §3.4, §7.2). The execution-error status is configurable: AWS's page
-says 500, while every deployment report we found shows 503 (§"Not confirmed" 2); 503 is the
-default because that is what users will see in production.
+Status codes and ``X-Cache`` values are the ones AWS's troubleshooting pages list ("HTTP 502
+status code (Lambda validation error)", "HTTP 503 status code (Lambda limit exceeded)", ...)
+and real CloudFront answers quoted in public issues show. The execution-error status is
+configurable: AWS's page says 500, while every deployment report we found shows 503; 503 is
+the default because that is what users will see in production.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ PAGE_TIMEOUT: Final = (
     "failed or the origin closed the connection."
 )
 PAGE_BAD_REQUEST: Final = "Bad request."
+# CloudFront's sentence for a method outside the cache behavior's allowed methods (403).
+PAGE_METHOD: Final = (
+    "This distribution is not configured to allow the HTTP request method that was used for "
+    "this request. The distribution supports only cachable requests."
+)
 PAGE_TOO_LARGE: Final = "Bad request. The request line or headers are too large."
 _HELP: Final = (
     "We can't connect to the server for this app or website at this time. There might be too "
@@ -73,6 +79,7 @@ def answer_for(kind: ErrorKind, page: str | None = None, execution_status: int =
 
 _REASONS: Final = {
     400: "Bad Request",
+    403: "Forbidden",
     413: "Request Entity Too Large",
     500: "Internal Server Error",
     502: "Bad Gateway",

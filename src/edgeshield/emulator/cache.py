@@ -7,7 +7,7 @@ TTL rules (CloudFront's "how long content stays in the cache", as we read them):
 - ``s-maxage`` (else ``max-age``, else ``Expires``) sets the TTL, clamped to [min, max].
 - No directive: the default TTL (86400 s by default).
 - Cacheable error statuses are kept for the error-caching minimum TTL (10 s) unless the origin
-  says how long (reference/lambda-edge.md §7.2).
+  says how long (AWS: "How CloudFront processes HTTP 4xx and 5xx status codes from your origin").
 """
 
 from __future__ import annotations
@@ -110,7 +110,10 @@ def _expires_in(expires: str, date: str | None, now: float) -> float:
 
 @dataclass
 class CachedObject:
-    """What the edge keeps: origin-response's output (or origin-request's generated response)."""
+    """What the edge keeps: origin-response's output (or origin-request's generated response).
+
+    CloudFront caches the answers to GET and HEAD. A HEAD answer (``head_only``) has no body:
+    it serves later HEADs only, with ``head_length`` as the Content-Length it announced."""
 
     status: int
     reason: str
@@ -119,6 +122,8 @@ class CachedObject:
     stored_at: float  # monotonic seconds
     ttl: float
     generated: bool = False
+    head_only: bool = False
+    head_length: str | None = None
     size: int = field(init=False)
 
     def __post_init__(self) -> None:

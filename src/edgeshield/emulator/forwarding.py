@@ -1,10 +1,13 @@
 """Header changes CloudFront makes between the viewer and the origin. Pure.
 
-Requests to a custom origin (reference/lambda-edge.md §7.1): hop-by-hop and proxy headers
-removed, ``Host`` set to the origin, ``User-Agent: Amazon CloudFront``, ``X-Forwarded-For``
-created or appended, ``Via`` added, ``Accept-Encoding`` normalized; ``Referer``,
-``Accept-Language`` and ``Cookie`` dropped unless the behavior forwards them (only cookies are
-configurable here). Responses to viewers lose hop-by-hop headers; framing is redone.
+Requests to a custom origin, as AWS's "Request and response behavior for custom origins"
+describes them: hop-by-hop and proxy headers removed, ``Host`` set to the origin,
+``User-Agent: Amazon CloudFront``, ``X-Forwarded-For`` created or appended, ``Via`` added,
+``Accept-Encoding`` normalized; ``Referer``, ``Accept-Language`` and ``Cookie`` dropped unless
+the behavior forwards them (only cookies are configurable here). Responses to viewers lose
+hop-by-hop headers; framing is redone.
+
+https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ HOP_BY_HOP: Final = frozenset(
         "upgrade",
     }
 )
-# Dropped on the way to the origin besides hop-by-hop ones (§7.1).
+# Dropped on the way to the origin besides hop-by-hop ones (same page, "HTTP request headers").
 _NOT_FORWARDED: Final = frozenset(
     {
         "expect",
@@ -129,7 +132,8 @@ def to_origin(
 
 def from_origin(headers: HeaderList) -> HeaderList:
     """An origin response's headers as CloudFront keeps them (hop-by-hop ones removed, except
-    ``Transfer-Encoding``, which origin-response functions see and may not touch, §3.2)."""
+    ``Transfer-Encoding``, which origin-response functions see and may not touch: a read-only
+    header, "Restrictions on all edge functions")."""
     named = _connection_tokens(headers)
     return [
         (n, v)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edgeshield.bundle import HANDLER, stage
-from edgeshield.cloudfront import Violation, event_trigger, normalize_event, validate_result
+from edgeshield.cloudfront import Violation, check_result, event_trigger, normalize_event
 from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS, Trigger
 from edgeshield.emulator.logstore import LogStore, read_events
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, function_name_for
@@ -157,7 +157,7 @@ async def invoke_async(
             await pool.close()
         log_lines = tuple(e.message.rstrip("\n") for e in read_events(logs_root))
     violations = (
-        tuple(validate_result(kind, normalized, invocation.result))
+        tuple(check_result(kind, normalized, invocation.result))
         if invocation.status == "ok"
         else ()
     )

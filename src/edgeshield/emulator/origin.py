@@ -1,8 +1,8 @@
 """Origins: a folder served the way an S3 origin answers, and custom origins over HTTP(S).
 
-Failures become ``OriginError`` with the kind CloudFront reports (reference/lambda-edge.md
-§7.2): refused or reset connection -> 502, DNS failure -> 502, TLS failure -> 502, no
-connection or no answer in time -> 504. Connection attempts and timeouts follow the origin
+Failures become ``OriginError`` with the kind CloudFront reports (AWS's "HTTP 502 status code
+(Bad Gateway)" and "HTTP 504 status code (Gateway Timeout)" pages): refused or reset connection
+-> 502, DNS failure -> 502, TLS failure -> 502, no connection or no answer in time -> 504. Connection attempts and timeouts follow the origin
 settings (default: connect 10 s × 3 attempts, read 30 s).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import hashlib
+import html
 import mimetypes
 import ssl
 import time
@@ -96,11 +97,12 @@ class OriginResponse:
     body: Body = field(default_factory=Body)
 
 
-def _s3_error(status: int, reason: str, code: str, message: str, key: str) -> OriginResponse:
+def _s3_error(status: int, reason: str, code: str, message: str, key: str | None) -> OriginResponse:
+    shown = f"<Key>{html.escape(key, quote=False)}</Key>" if key is not None else ""
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<Error><Code>{code}</Code><Message>{message}</Message>"
-        f"<Key>{key}</Key><RequestId>EDGESHIELDLOCAL</RequestId></Error>"
+        f"{shown}<RequestId>EDGESHIELDLOCAL</RequestId></Error>"
     ).encode()
     return OriginResponse(
         status,
@@ -120,10 +122,12 @@ class DirOrigin:
 
     Keys are the URI path, percent-decoded; ``/`` maps to the default root object
     (``index.html``), as CloudFront's DefaultRootObject does; other "directories" are not
-    indexed, as with a real S3 REST origin. A missing key is 404 ``NoSuchKey``, or, when the
-    folder holds ``404.html``, that page with status 404 (like a custom error response). GET
-    and HEAD only; ``ETag`` is the MD5 of the content, as S3 gives for simple uploads;
-    ``If-None-Match`` / ``If-Modified-Since`` answer 304.
+    indexed, as with a real S3 REST origin. A missing key is what S3 answers a caller that may
+    not list the bucket, as CloudFront is behind origin access control (its bucket policy grants
+    s3:GetObject only): 403 ``AccessDenied``; with ``list_bucket`` it is 404 ``NoSuchKey``.
+    When the folder holds ``404.html``, a missing key is that page with status 404 instead
+    (like a custom error response). GET and HEAD only; ``ETag`` is the MD5 of the content, as
+    S3 gives for simple uploads; ``If-None-Match`` / ``If-Modified-Since`` answer 304.
     """
 
     def __init__(
@@ -131,10 +135,12 @@ class DirOrigin:
         root: Path,
         default_root_object: str = "index.html",
         error_document: str | None = "404.html",
+        list_bucket: bool = False,
     ) -> None:
         self.root = root.resolve()
         self.default_root_object = default_root_object
         self.error_document = error_document
+        self.list_bucket = list_bucket
         self._etags: OrderedDict[tuple[str, int, int], str] = OrderedDict()
 
     def _locate(self, uri: str) -> tuple[str, Path | None]:
@@ -173,16 +179,12 @@ class DirOrigin:
         if path is None:
             page = self.root / self.error_document if self.error_document else None
             if page is None or not page.is_file():
-                return _s3_error(
-                    404, "Not Found", "NoSuchKey", "The specified key does not exist.", key
-                )
+                return self._missing(key)
             path, status, reason = page, 404, "Not Found"
         try:
             stat = path.stat()
         except OSError:
-            return _s3_error(
-                404, "Not Found", "NoSuchKey", "The specified key does not exist.", key
-            )
+            return self._missing(key)
         etag = await self._etag(path, stat.st_size, stat.st_mtime_ns)
         last_modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
         content_type = mimetypes.guess_type(path.name)[0] or "binary/octet-stream"
@@ -202,6 +204,14 @@ class DirOrigin:
         if stat.st_size <= _SMALL_FILE:
             return OriginResponse(status, reason, out, Body(path.read_bytes()))
         return OriginResponse(status, reason, out, Body(b"", _file_chunks(path)))
+
+    def _missing(self, key: str) -> OriginResponse:
+        if self.list_bucket:
+            return _s3_error(
+                404, "Not Found", "NoSuchKey", "The specified key does not exist.", key
+            )
+        # S3 does not say whether the key exists to a caller that may not list the bucket.
+        return _s3_error(403, "Forbidden", "AccessDenied", "Access Denied", None)
 
 
 def _md5_file(path: Path) -> str:

@@ -1,4 +1,5 @@
-"""One request through the edge, in CloudFront's order (reference/lambda-edge.md §2.6-§2.7):
+"""One request through the edge, in CloudFront's order (AWS: "Lambda@Edge event structure",
+"Generate HTTP responses in request triggers", "Restrictions on all edge functions"):
 
 viewer-request -> cache -> (miss) origin-request -> origin -> origin-response -> cache store
 -> viewer-response -> viewer
@@ -9,7 +10,11 @@ viewer-request -> cache -> (miss) origin-request -> origin -> origin-response ->
 - origin-response runs for every origin status, may replace the body; its output is cached.
 - viewer-response runs on hits and misses, but not for statuses >= 400; it cannot change the
   status.
-Any function failure becomes CloudFront's own answer (see ``answers``).
+Any function failure becomes CloudFront's own answer (see ``answers``), with its reason on the
+console; a result that breaks only rules AWS documents nowhere is served, with a warning.
+A method the cache behavior does not allow is CloudFront's 403. GET and HEAD are cached: a HEAD
+is answered from a cached GET, and a HEAD that misses is forwarded as HEAD and its answer kept
+for later HEADs (never for a GET, which needs the body).
 """
 
 from __future__ import annotations
@@ -19,22 +24,30 @@ import binascii
 import sys
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from edgeshield.cloudfront import (
     Violation,
     build_event,
-    from_cf_headers,
+    check_result,
     new_request_id,
     result_kind,
-    validate_result,
 )
 from edgeshield.cloudfront.events import custom_origin, s3_origin
+from edgeshield.cloudfront.rules import canonical_key
 from edgeshield.emulator import forwarding
-from edgeshield.emulator.answers import Answer, ErrorKind, answer_for, error_page, reason
+from edgeshield.emulator.answers import (
+    PAGE_METHOD,
+    Answer,
+    ErrorKind,
+    answer_for,
+    error_page,
+    reason,
+)
 from edgeshield.emulator.cache import Cache, CachedObject, TtlSettings, ttl_for
+from edgeshield.emulator.console import printable
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.emulator.origin import (
     Body,
@@ -51,6 +64,10 @@ from edgeshield.logrecords import edge_validation_log_group
 
 HeaderList = list[tuple[str, str]]
 _CACHEABLE_METHODS: Final = ("GET", "HEAD")
+# A cache behavior's allowed methods are one of three sets (CloudFront's AllowedMethods):
+# GET+HEAD, GET+HEAD+OPTIONS, or these seven. CloudFront answers any other method with 403.
+ALL_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"})
+GET_HEAD: Final = frozenset({"GET", "HEAD"})
 _BUFFER_UNCACHED: Final = 1024 * 1024  # bodies up to this size are sent in one piece
 
 
@@ -67,6 +84,7 @@ class EdgeSettings:
     ttl: TtlSettings = field(default_factory=TtlSettings)
     max_object_bytes: int = 8 * 1024 * 1024  # larger bodies stream through uncached
     include_body: frozenset[str] = frozenset()  # request triggers that get the body
+    allowed_methods: frozenset[str] = ALL_METHODS  # the cache behavior's allowed methods
 
 
 @dataclass
@@ -127,6 +145,9 @@ class Edge:
     stats: Stats = field(default_factory=Stats)
     edge_id: str = field(default_factory=forwarding.new_edge_id)
     cache: Cache | None = None
+    # One line per function failure or warning, for serve's console (untrusted text already
+    # made printable); None: say nothing.
+    console: Callable[[str], None] | None = None
 
     # -- entry point -------------------------------------------------------------------
     async def handle(self, viewer: ViewerRequest) -> EdgeResponse:
@@ -154,6 +175,16 @@ class Edge:
         return self._finish(
             answer.status, reason(answer.status), headers, body, answer.x_cache, cf_id
         )
+
+    def cloudfront_headers(self, x_cache: str, cf_id: str) -> HeaderList:
+        """What CloudFront adds to every answer it gives a viewer, for answers made outside the
+        pipeline (the http->https redirect, other cache behaviors' paths)."""
+        return [
+            ("Via", forwarding.via_value("1.1", self.edge_id)),
+            ("X-Cache", f"{x_cache} from cloudfront"),
+            ("X-Amz-Cf-Pop", self.settings.pop),
+            ("X-Amz-Cf-Id", cf_id),
+        ]
 
     def _finish(
         self,
@@ -185,6 +216,9 @@ class Edge:
         settings = self.settings
         method, uri, querystring = viewer.method, viewer.uri, viewer.querystring
         headers, body = viewer.headers, viewer.body
+        if method not in settings.allowed_methods:
+            # Refused before any function runs, as a behavior that does not accept the method.
+            return self.answer(Answer(403, "Error", PAGE_METHOD), cf_id)
 
         if "viewer-request" in self.functions:
             event = self._request_event(
@@ -209,11 +243,14 @@ class Edge:
         if cacheable:
             assert self.cache is not None
             entry = self.cache.get(key)
+            if entry is not None and entry.head_only and method != "HEAD":
+                entry = None  # a kept HEAD answer has no body to give a GET
             if entry is not None:
                 now = time.monotonic()
                 if entry.fresh(now):
                     return await self._deliver(viewer, uri, querystring, headers, entry.status, entry.reason,
-                                               _with_age(entry, now), entry.body, "Hit", cf_id)  # fmt: skip
+                                               _with_age(entry, now), entry.body, "Hit", cf_id,
+                                               entry.head_length)  # fmt: skip
                 stale = entry
 
         response = await self._miss(
@@ -255,7 +292,8 @@ class Edge:
                 headers.append(("If-None-Match", etag))
             if modified:
                 headers.append(("If-Modified-Since", modified))
-        store = self.cache is not None and method == "GET"
+        store = self.cache is not None and method in _CACHEABLE_METHODS
+        head_only = method == "HEAD"
 
         if "origin-request" in self.functions:
             event = self._request_event("origin-request", viewer, uri, querystring, headers, body,
@@ -264,7 +302,8 @@ class Edge:
             if result_kind("origin-request", result) == "response":
                 status, text, gen_headers, gen_body = _generated(result)
                 if store:
-                    self._store(key, status, text, gen_headers, gen_body, generated=True)
+                    self._store(key, status, text, gen_headers, gen_body, generated=True,
+                                head_only=head_only)  # fmt: skip
                 return await self._deliver(viewer, viewer_uri, viewer_qs, viewer_headers, status, text,
                                            gen_headers, gen_body, "LambdaGeneratedResponse", cf_id)  # fmt: skip
             uri, querystring, headers, body = _apply_request(
@@ -278,7 +317,8 @@ class Edge:
             if stale is not None:  # serve the expired copy rather than an error
                 self.stats.error(exc.kind)
                 return await self._deliver(viewer, viewer_uri, viewer_qs, viewer_headers, stale.status, stale.reason,
-                                           _with_age(stale, time.monotonic()), stale.body, "RefreshHit", cf_id)  # fmt: skip
+                                           _with_age(stale, time.monotonic()), stale.body, "RefreshHit", cf_id,
+                                           stale.head_length)  # fmt: skip
             raise
 
         if stale is not None and (fetched.status == 304 or fetched.status >= 500):
@@ -289,7 +329,8 @@ class Edge:
                 stale.ttl = ttl_for(stale.status, merged, settings.ttl, time.time()) or 0.0
                 stale.headers = merged
             return await self._deliver(viewer, viewer_uri, viewer_qs, viewer_headers, stale.status, stale.reason,
-                                       _with_age(stale, time.monotonic()), stale.body, "RefreshHit", cf_id)  # fmt: skip
+                                       _with_age(stale, time.monotonic()), stale.body, "RefreshHit", cf_id,
+                                       stale.head_length)  # fmt: skip
 
         status, text = fetched.status, fetched.reason
         out_headers = forwarding.from_origin(fetched.headers)
@@ -319,7 +360,7 @@ class Edge:
             status = _status(result.get("status"), status)
             text = _description(result.get("statusDescription"), text)
             if "headers" in result:
-                out_headers = from_cf_headers(result["headers"])
+                out_headers = wire_headers(result["headers"])
             if result.get("body") is not None:
                 result_replaced_body = True
                 fetched.body.close()
@@ -346,7 +387,8 @@ class Edge:
             if complete:
                 out_body = out_body.data
         if store and isinstance(out_body, bytes):
-            self._store(key, status, text, out_headers, out_body)
+            self._store(key, status, text, out_headers, out_body, head_only=head_only,
+                        head_length=head_length)  # fmt: skip
         return await self._deliver(viewer, viewer_uri, viewer_qs, viewer_headers, status, text, out_headers,
                                    out_body, "Miss", cf_id, head_length)  # fmt: skip
 
@@ -391,7 +433,7 @@ class Edge:
                 raise
             text = _description(result.get("statusDescription"), text)
             if "headers" in result:
-                headers = from_cf_headers(result["headers"])
+                headers = wire_headers(result["headers"])
             if result.get("body") is not None:
                 if isinstance(body, Body):
                     body.close()
@@ -436,15 +478,21 @@ class Edge:
         headers: HeaderList,
         body: bytes,
         generated: bool = False,
+        head_only: bool = False,
+        head_length: str | None = None,
     ) -> None:
         assert self.cache is not None
         ttl = ttl_for(status, headers, self.settings.ttl, time.time())
         if ttl is None:
             self.cache.remove(key)
             return
+        if head_only and head_length is None:
+            head_length = str(len(body))
         self.cache.put(
-            key, CachedObject(status, text, list(headers), body, time.monotonic(), ttl, generated)
-        )
+            key,
+            CachedObject(status, text, list(headers), body, time.monotonic(), ttl, generated,
+                         head_only, head_length),
+        )  # fmt: skip
 
     def _request_event(
         self,
@@ -478,23 +526,70 @@ class Edge:
         pool = self.functions[trigger]
         invocation = await pool.invoke(event)
         self.stats.invocation(trigger, invocation.duration_ms, invocation.cold, invocation.status)
-        if invocation.status == "timeout":
-            raise _Failed(answer_for("limit"))
-        if invocation.status == "error":
-            raise _Failed(
-                answer_for("execution", execution_status=self.settings.execution_error_status)
+        if invocation.status != "ok":
+            answer = (
+                answer_for("limit")
+                if invocation.status == "timeout"
+                else answer_for("execution", execution_status=self.settings.execution_error_status)
             )
-        violations = validate_result(trigger, event, invocation.result)
-        if not violations:
+            self._say(answer, pool, cf_id, _exception_line(invocation.error_type,
+                                                           invocation.error_message))  # fmt: skip
+            raise _Failed(answer)
+        found = check_result(trigger, event, invocation.result)
+        warnings = [v for v in found if v.kind == "warning"]
+        if warnings:
+            self._warn(pool, invocation.request_id, cf_id, warnings)
+        refusals = [v for v in found if v.kind != "warning"]
+        if not refusals:
             return dict(invocation.result)
-        if any(v.kind == "execution" for v in violations):
+        if any(v.kind == "execution" for v in refusals):
             self.stats.error("execution")
-            raise _Failed(
-                answer_for("execution", execution_status=self.settings.execution_error_status)
-            )
+            answer = answer_for("execution", execution_status=self.settings.execution_error_status)
+            self._say(answer, pool, cf_id, refusals[0].message)
+            raise _Failed(answer)
         self.stats.error("validation")
-        self._log_validation(trigger, pool, invocation.request_id, cf_id, violations)
-        raise _Failed(answer_for("validation", page=violations[0].page))
+        self._log_validation(trigger, pool, invocation.request_id, cf_id, refusals)
+        answer = answer_for("validation", page=refusals[0].page)
+        more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
+        self._say(answer, pool, cf_id, refusals[0].message + more)
+        raise _Failed(answer)
+
+    def _say(self, answer: Answer, pool: FunctionPool, cf_id: str, why: str) -> None:
+        """The console line for a function-caused error: what the viewer got, and why."""
+        if self.console is None:
+            return
+        spec = pool.spec
+        self.console(
+            printable(
+                f"{answer.status} {answer.x_cache}: {spec.trigger} function {spec.handler}: "
+                f"{why} [X-Amz-Cf-Id {cf_id}]",
+                limit=600,
+            )
+        )
+
+    def _warn(
+        self, pool: FunctionPool, lambda_id: str, cf_id: str, warnings: list[Violation]
+    ) -> None:
+        """A result served although it breaks a rule AWS documents nowhere: one warning line per
+        finding in the function's log group (CloudFront writes no such line: these are ours)
+        and on the console."""
+        spec = pool.spec
+        now = int(time.time() * 1000)
+        stream = time.strftime("%Y/%m/%d/", time.gmtime()) + "[edgeshield]warnings"
+        events = [
+            (now, f"{lambda_id} WARNING edgeshield serve: {v.message} (X-Amz-Cf-Id {cf_id})")
+            for v in warnings
+        ]
+        self.logs.put(spec.region, spec.log_group, stream, events)
+        if self.console is not None:
+            for v in warnings:
+                self.console(
+                    printable(
+                        f"warning: {spec.trigger} function {spec.handler}: {v.message} "
+                        f"(served anyway; AWS documents no such rule) [X-Amz-Cf-Id {cf_id}]",
+                        limit=600,
+                    )
+                )
 
     def _log_validation(
         self,
@@ -585,8 +680,32 @@ def _event_origin_domain(origin: dict[str, Any]) -> str:
 def _custom_headers(origin: dict[str, Any]) -> HeaderList:
     for kind in ("custom", "s3"):
         if kind in origin:
-            return from_cf_headers(origin[kind].get("customHeaders") or {})
+            return wire_headers(origin[kind].get("customHeaders") or {})
     return []
+
+
+def wire_headers(headers: Mapping[str, Any]) -> HeaderList:
+    """A validated headers object as header lines. The dict key names the header: an entry's
+    ``key`` only gives its letter case, and one that names another header (as AWS's
+    "Overriding a response header" example copies) is replaced by the dict key, capitalised
+    the way CloudFront fills in a missing key."""
+    out: HeaderList = []
+    for name, entries in headers.items():
+        lower = str(name).lower()
+        for entry in entries:
+            key = entry.get("key")
+            if not isinstance(key, str) or key.lower() != lower:
+                key = canonical_key(str(name))
+            out.append((key, entry["value"]))
+    return out
+
+
+def _exception_line(error_type: str | None, message: str | None) -> str:
+    """What the last line of a traceback says: ``Type: message``."""
+    message = (message or "").strip()
+    if error_type and message:
+        return f"{error_type}: {message}"
+    return error_type or message or "the function failed"
 
 
 def _with_age(entry: CachedObject, now: float) -> HeaderList:
@@ -626,7 +745,7 @@ def _generated(result: dict[str, Any]) -> tuple[int, str, HeaderList, bytes]:
     text = result.get("statusDescription")
     if not isinstance(text, str):
         text = reason_phrase(status)
-    headers = from_cf_headers(result.get("headers") or {})
+    headers = wire_headers(result.get("headers") or {})
     body = b""
     if result.get("body") is not None:
         body = _decode_body(result["body"], result.get("bodyEncoding", "text"))
@@ -651,7 +770,7 @@ def _apply_request(
     uri = result.get("uri", uri)
     querystring = result.get("querystring", querystring)
     if "headers" in result:
-        headers = from_cf_headers(result["headers"])
+        headers = wire_headers(result["headers"])
     new_body = result.get("body")
     if isinstance(new_body, dict) and new_body.get("action") == "replace":
         body = _decode_body(str(new_body.get("data", "")), str(new_body.get("encoding", "base64")))

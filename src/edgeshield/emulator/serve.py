@@ -25,9 +25,10 @@ from urllib.parse import urlsplit
 from edgeshield.cloudfront.events import custom_origin, s3_origin
 from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS, TRIGGERS
 from edgeshield.emulator.cache import Cache, TtlSettings
+from edgeshield.emulator.console import console_line
 from edgeshield.emulator.logstore import LOGS_DIR, STATE_DIR, LogStore
 from edgeshield.emulator.origin import CustomTarget, DirOrigin, HttpOrigin, OriginTimeouts
-from edgeshield.emulator.pipeline import Edge, EdgeSettings, OriginSetup
+from edgeshield.emulator.pipeline import ALL_METHODS, GET_HEAD, Edge, EdgeSettings, OriginSetup
 from edgeshield.emulator.pops import PopError, normalize_pop, region_for_pop
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, InitError, function_name_for
 from edgeshield.emulator.server import (
@@ -95,6 +96,8 @@ class ServeConfig:
     max_in_flight: int = 256
     cwd: Path = field(default_factory=Path.cwd)
     access_log: AccessLog | None = console_access_log
+    # Why a function's answer failed (or what it did that AWS documents nowhere), one line each.
+    console: Callable[[str], None] | None = console_line
     shutdown_timeout: float = 30.0
     header_timeout: float = HEADER_TIMEOUT  # for a request's headers, or a stalled body
     # Paths answered locally instead of through the edge: in production another cache
@@ -430,6 +433,9 @@ async def start(prepared: Prepared) -> Running:
         forward_cookies=config.forward_cookies,
         ttl=TtlSettings(config.default_ttl, config.min_ttl, config.max_ttl),
         include_body=frozenset(config.include_body),
+        # A folder stands for an S3 bucket, whose behavior allows GET and HEAD (CDK's default,
+        # as `edgeshield deploy` creates it); an app behind a URL gets every method.
+        allowed_methods=GET_HEAD if prepared.origin.directory is not None else ALL_METHODS,
     )
     cache = (
         Cache(
@@ -439,7 +445,8 @@ async def start(prepared: Prepared) -> Running:
         if config.cache
         else None
     )
-    edge = Edge(settings, prepared.origin, pools, logs, http, stats, cache=cache)
+    edge = Edge(settings, prepared.origin, pools, logs, http, stats, cache=cache,
+                console=config.console)  # fmt: skip
     ssl_context, tls_used = _tls(config)
     server = EdgeServer(
         edge,

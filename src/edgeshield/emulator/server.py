@@ -87,7 +87,7 @@ class EdgeServer:
         self.host = host
         self.port = port
         # With TLS, like a viewer protocol policy of redirect-to-https: a plain-HTTP listener
-        # that only redirects (no function runs for it, §2.7).
+        # that only redirects (no function runs for it, as AWS's trigger docs say).
         self.ssl_context = ssl_context
         self.redirect_port = redirect_port
         self._redirect_runner: web.ServerRunner | None = None
@@ -163,8 +163,9 @@ class EdgeServer:
         if not target.startswith("/") or host is None:
             # Only origin-form targets and well-formed Host headers: the Location is built
             # from them, so anything else could point the viewer somewhere unintended.
+            # CloudFront's own 400 page, with the headers of all its answers.
             self._log(request.method, target, 400, "Error", 0.0)
-            return _plain(self.edge.answer(answer_for("bad-request"), _rid()))
+            return await self._send(request, self.edge.answer(answer_for("bad-request"), _rid()))
         shown = f"[{host}]" if ":" in host else host
         location = f"https://{shown}:{self.port}{target}"
         self._log(request.method, request.path, 301, "Redirect", 0.0)
@@ -175,7 +176,7 @@ class EdgeServer:
                 "Content-Type": "text/html",
                 "Location": location,
                 "Server": "CloudFront",
-                "X-Cache": "Redirect from cloudfront",
+                **dict(self.edge.cloudfront_headers("Redirect", _rid())),
             },
         )
 
@@ -201,6 +202,7 @@ class EdgeServer:
             out = await self._send(request, response)
             self._log(request.method, path, response.status, response.x_cache, ms)
             return out
+        self._stamp(response)
         self._log(request.method, path, response.status, "Local", ms)
         return response
 
@@ -237,6 +239,18 @@ class EdgeServer:
             request.transport.close()
         self._log(request.method, path, response.status, response.x_cache, 0.0)
         return web.Response(status=response.status)  # aiohttp's copy meets a closed socket
+
+    def _stamp(self, response: web.StreamResponse) -> None:
+        """A local route stands for another cache behavior of the same distribution, so its
+        answers carry what CloudFront adds to every answer (not cached: Miss)."""
+        if response.prepared:
+            return
+        headers = response.headers
+        for name, value in self.edge.cloudfront_headers("Miss", _rid()):
+            if name == "Via" and "Via" in headers:
+                value = f"{headers['Via']}, {value}"
+            headers[name] = value
+        headers.setdefault("Server", "CloudFront")
 
     def _log(self, method: str, path: str, status: int, x_cache: str, ms: float) -> None:
         if self.access_log is None:

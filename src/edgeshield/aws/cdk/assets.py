@@ -35,6 +35,8 @@ def collector_files() -> dict[str, bytes]:
     files = {"edgeshield/__init__.py": _INIT.encode(), "edgeshield/aws/__init__.py": _INIT.encode()}
     for module in _COLLECTOR_MODULES:
         files[f"edgeshield/aws/{module}"] = aws.joinpath(module).read_bytes()
+    # csp_reports' ReportError derives from the package's one error base (stdlib only).
+    files["edgeshield/errors.py"] = resources.files("edgeshield").joinpath("errors.py").read_bytes()
     return files
 
 
