@@ -94,3 +94,29 @@ def test_idle_workers_killed_are_replaced_not_503(tmp_path: Path, origin: Proc) 
     err = serve.proc.stderr.read()
     assert "Traceback" not in err, err
     assert "Event loop is closed" not in err, err
+
+
+def test_failed_cold_starts_leave_no_log_file_open(tmp_path: Path) -> None:
+    """Each failed init logs to a stream of its own, which must not stay open in the log
+    store (a worker killed while starting, over and over, once leaked one descriptor each)."""
+    import asyncio
+
+    from edgeshield.emulator.logstore import LogStore
+    from edgeshield.emulator.runtime import FunctionPool, FunctionSpec
+
+    (tmp_path / "broken.py").write_text("raise RuntimeError('init fails')\n")
+    spec = FunctionSpec(
+        "origin-response", "broken.handler", tmp_path, "broken", 128, 5.0, "us-east-1"
+    )
+    store = LogStore(tmp_path / "logs")
+
+    async def scenario() -> int:
+        pool = FunctionPool(spec, store, max_workers=1, scratch=tmp_path)
+        for _ in range(3):
+            invocation = await pool.invoke({})
+            assert invocation.status == "error"
+        await pool.close()
+        return len(store._files)
+
+    assert asyncio.run(scenario()) == 0
+    store.close()

@@ -431,6 +431,8 @@ class FunctionPool:
                 ),
             ],
         )  # fmt: skip
+        # The environment never came up: its stream gets nothing more.
+        self.logs.end_stream(self.spec.region, self.spec.log_group, stream)
         invocation = Invocation("error", request_id, 0.0, None, exc.error_type, exc.message)
         self._record(invocation)
         return invocation
