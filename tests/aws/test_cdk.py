@@ -651,3 +651,89 @@ def test_synth_with_a_broken_policy_is_one_message(tmp_path: Path) -> None:
     )  # fmt: skip
     assert run.returncode == 2
     assert "edgeshield.toml" in run.stderr and "Traceback" not in run.stderr
+
+
+# --- the other header mechanisms (docs/mechanisms.md) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mechanisms(home: Path) -> dict[str, Synth]:
+    """The stack with the strict preset as a response headers policy and as a CloudFront
+    Function instead of the Lambda@Edge function."""
+    from edgeshield.aws.cdk.app import AppOptions, synth
+    from edgeshield.policy import compile_policy, load_preset
+    from edgeshield.targets import cff, rhp
+
+    compiled = compile_policy(load_preset("strict"))
+    variants = {
+        "response-headers-policy": {"headers_policy_config": rhp.config(compiled, "edgeshield")},
+        "cloudfront-function": {"function_code": cff.generate(compiled).code},
+    }
+    out = {}
+    for name, fields in variants.items():
+        options = AppOptions(account=ACCOUNT, mechanism=name, **fields)  # type: ignore[arg-type]
+        result = synth(options, home / name)
+        out[name] = Synth(result.outdir, result.templates)
+    return out
+
+
+def test_mechanisms_replace_the_headers_function(mechanisms: dict[str, Synth]) -> None:
+    for name, s in mechanisms.items():
+        functions = resources(s.main, "AWS::Lambda::Function")
+        assert not [k for k in functions if k.startswith("HeadersFunction")], name
+        _, dist = one(s.main, "AWS::CloudFront::Distribution", "Distribution")
+        behaviour = dist["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
+        assert "LambdaFunctionAssociations" not in behaviour, name
+        if name == "response-headers-policy":
+            logical, policy = one(s.main, "AWS::CloudFront::ResponseHeadersPolicy", "HeadersPolicy")
+            assert behaviour["ResponseHeadersPolicyId"] == {"Ref": logical}
+            config = policy["Properties"]["ResponseHeadersPolicyConfig"]
+            assert config["Name"] == "EdgeShield-headers"
+            csp = config["SecurityHeadersConfig"]["ContentSecurityPolicy"]
+            assert csp["ContentSecurityPolicy"].startswith("default-src 'none'")
+        else:
+            logical, function = one(s.main, "AWS::CloudFront::Function", "HeadersCfFunction")
+            assert function["Properties"]["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+            assert len(function["Properties"]["FunctionCode"].encode()) <= 10 * 1024
+            assert behaviour["FunctionAssociations"] == [
+                {
+                    "EventType": "viewer-response",
+                    "FunctionARN": {"Fn::GetAtt": [logical, "FunctionARN"]},
+                }
+            ]
+
+
+def test_mechanisms_cfn_lint_and_checkov_clean(mechanisms: dict[str, Synth]) -> None:
+    if not CHECKOV.exists():
+        pytest.fail("checkov is missing: run `make tools` (make test does it)")
+    for name, s in mechanisms.items():
+        lint = subprocess.run(
+            [str(CFN_LINT), "--regions", "us-east-1", "--ignore-checks", "W3005",
+             "--", *map(str, s.files.values())],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert lint.returncode == 0, (name, lint.stdout + lint.stderr)
+        run = subprocess.run(
+            [str(CHECKOV), "-d", str(s.outdir), "--framework", "cloudformation",
+             "--skip-download", "--quiet", "--compact", "-o", "json"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        summary = json.loads(run.stdout)["summary"]
+        assert summary["failed"] == 0, name
+
+
+def test_synth_mechanism_auto_takes_plans_choice(tmp_path: Path) -> None:
+    (tmp_path / "edgeshield.toml").write_text('[headers]\nx-content-type-options = "nosniff"\n')
+    run = subprocess.run(
+        [EDGESHIELD, "synth", "--mechanism", "auto", "--out", str(tmp_path / "out"), "--json"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "mechanism: response-headers-policy (plan's recommendation)" in run.stderr
+    kinds = {r["type"] for r in json.loads(run.stdout)["resources"]}
+    assert "AWS::CloudFront::ResponseHeadersPolicy" in kinds
+    bad = subprocess.run(
+        [EDGESHIELD, "synth", "--mechanism", "fastly", "--out", str(tmp_path / "x")],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -11,6 +11,7 @@ from edgeshield.cli.app import app
 
 # isort: off
 from edgeshield.cli import policy_cmds  # noqa: F401  init, check, event, invoke, bundle
+from edgeshield.cli import plan_cmds  # noqa: F401  plan (and bundle's other targets)
 from edgeshield.cli import csp_cmds  # noqa: F401  csp fit
 from edgeshield.cli import serve_cmds  # noqa: F401  serve, stats
 from edgeshield.cli import logs_cmds  # noqa: F401  logs (local and AWS)

@@ -56,6 +56,16 @@ EndpointOpt = Annotated[
 ]
 
 
+MechanismOpt = Annotated[
+    str,
+    typer.Option(
+        "--mechanism",
+        help="How the headers reach viewers: auto (plan's recommendation), lambda-edge, "
+        "response-headers-policy or cloudfront-function",
+    ),
+]
+
+
 def _policy_path(path: Path | None) -> Path | None:
     if path is not None:
         return path
@@ -79,7 +89,11 @@ def _options(**values: Any) -> Any:
             + ", ".join(map(str, RETENTION_DAYS)),
             EXIT_USAGE,
         )
+    from edgeshield.cli.plan_cmds import resolve_mechanism
+
+    mechanism = resolve_mechanism(_policy_path(values["policy"]), values["mechanism"])
     return AppOptions(
+        **mechanism,
         policy=_policy_path(values["policy"]),
         stack_name=values["stack_name"],
         region=values["region"] or "us-east-1",
@@ -137,6 +151,7 @@ def synth_cmd(
     key_user_role_arn: KeyUserOpt = None,
     alarm_topic_arn: AlarmOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    mechanism: MechanismOpt = "lambda-edge",
 ) -> None:
     """Write the CloudFormation templates (offline) and list every resource with its purpose.
 
@@ -288,6 +303,7 @@ def deploy(
         Path, typer.Option("--out", "-o", help="Cloud assembly directory")
     ] = DEFAULT_OUT,
     endpoint_url: EndpointOpt = None,
+    mechanism: MechanismOpt = "lambda-edge",
 ) -> None:
     """Deploy the stack with the AWS CDK CLI (through npx).
 

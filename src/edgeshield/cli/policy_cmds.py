@@ -272,8 +272,22 @@ def bundle(
         "edgeshield-edge.zip"
     ),
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    target: Annotated[
+        str,
+        typer.Option(
+            "--target",
+            help="lambda-edge (the zip), response-headers-policy (CloudFormation JSON) "
+            "or cloudfront-function (cloudfront-js-2.0 source); see `edgeshield plan`",
+        ),
+    ] = "lambda-edge",
 ) -> None:
     """Build the reproducible Lambda@Edge zip: the edge function and the compiled policy."""
+    if target != "lambda-edge":
+        from edgeshield.cli.plan_cmds import bundle_target
+
+        explicit = output if output != Path("edgeshield-edge.zip") else None
+        bundle_target(target, policy, explicit, as_json)
+        return
     from edgeshield.bundle import HANDLER, build_zip
     from edgeshield.cloudfront.rules import PACKAGE_LIMIT_ORIGIN, PACKAGE_LIMIT_VIEWER
     from edgeshield.policy import PolicyError, load_and_compile

@@ -157,6 +157,35 @@ def serve(
             "CloudFront's origin custom header (default: off)",
         ),
     ] = None,
+    mechanism: Annotated[
+        str,
+        typer.Option(
+            "--mechanism",
+            help="How the policy is applied: lambda-edge (origin-response function), "
+            "response-headers-policy or cloudfront-function (viewer-response); see `plan`",
+        ),
+    ] = "lambda-edge",
+    cloudfront_function: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cloudfront-function",
+            metavar="TRIGGER=FILE.js",
+            help="A CloudFront Function (cloudfront-js-2.0) on viewer-request or viewer-response, run in Node (repeatable)",
+        ),
+    ] = None,
+    response_headers_policy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--response-headers-policy",
+            metavar="[PATTERN=]FILE.json",
+            help="A response headers policy (CloudFormation JSON, as `bundle --target "
+            "response-headers-policy` writes) for the cache behaviour PATTERN (default *; repeatable)",
+        ),
+    ] = None,
+    cff_timeout_ms: Annotated[
+        float,
+        typer.Option("--cff-timeout-ms", help="Stop a CloudFront Function run after this long"),
+    ] = 50.0,
 ) -> None:
     """Run a local CloudFront edge with your Lambda@Edge functions.
 
@@ -211,6 +240,10 @@ def serve(
             tls_cert=tls_cert,
             tls_key=tls_key,
             http_port=http_port,
+            cff_timeout_ms=cff_timeout_ms,
+            **_viewer_options(
+                mechanism, policy, function, cloudfront_function, response_headers_policy
+            ),
         )
         if http_port is not None and not config.tls:
             raise ServeError("--http-port redirects to HTTPS, so it needs --tls")
@@ -224,6 +257,67 @@ def serve(
         asyncio.run(run(prepared, _banner))
     except ServeError as exc:
         fail(str(exc), EXIT_USAGE)
+
+
+def _viewer_options(
+    mechanism: str,
+    policy: Path | None,
+    function: list[str] | None,
+    cloudfront_function: list[str] | None,
+    response_headers_policy: list[str] | None,
+) -> dict[str, Any]:
+    """ServeConfig settings for CloudFront Functions and response headers policies, including
+    the policy compiled to the chosen mechanism (the emulator never imports the compilers)."""
+    from edgeshield.emulator.serve import ServeError
+    from edgeshield.emulator.viewer_stage import (
+        FunctionSource,
+        parse_behaviour_option,
+        parse_function_file_option,
+    )
+
+    try:
+        functions = [parse_function_file_option(t) for t in cloudfront_function or []]
+        policies = [parse_behaviour_option(t) for t in response_headers_policy or []]
+    except ValueError as exc:
+        raise ServeError(str(exc)) from None
+    settings: dict[str, Any] = {
+        "cloudfront_functions": functions,
+        "response_headers_policies": policies,
+    }
+    if mechanism == "lambda-edge":
+        return settings
+    if mechanism not in ("response-headers-policy", "cloudfront-function"):
+        raise ServeError(
+            f"--mechanism {mechanism!r}: use lambda-edge, response-headers-policy or cloudfront-function"
+        )
+    if function:
+        raise ServeError("--mechanism applies to the policy; with --function there is none")
+    from edgeshield.policy import PolicyError, load_and_compile
+    from edgeshield.targets import cff, rhp
+
+    try:
+        compiled = load_and_compile(policy)
+    except PolicyError as exc:
+        raise ServeError(
+            "; ".join(p.format() for p in exc.problems if p.severity == "error")
+        ) from None
+    settings["policy_function"] = False
+    if mechanism == "response-headers-policy":
+        settings["generated_policies"] = [("*", rhp.config(compiled, "edgeshield"))]
+        for reason in rhp.reasons(compiled):  # policy text: never read as markup
+            out.print(
+                f"edgeshield: the response headers policy is not exact: {reason}", markup=False
+            )
+    else:
+        code = cff.generate(compiled)
+        if not code.fits:
+            raise ServeError(
+                f"the generated CloudFront Function is {code.size:,} bytes, over 10 KB"
+            )
+        settings["generated_functions"] = [
+            FunctionSource("viewer-response", "edgeshield-security-headers", code.code)
+        ]
+    return settings
 
 
 def _collector(env: list[str], secret: str | None) -> Any:
@@ -257,6 +351,13 @@ def _banner(running: Running) -> None:
     for spec in prepared.specs:
         timeout = f"{spec.timeout_s:g} s"
         out.print(f"  {spec.trigger:<16}{spec.handler}  (function {spec.name}, timeout {timeout})")
+    for cf in prepared.viewer.functions:  # names come from file names: print them plainly
+        out.print(
+            f"  {cf.trigger:<16}CloudFront Function {cf.name} (cloudfront-js-2.0, Node)",
+            markup=False,
+        )
+    for pattern, rhp in prepared.viewer.behaviours:
+        out.print(f"  {'headers policy':<16}{rhp.name} on cache behaviour {pattern}", markup=False)
     for extension in config.extensions:
         out.print(f"  {extension.label}")
     if prepared.policy_label:

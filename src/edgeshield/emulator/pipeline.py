@@ -60,6 +60,7 @@ from edgeshield.emulator.origin import (
 )
 from edgeshield.emulator.runtime import FunctionPool
 from edgeshield.emulator.stats import Stats
+from edgeshield.emulator.viewer_stage import ViewerStage
 from edgeshield.logrecords import edge_validation_log_group
 
 HeaderList = list[tuple[str, str]]
@@ -145,6 +146,7 @@ class Edge:
     stats: Stats = field(default_factory=Stats)
     edge_id: str = field(default_factory=forwarding.new_edge_id)
     cache: Cache | None = None
+    viewer_stage: ViewerStage | None = None  # CloudFront Functions, response headers policies
     # One line per function failure or warning, for serve's console (untrusted text already
     # made printable); None: say nothing.
     console: Callable[[str], None] | None = None
@@ -233,6 +235,19 @@ class Edge:
             uri, querystring, headers, body = _apply_request(
                 result, uri, querystring, headers, body
             )
+        if self.viewer_stage is not None:  # a CloudFront Function on viewer-request
+            staged = await self.viewer_stage.request(
+                method=method, uri=uri, querystring=querystring, headers=headers,
+                client_ip=viewer.client_ip, distribution_id=settings.distribution_id,
+                distribution_domain=settings.distribution_domain, request_id=cf_id,
+            )  # fmt: skip
+            if isinstance(staged, Answer):
+                raise _Failed(staged)
+            if staged.generated is not None:  # answered by the function: not cached
+                g = staged.generated
+                return self._finish(g.status, g.reason or reason_phrase(g.status),
+                                    self._with_via(g.headers), g.body, "FunctionGeneratedResponse", cf_id)  # fmt: skip
+            uri, querystring, headers = staged.uri, staged.querystring, staged.headers
 
         # What the origin gets and what the cache keys on after viewer-request.
         forwarded_qs = querystring if settings.query_string else ""
@@ -439,6 +454,18 @@ class Edge:
                     body.close()
                 body = _decode_body(result["body"], result.get("bodyEncoding", "text"))
                 head_length = str(len(body)) if viewer.method == "HEAD" else None
+        if self.viewer_stage is not None:  # viewer-response CloudFront Function, then the policy
+            staged = await self.viewer_stage.response(
+                method=viewer.method, uri=uri, path=viewer.uri, querystring=querystring,
+                request_headers=request_headers, client_ip=viewer.client_ip, status=status,
+                reason=text, headers=headers, distribution_id=self.settings.distribution_id,
+                distribution_domain=self.settings.distribution_domain, request_id=cf_id,
+            )  # fmt: skip
+            if isinstance(staged, Answer):
+                if isinstance(body, Body):
+                    body.close()
+                raise _Failed(staged)
+            status, text, headers = staged
         if (
             status == 200
             and viewer.method in _CACHEABLE_METHODS

@@ -39,6 +39,16 @@ from edgeshield.emulator.server import (
     console_access_log,
 )
 from edgeshield.emulator.stats import Stats
+from edgeshield.emulator.viewer_stage import (
+    FunctionError,
+    FunctionSource,
+    PolicyConfigError,
+    ViewerSetup,
+    close_stage,
+    load_setup,
+    parse_rhp,
+    start_stage,
+)
 from edgeshield.errors import EdgeshieldError
 
 BUILTIN_HANDLER: Final = "edgeshield.edge.handler.handler"
@@ -114,6 +124,15 @@ class ServeConfig:
     # Watch the function's code (or the policy file) and load it afresh when it changes.
     reload: bool = True
     notify: Callable[[str], None] | None = None  # console messages (reloads, their errors)
+    # CloudFront Functions (TRIGGER, FILE.js) and response headers policies per cache
+    # behaviour (PATTERN, FILE.json); the generated_* ones come from a policy compiled by the
+    # CLI (serve --mechanism). policy_function=False: no edgeshield Lambda@Edge function.
+    cloudfront_functions: Sequence[tuple[str, Path]] = ()
+    response_headers_policies: Sequence[tuple[str, Path]] = ()
+    generated_functions: Sequence[FunctionSource] = ()
+    generated_policies: Sequence[tuple[str, Any]] = ()
+    cff_timeout_ms: float = 50.0
+    policy_function: bool = True
 
     # Where logs, stats and the staged bundle go (default: .edgeshield under cwd); the pytest
     # plugin points it at a temporary folder so tests leave nothing in the user's project.
@@ -163,6 +182,7 @@ class Prepared:
     origin_label: str
     specs: list[FunctionSpec]
     policy_label: str | None
+    viewer: ViewerSetup = field(default_factory=ViewerSetup)
 
 
 def prepare(config: ServeConfig) -> Prepared:
@@ -204,7 +224,8 @@ def prepare(config: ServeConfig) -> Prepared:
     origin, label = _origin(config)
     specs: list[FunctionSpec] = []
     policy_label: str | None = None
-    if not config.functions:
+    viewer = _viewer_setup(config)
+    if not config.functions and config.policy_function:
         compiled = _compile_policy(config.policy)
         from edgeshield.bundle import stage
 
@@ -219,7 +240,7 @@ def prepare(config: ServeConfig) -> Prepared:
         specs.append(
             _spec(config, "origin-response", BUILTIN_HANDLER, root, BUILTIN_NAME, region, True)
         )
-    else:
+    elif config.functions:
         if config.policy is not None:
             raise ServeError(
                 "--policy applies to edgeshield's own function; with --function, attach it "
@@ -231,7 +252,27 @@ def prepare(config: ServeConfig) -> Prepared:
             specs.append(
                 _spec(config, option.trigger, option.handler, config.cwd, name, region, False)
             )
-    return Prepared(config, region, pop, origin, label, specs, policy_label)
+    for function in viewer.functions:
+        if function.trigger in seen:
+            raise ServeError(
+                f"{function.trigger}: a CloudFront Function and a Lambda@Edge function cannot "
+                "share a viewer event of one cache behaviour"
+            )
+    return Prepared(config, region, pop, origin, label, specs, policy_label, viewer)
+
+
+def _viewer_setup(config: ServeConfig) -> ViewerSetup:
+    try:
+        generated = [(pattern, parse_rhp(data)) for pattern, data in config.generated_policies]
+        return load_setup(
+            list(config.cloudfront_functions),
+            list(config.response_headers_policies),
+            config.cff_timeout_ms,
+            list(config.generated_functions),
+            generated,
+        )
+    except (FunctionError, PolicyConfigError) as exc:
+        raise ServeError(str(exc)) from None
 
 
 def _compile_policy(path: Path | None) -> dict[str, Any]:
@@ -399,6 +440,7 @@ class Running:
     async def close(self) -> None:
         await self.server.stop()
         await asyncio.gather(*(p.close() for p in self.pools.values()), return_exceptions=True)
+        await close_stage(self.edge.viewer_stage)
         await self.http.close()
         for extension in self.prepared.config.extensions:
             with contextlib.suppress(Exception):
@@ -463,6 +505,10 @@ async def start(prepared: Prepared) -> Running:
         server.add_local_route(path, route)
     started: list[Extension] = []
     try:
+        try:
+            edge.viewer_stage = await start_stage(prepared.viewer, logs, settings.distribution_id)
+        except FunctionError as exc:
+            raise ServeError(str(exc)) from None
         for extension in config.extensions:
             routes = await extension.start(prepared, logs)
             started.append(extension)
@@ -474,6 +520,7 @@ async def start(prepared: Prepared) -> Running:
             with contextlib.suppress(Exception):
                 await extension.close()
         await asyncio.gather(*(p.close() for p in pools.values()), return_exceptions=True)
+        await close_stage(edge.viewer_stage)
         await http.close()
         logs.close()
         if isinstance(exc, ServeError):
@@ -543,7 +590,9 @@ def watched_files(prepared: Prepared) -> dict[Path, int]:
     the task root (your functions), with their modification times."""
     config = prepared.config
     if not config.functions:
-        paths = [config.policy] if config.policy is not None else []
+        # With --mechanism the policy was compiled by the CLI at start: not reloaded here.
+        policy = config.policy if config.policy_function else None
+        paths = [policy] if policy is not None else []
     else:
         paths = []
         for directory, dirs, files in os.walk(config.cwd):

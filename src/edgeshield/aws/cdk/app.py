@@ -42,6 +42,11 @@ class AppOptions:
     key_user_role_arns: tuple[str, ...] = ()
     alarm_topic_arn: str | None = None
     nag: bool = True
+    # lambda-edge, response-headers-policy or cloudfront-function, with the artifact the CLI
+    # compiled for it (the aws package does not import the compilers in edgeshield.targets).
+    mechanism: str = "lambda-edge"
+    headers_policy_config: dict[str, Any] | None = None
+    function_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ def build_app(options: AppOptions, outdir: Path) -> tuple[Any, Any]:
         log_retention_days=options.log_retention_days,
         key_user_role_arns=options.key_user_role_arns,
         alarm_topic_arn=options.alarm_topic_arn,
+        mechanism=options.mechanism,
+        headers_policy_config=options.headers_policy_config,
+        function_code=options.function_code,
     )
     env = Environment(account=options.account, region=options.region)
     stack = EdgeShieldStack(app, options.stack_name, config=config, env=env)

@@ -9,6 +9,8 @@ _BY_PREFIX: tuple[tuple[str, str], ...] = (
     ("ReportHashFunctionServiceRole", "Lambda@Edge role of the report hasher: logs only"),
     ("HeadersHeadersFunctionArnReader", "reads the headers function's version ARN (us-east-1)"),
     ("ReportHashReportHashFunctionArnReader", "reads the hasher's version ARN (us-east-1)"),
+    ("HeadersPolicy", "response headers policy: the security headers, applied by CloudFront"),
+    ("HeadersCfFunction", "CloudFront Function (viewer-response): the security headers"),
     ("HeadersRole", "Lambda@Edge role: trusted by lambda + edgelambda, logs in every region"),
     ("HeadersFunctionCurrentVersion", "published version the distribution references"),
     ("HeadersFunction", "security-headers function (origin-response), us-east-1"),

@@ -55,6 +55,12 @@ class StackConfig:
     log_retention_days: int = 90
     key_user_role_arns: tuple[str, ...] = ()  # deployer roles; default: the account (IAM)
     alarm_topic_arn: str | None = None  # SNS topic notified when an alarm fires or clears
+    # How the security headers reach viewers (docs/mechanisms.md): the Lambda@Edge function
+    # at origin-response, a response headers policy (its ResponseHeadersPolicyConfig) or a
+    # CloudFront Function at viewer-response (its cloudfront-js-2.0 source).
+    mechanism: str = "lambda-edge"
+    headers_policy_config: dict[str, Any] | None = None
+    function_code: str | None = None
 
 
 def function_names(stack_name: str) -> dict[str, str]:
@@ -126,14 +132,7 @@ class EdgeShieldStack(Stack):
             [("CKV_AWS_18", "this is the access-log bucket; logging it into itself would loop")],
         )
 
-        self.headers = EdgeFunction(
-            self,
-            "Headers",
-            code_dir=config.edge_code,
-            handler=EDGE_HANDLER,
-            function_name=names["edge"],
-            description="edgeshield security headers (origin-response)",
-        )
+        headers = self._headers_mechanism(config, names["edge"])
         self.hasher = EdgeFunction(
             self,
             "ReportHash",
@@ -201,12 +200,7 @@ class EdgeShieldStack(Stack):
                 origin=origin,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
-                edge_lambdas=[
-                    cloudfront.EdgeLambda(
-                        event_type=cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE,
-                        function_version=self.headers.version,
-                    )
-                ],
+                **headers,
             ),
             additional_behaviors={
                 REPORT_PATH: cloudfront.BehaviorOptions(
@@ -248,6 +242,64 @@ class EdgeShieldStack(Stack):
                     alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
         self._outputs(names)
         self._skip_cdk_providers()
+
+    def _headers_mechanism(self, config: StackConfig, name: str) -> dict[str, Any]:
+        """The default behaviour's settings that put the security headers on responses."""
+        self.headers: EdgeFunction | None = None
+        if config.mechanism == "lambda-edge":
+            self.headers = EdgeFunction(
+                self,
+                "Headers",
+                code_dir=config.edge_code,
+                handler=EDGE_HANDLER,
+                function_name=name,
+                description="edgeshield security headers (origin-response)",
+            )
+            return {
+                "edge_lambdas": [
+                    cloudfront.EdgeLambda(
+                        event_type=cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE,
+                        function_version=self.headers.version,
+                    )
+                ]
+            }
+        if config.mechanism == "response-headers-policy":
+            if not config.headers_policy_config:
+                raise ValueError("the response headers policy mechanism needs the policy's config")
+            body = {**config.headers_policy_config, "Name": name}
+            policy = CfnResource(
+                self,
+                "HeadersPolicy",
+                type="AWS::CloudFront::ResponseHeadersPolicy",
+                properties={"ResponseHeadersPolicyConfig": body},
+            )
+            return {
+                "response_headers_policy": cloudfront.ResponseHeadersPolicy.from_response_headers_policy_id(
+                    self, "HeadersPolicyRef", policy.ref
+                )
+            }
+        if config.mechanism == "cloudfront-function":
+            if not config.function_code:
+                raise ValueError("the CloudFront Function mechanism needs the function's code")
+            function = cloudfront.Function(
+                self,
+                "HeadersCfFunction",
+                code=cloudfront.FunctionCode.from_inline(config.function_code),
+                runtime=cloudfront.FunctionRuntime.JS_2_0,
+                function_name=name,
+                comment="edgeshield security headers (viewer-response)",
+            )
+            return {
+                "function_associations": [
+                    cloudfront.FunctionAssociation(
+                        function=function, event_type=cloudfront.FunctionEventType.VIEWER_RESPONSE
+                    )
+                ]
+            }
+        raise ValueError(
+            f"mechanism {config.mechanism!r}: use lambda-edge, response-headers-policy or "
+            "cloudfront-function"
+        )
 
     def _skip_cdk_providers(self) -> None:
         """Outside us-east-1 CDK adds a provider Lambda that reads the edge version's ARN from
@@ -379,7 +431,9 @@ class EdgeShieldStack(Stack):
     def _outputs(self, names: dict[str, str]) -> None:
         CfnOutput(self, "DistributionId", value=self.distribution.distribution_id)
         CfnOutput(self, "DistributionDomainName", value=self.distribution.domain_name)
-        CfnOutput(self, "EdgeFunctionName", value=names["edge"])
+        CfnOutput(self, "HeadersMechanism", value=self.config.mechanism)
+        if self.headers is not None:
+            CfnOutput(self, "EdgeFunctionName", value=names["edge"])
         CfnOutput(self, "CollectorFunctionName", value=names["collector"])
         CfnOutput(self, "CollectorKeyArn", value=self.collector.key.key_arn)
         CfnOutput(self, "ReportsBucket", value=self.collector.bucket.bucket_name)
