@@ -18,9 +18,7 @@ from typing import Any
 
 from edgeshield.grade import grade_headers
 
-CASES = (
-    Path(__file__).resolve().parents[2] / "shared" / "reference" / "data" / "observatory-cases.json"
-)
+CASES = Path(__file__).resolve().parents[1] / "tests" / "data" / "observatory-cases.json"
 
 
 def load_sets() -> list[tuple[dict[str, Any], str]]:

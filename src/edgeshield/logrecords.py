@@ -3,7 +3,9 @@ multi-region reader (aws). Pure: no I/O.
 
 Lambda@Edge replicas write to ``/aws/lambda/us-east-1.<function>`` in the region that ran them,
 and CloudFront writes validation errors to ``/aws/cloudfront/LambdaEdge/<DistributionId>``
-(reference/lambda-edge.md §4.1, §3.4), so a reader always merges several (region, group) sources.
+(AWS, "Edge function logs", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-functions-logs.html, and
+"Test and debug Lambda@Edge functions", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-edge-testing-debugging.html),
+so a reader always merges several (region, group) sources.
 """
 
 from __future__ import annotations

@@ -560,6 +560,59 @@ def test_cdk_nag_is_live(home: Path) -> None:
         app.synth()
 
 
+def _metadata(outdir: Path) -> list[tuple[str, str, Any]]:
+    """(construct path, type, data) of every metadata entry of every stack."""
+    entries = []
+    for path in sorted(outdir.glob("*.metadata.json")):
+        for construct, items in json.loads(path.read_text()).items():
+            entries.extend((construct, item["type"], item.get("data")) for item in items)
+    return entries
+
+
+@pytest.mark.parametrize("variant", ["use1", "euw1"])
+def test_validation_report_has_no_unacknowledged_finding(
+    variant: str, request: pytest.FixtureRequest
+) -> None:
+    """cdk-nag and CDK's own checks: every finding of any severity is fixed or acknowledged
+    with a reason (errors stop synthesis; warnings would pass silently without this)."""
+    s: Synth = request.getfixturevalue(variant)
+    report = json.loads((s.outdir / "validation-report.json").read_text())
+    assert {p["pluginName"] for p in report["pluginReports"]} >= {"AwsSolutions"}
+    open_findings = [
+        (p["pluginName"], v["ruleName"], v["severity"], [c["constructPath"] for c in v["violatingConstructs"]])
+        for p in report["pluginReports"]
+        for v in p["violations"]
+    ]  # fmt: skip
+    assert open_findings == []
+    warnings = [
+        (c, t, d) for c, t, d in _metadata(s.outdir) if t in ("aws:cdk:warning", "aws:cdk:error")
+    ]
+    assert warnings == []  # fmt: skip
+
+
+@pytest.mark.parametrize("variant", ["use1", "euw1"])
+def test_every_acknowledgement_matches_a_finding(
+    variant: str, request: pytest.FixtureRequest
+) -> None:
+    """An acknowledgement that silences nothing is stale: it would hide a future finding
+    nobody reviewed. Each one must match a suppressed finding in the same synthesis."""
+    s: Synth = request.getfixturevalue(variant)
+    report = json.loads((s.outdir / "validation-report.json").read_text())
+    used = {
+        ("/" + v["acknowledgedAt"].strip("/"), v["acknowledgedId"])
+        for p in report["pluginReports"]
+        for v in p.get("suppressedViolations", [])
+    }
+    acknowledged = {
+        (construct, rule)
+        for construct, kind, data in _metadata(s.outdir)
+        if kind == "aws:cdk:acknowledged-rules"
+        for rule in data
+    }
+    assert acknowledged, "no acknowledgements found: the metadata format changed"
+    assert sorted(acknowledged - used) == []
+
+
 @pytest.mark.parametrize("variant", ["use1", "euw1"])
 def test_every_acknowledgement_has_a_reason(variant: str, request: pytest.FixtureRequest) -> None:
     s: Synth = request.getfixturevalue(variant)

@@ -58,9 +58,10 @@ def test_init_unknown_preset(tmp_path: Path) -> None:
 
 def test_check_reports_each_problem_on_its_line_and_exits_2(tmp_path: Path) -> None:
     (tmp_path / "p.toml").write_text('[headers]\nx-frame-options = "ALLOW-FROM x"\nvia = "me"\n')
-    result = run("check", "p.toml", cwd=tmp_path)
+    result = run("check", "--policy", "p.toml", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout.splitlines() == [
+        "p.toml: not valid, 2 errors",
         "p.toml:2: headers.x-frame-options: ALLOW-FROM is not supported by any current browser; use DENY or SAMEORIGIN, and CSP frame-ancestors to allow specific origins",
         "p.toml:3: headers.via: 'via' is read-only on origin-response; remove it from the policy; on origin-response a function may not add, change or delete transfer-encoding, via (502 LambdaValidationError)",
     ]
@@ -74,14 +75,19 @@ def test_check_never_crashes_on_garbage(tmp_path: Path, content: bytes) -> None:
     (tmp_path / "p.toml").write_bytes(content)
     result = run("check", "p.toml", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stdout.startswith("p.toml:")
+    verdict, problem = result.stdout.splitlines()
+    assert verdict == "p.toml: not valid, 1 error"
+    assert problem.startswith("p.toml:1: ")
     assert "Traceback" not in result.stderr + result.stdout
 
 
 def test_check_missing_file(tmp_path: Path) -> None:
-    result = run("check", "nope.toml", cwd=tmp_path)
+    result = run("check", "--policy", "nope.toml", cwd=tmp_path)
     assert result.returncode == 2
-    assert "nope.toml:0: file: no such file; create it with `edgeshield init`" in result.stdout
+    assert result.stdout.splitlines() == [
+        "nope.toml: not valid, 1 error",
+        "nope.toml: not found; create it with: edgeshield init",
+    ]
 
 
 def test_check_warnings_exit_0(tmp_path: Path) -> None:
@@ -196,7 +202,8 @@ def test_help_everywhere(tmp_path: Path) -> None:
     ],
 )
 def test_check_grade_of_each_preset(tmp_path: Path, preset: str, score: int, grade: str) -> None:
-    """The function's real output on an HTML page, graded like the Observatory (§7 anchors)."""
+    """The function's real output on an HTML page, graded like the Observatory (the figures in
+    docs/grading.md)."""
     assert run("init", "--preset", preset, cwd=tmp_path).returncode == 0
     result = run("check", "--grade", "--json", cwd=tmp_path)
     report = json.loads(result.stdout)["grade"]
@@ -210,9 +217,7 @@ def test_check_grade_table(tmp_path: Path) -> None:
 
 
 FUNCTIONS = Path(__file__).parent / "functions"
-SAM_EVENTS = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "data" / "sam-events"
-)
+SAM_EVENTS = Path(__file__).resolve().parents[1] / "data" / "sam-events"
 
 
 def _event_file(tmp_path: Path) -> Path:

@@ -20,7 +20,7 @@ from edgeshield.cloudfront import (
     validate_result,
 )
 
-SAM_DIR = Path("/work/shared/reference/data/sam-events")
+SAM_DIR = Path(__file__).resolve().parents[1] / "data" / "sam-events"
 SAM_FILES = sorted(SAM_DIR.glob("*.json"))
 
 

@@ -82,7 +82,8 @@ def test_added_security_headers_are_valid(event: dict[str, Any]) -> None:
 
 
 def test_origin_response_may_change_status_even_as_an_int(event: dict[str, Any]) -> None:
-    # AWS's own Python origin-response example sets an int status (reference "Not confirmed" #7).
+    # AWS's own Python origin-response example sets an int status, though the event structure
+    # page says string: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-examples.html
     resp = _response(event)
     resp["status"] = 200
     assert validate_result("origin-response", event, resp) == []
@@ -175,7 +176,8 @@ def test_deleting_transfer_encoding_in_origin_response(event: dict[str, Any]) ->
     resp = _response(event)
     del resp["headers"]["transfer-encoding"]
     v = _one(validate_result("origin-response", event, resp))
-    # CloudFront's log line for exactly this mistake (reference §3.2).
+    # CloudFront's log line for exactly this mistake, as seen in
+    # https://github.com/CodeGenieApp/serverless-express/issues/369
     assert v.message == (
         "Lambda function result failed validation, the function tried to delete read-only "
         "header, headerName : Transfer-Encoding."

@@ -1,13 +1,14 @@
-"""Header sets of well-known defaults (reference/security-headers.md §3-§6) for grading tests."""
+"""Header sets of well-known defaults (helmet, secure, flask-talisman, Django, OWASP, CloudFront's
+managed SecurityHeadersPolicy) for grading tests."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
-CASES_FILE = REFERENCE / "data" / "observatory-cases.json"
-OWASP_FILE = REFERENCE / "data" / "owasp-headers_add.json"
+DATA = Path(__file__).resolve().parents[1] / "data"  # tests/data/README.md says where from
+CASES_FILE = DATA / "observatory-cases.json"
+OWASP_FILE = DATA / "owasp-headers_add.json"
 
 HTML = {"content-type": "text/html; charset=utf-8"}
 

@@ -1,4 +1,4 @@
-"""The anchor table of reference/security-headers.md §7, reproduced exactly."""
+"""The Observatory's own grades of well-known defaults (docs/grading.md), reproduced exactly."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Observatory rules and quirks beyond the conformance file (reference §1.1-§1.3)."""
+"""Observatory rules and quirks beyond the conformance file (its grader and analyzer sources,
+https://github.com/mdn/mdn-http-observatory/tree/main/src)."""
 
 from __future__ import annotations
 
@@ -142,7 +143,7 @@ def test_meta_csp_counts_and_meta_frame_ancestors_quirk() -> None:
         "csp-implemented-with-no-unsafe-default-src-none"
     )
     # frame-ancestors is not allowed in a meta policy, yet with a header CSP beside it the
-    # Observatory's XFO test still sees it (§1.3).
+    # Observatory's XFO test still sees it (it reads the merged header and meta policies).
     meta_fa = '<meta http-equiv="content-security-policy" content="frame-ancestors \'none\'">'
     h = {"content-security-policy": "default-src 'none'"}
     assert page_result(h, meta_fa, "x-frame-options") == "x-frame-options-implemented-via-csp"

@@ -18,7 +18,7 @@ from edgeshield.policy import (
     preset_text,
 )
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -326,8 +326,8 @@ class TestTokenHeaders:
         assert ": warning: " in only('[headers]\nx-xss-protection = "1; mode=block"\n')
         assert 'use "0" (recommended)' in only('[headers]\nx-xss-protection = "2"\n')
 
-    def test_misspelt_custom_header_warns(self) -> None:
-        assert "looks like a misspelt 'x-frame-options'" in only(
+    def test_misspelt_security_header_is_an_error(self) -> None:
+        assert "a misspelt 'x-frame-options'? Browsers ignore it" in only(
             '[headers]\nx-frame-option = "DENY"\n'
         )
 
@@ -375,10 +375,10 @@ class TestRules:
             "set = { cache-control = 'no-store' }\n"
         )
         assert found == [
-            "p.toml:3: rules.0.match.content-tipe: unknown key 'content-tipe'; did you mean 'content-type'?",
-            "p.toml:3: rules.0.match.path: invalid path pattern 'x'; start with / or *, at most 255 "
+            "p.toml:3: rules.0.match.content-tipe (rule \"a\"): unknown key 'content-tipe'; did you mean 'content-type'?",
+            "p.toml:3: rules.0.match.path (rule \"a\"): invalid path pattern 'x'; start with / or *, at most 255 "
             "characters; * matches any run of characters, ? one",
-            "p.toml:3: rules.0.match.status: invalid status '700'; use a code (404), a range "
+            "p.toml:3: rules.0.match.status (rule \"a\"): invalid status '700'; use a code (404), a range "
             '("400-499") or a class ("4xx"), within 100-599',
         ]
 
@@ -396,12 +396,16 @@ class TestRules:
         assert "ALLOW-FROM" in only("[[rules]]\nset = { x-frame-options = 'ALLOW-FROM x' }\n")
 
     def test_rule_that_does_nothing_and_useless_drop_warn(self) -> None:
-        assert ": warning: rules.0: the rule changes nothing" in only("[[rules]]\nname = 'x'\n")
-        assert "drop names 'x-a', which no earlier part" in only("[[rules]]\ndrop = ['x-a']\n")
+        assert ': warning: rules.0 (rule "x"): the rule changes nothing' in only(
+            "[headers]\nx-a = '1'\n[[rules]]\nname = 'x'\n"
+        )
+        assert "drop names 'x-b', which no earlier part" in only(
+            "[headers]\nx-a = '1'\n[[rules]]\ndrop = ['x-b']\n"
+        )
 
     def test_status_forms(self) -> None:
         policy, found = parse_policy(
-            "[[rules]]\nmatch = { status = [304, '4xx', '500-503'] }\ndrop = ['*']\n"
+            "[headers]\nx-a = '1'\n[[rules]]\nmatch = { status = [304, '4xx', '500-503'] }\ndrop = ['*']\n"
         )
         assert found == [] and policy is not None
         assert policy.rules[0].match.statuses == ((304, 304), (400, 499), (500, 503))

@@ -3,8 +3,11 @@
 Lambda always encrypts environment variables at rest; the in-transit helper goes further: the
 value stored in the environment is itself KMS ciphertext, made under the encryption context
 ``{"LambdaFunctionName": <function name>}``, so it stays opaque to anyone who can read the
-function's configuration and only decrypts inside that one function (reference/lambda-edge.md
-§5.1). The function decrypts it once per cold start and keeps the plaintext in memory.
+function's configuration and only decrypts inside that one function (Lambda guide, "Securing
+Lambda environment variables", "Security in transit":
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html; the context
+is the one the console's decrypt snippet uses). The function decrypts it once per cold start and
+keeps the plaintext in memory.
 
 Ships inside the collector's asset: stdlib only at import time; boto3 (present in Lambda's
 Python runtime) is imported only when a secret really has to be decrypted.

@@ -2,7 +2,9 @@
 
 A replica logs in the region that ran it, to ``/aws/lambda/us-east-1.<function>``, and
 CloudFront puts validation errors in ``/aws/cloudfront/LambdaEdge/<distribution>``
-(reference/lambda-edge.md §4.1), so one request's story can be in any of a dozen regions. This
+(AWS, "Edge function logs", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-functions-logs.html, and
+"Test and debug Lambda@Edge functions", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-edge-testing-debugging.html),
+so one request's story can be in any of a dozen regions. This
 module queries each (region, group) concurrently, merges the results by time and shows the
 region; groups that do not exist in a region are skipped quietly. Throttling is retried with
 exponential backoff and jitter. boto3 is imported lazily (and only by the caller's factory).
@@ -28,7 +30,7 @@ from edgeshield.logrecords import (
 )
 
 # Regions that host CloudFront's regional edge caches, where Lambda@Edge replicas run. AWS
-# does not publish this as a single list in the reference material, so --regions overrides it.
+# does not publish this as a single list, so --regions overrides it.
 EDGE_REGIONS: tuple[str, ...] = (
     "us-east-1",
     "us-east-2",

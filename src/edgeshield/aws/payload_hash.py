@@ -7,7 +7,10 @@ Lambda refuses unsigned payloads, and browsers sending CSP reports never add tha
 function, run on origin-request with the body included, computes it. It also refuses bodies
 over the collector's 64 KB limit at the edge, so they never reach the function.
 
-Stdlib only, no environment variables (reference/lambda-edge.md §1.1). Entry point:
+Stdlib only, no environment variables (CloudFront developer guide, "Restrictions on
+Lambda@Edge", "Lambda features":
+https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html).
+Entry point:
 ``edgeshield_payload_hash.handler`` in its own small asset.
 """
 

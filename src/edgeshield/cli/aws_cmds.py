@@ -14,6 +14,7 @@ import typer
 
 from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
+from edgeshield.cli.options import PolicyOption, require_aws, resolve_policy
 
 env_app = typer.Typer(
     name="env",
@@ -23,13 +24,8 @@ env_app = typer.Typer(
 app.add_typer(env_app, name="env", rich_help_panel="AWS")
 
 DEFAULT_OUT = Path("cdk.out")
-DEFAULT_POLICY_FILE = Path("edgeshield.toml")
 CDK_CLI = "aws-cdk@2"
-
-PolicyOpt = Annotated[
-    Path | None,
-    typer.Option("--policy", "-p", help="Policy file (default ./edgeshield.toml, else strict)"),
-]
+SYNTH_MODULES = ("aws_cdk", "constructs")  # synthesis is offline: no boto3 needed
 StackOpt = Annotated[str, typer.Option("--stack-name", help="Stack name; prefixes resources")]
 RegionOpt = Annotated[str | None, typer.Option("--region", help="Stack region (default us-east-1)")]
 OriginOpt = Annotated[
@@ -66,12 +62,6 @@ MechanismOpt = Annotated[
 ]
 
 
-def _policy_path(path: Path | None) -> Path | None:
-    if path is not None:
-        return path
-    return DEFAULT_POLICY_FILE if DEFAULT_POLICY_FILE.is_file() else None
-
-
 def _options(**values: Any) -> Any:
     from edgeshield.aws.cdk.app import STACK_NAME_RE, AppOptions
     from edgeshield.aws.logs import RETENTION_DAYS
@@ -91,10 +81,10 @@ def _options(**values: Any) -> Any:
         )
     from edgeshield.cli.plan_cmds import resolve_mechanism
 
-    mechanism = resolve_mechanism(_policy_path(values["policy"]), values["mechanism"])
+    mechanism = resolve_mechanism(resolve_policy(values["policy"]), values["mechanism"])
     return AppOptions(
         **mechanism,
-        policy=_policy_path(values["policy"]),
+        policy=resolve_policy(values["policy"]),
         stack_name=values["stack_name"],
         region=values["region"] or "us-east-1",
         account=values.get("account"),
@@ -135,9 +125,10 @@ def _synth(options: Any, outdir: Path) -> Any:
 @app.command("synth", rich_help_panel="AWS")
 def synth_cmd(
     out_dir: Annotated[
-        Path, typer.Option("--out", "-o", help="Cloud assembly directory")
+        Path,
+        typer.Option("--out", "--output", "-o", metavar="DIR", help="Cloud assembly directory"),
     ] = DEFAULT_OUT,
-    policy: PolicyOpt = None,
+    policy: PolicyOption = None,
     stack_name: StackOpt = "EdgeShield",
     region: RegionOpt = None,
     account: Annotated[
@@ -157,6 +148,7 @@ def synth_cmd(
 
     CloudFormation validation and cdk-nag (AwsSolutions) run during synthesis: a circular
     dependency, an invalid property or an unacknowledged finding fails it."""
+    require_aws("synth", SYNTH_MODULES)
     options = _options(**locals())
     result = _synth(options, out_dir)
     if as_json:
@@ -277,7 +269,7 @@ def _run_cdk(cdk: list[str], args: list[str], env: dict[str, str]) -> None:
 
 @app.command(rich_help_panel="AWS")
 def deploy(
-    policy: PolicyOpt = None,
+    policy: PolicyOption = None,
     stack_name: StackOpt = "EdgeShield",
     region: RegionOpt = None,
     profile: ProfileOpt = None,
@@ -300,7 +292,8 @@ def deploy(
         bool, typer.Option("--yes", "-y", help="Do not ask to approve IAM/security changes")
     ] = False,
     out_dir: Annotated[
-        Path, typer.Option("--out", "-o", help="Cloud assembly directory")
+        Path,
+        typer.Option("--out", "--output", "-o", metavar="DIR", help="Cloud assembly directory"),
     ] = DEFAULT_OUT,
     endpoint_url: EndpointOpt = None,
     mechanism: MechanismOpt = "lambda-edge",
@@ -309,6 +302,7 @@ def deploy(
 
     Checks first, with one clear message each: AWS credentials, Node.js, the CDK CLI, and
     the CDK bootstrap of the target region(s)."""
+    require_aws("deploy")
     target_region = region or "us-east-1"
     account = _caller_account(profile, target_region, endpoint_url)
     cdk = _cdk_command()
@@ -434,6 +428,7 @@ def env_encrypt(
 
     Prints base64 ciphertext made under the encryption context
     LambdaFunctionName=FUNCTION, which only that function can decrypt."""
+    require_aws("env encrypt", ("boto3",))
     plaintext = sys.stdin.read().rstrip("\n") if value == "-" else value
     if not plaintext:
         fail("nothing to encrypt: the value is empty", EXIT_USAGE)

@@ -10,6 +10,7 @@ import typer
 
 from edgeshield.cli.app import EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
+from edgeshield.cli.options import PolicyOption
 
 if TYPE_CHECKING:
     from edgeshield.csp import FittedPolicy
@@ -185,10 +186,7 @@ def fit(
     origin: Annotated[
         Path, typer.Option("--origin", help="The site folder (what the S3 origin serves)")
     ],
-    policy: Annotated[
-        Path | None,
-        typer.Option("--policy", help="Policy to fit (default ./edgeshield.toml, else strict)"),
-    ] = None,
+    policy: PolicyOption = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Where to write (default: the policy file)"),
@@ -217,12 +215,24 @@ def fit(
         bool, typer.Option("--unsafe-eval", help="Allow eval() (lowers the grade)")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    crawl: Annotated[
+        bool,
+        typer.Option(
+            "--crawl",
+            help="Also load the site in Chromium (report-only, search and clicks) for code "
+            "created at run time",
+        ),
+    ] = False,
+    crawl_pages: Annotated[int, typer.Option(min=1, help="--crawl: at most this many pages")] = 30,
+    crawl_seconds: Annotated[
+        float, typer.Option(min=5, help="--crawl: at most this many seconds")
+    ] = 90.0,
 ) -> None:
     """Fit the policy's CSP to a static site: hashes for inline code, exact hosts, data: where used.
 
-    Writes the policy with a [headers.content-security-policy.fitted] table (replaced on every
+    Writes the policy with a \\[headers.content-security-policy.fitted] table (replaced on every
     run) and, when the CSP is per page, a manifest next to it. Exit 2 on bad input."""
-    from edgeshield.cli.policy_cmds import _resolve_policy
+    from edgeshield.cli.options import resolve_policy as _resolve_policy
     from edgeshield.csp import FitOptions, PolicyEditError, fit_policy
     from edgeshield.policy.csp_pages import FORMAT
     from edgeshield.policy.presets import preset_text
@@ -252,8 +262,19 @@ def fit(
         unsafe_inline=frozenset(k.value for k in unsafe_inline or []),
         unsafe_eval=unsafe_eval,
     )
+    crawled = None
     try:
-        fitted = fit_policy(origin, text, options, manifest.name, origins)
+        result = None
+        if crawl:
+            from edgeshield.csp.browser import BrowserMissing, EdgeStartError
+            from edgeshield.csp.crawl import CrawlLimits, crawl_fit
+
+            limits = CrawlLimits(max_pages=crawl_pages, seconds=crawl_seconds)
+            try:
+                result, crawled = crawl_fit(origin, text, options, origins, limits)
+            except (BrowserMissing, EdgeStartError) as exc:
+                fail(f"--crawl: {exc}", EXIT_USAGE)
+        fitted = fit_policy(origin, text, options, manifest.name, origins, result)
     except PolicyEditError as exc:
         fail(f"{source or '<preset strict>'}: {exc}", EXIT_USAGE)
     except OSError as exc:
@@ -298,11 +319,18 @@ def fit(
         fail(f"cannot write {target}: {exc.strerror}", EXIT_USAGE)
     report["policy"] = str(target)
     report["manifest"] = str(manifest) if fitted.manifest_text is not None else None
+    if crawled is not None:
+        report["crawl"] = crawled.to_dict()
 
     if as_json:
         print_json(report)
         return
     _print_report(report)
+    if crawled is not None:
+        from edgeshield.csp.crawl import describe
+
+        for line in describe(crawled):
+            out.print(_clean(line, 400), markup=False)
     out.print()
     if report["mode"] == "union":
         out.print(f"One CSP for every page ({report['union_bytes']:,} bytes).", markup=False)

@@ -191,8 +191,7 @@ def scan(
 ) -> None:
     """Scan live sites like the MDN HTTP Observatory.
 
-    Fetches HTTPS, follows the http->https redirects, sends a CORS preflight, and reads the
-    cookies and the page's scripts."""
+    Fetches HTTPS, follows the http->https redirects, sends a CORS preflight, and reads the cookies and the page's scripts."""
     import ssl
 
     from edgeshield.grade.scanner import ScanFailed, ScanOptions

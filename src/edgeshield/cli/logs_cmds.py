@@ -193,7 +193,9 @@ def _aws(
         log_groups,
     )
     from edgeshield.aws.session import SessionError, logs_client_factory
+    from edgeshield.cli.options import require_aws
 
+    require_aws("logs" + (" --function" if function else ""), ("boto3",))
     names = log_groups(function, distribution) + list(groups or [])
     if not names:
         fail("say which logs: --function NAME and/or --distribution ID (or --local)", EXIT_USAGE)

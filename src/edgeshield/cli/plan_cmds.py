@@ -11,10 +11,11 @@ import typer
 
 from edgeshield.cli.app import EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
+from edgeshield.cli.options import PolicyOption
 
 
 def _compiled(policy: Path | None) -> dict[str, Any]:
-    from edgeshield.cli.policy_cmds import _resolve_policy
+    from edgeshield.cli.options import resolve_policy as _resolve_policy
     from edgeshield.policy import PolicyError, load_and_compile
 
     try:
@@ -27,10 +28,7 @@ def _compiled(policy: Path | None) -> dict[str, Any]:
 
 @app.command(rich_help_panel="Policy and function")
 def plan(
-    policy: Annotated[
-        Path | None,
-        typer.Option("--policy", help="Policy file (default ./edgeshield.toml, else strict)"),
-    ] = None,
+    policy: PolicyOption = None,
     requests_per_month: Annotated[
         int, typer.Option("--requests-per-month", help="Viewer requests per month")
     ] = 10_000_000,

@@ -7,26 +7,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.text import Text
 
 from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
-
-DEFAULT_POLICY_FILE = Path("edgeshield.toml")
-
-
-def _resolve_policy(path: Path | None) -> Path | None:
-    """An explicit path, else ./edgeshield.toml when present, else None (the strict preset)."""
-    if path is not None:
-        return path
-    return DEFAULT_POLICY_FILE if DEFAULT_POLICY_FILE.is_file() else None
+from edgeshield.cli.options import DEFAULT_POLICY_FILE, PolicyOption, policy_label, resolve_policy
 
 
 @app.command(rich_help_panel="Policy and function")
 def init(
     preset: Annotated[
         str,
-        typer.Option("--preset", "-p", help="strict, recommended, cloudfront-managed or helmet"),
+        typer.Option("--preset", help="strict, recommended, cloudfront-managed or helmet"),
     ] = "strict",
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the policy")
@@ -49,14 +40,19 @@ def init(
         output.write_text(preset_text(preset), encoding="utf-8")
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror}", EXIT_USAGE)
-    out.print(f"wrote {output} (preset {preset}); next: edgeshield check {output}", markup=False)
+    follow = (
+        "edgeshield check"
+        if output == DEFAULT_POLICY_FILE
+        else f"edgeshield check --policy {output}"
+    )
+    out.print(f"wrote {output} (preset {preset}); next: {follow}", markup=False)
 
 
 @app.command(rich_help_panel="Policy and function")
 def check(
-    policy: Annotated[
-        Path | None,
-        typer.Argument(help="Policy file (default ./edgeshield.toml, else the strict preset)"),
+    policy: PolicyOption = None,
+    policy_argument: Annotated[
+        Path | None, typer.Argument(hidden=True, help="Same as --policy (older form)")
     ] = None,
     uri: Annotated[str | None, typer.Option(help="Show the headers for this request path")] = None,
     content_type: Annotated[
@@ -66,21 +62,24 @@ def check(
     grade: Annotated[
         bool,
         typer.Option(
-            "--grade", help="Grade an HTML response the way the MDN HTTP Observatory does"
+            "--grade", help="Show every Observatory test behind the grade of an HTML response"
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Only the problems, no header tables")
+        bool, typer.Option("--quiet", "-q", help="Only the verdict and the problems")
     ] = False,
 ) -> None:
-    """Validate a policy and show the headers it gives sample responses.
+    """Validate a policy, grade it, and show the headers it gives sample responses.
 
     Exit 0 when valid (warnings allowed), 2 with one line per problem otherwise."""
+    from edgeshield.cli.check_view import CheckView, render_check
     from edgeshield.policy import Policy, Problem, compile_policy, load_policy, load_preset
     from edgeshield.preview import DEFAULT_SAMPLES, Sample, run_sample
 
-    path = _resolve_policy(policy)
+    if policy is not None and policy_argument is not None:
+        fail("give the policy once: --policy FILE", EXIT_USAGE)
+    path = resolve_policy(policy or policy_argument)
     parsed: Policy | None
     problems: list[Problem]
     if path is None:
@@ -93,10 +92,12 @@ def check(
     if uri is not None or content_type is not None or status is not None:
         if status is not None and not 100 <= status <= 599:
             fail(f"--status {status} is not an HTTP status; use 100-599", EXIT_USAGE)
-        samples = [Sample("custom", uri or "/", status or 200, content_type or "text/html")]
+        samples = [
+            Sample("custom", _as_sent(uri or "/"), status or 200, content_type or "text/html")
+        ]
     compiled = compile_policy(parsed) if parsed is not None else None
     results = [run_sample(compiled, s) for s in samples] if compiled and not quiet else []
-    report = _grade(compiled) if compiled is not None and grade else None
+    report = _grade(compiled) if compiled is not None else None
 
     if as_json:
         print_json(
@@ -105,19 +106,22 @@ def check(
                 "valid": parsed is not None,
                 "problems": [p.to_dict() for p in problems],
                 "samples": [r.to_dict() for r in results],
-                **({"grade": report} if report is not None else {}),
+                **({"grade": report} if report is not None and grade else {}),
             }
         )
     else:
-        for problem in problems:
-            style = "yellow" if problem.severity == "warning" else "red"
-            out.print(Text(problem.format(), style=style if out.is_terminal else ""))
-        if parsed is not None:
-            _print_samples(source, results)
-            if report is not None:
-                _print_grade(report)
+        view = CheckView(policy_label(path), problems, parsed is not None, results, report, grade)
+        render_check(view)
     if parsed is None:
         raise typer.Exit(EXIT_USAGE)
+
+
+def _as_sent(uri: str) -> str:
+    """A path as a browser sends it, and so as CloudFront hands it to the function: characters
+    outside ASCII and spaces percent-encoded (UTF-8), what is already encoded left alone."""
+    from urllib.parse import quote
+
+    return quote(uri, safe="/%:@!$&'()*+,;=-._~?[]")
 
 
 def _grade(compiled: dict[str, Any]) -> dict[str, Any]:
@@ -131,58 +135,6 @@ def _grade(compiled: dict[str, Any]) -> dict[str, Any]:
         headers.setdefault(key.lower(), []).append(value)
     report: dict[str, Any] = grade_headers(headers, url="https://example.com/").to_dict()
     return report
-
-
-def _print_grade(report: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    title = f"Observatory grade on an HTML 200 response: {report['grade']} ({report['score']})"
-    table = Table(title=title, title_justify="left")
-    table.add_column("test", no_wrap=True)
-    table.add_column("result", overflow="fold")
-    table.add_column("score", justify="right")
-    table.add_column("pass")
-    assumed = []
-    for name, test in report["tests"].items():
-        modifier = test["score_modifier"]
-        mark = "*" if test.get("assumed") else ""
-        if mark:
-            assumed.append(test["assumed"])
-        table.add_row(
-            name + mark,
-            test["result"],
-            f"{modifier:+d}" if modifier else "0",
-            "yes" if test["pass"] else "no",
-        )
-    out.print(table)
-    if assumed:
-        out.print(
-            "* not decidable from headers; assumed as on a well-configured site (scan the live site to check)"
-        )
-
-
-def _print_samples(source: str, results: list[Any]) -> None:
-    from rich.table import Table
-
-    if not results:
-        out.print(f"{source}: valid", markup=False)
-        return
-    out.print(f"{source}: valid. Headers after the function, per sample response:", markup=False)
-    for result in results:
-        s = result.sample
-        title = f"{s.name}: {s.uri} ({s.status}, {s.content_type})"
-        if result.rules:
-            title += " rules: " + ", ".join(result.rules)
-        table = Table(title=Text(title), title_justify="left", show_lines=False)
-        table.add_column("header", no_wrap=True)
-        table.add_column("value", overflow="fold")
-        table.add_column("from", no_wrap=True)
-        # Text, not str: header names and values are user data and must never be read as markup.
-        for key, value, how in result.headers:
-            table.add_row(Text(key), Text(value), how)
-        for key in result.removed:
-            table.add_row(Text(key, style="strike" if out.is_terminal else ""), "", "removed")
-        out.print(table)
 
 
 def _split_header(text: str) -> tuple[str, str]:
@@ -264,10 +216,7 @@ def event(
 
 @app.command(rich_help_panel="Policy and function")
 def bundle(
-    policy: Annotated[
-        Path | None,
-        typer.Option("--policy", help="Policy file (default ./edgeshield.toml, else strict)"),
-    ] = None,
+    policy: PolicyOption = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Zip to write")] = Path(
         "edgeshield-edge.zip"
     ),
@@ -293,7 +242,7 @@ def bundle(
     from edgeshield.policy import PolicyError, load_and_compile
 
     try:
-        compiled = load_and_compile(_resolve_policy(policy))
+        compiled = load_and_compile(resolve_policy(policy))
     except PolicyError as exc:
         for problem in exc.problems:
             err.print(problem.format(), markup=False)
@@ -319,6 +268,9 @@ def bundle(
         )
         return
     out.print(f"wrote {info.path}  sha256 {info.sha256}", markup=False)
+    out.print(
+        f"policy {policy_label(resolve_policy(policy))}, digest {compiled['digest']}", markup=False
+    )
     out.print(f"handler {HANDLER}, runtime python3.12 or python3.13, x86_64")
     for label, limit in (
         ("viewer triggers", PACKAGE_LIMIT_VIEWER),
@@ -351,9 +303,7 @@ def invoke(
             "--event", "-e", help="Event JSON file, or - for stdin (SAM CLI samples accepted)"
         ),
     ],
-    policy: Annotated[
-        Path | None, typer.Option("--policy", help="Run edgeshield's function with this policy")
-    ] = None,
+    policy: PolicyOption = None,
     handler: Annotated[
         str | None,
         typer.Option(
@@ -402,7 +352,7 @@ def invoke(
         scratch = Path(tmp)
         if handler is None:
             try:
-                compiled = load_and_compile(_resolve_policy(policy))
+                compiled = load_and_compile(resolve_policy(policy))
             except PolicyError as exc:
                 for problem in exc.problems:
                     err.print(problem.format(), markup=False)

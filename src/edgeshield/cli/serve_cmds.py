@@ -9,6 +9,7 @@ import typer
 
 from edgeshield.cli.app import EXIT_USAGE, app
 from edgeshield.cli.console import fail, out, print_json, print_untrusted
+from edgeshield.cli.options import policy_label, resolve_policy
 
 if TYPE_CHECKING:
     from edgeshield.emulator.serve import Running
@@ -20,8 +21,11 @@ def serve(
         Path | None,
         typer.Option(
             "--policy",
+            "-p",
             metavar="FILE",
-            help="Policy file for edgeshield's function (default: built-in 'strict')",
+            help="Policy for edgeshield's function (default: ./edgeshield.toml if it exists, else "
+            "the built-in strict preset). With --function, runs edgeshield's function with it "
+            "next to yours, at the policy's trigger (origin-response)",
         ),
     ] = None,
     origin: Annotated[
@@ -37,7 +41,8 @@ def serve(
         typer.Option(
             "--function",
             metavar="TRIGGER=HANDLER",
-            help="TRIGGER=HANDLER, e.g. viewer-request=app.handler (repeatable; replaces edgeshield's function)",
+            help="Your function, e.g. viewer-request=app.handler (repeatable); replaces "
+            "edgeshield's function unless --policy is given too",
         ),
     ] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on")] = "127.0.0.1",
@@ -189,8 +194,7 @@ def serve(
 ) -> None:
     """Run a local CloudFront edge with your Lambda@Edge functions.
 
-    The four triggers with CloudFront's rules, cache and error pages, and CloudWatch-style logs
-    under .edgeshield/."""
+    The four triggers with CloudFront's rules, cache and error pages, and CloudWatch-style logs under .edgeshield/."""
     import asyncio
 
     from edgeshield.emulator.serve import (
@@ -204,6 +208,9 @@ def serve(
 
     try:
         options = [parse_function_option(text) for text in function or []]
+        # Alone, edgeshield's function takes the policy the other commands take; next to your
+        # own functions it runs only when asked for with --policy.
+        chosen = policy if options else resolve_policy(policy)
         extensions = []
         if not no_collector:
             extensions.append(_collector(collector_env or [], collector_secret))
@@ -213,7 +220,7 @@ def serve(
             host=host,
             port=port,
             origin=origin,
-            policy=policy,
+            policy=chosen,
             functions=options,
             pop=pop,
             function_timeout=function_timeout,
@@ -254,7 +261,8 @@ def serve(
         if not 0 <= min_ttl <= default_ttl <= max_ttl:
             raise ServeError("TTLs must satisfy 0 <= --min-ttl <= --default-ttl <= --max-ttl")
         prepared = prepare(config)
-        asyncio.run(run(prepared, _banner))
+        implicit = policy is None and chosen is not None
+        asyncio.run(run(prepared, lambda running: _banner(running, implicit)))
     except ServeError as exc:
         fail(str(exc), EXIT_USAGE)
 
@@ -337,7 +345,7 @@ def _violation(text: str) -> None:
     print_untrusted(text, "yellow")  # report fields: untrusted
 
 
-def _banner(running: Running) -> None:
+def _banner(running: Running, implicit_policy: bool = False) -> None:
     prepared = running.prepared
     config = prepared.config
     out.print(f"[bold]edgeshield serve[/] — local CloudFront edge at [bold]{running.url}[/]")
@@ -360,18 +368,28 @@ def _banner(running: Running) -> None:
         out.print(f"  {'headers policy':<16}{rhp.name} on cache behaviour {pattern}", markup=False)
     for extension in config.extensions:
         out.print(f"  {extension.label}")
-    if prepared.policy_label:
-        out.print(f"  policy     {prepared.policy_label}")
+    out.print(f"  policy     {_policy_line(prepared, implicit_policy)}", markup=False)
     cache = f"on, {config.cache_mb} MB" if config.cache else "off"
     out.print(f"  cache      {cache}")
     out.print(f"  pop        {prepared.pop} (logs in region {prepared.region})")
     out.print(f"  logs       {config.logs_root}  (read with: edgeshield logs --local)")
     out.print(f"  counters   {config.state_dir / 'stats.json'}  (read with: edgeshield stats)")
     if config.reload:
-        watched = "the policy file" if not config.functions else f"*.py under {config.cwd}"
-        if config.functions or config.policy is not None:
-            out.print(f"  reload     on change of {watched}")
+        watched = [str(config.policy)] if config.policy is not None else []
+        if config.functions:
+            watched.append(f"*.py under {config.cwd}")
+        if watched:
+            out.print(f"  reload     on change of {' and '.join(watched)}", markup=False)
     out.print("Ctrl-C stops after finishing the requests in flight.")
+
+
+def _policy_line(prepared: Any, implicit: bool) -> str:
+    config = prepared.config
+    if prepared.policy_label is not None:
+        return policy_label(config.policy) + (" (found in this directory)" if implicit else "")
+    here = resolve_policy(None)
+    hint = f"--policy {here}" if here is not None else "--policy FILE"
+    return f"none: only your functions run (add {hint} to run edgeshield's function too)"
 
 
 def _notify(text: str) -> None:

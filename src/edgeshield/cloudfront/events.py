@@ -1,6 +1,8 @@
 """Build Lambda@Edge events the way CloudFront does, and convert headers to and from its form.
 
-Shapes follow reference/lambda-edge.md §2: one record under ``Records``; ``config`` with
+Shapes follow AWS's "Lambda@Edge event structure" (cited below as the event structure page,
+https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-event-structure.html):
+one record under ``Records``; ``config`` with
 ``distributionDomainName``, ``distributionId``, ``eventType`` and ``requestId``; headers keyed by
 the lower-case name, each a list of ``{"key", "value"}``; ``status`` a string; ``querystring``
 always present; ``origin`` only in origin events; ``response`` only in response events.
@@ -56,7 +58,8 @@ def new_request_id() -> str:
 def to_cf_headers(pairs: Iterable[tuple[str, str]], *, drop_disallowed: bool = True) -> CfHeaders:
     """HTTP header lines -> CloudFront's dict form, keeping order, repeats and the name's casing.
 
-    CloudFront never shows a function the disallowed headers (§3.1), so they are dropped unless
+    CloudFront never shows a function the disallowed headers (AWS, "Restrictions on all edge
+    functions", "Disallowed headers"), so they are dropped unless
     ``drop_disallowed`` is false.
     """
     out: CfHeaders = {}
@@ -76,7 +79,8 @@ def to_cf_headers(pairs: Iterable[tuple[str, str]], *, drop_disallowed: bool = T
 
 def from_cf_headers(headers: Mapping[str, Iterable[Mapping[str, str]]]) -> HeaderPairs:
     """CloudFront's dict form -> HTTP header lines. A missing ``key`` becomes the name
-    CloudFront would fill in (each hyphen-separated word capitalised, §2.5).
+    CloudFront would fill in (each hyphen-separated word capitalised, as the event structure
+    page says).
 
     Assumes a validated dict (see ``validate.validate_result``)."""
     out: HeaderPairs = []
@@ -111,7 +115,8 @@ def custom_origin(
     ssl_protocols: Sequence[str] = ("TLSv1", "TLSv1.1", "TLSv1.2"),
     custom_headers: HeadersArg = (),
 ) -> dict[str, Any]:
-    """An ``origin`` object for a custom origin; defaults are the AWS doc example's (§2.3)."""
+    """An ``origin`` object for a custom origin; defaults are the event structure page's
+    origin-request example's."""
     return {
         "custom": {
             "customHeaders": to_cf_headers(header_pairs(custom_headers)),
@@ -134,7 +139,8 @@ def s3_origin(
     region: str | None = None,
     custom_headers: HeadersArg = (),
 ) -> dict[str, Any]:
-    """An ``origin`` object for an S3 origin (§2.3); ``region`` is needed with an OAI."""
+    """An ``origin`` object for an S3 origin (event structure page, "Request events");
+    ``region`` is needed with an OAI."""
     s3: dict[str, Any] = {
         "authMethod": auth_method,
         "customHeaders": to_cf_headers(header_pairs(custom_headers)),
@@ -159,7 +165,7 @@ def _default_request_headers(
     if trigger in VIEWER_TRIGGERS:
         # What a viewer sends (AWS viewer-request example).
         return [("Host", distribution_domain), ("User-Agent", "curl/7.66.0"), ("accept", "*/*")]
-    # What CloudFront sends the origin by then (AWS origin-request example, §2.3).
+    # What CloudFront sends the origin by then (the event structure page's origin-request example).
     return [
         ("X-Forwarded-For", client_ip),
         ("User-Agent", "Amazon CloudFront"),
@@ -170,7 +176,8 @@ def _default_request_headers(
 
 
 def _body(trigger: str, body: bytes | None) -> dict[str, Any]:
-    """The Include Body object (§1.5): base64 of at most the trigger's limit, read-only."""
+    """The Include Body object ("Restrictions on Lambda@Edge", "Restrictions on the request body
+    with the include body option"): base64 of at most the trigger's limit, read-only."""
     data = body or b""
     limit = INCLUDE_BODY_LIMIT[trigger]
     return {

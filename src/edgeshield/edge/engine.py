@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 # Defence in depth: the policy validator already refuses these, but the engine must never
 # touch a header CloudFront forbids (502 LambdaValidationError). Read-only on origin-response
-# and viewer-response (Via, Transfer-Encoding, Warning) plus the disallowed set, from
-# reference/lambda-edge.md §3.1–§3.2.
+# and viewer-response (Via, Transfer-Encoding, Warning) plus the disallowed set: AWS's
+# "Restrictions on all edge functions", "Disallowed headers" and "Read-only headers",
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-function-restrictions-all.html
 _PROTECTED = frozenset(
     {
         "via",

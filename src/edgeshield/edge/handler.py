@@ -2,7 +2,9 @@
 
 Runs on origin-response (recommended: every origin status, result cached with the object) or
 viewer-response. The compiled policy ``policy.json`` next to this file is loaded once per
-cold start; there are no environment variables at the edge (reference/lambda-edge.md §1.1).
+cold start; there are no environment variables at the edge (AWS, "Restrictions on
+Lambda@Edge", "Lambda features":
+https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html).
 
 Fail open: if anything goes wrong, the origin's response goes back unchanged and one JSON
 error line is printed. A security-headers function must never turn a page into a 502/503.

@@ -8,7 +8,8 @@ import time
 from typing import Final
 
 ACCOUNT_ID: Final = "123456789012"  # AWS's documentation account id: this is not a real one
-HOME_REGION: Final = "us-east-1"  # Lambda@Edge functions are always created here (§1.1)
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html
+HOME_REGION: Final = "us-east-1"  # Lambda@Edge functions are always created here ("Lambda Region")
 VERSION: Final = "1"
 
 

@@ -2,7 +2,9 @@
 
 A POP code is an airport code, a number and an optional suffix (``IAD89-C1``, ``LHR50-P2``).
 Lambda@Edge runs in the regional edge cache nearest the POP, and logs land in that region
-(reference/lambda-edge.md §4.1), so the emulator writes its log groups under the region the
+(AWS, "Edge function logs", "Lambda@Edge logs":
+https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-functions-logs.html), so
+the emulator writes its log groups under the region the
 ``--pop`` maps to. The mapping is the nearest AWS region by geography (our approximation: AWS
 does not publish which regional edge cache serves which POP).
 """

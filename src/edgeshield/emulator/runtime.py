@@ -69,7 +69,9 @@ class FunctionSpec:
 
     def __post_init__(self) -> None:
         if self.edge and self.environment:
-            # §1.1: CloudFront refuses to associate a function that has environment variables.
+            # CloudFront refuses to associate a function that has environment variables (AWS,
+            # "Restrictions on Lambda@Edge", "Lambda features":
+            # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html).
             raise ValueError("Lambda@Edge functions cannot have environment variables")
 
     @property
@@ -111,7 +113,8 @@ class InitError(EdgeshieldError):
 
 def _reserved_env(spec: FunctionSpec, stream: str) -> dict[str, str]:
     """Only what Lambda itself defines (plus, for a regional function, its own variables):
-    Lambda@Edge has no user environment variables (§1.1), and nothing leaks from the shell."""
+    Lambda@Edge has no user environment variables ("Lambda features", above), and nothing leaks
+    from the shell."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     return {
         **spec.environment,

@@ -222,36 +222,28 @@ def prepare(config: ServeConfig) -> Prepared:
         seen.add(option.trigger)
 
     origin, label = _origin(config)
-    specs: list[FunctionSpec] = []
+    specs = [
+        _spec(config, o.trigger, o.handler, config.cwd, function_name_for(o.handler), region, False)
+        for o in config.functions
+    ]
     policy_label: str | None = None
     viewer = _viewer_setup(config)
-    if not config.functions and config.policy_function:
+    # edgeshield's own function runs alone by default, and next to the user's functions
+    # when a policy is given: at the trigger the policy names (origin-response by default).
+    # With --mechanism other than lambda-edge the policy travels another way (no function).
+    if config.policy_function and (not config.functions or config.policy is not None):
         compiled = _compile_policy(config.policy)
-        from edgeshield.bundle import stage
-
-        build = config.state_dir / BUILD_DIR
-        try:
-            root = stage(compiled, build)
-        except OSError as exc:
+        trigger = str(compiled.get("trigger", "origin-response"))
+        if trigger in seen:
             raise ServeError(
-                f"cannot write the function bundle to {build}: {exc.strerror or exc}"
-            ) from None
+                f"--function {trigger}=… and the policy's function both want {trigger}; "
+                "CloudFront runs one function per trigger: move yours to another trigger, "
+                'or set [function] trigger = "viewer-response" in the policy'
+            )
+        root = _stage(compiled, config)
         policy_label = str(config.policy) if config.policy else "built-in preset 'strict'"
-        specs.append(
-            _spec(config, "origin-response", BUILTIN_HANDLER, root, BUILTIN_NAME, region, True)
-        )
-    elif config.functions:
-        if config.policy is not None:
-            raise ServeError(
-                "--policy applies to edgeshield's own function; with --function, attach it "
-                "explicitly (--function origin-response=edgeshield.edge.handler.handler "
-                "after `edgeshield bundle`) or drop --policy"
-            )
-        for option in config.functions:
-            name = function_name_for(option.handler)
-            specs.append(
-                _spec(config, option.trigger, option.handler, config.cwd, name, region, False)
-            )
+        specs.append(_spec(config, trigger, BUILTIN_HANDLER, root, BUILTIN_NAME, region, True))
+        seen.add(trigger)
     for function in viewer.functions:
         if function.trigger in seen:
             raise ServeError(
@@ -273,6 +265,18 @@ def _viewer_setup(config: ServeConfig) -> ViewerSetup:
         )
     except (FunctionError, PolicyConfigError) as exc:
         raise ServeError(str(exc)) from None
+
+
+def _stage(compiled: dict[str, Any], config: ServeConfig) -> Path:
+    from edgeshield.bundle import stage
+
+    build = config.state_dir / BUILD_DIR
+    try:
+        return stage(compiled, build)
+    except OSError as exc:
+        raise ServeError(
+            f"cannot write the function bundle to {build}: {exc.strerror or exc}"
+        ) from None
 
 
 def _compile_policy(path: Path | None) -> dict[str, Any]:
@@ -586,15 +590,13 @@ _MAX_WATCHED: Final = 5000
 
 
 def watched_files(prepared: Prepared) -> dict[Path, int]:
-    """What a change reloads: the policy file (edgeshield's function) or the Python files under
+    """What a change reloads: the policy file (edgeshield's function) and the Python files under
     the task root (your functions), with their modification times."""
     config = prepared.config
-    if not config.functions:
-        # With --mechanism the policy was compiled by the CLI at start: not reloaded here.
-        policy = config.policy if config.policy_function else None
-        paths = [policy] if policy is not None else []
-    else:
-        paths = []
+    # With --mechanism the policy was compiled by the CLI at start: not reloaded here.
+    policy = config.policy if config.policy_function else None
+    paths = [policy] if policy is not None else []
+    if config.functions:
         for directory, dirs, files in os.walk(config.cwd):
             dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
             paths.extend(Path(directory) / f for f in files if f.endswith(".py"))
@@ -622,18 +624,21 @@ async def reload(running: Running) -> None:
     starts), and an empty cache (what the old code produced is gone)."""
     config = running.prepared.config
     say = config.notify or (lambda _text: None)
-    if not config.functions:
+    if running.prepared.policy_label is not None:
         try:
             compiled = _compile_policy(config.policy)
         except ServeError as exc:
             say(f"policy not reloaded, the running one stays: {exc}")
             return
-        from edgeshield.bundle import stage
-
+        if compiled.get("trigger") != next(
+            (s.trigger for s in running.prepared.specs if s.handler == BUILTIN_HANDLER), None
+        ):
+            say("policy not reloaded: its [function] trigger changed; restart serve for that")
+            return
         try:
-            stage(compiled, config.state_dir / BUILD_DIR)
-        except OSError as exc:
-            say(f"policy not reloaded: cannot write the bundle: {exc.strerror or exc}")
+            _stage(compiled, config)
+        except ServeError as exc:
+            say(f"policy not reloaded: {exc}")
             return
     for pool in running.pools.values():
         error = await pool.recycle()

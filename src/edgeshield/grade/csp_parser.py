@@ -2,7 +2,8 @@
 
 Several policies are intersected: a source survives only if every policy allows it (with
 path-prefix matching). A directive repeated inside one policy makes the header invalid, except
-report-uri/report-to, which are only flagged. (reference/security-headers.md §1.3, "CSP")
+report-uri/report-to, which are only flagged. (The Observatory's
+https://github.com/mdn/mdn-http-observatory/blob/main/src/analyzer/cspParser.js)
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Run the twelve tests on a scan input and score it the Observatory's way (§1.1)."""
+"""Run the twelve tests on a scan input and score it the Observatory's way.
+
+The Observatory's "Tests & Scoring" page describes the scoring
+(https://developer.mozilla.org/en-US/observatory/docs/tests_and_scoring); its source states it
+exactly (https://github.com/mdn/mdn-http-observatory, src/grader/grader.js and charts.js).
+"""
 
 from __future__ import annotations
 

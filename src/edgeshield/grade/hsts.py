@@ -10,7 +10,8 @@ from edgeshield.grade.model import Outcome, Response
 from edgeshield.grade.preload import is_preloaded
 
 NAME: Final = "strict-transport-security"
-# Six months is 15768000 s; the Observatory accepts 180 days (15552000 s) on purpose (§1.3).
+# Six months is 15768000 s; the Observatory accepts 180 days (15552000 s) on purpose
+# (https://github.com/mdn/mdn-http-observatory/blob/main/src/analyzer/tests/strict-transport-security.js).
 SIX_MONTHS: Final = 15_552_000
 _PASSING: Final = frozenset({"hsts-implemented-max-age-at-least-six-months", "hsts-preloaded"})
 

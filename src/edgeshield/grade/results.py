@@ -1,7 +1,10 @@
 """Result names, score modifiers and test titles of the MDN HTTP Observatory (algorithm v6).
 
 The names and modifiers are the Observatory's own so users can compare results one to one
-(reference/security-headers.md §1.2); the descriptions are ours.
+("Tests and score modifiers" on
+https://developer.mozilla.org/en-US/observatory/docs/tests_and_scoring, exactly as in
+https://github.com/mdn/mdn-http-observatory/blob/main/src/grader/charts.js); the descriptions
+are ours.
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ def analyze(resp: Response | None, csp: CspMap | None) -> Outcome:
             result = "x-frame-options-header-invalid"  # includes "DENY, DENY"
     else:
         result = "x-frame-options-not-implemented"
-    # Any frame-ancestors counts, whatever its value (an Observatory quirk, §1.3).
+    # Any frame-ancestors counts, whatever its value (an Observatory quirk:
+    # https://github.com/mdn/mdn-http-observatory/blob/main/src/analyzer/tests/x-frame-options.js).
     if csp is not None and "frame-ancestors" in csp:
         result = "x-frame-options-implemented-via-csp"
     return Outcome(NAME, result, result in _PASSING, data)

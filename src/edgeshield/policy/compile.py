@@ -19,15 +19,32 @@ from edgeshield.policy.model import Policy, Rule
 FORMAT = 1
 
 
+# Characters a browser percent-encodes in a URL path (WHATWG URL: the path percent-encode set,
+# and everything outside ASCII, as UTF-8): CloudFront hands the function the URI as sent.
+_PATH_ENCODED = frozenset(' "<>`{}')
+
+
+def _encoded(char: str) -> str:
+    """``char`` as a browser sends it in a path, hex digits in either case: é -> %C3%A9."""
+
+    def hexdigit(d: str) -> str:
+        return f"[{d}{d.lower()}]" if d.isalpha() else d
+
+    return "".join(f"%{hexdigit(f'{b:02X}'[0])}{hexdigit(f'{b:02X}'[1])}" for b in char.encode())
+
+
 def glob_to_regex(pattern: str) -> str:
     """A CloudFront path pattern (``*`` any run of characters, ``?`` exactly one,
-    case-sensitive) as an anchored regular expression."""
+    case-sensitive) as an anchored regular expression. A character browsers percent-encode
+    (``/café``, ``/a b``) matches its encoded form as well as itself."""
     out = []
     for char in pattern:
         if char == "*":
             out.append(".*")
         elif char == "?":
             out.append(".")
+        elif not char.isascii() or char in _PATH_ENCODED:
+            out.append(f"(?:{re.escape(char)}|{_encoded(char)})")
         else:
             out.append(re.escape(char))
     return "^" + "".join(out) + "$"

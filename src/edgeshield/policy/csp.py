@@ -102,6 +102,7 @@ SANDBOX_TOKENS = frozenset(
 _HASH_BYTES = {"sha256": 32, "sha384": 48, "sha512": 64}
 _NONCE_RE = re.compile(r"^'nonce-([A-Za-z0-9+/_-]+={0,2})'$")
 _HASH_RE = re.compile(r"^'(sha256|sha384|sha512)-([A-Za-z0-9+/_-]+={0,2})'$", re.IGNORECASE)
+_UNQUOTED_NONCE_OR_HASH_RE = re.compile(r"^(?:nonce|sha256|sha384|sha512)-", re.IGNORECASE)
 _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:$")
 # host-source: [scheme://](*.|)host[:port|:*][path]
 _HOST_RE = re.compile(
@@ -112,6 +113,7 @@ _HOST_RE = re.compile(
 )
 _WILDCARDS = frozenset({"*", "http:", "https:", "ftp:", "http://*", "https://*", "data:"})
 _VALUE_CHARS_RE = re.compile(r"[;,\s]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 def _hint(name: str, choices: Iterable[str]) -> str:
@@ -125,6 +127,16 @@ def check_source(directive: str, source: str) -> list[Finding]:
     lower = source.lower()
     if source in KEYWORDS or lower in KEYWORDS:
         return []
+    if (control := _CONTROL_RE.search(source)) is not None:
+        return [
+            (
+                where,
+                f"source {source!r} holds the control character {control.group(0)!r}",
+                "header values may not contain control characters (CloudFront rejects them "
+                "with a 502); remove it",
+                "error",
+            )
+        ]
     if lower in _BARE_KEYWORDS:
         quoted = _BARE_KEYWORDS[lower]
         return [
@@ -132,6 +144,15 @@ def check_source(directive: str, source: str) -> list[Finding]:
                 where,
                 f"keyword {source!r} is not quoted, so browsers read it as a host name",
                 f"write {quoted!r} (with the single quotes)",
+                "error",
+            )
+        ]
+    if _UNQUOTED_NONCE_OR_HASH_RE.match(source):
+        return [
+            (
+                where,
+                f"{source!r} is not quoted, so browsers read it as a host name and it allows nothing",
+                f"write {chr(39) + source + chr(39)!r} (with the single quotes)",
                 "error",
             )
         ]
@@ -229,6 +250,98 @@ def check_source(directive: str, source: str) -> list[Finding]:
     ]
 
 
+# frame-ancestors takes only hosts, schemes, 'self' and 'none' (CSP3 ancestor-source-list);
+# browsers drop anything else from it. base-uri and form-action parse any source, but the
+# script keywords, nonces and hashes mean nothing for a navigation.
+_SCRIPT_ONLY_RE = re.compile(
+    r"^'(?:unsafe-inline|unsafe-eval|strict-dynamic|unsafe-hashes|wasm-unsafe-eval|"
+    r"report-sample|inline-speculation-rules|nonce-.*|sha(?:256|384|512)-.*)'$",
+    re.IGNORECASE,
+)
+
+
+def _navigation_source(directive: str, source: str) -> list[Finding]:
+    if directive not in ("frame-ancestors", "base-uri", "form-action"):
+        return []
+    if not _SCRIPT_ONLY_RE.match(source):
+        return []
+    if directive == "frame-ancestors":
+        return [
+            (
+                directive,
+                f"frame-ancestors does not take {source!r}: browsers ignore it there",
+                "use 'none', 'self', hosts (https://app.example) or schemes (https:)",
+                "error",
+            )
+        ]
+    return [
+        (
+            directive,
+            f"{source!r} means nothing in {directive}",
+            "use 'none', 'self', hosts or schemes",
+            "warning",
+        )
+    ]
+
+
+# A report URL: a path or absolute URL in ASCII without whitespace, ';' or ',' (they would split
+# the directive), sent to over HTTPS (the Reporting API ignores endpoints that are not).
+_TRUSTWORTHY_HTTP_RE = re.compile(
+    r"^http://(?:localhost|127\.\d+\.\d+\.\d+|\[::1\])(?:[:/]|$)", re.I
+)
+
+
+def check_report_url(where: str, url: str, *, secure_only: bool) -> list[Finding]:
+    """Problems with one reporting URL (CSP report-uri, a Reporting-Endpoints entry)."""
+    if not url.isascii():
+        return [
+            (
+                where,
+                f"report URL {url!r} holds characters outside ASCII",
+                "percent-encode them (e.g. é as %C3%A9)",
+                "error",
+            )
+        ]
+    if re.search(r"[\s;,\x00-\x1f\x7f\"]", url):
+        return [
+            (
+                where,
+                f"report URL {url!r} holds a space, quote, ';' or ','",
+                "percent-encode it (a space is %20) or give each URL as its own list item",
+                "error",
+            )
+        ]
+    scheme = url.split(":", 1)[0].lower() if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", url) else ""
+    if scheme and scheme not in ("http", "https"):
+        return [
+            (
+                where,
+                f"report URL {url!r} uses {scheme}:",
+                "reports go to https:// URLs or paths on your site",
+                "error",
+            )
+        ]
+    if scheme == "http" and not _TRUSTWORTHY_HTTP_RE.match(url):
+        if secure_only:
+            return [
+                (
+                    where,
+                    f"report URL {url!r} is http://, and browsers ignore endpoints that are not https",
+                    "use https:// or a path on your site",
+                    "error",
+                )
+            ]
+        return [
+            (
+                where,
+                f"report URL {url!r} is http://: reports (page URLs, blocked URLs) travel unencrypted",
+                "use https:// or a path on your site",
+                "warning",
+            )
+        ]
+    return []
+
+
 def check_directives(directives: dict[str, list[str]], mode: str) -> list[Finding]:
     """Validate a whole policy given as directive -> sources (names already lower-cased)."""
     findings: list[Finding] = []
@@ -280,7 +393,8 @@ def check_directives(directives: dict[str, list[str]], mode: str) -> list[Findin
                     )
                 )
             for source in sources:
-                findings.extend(check_source(name, source))
+                found = check_source(name, source)
+                findings.extend(_navigation_source(name, source) or found)
         elif name == "sandbox":
             for token in sources:
                 if token.lower() not in SANDBOX_TOKENS:
@@ -302,12 +416,30 @@ def check_directives(directives: dict[str, list[str]], mode: str) -> list[Findin
                     "error",
                 )
             )
-        elif name == "report-uri" and not sources:
+        elif name == "report-uri":
+            if not sources:
+                findings.append(
+                    (
+                        name,
+                        "report-uri has no URL",
+                        'e.g. report-uri = ["/_edgeshield/csp-report"]',
+                        "error",
+                    )
+                )
+            for url in sources:
+                findings.extend(check_report_url(name, url, secure_only=False))
+        elif name == "require-trusted-types-for" and sources != ["'script'"]:
+            bare = [s for s in sources if s.lower() == "script"]
             findings.append(
                 (
                     name,
-                    "report-uri has no URL",
-                    'e.g. report-uri = ["/_edgeshield/csp-report"]',
+                    "require-trusted-types-for takes exactly 'script'"
+                    + (
+                        " with the single quotes"
+                        if bare
+                        else f", not {' '.join(sources) or 'nothing'!r}"
+                    ),
+                    "write require-trusted-types-for = [\"'script'\"]; browsers ignore anything else",
                     "error",
                 )
             )
@@ -368,7 +500,7 @@ def parse_raw(value: str) -> tuple[dict[str, list[str]], list[str]]:
     directives: dict[str, list[str]] = {}
     duplicates: list[str] = []
     for part in value.split(";"):
-        tokens = part.split()
+        tokens = split_ascii_whitespace(part)
         if not tokens:
             continue
         name = tokens[0].lower()
@@ -377,6 +509,15 @@ def parse_raw(value: str) -> tuple[dict[str, list[str]], list[str]]:
             continue
         directives[name] = tokens[1:]
     return directives, duplicates
+
+
+_ASCII_WHITESPACE_RE = re.compile(r"[\t\n\f\r ]+")
+
+
+def split_ascii_whitespace(text: str) -> list[str]:
+    """Tokens split the way CSP splits them: on ASCII whitespace only. Python's str.split()
+    also splits on U+0085, U+00A0 and others, which would hide them from the checks."""
+    return [t for t in _ASCII_WHITESPACE_RE.split(text) if t]
 
 
 def render(directives: dict[str, list[str]]) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from edgeshield.cloudfront import rules
 from edgeshield.policy import csp, sf
+from edgeshield.policy.problems import shown
 
 Finding = tuple[str, str, str, str]  # (where-suffix, what, fix, severity)
 
@@ -157,9 +158,8 @@ AWS_RESERVED_PREFIXES = ("x-amzn-", "x-accel-")
 FRAMING_HEADERS = frozenset({"content-length", "content-encoding", "content-range"})
 WARN_VALUE_BYTES = 8192
 MAX_VALUE_BYTES = 16384
-SIX_MONTHS = (
-    15_552_000  # 180 days: the Observatory's threshold (reference/security-headers.md §1.3)
-)
+# https://github.com/mdn/mdn-http-observatory/blob/main/src/analyzer/tests/strict-transport-security.js
+SIX_MONTHS = 15_552_000  # 180 days: the Observatory's threshold (its HSTS test, linked above)
 PRELOAD_MIN_AGE = 31_536_000  # hstspreload.org requires at least one year
 _ORIGIN_RE = re.compile(r"^https?://[^\s/\"]+$")
 
@@ -168,14 +168,49 @@ def wire_key(name: str) -> str:
     return _KEY_OVERRIDES.get(name, rules.canonical_key(name))
 
 
+# Names checked for typos: within TYPO_DISTANCE edits of one of these is an error.
+KNOWN_HEADERS = SECURITY_HEADERS | {"content-security-policy-report-only"}
+TYPO_DISTANCE = 2
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and swaps of
+    two neighbours (``optoins``) each count one."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def misspelt_header(name: str) -> str | None:
+    """The security header ``name`` is a typo of, if it is within a few edits of one."""
+    if name in KNOWN_HEADERS:
+        return None
+    best = min(KNOWN_HEADERS, key=lambda known: (edit_distance(name, known), known))
+    return best if edit_distance(name, best) <= TYPO_DISTANCE else None
+
+
 def _close(name: str, choices: frozenset[str] | tuple[str, ...]) -> str | None:
     found = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.75)
     return found[0] if found else None
 
 
+_C1_RE = re.compile(r"[\x80-\x9f]")
+
+
 def check_value(value: str) -> list[Finding]:
-    """Characters CloudFront or HTTP refuse in a header value."""
+    """Characters CloudFront or HTTP refuse in a header value: C0 controls but tab, DEL, and
+    the C1 controls U+0080-U+009F (Latin-1 code points that are controls, e.g. U+0085 NEL)."""
     bad = rules.control_character(value)
+    if bad is None and (c1 := _C1_RE.search(value)) is not None:
+        bad = c1.group(0)
     if bad is not None:
         return [
             (
@@ -290,7 +325,12 @@ def _bool(spec: dict[str, Any], key: str, default: bool, findings: list[Finding]
     value = spec.get(key, default)
     if not isinstance(value, bool):
         findings.append(
-            (key, f"{key} must be true or false, not {value!r}", "write true or false", "error")
+            (
+                key,
+                f"{key} must be true or false, not {shown(value)}",
+                "write true or false",
+                "error",
+            )
         )
         return default
     return value
@@ -302,8 +342,32 @@ def build(name: str, spec: Any, trigger: str) -> tuple[HeaderSetting | None, lis
     if any(f[3] == "error" for f in findings):
         return None, findings
     override = True
+    custom = False
     if isinstance(spec, dict):
         override = _bool(spec, "override", True, findings)
+        custom = _bool(spec, "custom", False, findings)
+    if custom and name in KNOWN_HEADERS:
+        findings.append(
+            (
+                "custom",
+                f"custom = true is for your own headers; {name!r} is one edgeshield checks",
+                "remove custom = true",
+                "error",
+            )
+        )
+        return None, findings
+    typo = None if custom else misspelt_header(name)
+    if typo is not None:
+        findings.append(
+            (
+                "",
+                f"unknown header {name!r}: a misspelt {typo!r}? Browsers ignore it",
+                f"rename it to {typo!r}, or if it is your own header mark it: "
+                f'{name} = {{ value = "…", custom = true }}',
+                "error",
+            )
+        )
+        return None, findings
     if name == "strict-transport-security":
         value = _hsts(spec, findings)
     elif name == "content-security-policy":
@@ -323,10 +387,11 @@ def build(name: str, spec: Any, trigger: str) -> tuple[HeaderSetting | None, lis
     elif name == "reporting-endpoints":
         value = _reporting_endpoints(spec, findings)
     else:
-        value = _simple(name, spec, findings)
+        value = _simple(name, spec, findings, custom)
     if value is None:
         return None, findings
-    findings.extend(check_value(value))
+    if not any(f[3] == "error" for f in findings):  # else the error already says where
+        findings.extend(check_value(value))
     if any(f[3] == "error" for f in findings):
         return None, findings
     return HeaderSetting(name, wire_key(name), value, override), findings
@@ -352,7 +417,7 @@ def _plain_value(spec: Any, findings: list[Finding], extra: set[str] | None = No
     findings.append(
         (
             "",
-            f"expected a string or a table, not {type(spec).__name__}",
+            f"expected a string or a table, not {shown(spec)}",
             'write name = "value" or name = { value = "…", override = false }',
             "error",
         )
@@ -360,8 +425,8 @@ def _plain_value(spec: Any, findings: list[Finding], extra: set[str] | None = No
     return None
 
 
-def _simple(name: str, spec: Any, findings: list[Finding]) -> str | None:
-    value = _plain_value(spec, findings)
+def _simple(name: str, spec: Any, findings: list[Finding], custom: bool = False) -> str | None:
+    value = _plain_value(spec, findings, None if name in KNOWN_HEADERS else {"custom"})
     if value is None:
         return None
     token = value.strip()
@@ -456,7 +521,7 @@ def _simple(name: str, spec: Any, findings: list[Finding]) -> str | None:
             )
             return None
         return token
-    if name not in SECURITY_HEADERS:
+    if name not in SECURITY_HEADERS and not custom:
         close = _close(name, SECURITY_HEADERS)
         if close:
             findings.append(
@@ -491,31 +556,49 @@ def _structured_token(
     return value.strip()
 
 
+MAX_AGE_DIGITS = 12  # more is no number of seconds anyone means (10**12 s is 31,000 years)
+
+
+def _hsts_string(text: str, findings: list[Finding]) -> dict[str, Any]:
+    """The header's own syntax (``max-age=N; includeSubDomains; preload``) as table keys."""
+    table: dict[str, Any] = {}
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        key, _, raw = part.partition("=")
+        key = key.strip().lower()
+        if key == "max-age":
+            raw = raw.strip().strip('"')
+            # isascii: str.isdigit() is also true for "²" and other non-ASCII digits.
+            ok = raw.isascii() and raw.isdigit() and len(raw) <= MAX_AGE_DIGITS
+            table["max-age"] = int(raw) if ok else raw
+        elif key == "includesubdomains":
+            table["include-subdomains"] = True
+        elif key == "preload":
+            table["preload"] = True
+        else:
+            findings.append(
+                (
+                    "",
+                    f"unknown HSTS directive {part!r}",
+                    "allowed: max-age=N; includeSubDomains; preload",
+                    "error",
+                )
+            )
+    return table
+
+
 def _hsts(spec: Any, findings: list[Finding]) -> str | None:
     if isinstance(spec, str):
-        parts = [p.strip() for p in spec.split(";") if p.strip()]
-        table: dict[str, Any] = {}
-        for part in parts:
-            key, _, raw = part.partition("=")
-            key = key.strip().lower()
-            if key == "max-age":
-                raw = raw.strip().strip('"')
-                # isascii: str.isdigit() is also true for "²" and other non-ASCII digits.
-                table["max-age"] = int(raw) if raw.isascii() and raw.isdigit() else raw
-            elif key == "includesubdomains":
-                table["include-subdomains"] = True
-            elif key == "preload":
-                table["preload"] = True
-            else:
-                findings.append(
-                    (
-                        "",
-                        f"unknown HSTS directive {part!r}",
-                        "allowed: max-age=N; includeSubDomains; preload",
-                        "error",
-                    )
-                )
-        spec = table
+        spec = _hsts_string(spec, findings)
+    elif isinstance(spec, dict) and "value" in spec:
+        findings.extend(_table_keys(spec, {"value", "override"}))
+        if not isinstance(spec["value"], str):
+            findings.append(
+                ("value", "value must be a string", 'e.g. value = "max-age=63072000"', "error")
+            )
+            return None
+        spec = _hsts_string(spec["value"], findings)
     elif isinstance(spec, dict):
         findings.extend(_table_keys(spec, {"max-age", "include-subdomains", "preload", "override"}))
     else:
@@ -529,11 +612,20 @@ def _hsts(spec: Any, findings: list[Finding]) -> str | None:
         )
         return None
     max_age = spec.get("max-age")
-    if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0:
+    if max_age is None:
+        findings.append(
+            ("max-age", "max-age is missing", "e.g. max-age = 63072000 (two years)", "error")
+        )
+        return None
+    if (
+        isinstance(max_age, bool)
+        or not isinstance(max_age, int)
+        or not 0 <= max_age < 10**MAX_AGE_DIGITS
+    ):
         findings.append(
             (
                 "max-age",
-                f"max-age must be a whole number of seconds, not {max_age!r}",
+                f"max-age must be a whole number of seconds, not {shown(max_age)}",
                 "e.g. max-age = 63072000 (two years)",
                 "error",
             )
@@ -664,7 +756,7 @@ def _csp(spec: Any, findings: list[Finding]) -> tuple[str, str | None]:
                     )
                     continue
                 if isinstance(sources, str):
-                    sources = sources.split()
+                    sources = csp.split_ascii_whitespace(sources)
                 if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
                     findings.append(
                         (
@@ -807,7 +899,7 @@ def _permissions(spec: Any, findings: list[Finding]) -> str | None:
                 findings.append(
                     (
                         f"features.{feature}",
-                        f"invalid allowlist entry {item!r}",
+                        f"invalid allowlist entry {shown(item)}",
                         'use () for none, self, *, or a quoted origin like "https://a.example"',
                         "error",
                     )
@@ -884,7 +976,10 @@ def _reporting_endpoints(spec: Any, findings: list[Finding]) -> str | None:
                     )
                 )
                 continue
-            parts.append(f'{endpoint}="{url}"')
+            bad = csp.check_report_url(f"endpoints.{endpoint}", url, secure_only=True)
+            findings.extend(bad)
+            if not bad:
+                parts.append(f'{endpoint}="{url}"')
         rendered = ", ".join(parts)
         try:  # the same structured-field check as a raw value
             sf.parse_dictionary(rendered)
@@ -903,7 +998,7 @@ def _reporting_endpoints(spec: Any, findings: list[Finding]) -> str | None:
     if value is None:
         return None
     try:
-        sf.parse_dictionary(value)
+        members = sf.parse_dictionary(value)
     except sf.SFError as exc:
         findings.append(
             (
@@ -914,4 +1009,16 @@ def _reporting_endpoints(spec: Any, findings: list[Finding]) -> str | None:
             )
         )
         return None
+    for endpoint, (url, _params) in members.items():
+        if not isinstance(url, str) or isinstance(url, sf.Token):
+            findings.append(
+                (
+                    "",
+                    f"endpoint {endpoint!r} is not a quoted URL",
+                    f'write {endpoint}="https://…"',
+                    "error",
+                )
+            )
+            continue
+        findings.extend(csp.check_report_url("", url, secure_only=True))
     return value

@@ -15,7 +15,7 @@ from edgeshield.policy import headers as hdr
 from edgeshield.policy.csp_pages import CspPages, load_manifest
 from edgeshield.policy.locate import LineIndex
 from edgeshield.policy.model import ALL, Match, Policy, Rule
-from edgeshield.policy.problems import Problem
+from edgeshield.policy.problems import Problem, shown
 
 TOP_KEYS = {"function", "headers", "remove", "rules"}
 CSP = "content-security-policy"
@@ -30,6 +30,8 @@ _STATUS_RE = re.compile(r"^\s*(\d{3})\s*(?:-\s*(\d{3}))?\s*$")
 _STATUS_CLASS_RE = re.compile(r"^\s*([1-5])xx\s*$", re.IGNORECASE)
 _MEDIA_RE = re.compile(r"^[a-z0-9!#$&^_.+-]+/(\*|[a-z0-9!#$&^_.+-]+)$")
 _TOML_LINE_RE = re.compile(r"at line (\d+)")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_LONG_DIGITS_RE = re.compile(r"[0-9_]{4000,}")
 
 
 def _wire_names(name: str) -> set[str]:
@@ -51,8 +53,11 @@ class _Collector:
         self.file = file
         self.index = index
         self.problems: list[Problem] = []
+        self.rule_names: dict[str, str] = {}  # "rules.3" -> that rule's name, for messages
 
     def add(self, where: str, what: str, fix: str, severity: str = "error") -> None:
+        parts = where.split(".")
+        rule = self.rule_names.get(".".join(parts[:2])) if parts[0] == "rules" else None
         self.problems.append(
             Problem(
                 where=where,
@@ -61,6 +66,7 @@ class _Collector:
                 severity="warning" if severity == "warning" else "error",
                 file=self.file,
                 line=self.index.line_of(where),
+                rule=rule,
             )
         )
 
@@ -104,18 +110,10 @@ def parse_policy(
             )
         ]
     except tomllib.TOMLDecodeError as exc:
-        match = _TOML_LINE_RE.search(str(exc))
-        line = int(match.group(1)) if match else 1
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        return None, [
-            Problem(
-                "toml",
-                f"TOML syntax error: {message}",
-                "fix the syntax (see https://toml.io)",
-                file=file,
-                line=line,
-            )
-        ]
+        return None, [_syntax_problem(exc, file)]
+    except ValueError:
+        # tomllib converts integers with int(), which refuses more than 4,300 digits.
+        return None, [_huge_number_problem(text, file)]
     c = _Collector(file, LineIndex(text))
     c.unknown_keys("", data, TOP_KEYS)
 
@@ -124,6 +122,7 @@ def parse_policy(
     csp_pages = _csp_pages(c, data.get("headers", {}), settings, base_dir or Path())
     remove = _remove(c, data.get("remove", {}), trigger)
     rules = _rules(c, data.get("rules", []), trigger, {s.name for s in settings})
+    _check_sends_something(c, data, settings, rules)
     problems = sorted(c.problems, key=lambda p: p.line)  # stable: same-line order kept
     if not c.ok:
         return None, problems
@@ -141,26 +140,114 @@ def parse_policy(
     return policy, problems
 
 
+def _syntax_problem(exc: tomllib.TOMLDecodeError, file: str) -> Problem:
+    match = _TOML_LINE_RE.search(str(exc))
+    message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+    return Problem(
+        "toml",
+        f"TOML syntax error: {message}",
+        "fix the syntax (see https://toml.io)",
+        file=file,
+        line=int(match.group(1)) if match else 1,
+    )
+
+
+def _huge_number_problem(text: str, file: str) -> Problem:
+    match = _LONG_DIGITS_RE.search(text)
+    line = text.count("\n", 0, match.start()) + 1 if match else 1
+    return Problem(
+        "",
+        "a number is too long to read" + (f" ({len(match.group(0))} digits)" if match else ""),
+        "numbers in a policy are small: seconds (max-age = 63072000), rates (0.1), statuses (404)",
+        file=file,
+        line=line,
+    )
+
+
+def _check_sends_something(
+    c: _Collector, data: dict[str, Any], settings: list[hdr.HeaderSetting], rules: list[Rule]
+) -> None:
+    """A policy that adds no header is almost always a mistake (an empty file, a file of
+    comments, everything under a misspelt table): say so rather than pass it."""
+    if not c.ok or settings or any(r.set for r in rules):
+        return  # errors already said what is wrong
+    if not data.get("remove") and not data.get("rules"):
+        c.add(
+            "",
+            "the policy is empty: it adds no header and removes none",
+            "start from a preset: edgeshield init --preset strict",
+        )
+        return
+    if any(r.drop for r in rules):  # nothing is added, so the drops have nothing to drop
+        c.add(
+            "headers",
+            "the policy adds no header; responses keep only the origin's",
+            "add a [headers] table, e.g. from: edgeshield init --preset strict",
+            "warning",
+        )
+
+
 def load_policy(path: Path) -> tuple[Policy | None, list[Problem]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
+        return None, [_file_problem(path, "not found", "create it with: edgeshield init")]
+    except IsADirectoryError:
+        return None, [_file_problem(path, "is a folder", "give the policy file itself")]
+    except OSError as exc:
         return None, [
-            Problem(
-                "file", "no such file", "create it with `edgeshield init`", file=str(path), line=0
-            )
+            _file_problem(path, f"cannot read it ({exc.strerror or exc})", "check the path")
         ]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [
-            Problem(
-                "file",
-                f"cannot read it ({exc})",
-                "a policy is a UTF-8 TOML file",
-                file=str(path),
-                line=0,
-            )
-        ]
+    text, problem = decode_policy(raw, str(path))
+    if problem is not None:
+        return None, [problem]
     return parse_policy(text, str(path), path.parent)
+
+
+def _file_problem(path: Path, what: str, fix: str) -> Problem:
+    return Problem("file", what, fix, file=str(path), line=0)
+
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def decode_policy(raw: bytes, file: str) -> tuple[str, Problem | None]:
+    """The text of a policy file (UTF-8, as TOML requires; a UTF-8 byte-order mark is
+    skipped), or the problem that names the encoding or the line of the first bad byte."""
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            return "", Problem(
+                "",
+                f"the file is {encoding} (it starts with a {encoding} byte-order mark)",
+                "TOML files are UTF-8: save it as UTF-8 (Notepad: Save as, Encoding UTF-8)",
+                file=file,
+                line=1,
+            )
+    if (nul := raw.find(b"\x00")) >= 0:
+        return "", Problem(
+            "",
+            "the file holds NUL bytes: is it UTF-16 without a byte-order mark?",
+            "TOML files are UTF-8: save it as UTF-8",
+            file=file,
+            line=raw.count(b"\n", 0, nul) + 1,
+        )
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        offset = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        line = raw.count(b"\n", 0, offset) + 1
+        return "", Problem(
+            "",
+            f"byte 0x{raw[offset]:02x} is not UTF-8",
+            "TOML files are UTF-8: save it as UTF-8",
+            file=file,
+            line=line,
+        )
 
 
 def _function(c: _Collector, table: Any) -> tuple[str, float, bool, str]:
@@ -172,7 +259,7 @@ def _function(c: _Collector, table: Any) -> tuple[str, float, bool, str]:
     if trigger not in POLICY_TRIGGERS:
         c.add(
             "function.trigger",
-            f"edgeshield's function cannot run on {trigger!r}",
+            f"edgeshield's function cannot run on {shown(trigger)}",
             "use origin-response (recommended: runs for every status, result is cached) or viewer-response",
         )
         trigger = "origin-response"
@@ -180,7 +267,7 @@ def _function(c: _Collector, table: Any) -> tuple[str, float, bool, str]:
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
         c.add(
             "function.log-sample-rate",
-            f"invalid sample rate {rate!r}",
+            f"invalid sample rate {shown(rate)}",
             "a number from 0 (off) to 1 (every invocation)",
         )
         rate = 0.0
@@ -188,7 +275,7 @@ def _function(c: _Collector, table: Any) -> tuple[str, float, bool, str]:
     if not isinstance(metrics, bool):
         c.add(
             "function.metrics",
-            f"metrics must be true or false, not {metrics!r}",
+            f"metrics must be true or false, not {shown(metrics)}",
             "write true or false",
         )
         metrics = False
@@ -196,7 +283,7 @@ def _function(c: _Collector, table: Any) -> tuple[str, float, bool, str]:
     if not isinstance(namespace, str) or not re.fullmatch(r"[A-Za-z0-9._/#:-]{1,255}", namespace):
         c.add(
             "function.metrics-namespace",
-            f"invalid namespace {namespace!r}",
+            f"invalid namespace {shown(namespace)}",
             "letters, digits and . _ / # : - (CloudWatch namespace rules)",
         )
         namespace = "edgeshield"
@@ -319,7 +406,11 @@ def _remove(c: _Collector, table: Any, trigger: str) -> tuple[str, ...]:
     names = _names(c, "remove.headers", table.get("headers", []), trigger, "remove")
     owasp = table.get("owasp", False)
     if not isinstance(owasp, bool):
-        c.add("remove.owasp", f"owasp must be true or false, not {owasp!r}", "write true or false")
+        c.add(
+            "remove.owasp",
+            f"owasp must be true or false, not {shown(owasp)}",
+            "write true or false",
+        )
         owasp = False
     if owasp:
         names = tuple(dict.fromkeys([*names, *owasp_remove_list()]))
@@ -336,6 +427,9 @@ def _rules(c: _Collector, items: Any, trigger: str, policy_names: set[str]) -> l
         if not isinstance(item, dict):
             c.add(where, "a rule must be a table", "write [[rules]] with match and set/remove/drop")
             continue
+        name = item.get("name", f"rule {i + 1}")
+        if isinstance(name, str) and "name" in item:
+            c.rule_names[where] = name  # every problem inside the rule names it
         c.unknown_keys(where, item, RULE_KEYS)
         rule_set = item.get("set")
         if isinstance(rule_set, dict) and any(
@@ -346,7 +440,6 @@ def _rules(c: _Collector, items: Any, trigger: str, policy_names: set[str]) -> l
                 "per-page is not allowed in a rule",
                 "it belongs in [headers.content-security-policy.fitted] (written by `edgeshield csp fit`)",
             )
-        name = item.get("name", f"rule {i + 1}")
         if not isinstance(name, str):
             c.add(f"{where}.name", "name must be a string", 'e.g. name = "api is not cached"')
             name = f"rule {i + 1}"
@@ -395,10 +488,11 @@ def _match(c: _Collector, where: str, table: Any) -> Match:
                 not isinstance(p, str)
                 or not (p.startswith("/") or p.startswith("*"))
                 or len(p) > 255
+                or _CONTROL_RE.search(p)
             ):
                 c.add(
                     f"{where}.path",
-                    f"invalid path pattern {p!r}",
+                    f"invalid path pattern {shown(p)}",
                     "start with / or *, at most 255 characters; * matches any run of characters, ? one",
                 )
             else:
@@ -412,7 +506,7 @@ def _match(c: _Collector, where: str, table: Any) -> Match:
             if not _MEDIA_RE.match(media):
                 c.add(
                     f"{where}.content-type",
-                    f"invalid media type {t!r}",
+                    f"invalid media type {shown(t)}",
                     'use type/subtype or type/*, e.g. "text/html", "image/*"',
                 )
             else:
@@ -426,7 +520,7 @@ def _match(c: _Collector, where: str, table: Any) -> Match:
             if parsed is None:
                 c.add(
                     f"{where}.status",
-                    f"invalid status {s!r}",
+                    f"invalid status {shown(s)}",
                     'use a code (404), a range ("400-499") or a class ("4xx"), within 100-599',
                 )
             else:

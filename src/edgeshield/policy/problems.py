@@ -1,7 +1,8 @@
 """Problems found in a policy: one line each, in the form the user sees.
 
 ``FILE:LINE: <where>: <what is wrong>; <what is allowed / the fix>`` for errors, with
-``warning:`` before ``<where>`` for weak-but-legal choices.
+``warning:`` before ``<where>`` for weak-but-legal choices; ``(rule "NAME")`` after ``<where>``
+inside a ``[[rules]]`` entry. A problem with the file itself has no line: ``FILE: <what>; <fix>``.
 """
 
 from __future__ import annotations
@@ -22,13 +23,19 @@ class Problem:
     fix: str  # what is allowed, or how to fix it
     severity: Severity = "error"
     file: str = "<policy>"
-    line: int = 0
+    line: int = 0  # 0: the problem is the file itself (missing, unreadable)
+    rule: str | None = None  # the name of the [[rules]] entry it is in
 
     def format(self) -> str:
-        """One line, always: control characters in keys are shown escaped."""
+        """One line, always: control characters in keys and names are shown escaped."""
         prefix = "warning: " if self.severity == "warning" else ""
-        where = "".join(c if c.isprintable() else repr(c)[1:-1] for c in self.where)
-        return f"{self.file}:{self.line}: {prefix}{where}: {self.what}; {self.fix}"
+        if self.line == 0:
+            return f"{self.file}: {prefix}{self.what}; {self.fix}"
+        where = printable(self.where)
+        if self.rule is not None:
+            where += f' (rule "{printable(self.rule)}")'
+        where = f"{where}: " if where else ""
+        return f"{self.file}:{self.line}: {prefix}{where}{self.what}; {self.fix}"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -38,7 +45,13 @@ class Problem:
             "where": self.where,
             "what": self.what,
             "fix": self.fix,
+            **({"rule": self.rule} if self.rule is not None else {}),
         }
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable shown as its escape."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class PolicyError(EdgeshieldError):
@@ -51,3 +64,23 @@ class PolicyError(EdgeshieldError):
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
+
+
+def shown(value: object) -> str:
+    """A policy value as the user wrote it in TOML, never as Python prints it."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        text = str(value)
+        return text if len(text) <= 40 else f"a {len(text)}-digit number"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 200 else repr(value[:200]) + "…"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, bytes):
+        return "a byte sequence"
+    return "a date or time"

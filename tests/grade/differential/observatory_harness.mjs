@@ -70,7 +70,8 @@ for await (const line of readline.createInterface({ input: process.stdin })) {
       const o = fn(req);
       out[name] = [o.result, !!o.pass];
     } catch (e) {
-      out[name] = ["THREW", null];
+      // Counted by the test: the Observatory crashing on an input is a finding, not a skip.
+      out[name] = ["THREW", null, String(e?.message ?? e).slice(0, 200)];
     }
   }
   console.log(JSON.stringify(out));

@@ -1,4 +1,5 @@
-"""Differential test against the real Observatory analyzers (Node), opt-in.
+"""Differential test against the real Observatory analyzers (Node): skipped without it on a
+developer machine, a failure under CI (CI=true or EDGESHIELD_REQUIRE_ORACLES=1, set by .ci/run).
 
 Random header sets, cookies, CSPs and HTML bodies go through both the Observatory's own code and
 ours; every result and pass flag must agree. Runs only when ``EDGESHIELD_OBSERVATORY_DIR`` names
@@ -16,6 +17,9 @@ import os
 import random
 import shutil
 import subprocess
+import warnings
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,11 +32,31 @@ from edgeshield.grade.model import OBSERVATORY_ORIGIN, Response, ScanInput
 
 OBS_DIR = os.environ.get("EDGESHIELD_OBSERVATORY_DIR", "")
 HARNESS = Path(__file__).with_name("observatory_harness.mjs")
-pytestmark = pytest.mark.skipif(
-    not (OBS_DIR and (Path(OBS_DIR) / "node_modules/@mdn/mdn-http-observatory").is_dir())
-    or shutil.which("node") is None,
-    reason="set EDGESHIELD_OBSERVATORY_DIR to an npm install of @mdn/mdn-http-observatory",
-)
+# The Observatory is this suite's oracle: CI must not pass without it (.ci/run sets this).
+REQUIRED = os.environ.get("EDGESHIELD_REQUIRE_ORACLES") == "1" or os.environ.get("CI") == "true"
+# The Observatory throws on a few inputs (e.g. a script src of "https://"). Each is counted
+# and reported; more than this share of the cases means the harness or the package broke.
+MAX_THROWN_SHARE = 0.02
+
+
+def observatory_missing() -> str | None:
+    """Why the oracle cannot run here, or None when it can."""
+    if shutil.which("node") is None:
+        return "node is not on PATH"
+    if not (OBS_DIR and (Path(OBS_DIR) / "node_modules/@mdn/mdn-http-observatory").is_dir()):
+        return "EDGESHIELD_OBSERVATORY_DIR does not name an npm install of @mdn/mdn-http-observatory (make observatory)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def oracle() -> None:
+    missing = observatory_missing()
+    if missing is None:
+        return
+    if REQUIRED:
+        pytest.fail(f"the Observatory oracle is required here (CI): {missing}")
+    pytest.skip(missing)
+
 
 DIRECTIVES = ["default-src", "script-src", "Script-Src", "style-src", "img-src", "media-src",
               "object-src", "frame-ancestors", "base-uri", "form-action", "report-uri",
@@ -147,8 +171,29 @@ def _ours(case: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def count_thrown(results: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    """(test, error message) -> how many cases the Observatory threw on."""
+    thrown: Counter[tuple[str, str]] = Counter()
+    for result in results:
+        for test, value in result.items():
+            if isinstance(value, list) and value and value[0] == "THREW":
+                thrown[test, str(value[2] if len(value) > 2 else "")] += 1
+    return thrown
+
+
+def test_thrown_inputs_are_counted_per_test_and_message() -> None:
+    results = [
+        {"cookies": ["THREW", None, "Invalid URL"], "csp": ["x", True]},
+        {"cookies": ["THREW", None, "Invalid URL"], "sri": ["THREW", None, "boom"]},
+        {"cookies": ["a", True]},
+    ]
+    assert count_thrown(results) == Counter({("cookies", "Invalid URL"): 2, ("sri", "boom"): 1})
+
+
 @pytest.mark.parametrize("seed", range(4))
-def test_agrees_with_the_observatory(seed: int) -> None:
+def test_agrees_with_the_observatory(
+    seed: int, oracle: None, record_property: Callable[[str, object], None]
+) -> None:
     r = random.Random(seed)
     cases = [_case(r) for _ in range(1500)]
     proc = subprocess.run(
@@ -163,6 +208,16 @@ def test_agrees_with_the_observatory(seed: int) -> None:
     theirs = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(theirs) == len(cases)
     mismatches = []
+    thrown = count_thrown(theirs)
+    total = sum(thrown.values())
+    record_property("observatory_threw", dict(thrown))
+    if total:
+        summary = ", ".join(f"{test}: {n} ({why})" for (test, why), n in thrown.most_common())
+        warnings.warn(
+            f"seed {seed}: the Observatory threw on {total} of {len(cases)} cases: {summary}",
+            stacklevel=1,
+        )
+    assert total <= MAX_THROWN_SHARE * len(cases), thrown.most_common(5)
     for case, obs in zip(cases, theirs, strict=True):
         ours = _ours(case)
         if isinstance(obs["parsed"], dict):

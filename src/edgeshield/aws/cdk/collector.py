@@ -1,7 +1,7 @@
 """The CSP-report collector: a regular Lambda, its customer-managed key, role, logs and bucket.
 
-Least privilege, statement by statement (reference/lambda-edge.md §5; docs/deploy.md has the
-table):
+Least privilege, statement by statement (docs/deploy.md has the table and the AWS pages behind
+it):
 
 * Key policy — administrators (the account) manage the key but cannot use it; callers that
   deploy or inspect the function may CreateGrant/Encrypt/Decrypt only through Lambda
@@ -58,7 +58,8 @@ KEY_ADMIN_ACTIONS = [
     "kms:CancelKeyDeletion",
     "kms:RotateKeyOnDemand",
 ]
-# What Lambda needs from whoever configures a function with a customer-managed key (§5.1).
+# What Lambda needs from whoever configures a function with a customer-managed key (Lambda
+# guide, https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html).
 KEY_USER_ACTIONS = ["kms:CreateGrant", "kms:Encrypt", "kms:Decrypt"]
 
 

@@ -1,4 +1,4 @@
-"""A Lambda@Edge function as CloudFront needs it (reference/lambda-edge.md §1.1, §1.3, §4.3).
+"""A Lambda@Edge function as CloudFront needs it (AWS pages listed at the end).
 
 * created in us-east-1, referenced by a published version's ARN (never $LATEST or an alias);
 * python, x86_64 (arm64 is not supported at the edge), 128 MB, no environment variables;
@@ -8,6 +8,12 @@
 
 In a us-east-1 stack this is a plain Function plus Version. Elsewhere CDK's EdgeFunction puts
 the function in a companion us-east-1 stack and reads the version ARN back through SSM.
+
+Sources, in AWS's CloudFront Developer Guide (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/):
+"Restrictions on Lambda@Edge" (lambda-at-edge-function-restrictions.html), "Quotas on
+Lambda@Edge" (cloudfront-limits.html), "Set up IAM permissions and roles for Lambda@Edge"
+(lambda-edge-permissions.html), "Delete Lambda@Edge functions and replicas"
+(lambda-edge-delete-replicas.html).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from constructs import Construct, IConstruct
 
 from edgeshield.aws.cdk.nag import suppress
 
-# The newest Python the Lambda@Edge restrictions page lists (§1.2). The edge bundle also runs
+# The newest Python "Restrictions on Lambda@Edge", "Supported runtimes" lists. The bundle also runs
 # unchanged on python3.12.
 EDGE_RUNTIME = lambda_.Runtime.PYTHON_3_13
 EDGE_MEMORY_MB = 128  # the viewer-trigger maximum, so the same function can move there
@@ -103,7 +109,8 @@ class EdgeFunction(Construct):
             "function_name": function_name,
             "description": description,
             # CloudFormation cannot delete a function (or version) while CloudFront still has
-            # replicas of it, which takes hours after the distribution lets go (§1.1). Retain
+            # replicas of it, which takes hours after the distribution lets go ("Delete
+            # Lambda@Edge functions and replicas"). Retain
             # them so the stack deletes cleanly; docs/deploy.md says how to remove them later.
             "current_version_options": lambda_.VersionOptions(removal_policy=RemovalPolicy.RETAIN),
         }

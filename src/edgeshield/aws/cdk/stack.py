@@ -126,7 +126,8 @@ class EdgeShieldStack(Stack):
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
             removal_policy=RemovalPolicy.RETAIN,
         )
-        suppress(self.access_logs, "AwsSolutions-S1", "this is the access-log bucket itself")
+        # No AwsSolutions-S1 acknowledgement: cdk-nag itself exempts a bucket that receives
+        # other buckets' access logs (test_every_acknowledgement_matches_a_finding).
         _checkov_skip(
             self.access_logs,
             [("CKV_AWS_18", "this is the access-log bucket; logging it into itself would loop")],
@@ -224,7 +225,10 @@ class EdgeShieldStack(Stack):
             },
             certificate=certificate,
             domain_names=list(config.domain_names) or None,
-            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            # The default *.cloudfront.net certificate has a fixed policy: only set it with ours.
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021
+            if certificate
+            else None,
             enable_logging=True,
             log_bucket=self.access_logs,
             log_file_prefix="cloudfront/",
@@ -401,8 +405,9 @@ class EdgeShieldStack(Stack):
         )
         self.distribution_5xx: cloudwatch.Alarm | None = None
         if self.region != EDGE_REGION:
-            # CloudFront publishes its metrics in us-east-1 only (§4.2); an alarm elsewhere
-            # would never see data.
+            # CloudFront publishes its metrics in us-east-1 only (AWS, "Types of metrics for
+            # CloudFront": https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html);
+            # an alarm elsewhere would never see data.
             self.node.add_metadata(
                 "edgeshield:warning",
                 "distribution 5xx alarm not created: CloudFront metrics exist only in us-east-1",

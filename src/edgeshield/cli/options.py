@@ -1,0 +1,71 @@
+"""Options and checks every command shares, so each means the same everywhere.
+
+``--policy FILE`` (short ``-p``) is how every command that runs the policy takes it; without
+it, ``./edgeshield.toml`` is used when it exists, else the built-in strict preset. The AWS
+commands also need the optional ``aws`` extra: ``require_aws`` says so in one line.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgeshield.cli.app import EXIT_USAGE
+from edgeshield.cli.console import fail
+
+DEFAULT_POLICY_FILE = Path("edgeshield.toml")
+BUILTIN_LABEL = "built-in strict preset"
+
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy",
+        "-p",
+        metavar="FILE",
+        help="Policy file (default: ./edgeshield.toml if it exists, else the built-in strict preset)",
+    ),
+]
+
+
+def resolve_policy(path: Path | None) -> Path | None:
+    """An explicit path, else ./edgeshield.toml when present, else None (the strict preset)."""
+    if path is not None:
+        return path
+    return DEFAULT_POLICY_FILE if DEFAULT_POLICY_FILE.is_file() else None
+
+
+def policy_label(path: Path | None) -> str:
+    """How banners and reports name the policy in use: the path as given, or the preset."""
+    return BUILTIN_LABEL if path is None else str(path)
+
+
+# The modules the `aws` extra brings (pyproject.toml [project.optional-dependencies] aws).
+AWS_MODULES = ("boto3", "aws_cdk", "constructs")
+AWS_EXTRA_HINT = "pip install 'edgeshield[aws]'"
+
+
+def missing_aws_modules(modules: tuple[str, ...] = AWS_MODULES) -> list[str]:
+    """The modules of the aws extra that cannot be imported here (none on a full install)."""
+    missing = []
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
+def require_aws(command: str, modules: tuple[str, ...] = AWS_MODULES) -> None:
+    """Exit 2 with one line naming the extra when ``command`` cannot run on this install."""
+    missing = missing_aws_modules(modules)
+    if missing:
+        fail(
+            f"`edgeshield {command}` needs the aws extra ({', '.join(missing)} not installed); "
+            f"install it with: {AWS_EXTRA_HINT}",
+            EXIT_USAGE,
+        )

@@ -1,0 +1,445 @@
+"""Chromium through a local edge: the parts ``csp verify`` and the ``--crawl`` pass share.
+
+- ``LocalEdge`` starts the emulator (``edgeshield serve`` in-process) over TLS in front of a
+  site folder, with a policy file or an already compiled policy, and records the CSP reports
+  that reach ``/_edgeshield/csp-report``. TLS because browsers treat plain-HTTP pages as
+  insecure contexts: no Reporting API, no secure-context features, different behaviour.
+- ``launch`` starts Debian's Chromium (never a browser downloaded by a tool) with Playwright's
+  async API: the sync API keeps an event loop installed on the thread while it is open.
+- ``LISTENER`` is injected before any page script (CDP's addScriptToEvaluateOnNewDocument,
+  which a page's CSP does not govern) and hands every ``securitypolicyviolation`` event to
+  Python, with what the browser blocked read from the DOM at that moment: violation events and
+  reports carry no hash (``sample`` holds at most 40 characters), so the text to hash has to
+  come from the element itself.
+
+Nothing here reaches beyond loopback: every request to another host is aborted before it
+leaves the browser (CSP checks run before the request, so violations are still seen).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import unquote, urlsplit
+
+from aiohttp import web
+
+CHROMIUM: Final = os.environ.get("EDGESHIELD_CHROMIUM", "/usr/bin/chromium")
+REPORT_PATH: Final = "/_edgeshield/csp-report"  # where the presets send reports
+# A root, headless, offline machine: no sandbox (root), no background traffic; reports
+# delivered within a second instead of batched for up to a minute.
+CHROMIUM_ARGS: Final = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--short-reporting-delay",
+)
+_BINDING: Final = "__edgeshieldCspViolation"
+_MAX_TEXT: Final = 1024 * 1024  # longest element text or attribute taken from a page
+
+# Runs in every frame before the page's own scripts. Captures the binding in a closure so a
+# page cannot redirect it, listens on window in the capture phase (the event is fired at the
+# element when it is connected, else at the document, and bubbles), and reads what was blocked:
+# the text of an inline <script>/<style>, the style= or on*= attribute, a javascript: URL.
+LISTENER: Final = """
+(() => {
+  const send = window.__BINDING__;
+  if (typeof send !== 'function') return;
+  const MAX = __MAX__;
+  const clip = (s) => (typeof s === 'string' && s.length <= MAX ? s : null);
+  const handlers = (el) => {
+    const out = [];
+    for (const a of el.attributes || []) {
+      if (a.name.startsWith('on')) out.push([a.name, a.value]);
+    }
+    return out;
+  };
+  window.addEventListener('securitypolicyviolation', (e) => {
+    const t = e.target;
+    const el = t && t.nodeType === 1 ? t : null;
+    const found = {};
+    if (el) {
+      found.element = el.localName;
+      if (e.effectiveDirective === 'style-src-attr') {
+        found.attribute = 'style';
+        found.text = clip(el.getAttribute('style'));
+      } else if (e.effectiveDirective === 'script-src-attr') {
+        found.handlers = handlers(el).filter(([n, v]) => v.length <= MAX);
+      } else if (el.localName === 'script' || el.localName === 'style') {
+        if (!el.hasAttribute('src')) found.text = clip(el.textContent);
+      } else if (e.blockedURI === 'inline') {
+        const href = el.getAttribute('href') || el.getAttribute('action') || el.getAttribute('src');
+        if (href && /^\\s*javascript:/i.test(href)) found.urls = [href];
+      }
+    }
+    if (!el && e.blockedURI === 'inline' && e.effectiveDirective === 'script-src-elem') {
+      // A javascript: URL is reported at the document: every one it holds is a candidate;
+      // the browser's sample (with 'report-sample') narrows them down.
+      found.urls = Array.from(
+        document.querySelectorAll('[href^="javascript:" i], [action^="javascript:" i]'),
+        (n) => n.getAttribute('href') || n.getAttribute('action'),
+      ).filter((u) => u && u.length <= MAX).slice(0, 200);
+    }
+    send({
+      documentURI: e.documentURI, effectiveDirective: e.effectiveDirective,
+      violatedDirective: e.violatedDirective, blockedURI: e.blockedURI,
+      sourceFile: e.sourceFile, lineNumber: e.lineNumber, columnNumber: e.columnNumber,
+      sample: e.sample, disposition: e.disposition, statusCode: e.statusCode, found,
+    });
+  }, true);
+})();
+""".replace("__BINDING__", _BINDING).replace("__MAX__", str(_MAX_TEXT))
+
+
+class BrowserMissing(Exception):
+    """Chromium (or Playwright) is not installed: one line saying how to get it."""
+
+
+def chromium_path(path: str | None = None) -> str:
+    candidate = path or CHROMIUM
+    if Path(candidate).is_file() and os.access(candidate, os.X_OK):
+        return candidate
+    found = shutil.which("chromium")
+    if path is None and found:
+        return found
+    raise BrowserMissing(
+        f"Chromium not found at {candidate}; install Debian's chromium (`make browser` or "
+        "`apt install chromium`) or set EDGESHIELD_CHROMIUM"
+    )
+
+
+def source_hash(text: str) -> str:
+    """The CSP source that allows exactly ``text``: ``'sha256-<base64>'`` of its UTF-8 bytes,
+    as browsers hash inline scripts, styles, attributes and javascript: URLs."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One CSP violation as the browser saw it, with site paths instead of full URLs."""
+
+    page: str  # the document's path on the site (with query), or its URL when elsewhere
+    directive: str  # the effective directive (script-src-elem, style-src-attr, img-src, ...)
+    violated: str  # the directive as written in the policy that refused it
+    blocked: str  # 'inline', 'eval', 'wasm-eval', 'data', a path or a URL
+    source: str  # file:line:column where the browser located it ('' when it gave none)
+    sample: str  # the first characters the browser quotes (with 'report-sample')
+    disposition: str  # 'enforce' or 'report'
+    origin: str  # 'event' (in-page listener) or 'report' (arrived at the report route)
+    # What the page held at the moment: the blocked text (inline <script>/<style>, style=),
+    # javascript: URL, or event-handler attributes, for hashing. Not part of equality.
+    element: str = field(default="", compare=False)
+    text: str | None = field(default=None, compare=False, repr=False)
+    urls: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    handlers: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+    # Texts found for it elsewhere (the browser's complete sample, the site's files).
+    candidates: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """Identity across the two channels: the same refusal seen as an event and a report."""
+        return (self.page, self.directive, self.blocked, self.source)
+
+    def hashes(self) -> list[str]:
+        """The hash sources that would allow this inline code, when the page showed it."""
+        if self.text is not None:
+            return [source_hash(self.text)]
+        values = list(self.urls) or [v for _n, v in self.handlers] or list(self.candidates)
+        if self.sample:  # the browser's quote says which one was refused
+            values = [v for v in values if v.startswith(self.sample)] or values
+        return sorted({source_hash(v) for v in values})
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("text", "urls", "handlers", "candidates"):
+            data.pop(name)
+        data["hashes"] = self.hashes()
+        return data
+
+
+def site_path(url: str, base: str) -> str:
+    """``https://127.0.0.1:PORT/a/b.html?q`` -> ``/a/b.html?q`` when it is on the edge."""
+    if not url:
+        return ""
+    if base and url.startswith(base):
+        parts = urlsplit(url)
+        path = unquote(parts.path) or "/"
+        return path + (f"?{parts.query}" if parts.query else "")
+    return url
+
+
+def _text(value: Any, limit: int = 2048) -> str:
+    """A string from untrusted browser data, bounded (printing sanitises it further)."""
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _blocked(value: Any, base: str) -> str:
+    text = _text(value)
+    if text.startswith(("http://", "https://")):
+        return site_path(text, base)
+    return text
+
+
+def violation_from_event(data: Any, base: str) -> Violation | None:
+    """A violation from the listener's payload (untrusted: the page could call the binding)."""
+    if not isinstance(data, dict):
+        return None
+    raw_found = data.get("found")
+    found: dict[str, Any] = raw_found if isinstance(raw_found, dict) else {}
+    source = site_path(_text(data.get("sourceFile")), base)
+    line, column = data.get("lineNumber"), data.get("columnNumber")
+    if source and isinstance(line, int) and line > 0:
+        source += f":{line}"
+        if isinstance(column, int) and column > 0:
+            source += f":{column}"
+    raw_handlers = found.get("handlers")
+    raw_handlers = raw_handlers if isinstance(raw_handlers, list) else []
+    handlers = tuple(
+        (str(h[0]), str(h[1]))
+        for h in raw_handlers
+        if isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h)
+    )
+    text = found.get("text")
+    raw_urls = found.get("urls")
+    raw_urls = raw_urls if isinstance(raw_urls, list) else []
+    return Violation(
+        page=site_path(_text(data.get("documentURI")), base),
+        directive=_text(data.get("effectiveDirective"), 64),
+        violated=_text(data.get("violatedDirective"), 256),
+        blocked=_blocked(data.get("blockedURI"), base),
+        source=source,
+        sample=_text(data.get("sample"), 256),
+        disposition=_text(data.get("disposition"), 16),
+        origin="event",
+        element=_text(found.get("element"), 64),
+        text=text if isinstance(text, str) else None,
+        urls=tuple(u for u in raw_urls[:200] if isinstance(u, str)),
+        handlers=handlers,
+    )
+
+
+def violations_from_report(body: bytes, base: str) -> list[Violation]:
+    """Violations from a report-uri (``application/csp-report``) or Reporting API
+    (``application/reports+json``) body; anything else yields nothing."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    items: list[dict[str, Any]] = []
+    if isinstance(data, dict) and isinstance(data.get("csp-report"), dict):
+        r = data["csp-report"]
+        items.append(
+            {
+                "documentURI": r.get("document-uri"),
+                "effectiveDirective": r.get("effective-directive") or r.get("violated-directive"),
+                "violatedDirective": r.get("violated-directive"),
+                "blockedURI": r.get("blocked-uri"),
+                "sourceFile": r.get("source-file"),
+                "lineNumber": r.get("line-number"),
+                "columnNumber": r.get("column-number"),
+                "sample": r.get("script-sample"),
+                "disposition": r.get("disposition"),
+            }
+        )
+    elif isinstance(data, list):
+        for report in data:
+            if not isinstance(report, dict) or report.get("type") != "csp-violation":
+                continue
+            b = report.get("body")
+            if not isinstance(b, dict):
+                continue
+            items.append(
+                {
+                    "documentURI": b.get("documentURL"),
+                    "effectiveDirective": b.get("effectiveDirective"),
+                    "violatedDirective": b.get("effectiveDirective"),
+                    "blockedURI": b.get("blockedURL"),
+                    "sourceFile": b.get("sourceFile"),
+                    "lineNumber": b.get("lineNumber"),
+                    "columnNumber": b.get("columnNumber"),
+                    "sample": b.get("sample"),
+                    "disposition": b.get("disposition"),
+                }
+            )
+    out = []
+    for item in items[:1000]:
+        violation = violation_from_event(item, base)
+        if violation is not None:
+            out.append(
+                Violation(**{**asdict(violation), "origin": "report", "handlers": (), "urls": ()})
+            )
+    return out
+
+
+class ReportInbox:
+    """The local route at /_edgeshield/csp-report: keeps the bodies browsers post there."""
+
+    MAX_BODY: Final = 256 * 1024
+    MAX_REPORTS: Final = 10_000
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        if request.method != "POST":
+            return web.Response(status=405, text="POST reports here\n")
+        body = await request.content.read(self.MAX_BODY + 1)
+        if len(body) > self.MAX_BODY:
+            return web.Response(status=413, text="report too large\n")
+        if len(self.bodies) < self.MAX_REPORTS:
+            self.bodies.append(body)
+        return web.Response(status=204)
+
+    def violations(self, base: str) -> list[Violation]:
+        out: list[Violation] = []
+        for body in self.bodies:
+            out.extend(violations_from_report(body, base))
+        return out
+
+
+class EdgeStartError(Exception):
+    """The local edge could not start (a policy error, a missing folder): one line."""
+
+
+@dataclass
+class LocalEdge:
+    """A started local edge over TLS; ``url`` ends without a slash."""
+
+    url: str
+    inbox: ReportInbox
+    _running: Any
+
+    async def close(self) -> None:
+        await self._running.close()
+
+
+@contextlib.asynccontextmanager
+async def local_edge(
+    origin: Path,
+    *,
+    policy: Path | None = None,
+    compiled: dict[str, Any] | None = None,
+) -> AsyncIterator[LocalEdge]:
+    """The emulator in front of ``origin`` over TLS with edgeshield's function: the policy file
+    exactly as ``serve --policy`` loads it, or an already compiled policy (the crawl's
+    report-only candidate). Its state (certificate, logs, staged bundle) lives in a temporary
+    directory that is removed afterwards."""
+    from edgeshield.bundle import stage
+    from edgeshield.emulator.serve import BUILD_DIR, ServeConfig, ServeError, prepare, start
+
+    inbox = ReportInbox()
+    state = Path(tempfile.mkdtemp(prefix="edgeshield-csp-"))
+    try:
+        config = ServeConfig(
+            host="127.0.0.1",
+            port=0,
+            origin=str(origin),
+            policy=policy.resolve() if policy is not None else None,
+            cwd=state,
+            access_log=None,
+            reload=False,
+            tls=True,
+            workers=2,
+            local_routes={REPORT_PATH: inbox},
+            shutdown_timeout=5.0,
+        )
+        try:
+            prepared = prepare(config)
+            if compiled is not None:
+                # prepare() staged the policy file (or the preset); the function's code tree
+                # is the same for any policy, so staging the compiled one over it in the same
+                # place is exactly what serve would have run with that policy.
+                stage(compiled, state / ".edgeshield" / BUILD_DIR)
+            running = await start(prepared)
+        except ServeError as exc:
+            raise EdgeStartError(str(exc)) from None
+        try:
+            yield LocalEdge(running.url.rstrip("/"), inbox, running)
+        finally:
+            await running.close()
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def launch(executable: str | None = None) -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, through Playwright's async API."""
+    path = chromium_path(executable)
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        raise BrowserMissing(
+            "Playwright is not installed: pip install playwright (its browser download is "
+            "not needed; edgeshield drives the system's Chromium)"
+        ) from None
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=path, headless=True, args=list(CHROMIUM_ARGS)
+        )
+        try:
+            yield browser
+        finally:
+            with contextlib.suppress(Exception):
+                await browser.close()
+
+
+async def watched_context(
+    browser: Any, edge_url: str, on_violation: Callable[[Violation], None]
+) -> Any:
+    """A browser context that reports every violation to ``on_violation`` and never leaves
+    the edge: requests to any other origin are aborted (CSP decides before they are sent)."""
+    context = await browser.new_context(ignore_https_errors=True, service_workers="block")
+
+    def binding(_source: Any, data: Any) -> None:
+        violation = violation_from_event(data, edge_url)
+        if violation is not None:
+            on_violation(violation)
+
+    await context.expose_binding(_BINDING, binding)
+    await context.add_init_script(LISTENER)
+    prefix = edge_url + "/"
+
+    async def only_the_edge(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(prefix) or url.startswith(("data:", "blob:")):
+            await route.continue_()
+        else:
+            await route.abort("blockedbyclient")
+
+    await context.route("**/*", only_the_edge)
+    return context
+
+
+async def settle(page: Any, timeout_ms: float, settle_ms: float) -> None:
+    """Wait until the network has been idle (Playwright's 500 ms rule, bounded by
+    ``timeout_ms``), then ``settle_ms`` more for timers and late handlers. Never
+    ``wait_for_function``: it evaluates with eval(), which a strict CSP refuses — and reports."""
+    with contextlib.suppress(Exception):
+        await page.wait_for_load_state("networkidle", timeout=timeout_ms)
+    if settle_ms > 0:
+        await asyncio.sleep(settle_ms / 1000)
+
+
+def dedupe(violations: list[Violation]) -> list[Violation]:
+    """One entry per refusal: events first (they carry the DOM's text), then reports that no
+    event explains (violations in workers, or before the listener could run)."""
+    seen: dict[tuple[str, str, str, str], Violation] = {}
+    for violation in sorted(violations, key=lambda v: v.origin != "event"):
+        seen.setdefault(violation.key, violation)
+    return sorted(seen.values(), key=lambda v: (v.page, v.directive, v.blocked, v.source))

@@ -1,0 +1,116 @@
+"""A core install (``pip install edgeshield`` without the ``aws`` extra) explains itself
+(issue 9.6): the AWS commands say which extra to install, exit 2, and never blame credentials;
+everything else keeps working.
+
+The core install is made real for the child process: a ``sitecustomize`` on PYTHONPATH puts a
+finder in front of ``sys.meta_path`` that refuses every module of the extra, exactly as if
+they were not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BLOCKER = """
+import sys
+
+BLOCKED = {"boto3", "botocore", "aws_cdk", "constructs", "jsii", "cdk_nag", "moto"}
+
+
+class NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NotInstalled())
+"""
+
+
+@pytest.fixture(scope="module")
+def core_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    site = tmp_path_factory.mktemp("core-site")
+    (site / "sitecustomize.py").write_text(BLOCKER)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONPATH"] = str(site)
+    return env
+
+
+def run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from edgeshield.cli import main; main()", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_blocker_really_hides_the_extra(core_env: dict[str, str], tmp_path: Path) -> None:
+    probe = subprocess.run(
+        [sys.executable, "-c", "import boto3"], env=core_env, capture_output=True, text=True
+    )
+    assert probe.returncode == 1 and "No module named 'boto3'" in probe.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["synth", "--out", "cdk.out"], "edgeshield synth"),
+        (["deploy", "--yes"], "edgeshield deploy"),
+        (["logs", "--function", "edgeshield-security-headers"], "edgeshield logs --function"),
+        (["env", "encrypt", "--key", "alias/k", "--function", "f", "secret"], "env encrypt"),
+    ],
+)
+def test_aws_commands_name_the_extra(
+    core_env: dict[str, str], tmp_path: Path, args: list[str], named: str
+) -> None:
+    result = run(core_env, tmp_path, *args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert named in lines[0] and "pip install 'edgeshield[aws]'" in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "credential" not in result.stderr.lower()
+
+
+def test_the_core_still_checks_bundles_and_grades(core_env: dict[str, str], tmp_path: Path) -> None:
+    assert run(core_env, tmp_path, "init").returncode == 0
+    checked = run(core_env, tmp_path, "check", "--quiet")
+    assert checked.returncode == 0 and "valid" in checked.stdout, checked.stderr
+    bundled = run(core_env, tmp_path, "bundle", "--json")
+    assert bundled.returncode == 0, bundled.stderr
+    (tmp_path / "h.txt").write_text("X-Frame-Options: DENY\n")
+    graded = run(core_env, tmp_path, "grade", "--headers", "h.txt", "--format", "json")
+    assert graded.returncode == 0, graded.stderr
+    local = run(core_env, tmp_path, "logs", "--local")
+    assert local.returncode == 2 and "no local logs" in local.stderr  # not the extra
+
+
+def test_serve_and_its_collector_run_on_the_core(core_env: dict[str, str], tmp_path: Path) -> None:
+    """`make serve` installs only the core: the edge and the CSP-report collector must run."""
+    from tests.emulator.helpers import fetch, start_serve
+
+    proc = start_serve(tmp_path, "--quiet", "--no-reload", env=core_env)
+    try:
+        page = fetch(proc.port, "/")
+        assert page.status == 200 and page.header("content-security-policy")
+        report = fetch(
+            proc.port,
+            "/_edgeshield/csp-report",
+            method="POST",
+            headers={"Content-Type": "application/csp-report"},
+            body=b'{"csp-report":{"blocked-uri":"inline","effective-directive":"script-src-elem",'
+            b'"document-uri":"https://x.example/"}}',
+        )
+        assert report.status in (200, 204), report.body
+    finally:
+        proc.stop()
+    assert "Traceback" not in proc.output()
