@@ -1,11 +1,15 @@
 """Benchmark of ``edgeshield serve``: requests/s and p50/p99 latency through the local edge
 (strict policy at origin-response; cache off, then cache hits) against the same origin
-directly, with the same client in the same run. Bounded: a fixed number of requests per case.
+directly and against a bare aiohttp reverse proxy in front of it (the floor for any Python
+proxy: no function, no cache, no logging), with the same client in the same run. Cases are
+interleaved in rounds, so a burst of load from elsewhere hits every case alike; the ratios are
+medians of per-round ratios. Bounded: a fixed number of requests per case and round.
 
-    .venv/bin/python benchmarks/emulator.py [--requests 3000] [--concurrency 16]
+    .venv/bin/python benchmarks/emulator.py [--requests 1500] [--rounds 3] [--concurrency 16]
 
-Everything runs on 127.0.0.1: the origin (aiohttp, one process), the edge (one process plus
-its function worker) and this client share the machine's cores, so the figures are relative.
+Everything runs on 127.0.0.1: the origin (aiohttp, one process), the proxy, the edge (one
+process plus its function workers) and this client share the machine's cores, so the figures
+are relative.
 """
 
 from __future__ import annotations
@@ -31,6 +35,35 @@ async def handle(request):
     return web.Response(body=PAGE, content_type="text/html",
                         headers={"Cache-Control": "max-age=3600", "Server": "bench-origin"})
 app = web.Application()
+app.router.add_get("/{tail:.*}", handle)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+# The floor: an aiohttp server that forwards each GET to the origin with one pooled client
+# session and returns status, end-to-end headers and body. What every Python proxy must do.
+BARE_PROXY = r"""
+import sys
+import aiohttp
+from aiohttp import web
+HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
+       "proxy-authenticate", "proxy-authorization", "te", "trailer", "upgrade"}
+ORIGIN = sys.argv[2]
+async def start(app):
+    app["client"] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                          auto_decompress=False)
+async def stop(app):
+    await app["client"].close()
+async def handle(request):
+    async with request.app["client"].get(ORIGIN + request.path_qs) as r:
+        body = await r.read()
+        headers = [(k, v) for k, v in r.headers.items() if k.lower() not in HOP]
+        resp = web.Response(status=r.status, body=body)
+        for k, v in headers:
+            resp.headers.add(k, v)
+        return resp
+app = web.Application()
+app.on_startup.append(start)
+app.on_cleanup.append(stop)
 app.router.add_get("/{tail:.*}", handle)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
@@ -102,24 +135,33 @@ async def measure(url: str, requests: int, concurrency: int, same_path: bool) ->
     }
 
 
+def _median_ratio(pairs: list[tuple[float, float]]) -> float:
+    return statistics.median(a / b for a, b in pairs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=1500, help="per case and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
     options = parser.parse_args()
     cli = ["-c", "from edgeshield.cli import main; main()", "serve", "--port", "{port}", "--quiet"]
+    c = options.concurrency
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
         origin, origin_port = start(["-c", ORIGIN, "{port}"], cwd)
         origin_url = f"http://127.0.0.1:{origin_port}"
         procs = [origin]
         try:
+            proxy, proxy_port = start(["-c", BARE_PROXY, "{port}", origin_url], cwd)
+            procs.append(proxy)
             edge_nocache, nocache_port = start([*cli, "--origin", origin_url, "--no-cache"], cwd)
             procs.append(edge_nocache)
             edge_cache, cache_port = start([*cli, "--origin", origin_url], cwd)
             procs.append(edge_cache)
             cases = [
-                ("origin directly", f"http://127.0.0.1:{origin_port}", False),
+                ("origin directly", origin_url, False),
+                ("bare aiohttp reverse proxy", f"http://127.0.0.1:{proxy_port}", False),
                 (
                     "edge, cache off (miss: origin + function)",
                     f"http://127.0.0.1:{nocache_port}",
@@ -127,37 +169,65 @@ def main() -> None:
                 ),
                 ("edge, cache on (hits)", f"http://127.0.0.1:{cache_port}", True),
             ]
-            print(
-                f"{options.requests} requests per case; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
-            )
-            c = options.concurrency
-            print(
-                f"| case | c=1 req/s | c=1 p50 ms | c=1 p99 ms | c={c} req/s | c={c} p50 ms "
-                f"| c={c} p99 ms |"
-            )
-            print("|---|---|---|---|---|---|---|")
-            results = {}
-            for name, url, same in cases:
-                one = asyncio.run(measure(url, options.requests, 1, same))
-                many = asyncio.run(measure(url, options.requests, options.concurrency, same))
-                results[name] = (one, many)
-                print(
-                    f"| {name} | {one['rps']:,.0f} | {one['p50']:.2f} | {one['p99']:.2f} "
-                    f"| {many['rps']:,.0f} | {many['p50']:.2f} | {many['p99']:.2f} |"
-                )
-            direct, miss, hit = (results[c[0]] for c in cases)
-            print()
-            print(f"added p50 on a miss (c=1): {miss[0]['p50'] - direct[0]['p50']:.2f} ms")
-            print(
-                f"miss throughput vs origin (c={options.concurrency}): {miss[1]['rps'] / direct[1]['rps']:.2f}x"
-            )
-            print(
-                f"hit p50 vs origin p50 (c=1): {hit[0]['p50']:.2f} ms vs {direct[0]['p50']:.2f} ms"
-            )
+            runs: dict[str, list[tuple[dict[str, float], dict[str, float]]]] = {
+                name: [] for name, _u, _s in cases
+            }
+            for _ in range(options.rounds):
+                for name, url, same in cases:
+                    one = asyncio.run(measure(url, options.requests, 1, same))
+                    many = asyncio.run(measure(url, options.requests, c, same))
+                    runs[name].append((one, many))
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(15)
+
+    def med(name: str, level: int, key: str) -> float:
+        return statistics.median(r[level][key] for r in runs[name])
+
+    direct, proxy_name, miss, hit = (case[0] for case in cases)
+    print(
+        f"{options.requests} requests per case and round, {options.rounds} rounds (medians); "
+        f"{os.cpu_count()} CPUs, {_cpu()}, Python {sys.version.split()[0]}; "
+        f"load average {os.getloadavg()[0]:.1f}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
+    print(
+        f"| case | c=1 req/s | c=1 p50 ms | c=1 p99 ms | c={c} req/s | c={c} p50 ms | c={c} p99 ms |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name, _u, _s in cases:
+        print(
+            f"| {name} | {med(name, 0, 'rps'):,.0f} | {med(name, 0, 'p50'):.2f} "
+            f"| {med(name, 0, 'p99'):.2f} | {med(name, 1, 'rps'):,.0f} "
+            f"| {med(name, 1, 'p50'):.2f} | {med(name, 1, 'p99'):.2f} |"
+        )
+    rounds = range(options.rounds)
+
+    def ratio(a: str, b: str, level: int) -> float:
+        return _median_ratio([(runs[a][i][level]["rps"], runs[b][i][level]["rps"]) for i in rounds])
+
+    added = statistics.median(runs[miss][i][0]["p50"] - runs[direct][i][0]["p50"] for i in rounds)
+    print()
+    print("| figure | measured | target |")
+    print("|---|---|---|")
+    print(
+        f"| miss throughput vs bare aiohttp proxy (c={c}) | **{ratio(miss, proxy_name, 1):.2f}×** | ≥ 0.5× (goal 0.8×) |"
+    )
+    print(f"| miss throughput vs bare aiohttp proxy (c=1) | {ratio(miss, proxy_name, 0):.2f}× | |")
+    print(f"| bare proxy throughput vs origin (c={c}) | {ratio(proxy_name, direct, 1):.2f}× | |")
+    print(f"| hit throughput vs origin (c={c}) | **{ratio(hit, direct, 1):.2f}×** | ≥ 1.0× |")
+    print(f"| added p50 of a miss over the origin (c=1) | **{added:.2f} ms** | ≤ 1 ms |")
+    print(f"| hit p50 vs origin p50 (c=1) | {med(hit, 0, 'p50'):.2f} vs {med(direct, 0, 'p50'):.2f} ms | |")  # fmt: skip
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -51,7 +51,10 @@ def test_per_page_fit_writes_a_manifest_that_bundles(tmp_path: Path) -> None:
     assert 'event handler onclick "toggle("menu"); return false;" -> \'sha256-' in text
     assert "at docs/page-1.html:9, docs/page-10.html:9, docs/page-100.html:9 (+147 more)" in text
     assert "… and " in text  # 150 distinct page hashes: the list is cut, --json has them all
-    assert "https://fonts.gstatic.com in font-src: css/site.css:2 (@font-face src)" in text
+    assert (
+        "https://fonts.gstatic.com in font-src: css/site.css:1 (fonts of the "
+        "https://fonts.googleapis.com stylesheet), css/site.css:2 (@font-face src)"
+    ) in text
     assert "Grade on an HTML page: A+" in text
     manifest = tmp_path / "out" / "policy.csp-pages.json"
     assert manifest.is_file()

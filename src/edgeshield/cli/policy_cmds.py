@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
 from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
 from edgeshield.cli.options import DEFAULT_POLICY_FILE, PolicyOption, policy_label, resolve_policy
+
+if TYPE_CHECKING:
+    from edgeshield.cloudfront.rules import Trigger
+    from edgeshield.emulator.invoke import InvokeResult
 
 
 @app.command(rich_help_panel="Policy and function")
@@ -324,14 +328,9 @@ def invoke(
 
     Exit 0 when CloudFront would accept the result, 1 when it would not (or the function failed),
     2 for bad input."""
-    import asyncio
-    import tempfile
-
-    from edgeshield.bundle import HANDLER, stage
-    from edgeshield.cloudfront import EventError, event_trigger, normalize_event, validate_result
-    from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS
-    from edgeshield.emulator.logstore import LogStore, read_events
-    from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, function_name_for
+    from edgeshield.cloudfront import EventError
+    from edgeshield.emulator.invoke import InvokeError
+    from edgeshield.emulator.invoke import invoke as run_once
     from edgeshield.policy import PolicyError, load_and_compile
 
     if policy is not None and handler is not None:
@@ -342,91 +341,55 @@ def invoke(
             EXIT_USAGE,
         )
     raw = _read_event_arg(event_file)
+    compiled = None
+    if handler is None:
+        try:
+            compiled = load_and_compile(resolve_policy(policy))
+        except PolicyError as exc:
+            for problem in exc.problems:
+                err.print(problem.format(), markup=False)
+            fail("the policy has errors (run `edgeshield check`)", EXIT_USAGE)
     try:
-        event = normalize_event(raw, trigger)
-        kind = event_trigger(event)
+        answer = run_once(
+            raw,
+            handler=handler,
+            compiled_policy=compiled,
+            trigger=cast("Trigger | None", trigger),
+            timeout=timeout,
+        )
+    except InvokeError as exc:
+        fail(str(exc), EXIT_USAGE)
     except (EventError, ValueError) as exc:
         fail(f"{event_file}: {exc}", EXIT_USAGE)
-
-    with tempfile.TemporaryDirectory(prefix="edgeshield-invoke-") as tmp:
-        scratch = Path(tmp)
-        if handler is None:
-            try:
-                compiled = load_and_compile(resolve_policy(policy))
-            except PolicyError as exc:
-                for problem in exc.problems:
-                    err.print(problem.format(), markup=False)
-                fail("the policy has errors (run `edgeshield check`)", EXIT_USAGE)
-            root, target, name, stdlib_only = (
-                stage(compiled, scratch / "bundle"),
-                HANDLER,
-                "edgeshield",
-                True,
-            )
-        else:
-            root, target, name, stdlib_only = Path.cwd(), handler, function_name_for(handler), False
-        spec = FunctionSpec(
-            trigger=kind,
-            handler=target,
-            task_root=root,
-            name=name,
-            memory_mb=MEMORY_MB_VIEWER,
-            timeout_s=min(timeout, TIMEOUT_SECONDS[kind])
-            if timeout is not None
-            else TIMEOUT_SECONDS[kind],
-            region="us-east-1",
-            stdlib_only=stdlib_only,
-        )
-        logs_root = scratch / "logs"
-
-        async def once() -> Any:
-            pool = FunctionPool(spec, LogStore(logs_root), max_workers=1, scratch=scratch)
-            try:
-                return await pool.invoke(event)
-            finally:
-                await pool.close()
-
-        invocation = asyncio.run(once())
-        log_lines = [e.message for e in read_events(logs_root)]
-
-    violations = (
-        validate_result(kind, event, invocation.result) if invocation.status == "ok" else []
-    )
-    failed = invocation.status != "ok" or bool(violations)
     if as_json:
-        print_json(
-            {
-                "trigger": kind,
-                "status": invocation.status,
-                "error_type": invocation.error_type,
-                "error_message": invocation.error_message,
-                "duration_ms": invocation.duration_ms,
-                "result": invocation.result,
-                "violations": [
-                    {"kind": v.kind, "message": v.message, "header": v.header} for v in violations
-                ],
-                "logs": log_lines,
-                "accepted": not failed,
-            }
-        )
+        print_json(answer.to_dict())
     else:
-        for line in log_lines:
-            err.print(line.rstrip("\n"), markup=False, highlight=False)
-        if invocation.status == "ok":
-            print_json(invocation.result)
-        if invocation.status == "timeout":
-            out.print(
-                f"LambdaLimitExceeded: the function ran past its {spec.timeout_s:g} s timeout (CloudFront answers 503)"
-            )
-        elif invocation.status == "error":
-            out.print(
-                f"LambdaExecutionError: {invocation.error_type}: {invocation.error_message} (CloudFront answers 503)",
-                markup=False,
-            )
-        for v in violations:
-            label = "LambdaValidationError" if v.kind == "validation" else "LambdaExecutionError"
-            out.print(f"{label}: {v.message}", markup=False)
-        if not failed:
-            out.print(f"CloudFront would accept this {kind} result.")
-    if failed:
+        _print_invocation(answer)
+    if not answer.accepted:
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _print_invocation(answer: InvokeResult) -> None:
+    for line in answer.logs:
+        err.print(line, markup=False, highlight=False)
+    if answer.status == "ok":
+        print_json(answer.result)
+    if answer.status == "timeout":
+        out.print(
+            f"LambdaLimitExceeded: the function ran past its {answer.timeout_s:g} s timeout (CloudFront answers 503)"
+        )
+    elif answer.status == "error":
+        out.print(
+            f"LambdaExecutionError: {answer.error_type}: {answer.error_message} (CloudFront answers 503)",
+            markup=False,
+        )
+    for v in answer.violations:
+        if v.kind == "validation":
+            label = "LambdaValidationError"
+        elif v.kind == "execution":
+            label = "LambdaExecutionError"
+        else:  # served anyway: a rule AWS does not document
+            label = "warning"
+        out.print(f"{label}: {v.message}", markup=False)
+    if answer.accepted:
+        out.print(f"CloudFront would accept this {answer.trigger} result.")

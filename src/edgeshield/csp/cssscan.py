@@ -3,7 +3,8 @@
 Only what a fetch needs is recognised: ``@import`` (style-src), ``url()`` inside ``@font-face``
 (font-src) and every other ``url()`` (img-src: backgrounds, masks, cursors, list and border
 images). A small scanner is enough here: comments and strings are skipped as CSS tokenizes them
-(https://www.w3.org/TR/css-syntax-3/), and nothing else about the stylesheet matters.
+(https://www.w3.org/TR/css-syntax-3/), and nothing else about the stylesheet matters. The
+``url()`` of an ``@namespace`` rule is a name, never fetched.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 _TOKEN_RE = re.compile(
     r"""
       (?P<comment>/\*.*?(?:\*/|\Z))
+    | (?P<namespace>@namespace\b[^;{}]*)
     | (?P<url>\burl\(\s*(?:"(?P<dq>(?:[^"\\\n]|\\.)*)"|'(?P<sq>(?:[^'\\\n]|\\.)*)'|(?P<raw>[^)'"\s]*))\s*\))
     | (?P<import>@import\s+(?:url\(\s*)?(?:"(?P<idq>(?:[^"\\\n]|\\.)*)"|'(?P<isq>(?:[^'\\\n]|\\.)*)'|(?P<iraw>[^)'"\s;]+)))
     | (?P<fontface>@font-face\b)

@@ -28,6 +28,8 @@ UNSAFE_INLINE = "'unsafe-inline'"
 UNSAFE_EVAL = "'unsafe-eval'"
 WARN_HEADER_BYTES = 8192
 DEFAULT_MAX_UNION = 4096
+# Pages generators write for "not found" (MkDocs, Jekyll, Hugo, Docusaurus, …).
+ERROR_PAGES = ("/404.html", "/404/index.html")
 # Directives in the order a fitted table lists them.
 DIRECTIVE_ORDER = (
     "default-src",
@@ -58,6 +60,9 @@ _KEYWORD_ORDER = (
     "'strict-dynamic'",
     "'report-sample'",
 )
+# A stylesheet on another host is not read, but these hosts' stylesheets always load their fonts
+# from one known place (Google Fonts CSS: https://developers.google.com/fonts/docs/getting_started).
+_STYLESHEET_FONT_HOSTS = {"https://fonts.googleapis.com": "https://fonts.gstatic.com"}
 # Browsers encode these in a URL path (https://url.spec.whatwg.org/#path-percent-encode-set).
 _PATH_SAFE = "/!$&'()*+,;=:@~[]|^\\%"
 
@@ -168,6 +173,30 @@ def _ref_sources(
         return
     why = reason.why + (f" ({resolved.note})" if resolved.note else "")
     result.add(directive, resolved.source, Reason(why, reason.location), page)
+    fonts = _STYLESHEET_FONT_HOSTS.get(resolved.source) if directive == "style-src" else None
+    if fonts is not None:
+        why = f"fonts of the {resolved.source} stylesheet"
+        result.add("font-src", fonts, Reason(why, reason.location), page)
+
+
+def _external_script_notes(result: FitResult) -> list[str]:
+    """One note per other host the pages load scripts from: ``csp verify`` and the crawl never
+    fetch them (nothing leaves the machine), so what they do at run time is not checked."""
+    found: dict[str, list[str]] = {}
+    for table in [result.site, *result.pages.values()]:
+        for source, reasons in table.get("script-src", {}).items():
+            if "://" in source:
+                found.setdefault(source, []).extend(r.location for r in reasons if r.location)
+    notes = []
+    for host in sorted(found):
+        where = sorted(set(found[host]))
+        more = f" (+{len(where) - 2} more)" if len(where) > 2 else ""
+        notes.append(
+            f"{', '.join(where[:2])}{more}: scripts from {host} are not run by csp verify or "
+            "--crawl (requests to other hosts are blocked there); what they add at run time "
+            "(styles, fonts, requests) is not fitted: check those pages against the real host"
+        )
+    return notes
 
 
 def fit_site(origin: Path, same_origins: Iterable[str] = ()) -> FitResult:
@@ -194,6 +223,7 @@ def fit_site(origin: Path, same_origins: Iterable[str] = ()) -> FitResult:
             for css in scan_css(text):
                 reason = Reason(css.why, f"{relative}:{css.line}")
                 _ref_sources(result, css.directive, css.url, reason, None, origins)
+    result.warnings.extend(_external_script_notes(result))
     if not result.files:
         result.warnings.append(f"{origin}: no HTML pages found (*.html, *.htm)")
     return result
@@ -302,6 +332,12 @@ def plan(result: FitResult, base: dict[str, list[str]], options: FitOptions = Fi
     fitted = {d: set(s) for d, s in site.items()}
     for d, s in common.items():
         fitted.setdefault(d, set()).update(s)
+    # A site's 404 page is what CloudFront's custom error response serves for every missing
+    # path, where the function only sees that path: what it needs goes to every page.
+    for page in ERROR_PAGES:
+        for d, s in pages.get(page, {}).items():
+            fitted.setdefault(d, set()).update(s)
+            common.setdefault(d, set()).update(s)
     own: dict[str, dict[str, list[str]]] = {}
     shared_value = render(merge_sources(base, _ordered(fitted)))
     largest, largest_page = len(shared_value), "pages without sources of their own"

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from html.entities import html5 as _ENTITIES
 from html.parser import HTMLParser
+from urllib.parse import urljoin
 
 from edgeshield.csp.cssscan import scan_css
 from edgeshield.csp.hashing import hash_source, javascript_url_text, normalize_newlines
@@ -212,6 +213,65 @@ _PRELOAD_AS = {
     "document": "frame-src",
     "manifest": "manifest-src",
 }
+# Foreign content (inline <svg> and <math>): there <script> and <style> are not raw text but
+# parsed as markup, so character references are decoded, comments dropped and CDATA sections
+# kept (https://html.spec.whatwg.org/#parsing-main-inforeign). Elements whose children are HTML
+# again, and HTML start tags that end foreign content
+# (https://html.spec.whatwg.org/#integration-point, "any other start tag" breakout list).
+_FOREIGN_ROOTS = frozenset({"svg", "math"})
+_HTML_INSIDE = {
+    "svg": frozenset({"foreignobject", "desc", "title"}),
+    "math": frozenset({"mi", "mo", "mn", "ms", "mtext"}),
+}
+_BREAKOUT = frozenset(
+    [
+        "b",
+        "big",
+        "blockquote",
+        "body",
+        "br",
+        "center",
+        "code",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "embed",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "head",
+        "hr",
+        "i",
+        "img",
+        "li",
+        "listing",
+        "menu",
+        "meta",
+        "nobr",
+        "ol",
+        "p",
+        "pre",
+        "ruby",
+        "s",
+        "small",
+        "span",
+        "strong",
+        "strike",
+        "sub",
+        "sup",
+        "table",
+        "tt",
+        "u",
+        "ul",
+        "var",
+    ]
+)
+_ABSOLUTE_RE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _CONTENT_CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 # WHATWG Encoding: labels whose meaning differs from Python's codec of the same name.
@@ -413,10 +473,31 @@ class _Scanner(HTMLParser):
         self.in_code: tuple[str, str, int] | None = None  # (directive, kind, line)
         self.code: list[str] = []
         self.in_media: list[str] = []  # enclosing <picture>/<video>/<audio>
+        self.base = ""  # the first <base href>, when it names another origin
+        self.base_seen = False
+        # Open <svg>/<math> and the integration points inside them: (tag, namespace of children).
+        self.foreign: list[tuple[str, str]] = []
+        self.code_tag = ""  # the <script>/<style> being read
+        self.code_parsed = False  # in foreign content: its text is markup, not raw text
+        self.code_nested = 0  # elements open inside a foreign <script>/<style>
+
+    def namespace(self) -> str:
+        return self.foreign[-1][1] if self.foreign else "html"
+
+    def set_cdata_mode(self, elem: str, *args: object, **kwargs: object) -> None:
+        # Called by HTMLParser right after handle_starttag for <script>/<style>; in foreign
+        # content their text is parsed as markup, so raw-text mode stays off.
+        if self.code_parsed and elem == self.code_tag:
+            return
+        super().set_cdata_mode(elem, *args, **kwargs)  # type: ignore[arg-type]
 
     def ref(self, directive: str, url: str | None, line: int, why: str) -> None:
-        if url is not None and url.strip():
-            self.scan.refs.append(Ref(directive, url.strip(), line, why))
+        if url is None or not url.strip() or url.strip().startswith("#"):
+            return
+        url = url.strip()
+        if self.base and not _ABSOLUTE_RE.match(url):
+            url = urljoin(self.base, url)  # relative URLs after a <base href> resolve against it
+        self.scan.refs.append(Ref(directive, url, line, why))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         line = self.getpos()[0]
@@ -429,8 +510,15 @@ class _Scanner(HTMLParser):
             first = {}
             for name, value in attrs:
                 first.setdefault(name, value)
+        if self.code_parsed:  # an element inside a foreign <script>/<style>: not its text
+            self.code_nested += 1
+            return
+        namespace = self._enter(tag, first)
         if tag in _NAVIGATION_ATTRS or "style" in first or not EVENT_HANDLERS.isdisjoint(first):
             self._attributes(tag, first, line)
+        if namespace != "html" and tag in ("script", "style"):
+            self._foreign_code(tag, first, line, namespace)
+            return
         if tag in _INERT:
             if tag == "iframe" and first.get("src") is not None:
                 self.ref("frame-src", first.get("src"), line, "<iframe src>")
@@ -463,7 +551,58 @@ class _Scanner(HTMLParser):
         else:
             self._resources(tag, first, line)
 
+    def _enter(self, tag: str, attrs: dict[str, str | None]) -> str:
+        """Track foreign content for a start tag; the namespace the element is in."""
+        namespace = self.namespace()
+        if namespace != "html" and (
+            tag in _BREAKOUT or (tag == "font" and not {"color", "face", "size"}.isdisjoint(attrs))
+        ):
+            while self.foreign and self.foreign[-1][1] != "html":
+                self.foreign.pop()
+            namespace = self.namespace()
+        if tag in _FOREIGN_ROOTS and (namespace == "html" or tag == "svg"):
+            self.foreign.append((tag, tag))
+            return tag
+        if namespace != "html" and tag in _HTML_INSIDE[namespace] and tag not in _INERT:
+            self.foreign.append((tag, "html"))
+        return namespace
+
+    def _foreign_code(self, tag: str, attrs: dict[str, str | None], line: int, ns: str) -> None:
+        """An SVG <script>/<style> runs and is checked like HTML's (its text parsed as markup);
+        a MathML one is an unknown element and needs nothing."""
+        self.code_tag, self.code_parsed, self.code_nested = tag, True, 0
+        self.code = []
+        if ns != "svg":
+            self.in_code = ("", "", line)
+        elif tag == "style":
+            self.in_code = ("style-src", "inline style", line)
+        else:
+            kind = _script_kind(attrs)
+            if attrs.get("href") is not None or attrs.get("xlink:href") is not None:
+                if kind is not None:
+                    self.ref(
+                        "script-src",
+                        attrs.get("href") or attrs.get("xlink:href"),
+                        line,
+                        "<svg script href>",
+                    )
+                self.in_code = ("", "", line)
+            elif kind == "classic":
+                self.in_code = ("script-src", "inline script", line)
+            else:
+                self.in_code = ("", "", line)
+
+    def unknown_decl(self, data: str) -> None:
+        # <![CDATA[…]]> is text only in foreign content (in HTML it is a bogus comment).
+        if self.code_parsed and not self.code_nested and data.startswith("CDATA["):
+            self.code.append(data[len("CDATA[") :])
+
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # In foreign content "/>" closes any element.
+        if self.namespace() != "html" and not self.inert and not self.code_parsed:
+            self.handle_starttag(tag, attrs)
+            self.handle_endtag(tag)
+            return
         # A "/>" means nothing in HTML on these: the element stays open.
         if tag in ("script", "style") or tag in _INERT:
             self.handle_starttag(tag, attrs)
@@ -476,11 +615,20 @@ class _Scanner(HTMLParser):
             if tag in _INERT:
                 self.inert -= 1
             return
+        if self.code_parsed:
+            if tag != self.code_tag or self.code_nested:
+                self.code_nested = max(self.code_nested - 1, 0)
+                return
+            self.code_parsed = False
         if tag in ("script", "style") and self.in_code is not None:
             directive, kind, line = self.in_code
             if directive:
                 text = "".join(self.code).replace("\0", "\ufffd")
-                self.scan.inline.append(Inline(directive, hash_source(text), kind, line, text))
+                # An empty <script> is never prepared, so never checked
+                # (https://html.spec.whatwg.org/#prepare-the-script-element); an empty
+                # <style> still is (Chromium reports it).
+                if text or directive != "script-src":
+                    self.scan.inline.append(Inline(directive, hash_source(text), kind, line, text))
                 if kind == "inline style":
                     for ref in scan_css(text, line):
                         self.ref(ref.directive, ref.url, ref.line, f"{ref.why} in <style>")
@@ -488,9 +636,13 @@ class _Scanner(HTMLParser):
             self.code = []
         elif tag in ("picture", "video", "audio") and self.in_media:
             self.in_media.pop()
+        for depth in range(len(self.foreign) - 1, -1, -1):
+            if self.foreign[depth][0] == tag:
+                del self.foreign[depth:]
+                break
 
     def handle_data(self, data: str) -> None:
-        if self.in_code is not None:
+        if self.in_code is not None and not self.code_nested:
             self.code.append(data)
 
     def _attributes(self, tag: str, attrs: dict[str, str | None], line: int) -> None:
@@ -565,13 +717,22 @@ class _Scanner(HTMLParser):
             self.scan.warnings.append(
                 (line, f"<{tag}> is blocked by object-src 'none' (the Observatory requires it)")
             )
-        elif tag == "image" or tag == "feimage":  # SVG
+        elif tag in ("image", "feimage", "use"):  # SVG; an external <use> loads as an image
             self.ref("img-src", a.get("href") or a.get("xlink:href"), line, f"<{tag} href>")
         elif tag == "base":
-            self.ref("base-uri", a.get("href"), line, "<base href>")
+            # Only the first <base href> sets (and is checked as) the document's base URL
+            # (https://html.spec.whatwg.org/#frozen-base-url); one on the same origin changes
+            # no source, one on another host moves every relative URL there.
+            href = (a.get("href") or "").strip()
+            if href and not self.base_seen:
+                self.ref("base-uri", href, line, "<base href>")
+                self.base_seen = True
+                if re.match(r"(?i)(https?:)?//", href):
+                    self.base = href if href[:2] != "//" else "https:" + href
         elif tag == "form":
-            action = a.get("action")
-            if action is not None and not action.lstrip().lower().startswith("javascript:"):
+            # No action (or an empty one) submits to the page itself.
+            action = a.get("action") or ""
+            if not action.lstrip().lower().startswith("javascript:"):
                 self.ref("form-action", action or "./", line, "<form action>")
         elif tag in ("button", "input") and a.get("formaction"):
             self.ref("form-action", a.get("formaction"), line, f"<{tag} formaction>")

@@ -56,7 +56,9 @@ class Plan:
     __slots__ = ("if_missing", "names", "remove", "replace")
 
     def __init__(self, remove: list[str], adds: dict[str, tuple[str, str, bool]]) -> None:
-        self.remove = frozenset(n for n in remove if _allowed(n))
+        # A name the plan sets is not also removed: the header set wins either way, and the
+        # engine can then remove after setting (see Engine.harden).
+        self.remove = frozenset(n for n in remove if _allowed(n) and n not in adds)
         allowed = [(n, k, v, o) for n, (k, v, o) in adds.items() if _allowed(n)]
         self.names = tuple(n for n, _k, _v, _o in allowed)
         self.replace = {n: [{"key": k, "value": v}] for n, k, v, o in allowed if o}
@@ -146,14 +148,34 @@ class Engine:
         else:
             plan, matched = self.base, ()
 
+        return self.harden(response, uri, origin, plan), plan, matched
+
+    def harden(
+        self,
+        response: dict[str, Any],
+        uri: str = "/",
+        origin: dict[str, Any] | None = None,
+        plan: Plan | None = None,
+    ) -> dict[str, Any]:
+        """The hardened copy of ``response`` under ``plan`` (default: the base plan, right for a
+        policy without rules). The hot path: two dict copies, one update, a removal check.
+        ``uri`` only matters to a per-page CSP."""
+        if origin is None:
+            origin = response.get("headers") or _EMPTY
+        if plan is None:
+            plan = self.base
+        # Copy the origin's headers and write only the names the policy sets, so read-only ones
+        # (Via, Transfer-Encoding) stay exactly as they came.
         headers = dict(origin)
-        if plan.remove:
-            for name in plan.remove.intersection(headers):
-                del headers[name]
         for name, entry in plan.if_missing:
             if name not in headers:
                 headers[name] = entry
         headers.update(plan.replace)
+        # Removed names are never set by the same plan (Plan drops them), so removing after the
+        # merge gives the same result; most responses carry none of them: no set is built.
+        if not plan.remove.isdisjoint(origin):
+            for name in plan.remove.intersection(origin):
+                del headers[name]
         if self.pages is not None:  # per-page CSP, unless a rule replaced the policy's CSP
             current = plan.replace.get(self.pages.name)
             if current is not None and current[0]["value"] == self.pages.base:
@@ -162,4 +184,4 @@ class Engine:
                     headers[self.pages.name] = page
         result = dict(response)
         result["headers"] = headers
-        return result, plan, matched
+        return result

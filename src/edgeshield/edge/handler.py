@@ -40,6 +40,15 @@ ENGINE, POLICY, LOAD_ERROR = _load()
 _SAMPLE_RATE = float(POLICY.get("log_sample_rate", 0.0) or 0.0)
 _METRICS = bool(POLICY.get("metrics", False))
 _NAMESPACE = str(POLICY.get("metrics_namespace", "edgeshield"))
+# No rules, no per-page CSP, no sampled log, no metrics: the URI, status and content type do
+# not matter and there is nothing to report, so a response only needs the base plan applied.
+_PLAIN = (
+    ENGINE is not None
+    and not ENGINE.rules
+    and ENGINE.pages is None
+    and not _SAMPLE_RATE
+    and not _METRICS
+)
 
 
 def _emit(record: dict[str, Any]) -> None:
@@ -113,6 +122,8 @@ def handler(event: Any, context: Any = None) -> Any:
     try:
         cf = event["Records"][0]["cf"]
         response = cf["response"]
+        if _PLAIN:
+            return ENGINE.harden(response)
         request = cf.get("request")
         uri = request.get("uri", "/") if request else "/"
         result, plan, matched = ENGINE.apply(response, uri)

@@ -7,12 +7,13 @@ dropped. The raw Set-Cookie lines of the final response are also checked for a m
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from edgeshield.grade.jsstr import trim
+from edgeshield.grade.jsstr import JS_WS
 from edgeshield.grade.model import Outcome
 from edgeshield.grade.psl import registrable_domain
 
@@ -37,6 +38,7 @@ _PASSING: Final = frozenset(
     }
 )
 _CONTROL: Final = re.compile(r"[\x00-\x1f]")
+_TERMINATOR: Final = re.compile(r"[\n\r\x00]")  # a cookie pair ends at the first of these
 # Special-use TLDs a jar accepts as cookie domains (RFC 6761): "x.test", "localhost", ...
 _SPECIAL_USE: Final = frozenset({"local", "example", "invalid", "localhost", "test"})
 _SAMESITE: Final = {"strict": "strict", "lax": "lax", "none": "none"}
@@ -50,11 +52,15 @@ def _worse(new: str, old: str | None) -> str:
 
 def has_invalid_samesite(line: str) -> bool:
     """A SameSite attribute that is empty or not lax/strict/none."""
-    for part in trim(line).split(";"):
-        pieces = trim(part).split("=")
-        if trim(pieces[0]).lower() == "samesite":
+    # Lower-casing works character by character, so an attribute whose lower-cased name is
+    # "samesite" leaves that substring in the lower-cased line: most lines end here.
+    if "samesite" not in line.lower():
+        return False
+    for part in line.strip(JS_WS).split(";"):
+        pieces = part.strip(JS_WS).split("=")
+        if pieces[0].strip(JS_WS).lower() == "samesite":
             value = pieces[1] if len(pieces) > 1 else ""
-            if not value or trim(value).lower() not in _SAMESITE:
+            if not value or value.strip(JS_WS).lower() not in _SAMESITE:
                 return True
     return False
 
@@ -62,59 +68,80 @@ def has_invalid_samesite(line: str) -> bool:
 class Cookie:
     __slots__ = ("domain", "host_only", "http_only", "name", "path", "same_site", "secure")
 
-    def __init__(self, name: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        domain: str | None = None,
+        path: str | None = None,
+        secure: bool = False,
+        http_only: bool = False,
+        same_site: str | None = None,
+    ) -> None:
         self.name = name
-        self.domain: str | None = None
-        self.path: str | None = None
-        self.secure = False
-        self.http_only = False
-        self.same_site: str | None = None
+        self.domain = domain
+        self.path = path
+        self.secure = secure
+        self.http_only = http_only
+        self.same_site = same_site
         self.host_only = True
 
 
-def _cut_terminator(s: str) -> str:
-    for i, c in enumerate(s):
-        if c in "\n\r\x00":
-            return s[:i]
-    return s
+def _samesite_invalid(attr: str) -> bool:
+    """One ``;``-separated piece of a line, as ``has_invalid_samesite`` judges it."""
+    key, has_value, rest = attr.partition("=")
+    if key.strip(JS_WS).lower() != "samesite":
+        return False
+    return not has_value or rest.partition("=")[0].strip(JS_WS).lower() not in _SAMESITE
 
 
 def parse_set_cookie(line: str) -> Cookie | None:
     """Parse one Set-Cookie line strictly (a name and '=' are required); None if rejected."""
-    line = trim(line)
-    pair, sep, attrs = line.partition(";")
-    pair = _cut_terminator(pair)
+    return _parse(line)[0]
+
+
+def _parse(line: str) -> tuple[Cookie | None, bool]:
+    """The cookie a line sets (None if rejected), and ``has_invalid_samesite(line)``: one pass
+    over the attributes serves both, as every line is read by both checks."""
+    # str.strip with JS_WS is String.prototype.trim (jsstr.trim, inlined: this loop is hot).
+    pair, sep, attrs = line.strip(JS_WS).partition(";")
+    bad_samesite = "samesite" in pair.lower() and _samesite_invalid(pair)
+    cut = _TERMINATOR.search(pair)
+    if cut is not None:
+        pair = pair[: cut.start()]
     eq = pair.find("=")
-    if eq <= 0:
-        return None
-    name = trim(pair[:eq])
-    value = trim(pair[eq + 1 :])
-    if _CONTROL.search(name) or _CONTROL.search(value):
-        return None
-    cookie = Cookie(name)
+    name = pair[:eq].strip(JS_WS)
+    rejected = eq <= 0 or bool(
+        _CONTROL.search(name) or _CONTROL.search(pair[eq + 1 :].strip(JS_WS))
+    )
     if not sep:
-        return cookie
+        return (None if rejected else Cookie(name)), bad_samesite
+    domain = path = same_site = None
+    secure = http_only = False
     for raw in attrs.split(";"):
-        av = trim(raw)
-        if not av:
-            continue
-        key, has_value, val = av.partition("=")
-        key = trim(key).lower()
-        val = trim(val) if has_value else ""
-        if key == "domain":
-            domain = val[1:] if val.startswith(".") else val
-            domain = domain.lower()
-            if domain:
-                cookie.domain = domain
-        elif key == "path":
-            cookie.path = val if val.startswith("/") else None
+        # Trimming the key and the value trims the attribute too; an empty one matches no key.
+        key, has_value, val = raw.partition("=")
+        key = key.strip(JS_WS).lower()
+        if key == "path":
+            val = val.strip(JS_WS)
+            path = val if val.startswith("/") else None
         elif key == "secure":
-            cookie.secure = True
+            secure = True
         elif key == "httponly":
-            cookie.http_only = True
+            http_only = True
         elif key == "samesite":
-            cookie.same_site = _SAMESITE.get(val.lower())
-    return cookie
+            same_site = _SAMESITE.get(val.strip(JS_WS).lower()) if has_value else None
+            # The Observatory's own check reads only up to a second "=" ("lax=1" is lax).
+            if not has_value or val.partition("=")[0].strip(JS_WS).lower() not in _SAMESITE:
+                bad_samesite = True
+        elif key == "domain":
+            val = val.strip(JS_WS).lower()
+            if val.startswith("."):
+                val = val[1:]
+            if val:
+                domain = val
+    if rejected:
+        return None, bad_samesite
+    return Cookie(name, domain, path, secure, http_only, same_site), bad_samesite
 
 
 def _is_ip(host: str) -> bool:
@@ -148,18 +175,32 @@ def _default_path(url_path: str) -> str:
     return url_path[:cut] if cut > 0 else "/"
 
 
-def build_jar(cookies: list[tuple[str, str]]) -> list[Cookie]:
-    """Store cookies as a jar would: later cookies replace same (domain, path, name)."""
+@functools.lru_cache(maxsize=1024)
+def _host_and_path(url: str) -> tuple[str, str] | None:
+    """A site's URL, split once: every cookie of a scan comes from one or a few URLs."""
+    try:
+        parts = urlsplit(url)
+        return (parts.hostname or "").lower(), parts.path
+    except ValueError:
+        return None
+
+
+def build_jar(cookies: list[tuple[str, str]], bad_samesite: set[str] | None = None) -> list[Cookie]:
+    """Store cookies as a jar would: later cookies replace same (domain, path, name).
+
+    ``bad_samesite``, if given, collects the lines ``has_invalid_samesite`` would flag.
+    """
     jar: dict[tuple[str, str, str], Cookie] = {}
     for line, url in cookies:
-        cookie = parse_set_cookie(line)
+        cookie, flagged = _parse(line)
+        if flagged and bad_samesite is not None:
+            bad_samesite.add(line)
         if cookie is None:
             continue
-        try:
-            parts = urlsplit(url)
-            host = (parts.hostname or "").lower()
-        except ValueError:
+        split = _host_and_path(url)
+        if split is None:
             continue
+        host, url_path = split
         if cookie.domain is not None:
             if not _domain_allowed(cookie.domain):
                 continue  # a cookie for a public suffix ("com", "github.io") is refused
@@ -169,7 +210,7 @@ def build_jar(cookies: list[tuple[str, str]]) -> list[Cookie]:
         else:
             cookie.domain = host
         if not cookie.path:
-            cookie.path = _default_path(parts.path or "/")
+            cookie.path = _default_path(url_path or "/")
         if cookie.name.startswith("__Secure-") and not cookie.secure:
             continue
         if cookie.name.startswith("__Host-") and not (
@@ -185,11 +226,15 @@ def analyze(
 ) -> Outcome:
     """``final_set_cookie``: raw lines of the final response; ``cookies``: every (line, URL)."""
     result: str | None = None
+    bad_samesite: set[str] = set()
+    jar = build_jar(cookies, bad_samesite) if cookies else []
+    # The final response's lines are normally among the session's, already read by build_jar.
+    seen = {line for line, _ in cookies} if cookies else set()
     for line in final_set_cookie:
-        if has_invalid_samesite(line):
+        if line in bad_samesite if line in seen else has_invalid_samesite(line):
             result = _worse("cookies-samesite-flag-invalid", result)
 
-    jar = [c for c in build_jar(cookies) if c.name and c.name not in _IGNORED] if cookies else []
+    jar = [c for c in jar if c.name and c.name not in _IGNORED]
     if not jar:
         result = "cookies-not-found"
         return Outcome(NAME, result, True)

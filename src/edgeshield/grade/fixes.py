@@ -5,7 +5,7 @@ Pure data; the snippets use the edgeshield.toml format.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 
@@ -14,6 +14,11 @@ class Fix:
     summary: str
     table: str | None = None  # a policy snippet with its own tables
     headers: dict[str, str] | None = None  # simple entries of the [headers] table (TOML values)
+    # ``toml``, rendered once: every report that falls short serialises it.
+    rendered: str | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rendered", self.toml)
 
     @property
     def toml(self) -> str | None:
@@ -25,9 +30,8 @@ class Fix:
 
     def to_dict(self) -> dict[str, str]:
         out = {"summary": self.summary}
-        toml = self.toml
-        if toml is not None:
-            out["toml"] = toml
+        if self.rendered is not None:
+            out["toml"] = self.rendered
         return out
 
 

@@ -91,8 +91,8 @@ def _collation_table() -> dict[int, str | None]:
     return table
 
 
-_COLLATE: Final = _collation_table()
+COLLATION_TABLE: Final = _collation_table()  # str.translate table of collation_key
 
 
 def collation_key(s: str) -> str:
-    return s.translate(_COLLATE)
+    return s.translate(COLLATION_TABLE)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from edgeshield.grade.fixes import fix_for
 from edgeshield.grade.model import Outcome
@@ -13,16 +13,48 @@ from edgeshield.grade.results import (
     TEST_TITLES,
 )
 
+_SCALARS: Final = frozenset({str, int, bool, float, type(None)})
+
 
 def _jsonable(value: Any) -> Any:
     """Sets become sorted lists, recursively, so a report serialises as JSON."""
+    kind = type(value)
+    if kind in _SCALARS:  # most leaves: one look-up instead of three isinstance checks
+        return value
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS else _jsonable(v) for k, v in value.items()}
     if isinstance(value, set | frozenset):
         return sorted(value)
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
+
+
+# What a test's entry holds besides its data depends only on these four fields, and the set of
+# results is small: build each combination once. Bounded, as ``assumed`` is free text.
+_EntryParts = tuple[dict[str, Any], dict[str, str] | None]
+_ENTRY_PARTS: dict[tuple[str, str, bool, str | None], _EntryParts] = {}
+_ENTRY_PARTS_MAX: Final = 4096
+
+
+def _entry_parts(o: Outcome) -> _EntryParts:
+    """A test's entry without its data, and the fix to show (copied into each report)."""
+    modifier, text = SCORE_TABLE[o.result]
+    head: dict[str, Any] = {
+        "title": TEST_TITLES[o.name],
+        "result": o.result,
+        "score_modifier": modifier,
+        "pass": o.passed,
+        "description": text,
+    }
+    if o.assumed:
+        head["assumed"] = o.assumed
+    fix = None
+    if not o.passed or modifier < BEST_MODIFIER[o.name]:  # short of the best (see short_of_best)
+        found = fix_for(o.name, o.result)
+        if found is not None:
+            fix = found.to_dict()
+    return head, fix
 
 
 class Report:
@@ -58,22 +90,18 @@ class Report:
         return not outcome.passed or SCORE_TABLE[outcome.result][0] < BEST_MODIFIER[outcome.name]
 
     def test_dict(self, o: Outcome) -> dict[str, Any]:
-        modifier, text = SCORE_TABLE[o.result]
-        entry: dict[str, Any] = {
-            "title": TEST_TITLES[o.name],
-            "result": o.result,
-            "score_modifier": modifier,
-            "pass": o.passed,
-            "description": text,
-        }
-        if o.assumed:
-            entry["assumed"] = o.assumed
+        key = (o.name, o.result, o.passed, o.assumed)
+        parts = _ENTRY_PARTS.get(key)
+        if parts is None:
+            parts = _entry_parts(o)
+            if len(_ENTRY_PARTS) < _ENTRY_PARTS_MAX:
+                _ENTRY_PARTS[key] = parts
+        head, fix = parts
+        entry = dict(head)
         if o.data:
             entry["data"] = _jsonable(o.data)
-        if self.short_of_best(o):
-            fix = fix_for(o.name, o.result)
-            if fix is not None:
-                entry["fix"] = fix.to_dict()
+        if fix is not None:
+            entry["fix"] = dict(fix)
         return entry
 
     def to_dict(self) -> dict[str, Any]:
