@@ -63,7 +63,8 @@ MechanismOpt = Annotated[
 
 
 def _options(**values: Any) -> Any:
-    from edgeshield.aws.cdk.app import STACK_NAME_RE, AppOptions
+    from edgeshield.aws.cdk.app import AppOptions
+    from edgeshield.aws.cdk.names import STACK_NAME_RE
     from edgeshield.aws.logs import RETENTION_DAYS
 
     if not STACK_NAME_RE.match(values["stack_name"]):

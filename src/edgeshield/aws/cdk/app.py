@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-DEFAULT_STACK_NAME = "EdgeShield"
-DEFAULT_REGION = "us-east-1"
-# CloudFormation's stack-name rule, kept short enough for "<name>-csp-collector" to be a
-# valid Lambda function name (64 characters).
-STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,40}$")
+from edgeshield.aws.cdk.names import DEFAULT_REGION, DEFAULT_STACK_NAME
+
 # Turns CDK's built-in CloudFormation validation findings (circular dependencies, invalid
 # properties) from warnings into a failed synth.
 VALIDATE_CONTEXT = {
