@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from edgeshield.cloudfront.rules import PACKAGE_LIMIT_ORIGIN, PACKAGE_LIMIT_VIEWER
+from edgeshield.packaging import write_tree
 from edgeshield.policy.compile import dumps
 
-HANDLER = "edgeshield.edge.handler.handler"
 EDGE_MODULES = ("__init__.py", "engine.py", "handler.py", "pages.py")
 _ROOT_INIT = '"""edgeshield Lambda@Edge bundle: see edgeshield/edge/handler.py."""\n'
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
@@ -56,15 +56,7 @@ def stage(compiled: dict[str, Any], dest: Path) -> Path:
     """Write the bundle tree under ``dest`` and return the root to put first on sys.path.
     Files that already hold the right bytes are left alone, so a running emulator's worker
     is not disturbed by a no-op re-stage."""
-    for name, content in bundle_files(compiled).items():
-        target = dest / name
-        if target.is_file() and target.read_bytes() == content:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_bytes(content)
-        tmp.replace(target)
-    return dest
+    return write_tree(bundle_files(compiled), dest)
 
 
 def zip_bytes(compiled: dict[str, Any]) -> bytes:

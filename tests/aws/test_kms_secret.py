@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from edgeshield.aws import kms_env
-from edgeshield.aws.cdk.assets import stage_collector
+from edgeshield.packaging import stage_collector
 
 from .conftest import EDGESHIELD, PYTHON, boto
 

@@ -250,8 +250,9 @@ def bundle(
         explicit = output if output != Path("edgeshield-edge.zip") else None
         bundle_target(target, policy, explicit, as_json)
         return
-    from edgeshield.bundle import HANDLER, build_zip
+    from edgeshield.bundle import build_zip
     from edgeshield.cloudfront.rules import PACKAGE_LIMIT_ORIGIN, PACKAGE_LIMIT_VIEWER
+    from edgeshield.packaging import EDGE_HANDLER
     from edgeshield.policy import PolicyError, load_and_compile
 
     try:
@@ -273,7 +274,7 @@ def bundle(
                 "path": str(info.path),
                 "size": info.size,
                 "sha256": info.sha256,
-                "handler": HANDLER,
+                "handler": EDGE_HANDLER,
                 "policy_digest": compiled["digest"],
                 "fits_viewer_trigger": info.fits_viewer,
                 "fits_origin_trigger": info.fits_origin,
@@ -284,7 +285,7 @@ def bundle(
     out.print(
         f"policy {policy_label(resolve_policy(policy))}, digest {compiled['digest']}", markup=False
     )
-    out.print(f"handler {HANDLER}, runtime python3.12 or python3.13, x86_64")
+    out.print(f"handler {EDGE_HANDLER}, runtime python3.12 or python3.13, x86_64")
     for label, limit in (
         ("viewer triggers", PACKAGE_LIMIT_VIEWER),
         ("origin triggers", PACKAGE_LIMIT_ORIGIN),

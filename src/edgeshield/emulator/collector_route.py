@@ -27,10 +27,10 @@ from aiohttp import web
 
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec
+from edgeshield.packaging import COLLECTOR_HANDLER, stage_collector
 from edgeshield.safetext import printable
 
 COLLECTOR_PATH: Final = "/_edgeshield/csp-report"
-COLLECTOR_HANDLER: Final = "edgeshield.aws.collector.handler"
 COLLECTOR_NAME: Final = "edgeshield-csp-collector"
 SECRET_HEADER: Final = "x-edgeshield-secret"
 # A function URL accepts up to 6 MB; the collector itself answers 413 above 64 KB. Reading is
@@ -230,12 +230,11 @@ class CollectorExtension:
         self.scratch: Path | None = None
 
     async def start(self, prepared: Any, logs: LogStore) -> Mapping[str, Any]:
-        from edgeshield.aws.cdk.assets import stage_collector  # the tree CDK deploys
         from edgeshield.emulator.runtime import InitError
         from edgeshield.emulator.serve import ServeError
 
         config = prepared.config
-        root = stage_collector(config.state_dir / "build" / "collector")
+        root = stage_collector(config.state_dir / "build" / "collector")  # the tree CDK deploys
         self.store = EchoingLogStore(config.logs_root, self.echo)
         self.scratch = Path(tempfile.mkdtemp(prefix="edgeshield-collector-"))  # private; removed
         self.pool = FunctionPool(

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from edgeshield.bundle import HANDLER, stage
+from edgeshield.bundle import stage
 from edgeshield.cloudfront import Violation, check_result, event_trigger, normalize_event
 from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS, Trigger
 from edgeshield.emulator.logstore import LogStore, read_events
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, function_name_for
 from edgeshield.errors import EdgeshieldError
+from edgeshield.packaging import EDGE_HANDLER
 
 # The kinds of Violation that make CloudFront refuse a result (others are advice).
 _REFUSING = frozenset({"validation", "execution"})
@@ -132,7 +133,7 @@ async def invoke_async(
                 compiled_policy = load_and_compile(None)
             root, target, name, stdlib_only = (
                 stage(dict(compiled_policy), scratch / "bundle"),
-                HANDLER,
+                EDGE_HANDLER,
                 "edgeshield",
                 True,
             )

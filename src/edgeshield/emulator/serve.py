@@ -50,8 +50,8 @@ from edgeshield.emulator.viewer_stage import (
     start_stage,
 )
 from edgeshield.errors import EdgeshieldError
+from edgeshield.packaging import EDGE_HANDLER as BUILTIN_HANDLER
 
-BUILTIN_HANDLER: Final = "edgeshield.edge.handler.handler"
 BUILTIN_NAME: Final = "edgeshield-security-headers"
 BUILD_DIR: Final = "build"
 _HANDLER_RE: Final = re.compile(r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*$")

@@ -30,11 +30,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from edgeshield.aws.cdk.assets import COLLECTOR_HANDLER
 from edgeshield.aws.cdk.edge import add_checkov_skips
 from edgeshield.aws.cdk.nag import suppress
 from edgeshield.aws.collector import BUCKET_ENV, PREFIX_ENV
 from edgeshield.aws.kms_env import CONTEXT_KEY, PREVIOUS_ENV, REQUIRE_ENV, SECRET_ENV
+from edgeshield.packaging import COLLECTOR_HANDLER
 
 COLLECTOR_RUNTIME = lambda_.Runtime.PYTHON_3_13
 REPORTS_PREFIX = "csp-reports/"

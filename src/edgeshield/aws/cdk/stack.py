@@ -21,14 +21,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from edgeshield.aws.cdk.assets import HASHER_HANDLER
 from edgeshield.aws.cdk.collector import KEY_USER_ACTIONS, CspCollector
 from edgeshield.aws.cdk.edge import EDGE_REGION, EdgeFunction
 from edgeshield.aws.cdk.nag import suppress
 from edgeshield.aws.cdk.names import STACK_NAME_RE
 from edgeshield.aws.collector import SECRET_HEADER
 from edgeshield.aws.kms_env import CONTEXT_KEY
-from edgeshield.bundle import HANDLER as EDGE_HANDLER
+from edgeshield.packaging import EDGE_HANDLER, HASHER_HANDLER
 
 REPORT_PATH = "/_edgeshield/csp-report"
 SECRET_PARAMETER = "CollectorSecret"
