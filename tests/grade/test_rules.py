@@ -10,7 +10,7 @@ import pytest
 from edgeshield.grade import Headers, analyze_scan, grade_for_score, grade_headers, grade_rank
 from edgeshield.grade.csp_parser import CspInvalid, parse_csp
 from edgeshield.grade.model import Response, ScanInput
-from edgeshield.grade.sfitem import item_token
+from edgeshield.sf import item_token
 from tests.grade import anchors
 
 

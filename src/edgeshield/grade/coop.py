@@ -6,7 +6,7 @@ from typing import Final
 
 from edgeshield.grade.jsstr import trim
 from edgeshield.grade.model import Outcome, Response
-from edgeshield.grade.sfitem import item_token
+from edgeshield.sf import item_token
 
 NAME: Final = "cross-origin-opener-policy"
 _RESULTS: Final = {

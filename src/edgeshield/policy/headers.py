@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from edgeshield import sf
 from edgeshield.cloudfront import rules
-from edgeshield.policy import csp, sf
+from edgeshield.policy import csp
 from edgeshield.policy.problems import shown
 
 Finding = tuple[str, str, str, str]  # (where-suffix, what, fix, severity)
@@ -538,11 +539,9 @@ def _simple(name: str, spec: Any, findings: list[Finding], custom: bool = False)
 def _structured_token(
     name: str, value: str, allowed: tuple[str, ...], findings: list[Finding]
 ) -> str | None:
-    """COOP/COEP are RFC 8941 items whose value is a token: case matters. Parsed by the
-    grader's own function, so `check` accepts exactly what the Observatory grading accepts."""
-    from edgeshield.grade.sfitem import item_token
-
-    token = item_token(value)
+    """COOP/COEP are RFC 8941 items whose value is a token: case matters. Read by the
+    grader's own reader (sf.item_token), so `check` accepts exactly what the grade accepts."""
+    token = sf.item_token(value)
     if token is None or token not in allowed:
         # A quoted string or a different case of an allowed token: say which token was meant.
         lowered = (token or value.strip().split(";")[0].strip().strip('"')).lower()
