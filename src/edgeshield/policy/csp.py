@@ -12,7 +12,7 @@ import difflib
 import re
 from collections.abc import Iterable
 
-Finding = tuple[str, str, str, str]  # (where-suffix, what, fix, severity)
+from edgeshield.policy.problems import Finding
 
 FETCH_DIRECTIVES = frozenset(
     {

@@ -16,9 +16,7 @@ from typing import Any
 from edgeshield import sf
 from edgeshield.cloudfront import rules
 from edgeshield.policy import csp
-from edgeshield.policy.problems import shown
-
-Finding = tuple[str, str, str, str]  # (where-suffix, what, fix, severity)
+from edgeshield.policy.problems import Finding, shown
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ from typing import Literal
 from edgeshield.errors import EdgeshieldError
 
 Severity = Literal["error", "warning"]
+# What a header or directive validator reports before it knows the file, line and full path:
+# (where-suffix, what, fix, severity). The caller turns each into a ``Problem``.
+Finding = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True)
