@@ -10,7 +10,7 @@ import typer
 
 from edgeshield.cli.app import EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
-from edgeshield.cli.options import PolicyOption
+from edgeshield.cli.options import DEFAULT_POLICY_FILE, PolicyOption
 
 if TYPE_CHECKING:
     from edgeshield.csp import FittedPolicy
@@ -21,7 +21,6 @@ csp_app = typer.Typer(
 )
 app.add_typer(csp_app, name="csp", rich_help_panel="Policy and function")
 
-DEFAULT_POLICY_FILE = Path("edgeshield.toml")
 _SHOWN_LOCATIONS = 3
 _SHOWN_HASHES = 25
 
