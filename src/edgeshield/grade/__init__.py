@@ -4,18 +4,17 @@
 grades everything a live scan collected (``edgeshield.grade.scanner`` collects it).
 """
 
-from edgeshield.grade.grader import (
-    GRADES,
-    analyze_scan,
-    grade_for_score,
-    grade_headers,
-    grade_rank,
-    header_only_input,
-)
+from edgeshield.grade.grader import analyze_scan, grade_headers, header_only_input
 from edgeshield.grade.headers import Headers
 from edgeshield.grade.model import OBSERVATORY_ORIGIN, Hop, Outcome, Response, ScanInput
 from edgeshield.grade.report import Report
-from edgeshield.grade.results import ALGORITHM_VERSION, TEST_NAMES
+from edgeshield.grade.results import (
+    ALGORITHM_VERSION,
+    GRADES,
+    TEST_NAMES,
+    grade_for_score,
+    grade_rank,
+)
 
 __all__ = [
     "ALGORITHM_VERSION",

@@ -36,43 +36,11 @@ from edgeshield.grade.results import (
     SCORE_TABLE,
 )
 
-# Score thresholds (multiples of 5, capped at 100) and their grades, best first.
-GRADE_CHART: Final = (
-    (100, "A+"),
-    (90, "A"),
-    (85, "A-"),
-    (80, "B+"),
-    (70, "B"),
-    (65, "B-"),
-    (60, "C+"),
-    (50, "C"),
-    (45, "C-"),
-    (40, "D+"),
-    (30, "D"),
-    (25, "D-"),
-    (0, "F"),
-)
-GRADES: Final = tuple(g for _, g in GRADE_CHART)
-_GRADE_BY_KEY: Final = {
-    key: next(g for floor, g in GRADE_CHART if key >= floor) for key in range(0, 101, 5)
-}
-
 ASSUMED_REDIRECTION: Final = "header-only: assumes http:// redirects to https:// on the same host"
 ASSUMED_SRI: Final = "header-only: assumes the HTML page loads no scripts"
 ASSUMED_CORS: Final = (
     "header-only: assumes the CORS preflight answers with this response's Access-Control headers"
 )
-
-
-def grade_for_score(score: int) -> str:
-    """The letter grade of a (non-negative) score; scores above 100 are A+."""
-    score = max(score, 0)
-    return _GRADE_BY_KEY[min(score - score % 5, 100)]
-
-
-def grade_rank(grade: str) -> int:
-    """0 for A+, growing as grades get worse; raises ValueError for an unknown grade."""
-    return GRADES.index(grade)
 
 
 def score_outcomes(outcomes: list[Outcome]) -> int:

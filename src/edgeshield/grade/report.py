@@ -11,6 +11,7 @@ from edgeshield.grade.results import (
     BEST_MODIFIER,
     SCORE_TABLE,
     TEST_TITLES,
+    grade_for_score,
 )
 
 _SCALARS: Final = frozenset({str, int, bool, float, type(None)})
@@ -72,8 +73,6 @@ class Report:
     @property
     def grade(self) -> str:
         if self._grade is None:
-            from edgeshield.grade.grader import grade_for_score
-
             self._grade = grade_for_score(self.score)
         return self._grade
 
