@@ -252,7 +252,7 @@ def _print_report(report: dict[str, Any]) -> None:
     if report["warnings"]:
         out.print("\nWarnings:")
         for warning in report["warnings"]:
-            out.print(f"  {_clean(warning, 300)}", markup=False)
+            out.print(f"  {_clean(warning, 500)}", markup=False)
 
 
 @csp_app.command()

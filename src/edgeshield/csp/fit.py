@@ -223,19 +223,29 @@ def _external_script_notes(result: FitResult) -> list[str]:
     """One note per other host the pages load scripts from: ``csp verify`` and the crawl never
     fetch them (nothing leaves the machine), so what they do at run time is not checked."""
     found: dict[str, list[str]] = {}
+    narrowed: set[str] = set()
     for table in [result.site, *result.pages.values()]:
         for source, reasons in table.get("script-src", {}).items():
             if "://" in source:
                 host = "/".join(source.split("/", 3)[:3])  # one note per host, not per file
                 found.setdefault(host, []).extend(r.location for r in reasons if r.location)
+                if host != source:
+                    narrowed.add(host)
     notes = []
     for host in sorted(found):
         where = sorted(set(found[host]))
         more = f" (+{len(where) - 2} more)" if len(where) > 2 else ""
+        only_files = (
+            "; only the files the pages name are allowed there (the host serves CSP bypasses), "
+            "so a script they load from it at run time is blocked: add its exact URL by hand"
+            if host in narrowed
+            else ""
+        )
         notes.append(
             f"{', '.join(where[:2])}{more}: scripts from {host} are not run by csp verify or "
             "--crawl (requests to other hosts are blocked there); what they add at run time "
             "(styles, fonts, requests) is not fitted: check those pages against the real host"
+            + only_files
         )
     return notes
 
