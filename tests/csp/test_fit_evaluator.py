@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgeshield.csp import FitOptions, fit_policy
+from edgeshield.csp import FitOptions, FittedPolicy, fit_policy
 from edgeshield.csp.evaluator import FindingType, evaluate, high_severity
 from edgeshield.csp.fit import fit_site
 from edgeshield.csp.fitpolicy import strict_csp
@@ -197,3 +197,28 @@ def test_cli_prints_and_returns_the_findings(tmp_path: Path) -> None:
     [finding] = [f for f in high["findings"] if f["severity"] == "high"]
     assert finding["value"] == ANGULAR and finding["found_at"] == ["app.html:2"]
     assert finding["type"] == "script-allowlist-bypass" and "self-host" in finding["fix"]
+
+
+def test_the_npm_csp_evaluator_agrees(tmp_path: Path) -> None:
+    """Google's own package on the fitted CSPs: no high finding where ours sees none, the
+    AngularJS file flagged where ours flags it (skips without the oracle, fails under CI)."""
+    from tests.csp.evaluator.test_differential import _require_oracle, run_npm
+
+    _require_oracle()
+    clean = write(tmp_path / "clean", {"index.html": CDN_PAGE})
+    angular = write(tmp_path / "angular", {"index.html": f'<script src="{ANGULAR}"></script>'})
+    csps = [
+        *(e.csp for e in fit_policy(clean, preset_text("strict")).evaluated),
+        *(e.csp for e in fit_site_generated(tmp_path / "generated").evaluated),
+        *(e.csp for e in fit_policy(angular, preset_text("strict")).evaluated),
+    ]
+    theirs = run_npm([{"csp": csp, "version": 3} for csp in csps])
+    high = 10  # the package's Severity.HIGH
+    assert [[f[3] for f in found if f[1] == high] for found in theirs] == [
+        *([[]] * (len(csps) - 1)),
+        [ANGULAR],
+    ]
+
+
+def fit_site_generated(root: Path) -> FittedPolicy:
+    return fit_policy(write_site(root, pages=12), preset_text("strict"), FitOptions("per-page"))
