@@ -90,7 +90,8 @@ class Collector:
     def _secret_ok(self, headers: Mapping[str, str]) -> bool:
         if self.secret.state == "off":
             return True
-        given = headers.get(SECRET_HEADER, "").encode("utf-8")
+        # surrogatepass: a lone surrogate in a hostile event is a mismatch, not a crash.
+        given = headers.get(SECRET_HEADER, "").encode("utf-8", "surrogatepass")
         # Compare with every accepted value (no early exit), in constant time each.
         matches = [hmac.compare_digest(given, v.encode("utf-8")) for v in self.secret.accepts()]
         return any(matches)
@@ -101,12 +102,16 @@ class Collector:
         if self.secret.state == "failed":
             self._log("ERROR", "refused", reason="shared secret unavailable (see cold start)")
             return _response(503)
-        raw_headers = event.get("headers") or {}
+        raw_headers = event.get("headers")
+        if not isinstance(raw_headers, dict):
+            raw_headers = {}
         headers = {str(k).lower(): str(v) for k, v in raw_headers.items()}
         if not self._secret_ok(headers):
             self._log("WARN", "refused", reason="missing or wrong shared-secret header")
             return _response(403)
-        method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
+        context = event.get("requestContext")
+        http = context.get("http") if isinstance(context, dict) else None
+        method = str(http.get("method", "") if isinstance(http, dict) else "").upper()
         if method != "POST":
             return _response(405, {"allow": "POST"})
         try:
@@ -152,7 +157,8 @@ def _body_bytes(event: Mapping[str, Any]) -> bytes:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise ReportError(400, "body is not valid base64") from None
-    data = body.encode("utf-8")
+    # A lone surrogate cannot be UTF-8: keep it as invalid bytes, which parsing refuses (400).
+    data = body.encode("utf-8", "surrogatepass")
     if len(data) > MAX_BODY_BYTES:
         raise ReportError(413, f"report body larger than {MAX_BODY_BYTES} bytes")
     return data

@@ -69,6 +69,17 @@ KNOWN_DIRECTIVES = frozenset(
 # Keyword values of blocked-uri that are not URLs.
 _BLOCKED_KEYWORDS = frozenset({"inline", "eval", "wasm-eval", "self", "trusted-types-policy"})
 _SCHEME_ONLY = re.compile(r"^[a-z][a-z0-9+.-]{0,30}$")
+# Characters no report field needs and every printer of it must fear: controls (C0, DEL, C1),
+# lone surrogates (valid in JSON, unencodable in UTF-8), bidi and zero-width format characters.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
+
+
+def safe_text(value: str, limit: int = _MAX_FIELD) -> str:
+    """A report string cut to ``limit`` with unsafe characters replaced by U+FFFD, so what
+    the collector logs and stores is valid UTF-8 that no terminal interprets."""
+    return _UNSAFE.sub("\ufffd", value[:limit])
 
 
 class ReportError(EdgeshieldError, ValueError):
@@ -120,7 +131,7 @@ def clean_url(value: Any) -> str:
     host = parts.hostname or ""
     if port is not None:
         host = f"{host}:{port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))[:_MAX_FIELD]
+    return safe_text(urlunsplit((parts.scheme, host, parts.path, "", "")))
 
 
 def directive_name(effective: Any, violated: Any = None) -> str:
@@ -134,7 +145,7 @@ def directive_name(effective: Any, violated: Any = None) -> str:
 
 
 def _text(value: Any, limit: int = _MAX_FIELD) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    return safe_text(value, limit) if isinstance(value, str) else ""
 
 
 def _int(value: Any) -> int | None:
@@ -142,7 +153,8 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit() and len(value) < 10:
+    # isascii: "²".isdigit() is True, but int("²") raises.
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
         return int(value)
     return None
 

@@ -13,6 +13,7 @@ import typer
 from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out
 from edgeshield.logrecords import LogEvent
+from edgeshield.safetext import printable
 
 
 def _print_events(events: Iterable[LogEvent], as_json: bool, show_group: bool) -> int:
@@ -29,9 +30,11 @@ def _print_events(events: Iterable[LogEvent], as_json: bool, show_group: bool) -
                 "stream": event.stream,
                 "message": event.message,
             }
-            typer.echo(json.dumps(record, ensure_ascii=False))
+            # ASCII JSON: escapes, lone surrogates and bidi characters arrive as \uXXXX.
+            typer.echo(json.dumps(record))
         else:
-            typer.echo(format_event(event, show_group=show_group))
+            # Log messages are written by functions, origins and report senders.
+            typer.echo(printable(format_event(event, show_group=show_group), keep_lines=True))
     return count
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from edgeshield.cli.app import EXIT_USAGE, app
-from edgeshield.cli.console import fail, out, print_json
+from edgeshield.cli.console import fail, out, print_json, print_untrusted
 from edgeshield.cli.options import policy_label, resolve_policy
 
 if TYPE_CHECKING:
@@ -342,7 +342,7 @@ def _collector(env: list[str], secret: str | None) -> Any:
 
 
 def _violation(text: str) -> None:
-    out.print(f"[yellow]{text}[/]" if out.is_terminal else text, markup=out.is_terminal)
+    print_untrusted(text, "yellow")  # report fields: untrusted
 
 
 def _banner(running: Running, implicit_policy: bool = False) -> None:

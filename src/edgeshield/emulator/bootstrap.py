@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import resource
+import signal
 import sys
 import time
 import traceback
@@ -161,6 +162,23 @@ class _Capture:
         return text
 
 
+def _reap_children() -> None:
+    """Collect the exit status of children the function forked and left behind (zombies
+    otherwise, one per call, until the worker ends). Only between invocations, and only those
+    already gone: a child the function waits for is never taken from it mid-call."""
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:  # no children at all
+            return
+        if pid == 0:  # children remain, none exited
+            return
+
+
+def _on_sigchld(_signum: int, _frame: Any) -> None:
+    _reap_children()
+
+
 def _rss_mb() -> int:
     return max(1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 
@@ -196,7 +214,13 @@ def main() -> None:
           "logs": capture.take()})  # fmt: skip
 
     while True:
+        # While idle, children that exit are reaped at once (SIGCHLD); during an invocation
+        # the function's own handler (or none) is in place, so its waits are never disturbed.
+        previous = signal.signal(signal.SIGCHLD, _on_sigchld)
+        _reap_children()
         line = requests.readline()
+        if previous is not None:  # None: a handler set outside Python, left alone
+            signal.signal(signal.SIGCHLD, previous)
         if not line:
             return  # the emulator closed the pipe: shut down
         msg = json.loads(line)

@@ -11,6 +11,7 @@ the way CloudFront adds an origin custom header.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import shutil
@@ -26,6 +27,7 @@ from aiohttp import web
 
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec
+from edgeshield.safetext import printable
 
 COLLECTOR_PATH: Final = "/_edgeshield/csp-report"
 COLLECTOR_HANDLER: Final = "edgeshield.aws.collector.handler"
@@ -34,6 +36,8 @@ SECRET_HEADER: Final = "x-edgeshield-secret"
 # A function URL accepts up to 6 MB; the collector itself answers 413 above 64 KB. Reading is
 # capped well above that so a huge POST can never exhaust memory.
 MAX_BODY: Final = 1024 * 1024
+BODY_TIMEOUT_S: Final = 20.0  # a report body that stalls longer loses its connection
+_ECHO_FIELD: Final = 300  # longest report field echoed on the console
 _TEXT_TYPES: Final = ("application/csp-report", "application/reports+json", "application/json")
 
 
@@ -126,6 +130,15 @@ def http_response(result: Any) -> web.Response:
     return response
 
 
+async def _read_capped(request: web.BaseRequest) -> bytearray:
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):  # the whole body, capped
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise ValueError("report too large")
+    return body
+
+
 class CollectorRoute:
     """The aiohttp handler for the collector path."""
 
@@ -137,11 +150,15 @@ class CollectorRoute:
         length = request.content_length
         if length is not None and length > MAX_BODY:
             return web.Response(status=413, text="report too large\n")
-        body = bytearray()
-        async for chunk in request.content.iter_chunked(64 * 1024):  # the whole body, capped
-            body += chunk
-            if len(body) > MAX_BODY:
-                return web.Response(status=413, text="report too large\n")
+        try:
+            body = await asyncio.wait_for(_read_capped(request), BODY_TIMEOUT_S)
+        except ValueError:
+            return web.Response(status=413, text="report too large\n")
+        except (ConnectionError, TimeoutError, web.RequestPayloadError):
+            # The sender left mid-body, stalled, or framed it badly: nothing to collect.
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=400, text="incomplete report\n")
         event = function_url_event(request, bytes(body), self.secret, str(uuid.uuid4()))
         invocation = await self.pool.invoke(event)
         if invocation.status != "ok":
@@ -165,9 +182,14 @@ def violation_line(message: str) -> str | None:
         return None
     if not isinstance(record, dict) or record.get("event") != "csp-violation":
         return None
+
+    def field(name: str) -> str:
+        # Every field comes from a browser's report, i.e. from anyone who can POST.
+        return printable(str(record.get(name) or "?"), limit=_ECHO_FIELD)
+
     return (
-        f"CSP violation ({record.get('disposition', '?')}): {record.get('effective_directive')} "
-        f"blocked {record.get('blocked_uri') or '?'} on {record.get('document_uri') or '?'}"
+        f"CSP violation ({field('disposition')}): {field('effective_directive')} "
+        f"blocked {field('blocked_uri')} on {field('document_uri')}"
     )
 
 
@@ -184,8 +206,12 @@ class EchoingLogStore(LogStore):
         super().put(region, group, stream, events)
         for _ts, message in events:
             line = violation_line(message)
-            if line is not None:
+            if line is None:
+                continue
+            try:
                 self.echo(line)
+            except Exception:  # the report is logged; a console hiccup is not its fault
+                continue
 
 
 class CollectorExtension:

@@ -90,6 +90,19 @@ class LogStore:
             handle.write("".join(lines))
             handle.flush()
 
+    def end_stream(self, region: str, group: str, stream: str) -> None:
+        """The execution environment behind ``stream`` is gone: write what is queued for it
+        and close its file (a later ``put`` would simply reopen it)."""
+        path = self.path_for(region, group, stream)
+        with self._lock:
+            lines = self._pending.pop(path, None)
+            if lines:
+                self._open(path).write("".join(lines))
+            handle = self._files.pop(path, None)
+            if handle is not None:
+                handle.close()
+            self._last_ms.pop(path, None)
+
     def flush(self) -> None:
         """Write every queued line (buffered mode)."""
         with self._lock:
@@ -105,7 +118,10 @@ class LogStore:
             self._files.move_to_end(path)
             return handle
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("a", encoding="utf-8")
+        # backslashreplace: a lone surrogate (from a hostile report or function) is written as
+        # the six characters \udXXX, which inside a JSON string is the same character again,
+        # instead of failing the write and every later one on this handle.
+        handle = path.open("a", encoding="utf-8", errors="backslashreplace")
         self._files[path] = handle
         if len(self._files) > _MAX_OPEN_FILES:
             _, oldest = self._files.popitem(last=False)

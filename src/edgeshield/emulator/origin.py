@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote
 
+from edgeshield.cloudfront.rules import MAX_STATUS, MIN_STATUS
 from edgeshield.emulator.answers import ErrorKind
 from edgeshield.errors import EdgeshieldError
 
@@ -374,13 +375,33 @@ class HttpOrigin:
                 raise OriginError(
                     "origin-connect", f"invalid response from the origin: {exc}"
                 ) from None
+            if not MIN_STATUS <= response.status <= MAX_STATUS:
+                # Not a status CloudFront can pass on (nor put in an origin-response event):
+                # the origin's answer is unusable, which CloudFront reports as its own 502
+                # ("...or the origin returned an incorrect response"), before any function.
+                response.release()
+                raise OriginError(
+                    "origin-connect", f"the origin answered with status {response.status}"
+                )
             return _wrap(response)
         assert last is not None
         raise last
 
 
+def wire_text(value: bytes) -> str:
+    """A header value's bytes as the text a function sees: UTF-8 when the bytes are UTF-8,
+    else read as ISO-8859-1, the conversion CloudFront documents for values it passes to
+    edge functions ("URI, query string, and headers encoding" in
+    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-function-restrictions-all.html).
+    Sent on, the text is UTF-8 again, so UTF-8 bytes reach the other side unchanged."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
 def _wrap(response: aiohttp.ClientResponse) -> OriginResponse:
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
+    headers = [(k.decode("latin-1"), wire_text(v)) for k, v in response.raw_headers]
     rest = response.content.iter_chunked(_CHUNK)
     return OriginResponse(
         response.status, response.reason or "", headers, Body(b"", rest, response.release)

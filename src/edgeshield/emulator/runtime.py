@@ -245,6 +245,15 @@ class Worker:
             raise WorkerGone("a reply for another invocation arrived (did the function fork?)")
         return reply
 
+    @property
+    def alive(self) -> bool:
+        """False once the process has exited or its reply pipe has closed (killed while idle,
+        say): such a worker must not be handed an invocation."""
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return False
+        return proc.stdout is None or not proc.stdout.at_eof()
+
     def leftover_logs(self) -> str:
         """What the function printed before the worker was killed or died."""
         try:
@@ -257,12 +266,18 @@ class Worker:
         if proc is not None:
             # The whole group, even if the worker itself already exited: what it spawned
             # (start_new_session made it the group leader) must not outlive it.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            if proc.returncode is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the worker leads its group: it too
+            except PermissionError:
                 with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
+                    os.kill(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            if proc.returncode is None:
+                # Not proc.kill(): it polls (waitpid) first and can reap the process under
+                # asyncio's child watcher ("Unknown child process pid ...").
                 await proc.wait()
+            await _close_pipes(proc)
         self.discard()
 
     async def stop(self) -> None:
@@ -320,17 +335,28 @@ class FunctionPool:
             )
 
     async def _acquire(self) -> tuple[Worker | None, bool]:
-        """A warm worker, or None plus permission to start a new one (a cold start)."""
-        async with self._cond:
-            while True:
-                if self._closed:
-                    raise RuntimeError("the function runtime is shutting down")
-                if self._idle:
-                    return self._idle.pop(), False
-                if self._count < self.max_workers:
-                    self._count += 1
-                    return None, True
-                await self._cond.wait()
+        """A warm worker, or None plus permission to start a new one (a cold start). Workers
+        that died while idle are dropped here, so the invocation gets a fresh one instead of
+        a Runtime.ExitError it did nothing to cause."""
+        dead: list[Worker] = []
+        try:
+            async with self._cond:
+                while True:
+                    if self._closed:
+                        raise RuntimeError("the function runtime is shutting down")
+                    while self._idle:
+                        worker = self._idle.pop()
+                        if worker.alive:
+                            return worker, False
+                        dead.append(worker)
+                        self._count -= 1
+                    if self._count < self.max_workers:
+                        self._count += 1
+                        return None, True
+                    await self._cond.wait()
+        finally:
+            for worker in dead:  # its process group and log file, outside the lock
+                await self._end(worker)
 
     async def _release(self, worker: Worker | None, alive: bool) -> None:
         retire = dead = None
@@ -346,9 +372,9 @@ class FunctionPool:
                     dead = worker  # failed mid-call: make sure no process is left behind
             self._cond.notify()
         if retire is not None:
-            await retire.stop()
+            await self._end(retire, graceful=True)
         if dead is not None:
-            await dead.kill()
+            await self._end(dead)
 
     async def recycle(self) -> InitError | None:
         """Retire every execution environment (busy ones when they finish) so that the next
@@ -359,7 +385,7 @@ class FunctionPool:
             idle, self._idle = self._idle, []
             self._count -= len(idle)
             self._cond.notify_all()
-        await asyncio.gather(*(w.stop() for w in idle), return_exceptions=True)
+        await asyncio.gather(*(self._end(w, graceful=True) for w in idle), return_exceptions=True)
         if self._count >= self.max_workers:
             return None  # all busy: the next invocation starts the new code
         try:
@@ -408,6 +434,8 @@ class FunctionPool:
                 ),
             ],
         )  # fmt: skip
+        # The environment never came up: its stream gets nothing more.
+        self.logs.end_stream(self.spec.region, self.spec.log_group, stream)
         invocation = Invocation("error", request_id, 0.0, None, exc.error_type, exc.message)
         self._record(invocation)
         return invocation
@@ -514,6 +542,12 @@ class FunctionPool:
             ),
         ]  # fmt: skip
 
+    async def _end(self, worker: Worker, graceful: bool = False) -> None:
+        """Stop (or kill) a worker for good and close its log stream: a replaced execution
+        environment keeps no descriptor open in the log store."""
+        await (worker.stop() if graceful else worker.kill())
+        self.logs.end_stream(self.spec.region, self.spec.log_group, worker.stream)
+
     async def _kill(self, worker: Worker) -> str:
         logs = worker.leftover_logs()
         await worker.kill()  # the process group too, even if the worker already exited
@@ -532,7 +566,20 @@ class FunctionPool:
             self._closed = True
             idle, self._idle = self._idle, []
             self._cond.notify_all()
-        await asyncio.gather(*(w.stop() for w in idle), return_exceptions=True)
+        await asyncio.gather(*(self._end(w, graceful=True) for w in idle), return_exceptions=True)
+
+
+async def _close_pipes(proc: asyncio.subprocess.Process) -> None:
+    """Let asyncio finish the subprocess transport now. A child the function forked may
+    have held the pipes after the worker died; until they close, the transport stays open,
+    and if the event loop ends first its finaliser fails with "Event loop is closed"."""
+    if proc.stdin is not None:
+        proc.stdin.close()
+    if proc.stdout is not None:
+        # The group was killed, so EOF is near; a child that escaped it (setsid) only costs
+        # the wait.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(proc.stdout.read(), 1.0)
 
 
 def _now_ms() -> int:

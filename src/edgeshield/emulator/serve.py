@@ -31,7 +31,13 @@ from edgeshield.emulator.origin import CustomTarget, DirOrigin, HttpOrigin, Orig
 from edgeshield.emulator.pipeline import ALL_METHODS, GET_HEAD, Edge, EdgeSettings, OriginSetup
 from edgeshield.emulator.pops import PopError, normalize_pop, region_for_pop
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, InitError, function_name_for
-from edgeshield.emulator.server import AccessLog, EdgeServer, LocalRoute, console_access_log
+from edgeshield.emulator.server import (
+    HEADER_TIMEOUT,
+    AccessLog,
+    EdgeServer,
+    LocalRoute,
+    console_access_log,
+)
 from edgeshield.emulator.stats import Stats
 from edgeshield.emulator.viewer_stage import (
     FunctionError,
@@ -103,6 +109,7 @@ class ServeConfig:
     # Why a function's answer failed (or what it did that AWS documents nowhere), one line each.
     console: Callable[[str], None] | None = console_line
     shutdown_timeout: float = 30.0
+    header_timeout: float = HEADER_TIMEOUT  # for a request's headers, or a stalled body
     # Paths answered locally instead of through the edge: in production another cache
     # behavior routes them (e.g. /_edgeshield/csp-report to the collector).
     local_routes: Mapping[str, LocalRoute] = field(default_factory=dict)
@@ -496,6 +503,7 @@ async def start(prepared: Prepared) -> Running:
         shutdown_timeout=config.shutdown_timeout,
         ssl_context=ssl_context,
         redirect_port=config.http_port if config.tls else None,
+        header_timeout=config.header_timeout,
     )
     for path, route in config.local_routes.items():
         server.add_local_route(path, route)

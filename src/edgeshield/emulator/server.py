@@ -1,9 +1,17 @@
 """The HTTP side of the edge: aiohttp's low-level server in front of ``Edge``.
 
 Refuses what CloudFront refuses before any function or origin sees it (URL over 8,192 bytes,
-request line + headers over 20,480 bytes: 413; malformed HTTP: 400 from the parser), bounds the
-number of requests in the pipeline, and hands a few reserved paths to local routes (the seam
-for e.g. ``/_edgeshield/csp-report``, which another cache behavior serves in production).
+request line + headers over 20,480 bytes: 413; malformed HTTP: CloudFront's 400 page, see
+httpguard.py), bounds the number of requests in the pipeline, and hands a few reserved paths
+to local routes (the seam for e.g. ``/_edgeshield/csp-report``, which another cache behavior
+serves in production).
+
+Hostile clients: a request must be HTTP/1.0 or 1.1 (CloudFront's text protocols; HTTP/0.9 and
+made-up versions get 400); HTTP/1.1 needs exactly one Host header (RFC 9112 §3.2: 400); a Host
+that cannot name any distribution (empty, or not a host name or address) gets CloudFront's 403
+"Bad request." (CloudFront picks the distribution by Host); a request whose headers do not
+arrive within ``header_timeout`` seconds, or whose body stalls that long, loses its
+connection; a viewer that leaves mid-body costs one console line.
 """
 
 from __future__ import annotations
@@ -17,25 +25,33 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Final
 
 from edgeshield.cloudfront.rules import MAX_REQUEST_HEADER_BYTES, MAX_URL_BYTES
-from edgeshield.emulator.answers import answer_for
-from edgeshield.emulator.origin import Body
+from edgeshield.emulator.answers import PAGE_BAD_REQUEST, Answer, answer_for
+from edgeshield.emulator.origin import Body, wire_text
 from edgeshield.emulator.pipeline import Edge, EdgeResponse, ViewerRequest
+from edgeshield.safetext import printable
 
 if TYPE_CHECKING:
     from aiohttp import web
+    from aiohttp.http_exceptions import HttpProcessingError
 
 LocalRoute = Callable[["web.BaseRequest"], Awaitable["web.StreamResponse"]]
 AccessLog = Callable[[str, str, int, str, float], None]
 MAX_BODY_BYTES: Final = 20 * 1024 * 1024  # viewer request bodies kept in memory at most
+HEADER_TIMEOUT: Final = 20.0  # seconds for a request's headers (or a stalled body) to arrive
+# A Host no distribution can have: CloudFront answers 403 "Bad request." (it picks the
+# distribution by Host; https://repost.aws/knowledge-center/resolve-cloudfront-bad-request-error).
+NO_DISTRIBUTION: Final = Answer(403, "Error", PAGE_BAD_REQUEST)
 
 
 def console_access_log(method: str, path: str, status: int, x_cache: str, ms: float) -> None:
     """One line per request on the console: method, path, status, X-Cache, time."""
-    sys.stdout.write(f"{method} {path} {status} {x_cache} {ms:.1f}ms\n")
+    # The method and path are the viewer's: no escape sequence reaches the terminal.
+    line = f"{printable(method, limit=32)} {printable(path, limit=2048)}"
+    sys.stdout.write(f"{line} {status} {x_cache} {ms:.1f}ms\n")
     sys.stdout.flush()
 
 
-_HOST_RE = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::\d{1,5})?$")
+_HOST_RE = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9_.-]+))(?::\d{1,5})?$")
 
 
 def _redirect_host(value: str) -> str | None:
@@ -64,8 +80,10 @@ class EdgeServer:
         shutdown_timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
         redirect_port: int | None = None,
+        header_timeout: float = HEADER_TIMEOUT,
     ) -> None:
         self.edge = edge
+        self.header_timeout = header_timeout
         self.host = host
         self.port = port
         # With TLS, like a viewer protocol policy of redirect-to-https: a plain-HTTP listener
@@ -87,14 +105,20 @@ class EdgeServer:
         """Listen; returns the bound port (useful with port 0)."""
         from aiohttp import web
 
-        server = web.Server(
+        from edgeshield.emulator.httpguard import GuardedServer
+
+        server = GuardedServer(
             self._handle,
+            on_bad_request=self._bad_request,
             # Above CloudFront's limits, so that we answer those with CloudFront's 413 and only
-            # truly absurd requests hit the parser's own 400.
+            # truly absurd requests hit the parser (which gets the same 413, see _bad_request).
             max_line_size=MAX_URL_BYTES * 4,
             max_field_size=MAX_REQUEST_HEADER_BYTES * 2,
             max_headers=512,
             handler_cancellation=False,
+            # aiohttp closes a connection that has not delivered a complete request this long
+            # after it opened (or after the last response): the header-read deadline.
+            keepalive_timeout=self.header_timeout,
         )
         self._runner = web.ServerRunner(server, shutdown_timeout=self._shutdown_timeout)
         await self._runner.setup()
@@ -109,7 +133,13 @@ class EdgeServer:
         await site.start()
         self.port = _bound_port(site, self.port)
         if self.redirect_port is not None:
-            self._redirect_runner = web.ServerRunner(web.Server(self._redirect))
+            self._redirect_runner = web.ServerRunner(
+                GuardedServer(
+                    self._redirect,
+                    on_bad_request=self._bad_request,
+                    keepalive_timeout=self.header_timeout,
+                )
+            )
             await self._redirect_runner.setup()
             plain = web.TCPSite(
                 self._redirect_runner, self.host, self.redirect_port, reuse_address=True
@@ -125,11 +155,16 @@ class EdgeServer:
         from edgeshield.emulator.answers import redirect_page
 
         target = request.raw_path
+        refused = _refusal(request)
+        if refused is not None:
+            self._log(request.method, target, refused.status, "Error", 0.0)
+            return _plain(self.edge.answer(refused, _rid()))
         host = _redirect_host(request.headers.get("Host", ""))
         if not target.startswith("/") or host is None:
             # Only origin-form targets and well-formed Host headers: the Location is built
             # from them, so anything else could point the viewer somewhere unintended.
             # CloudFront's own 400 page, with the headers of all its answers.
+            self._log(request.method, target, 400, "Error", 0.0)
             return await self._send(request, self.edge.answer(answer_for("bad-request"), _rid()))
         shown = f"[{host}]" if ":" in host else host
         location = f"https://{shown}:{self.port}{target}"
@@ -158,6 +193,8 @@ class EdgeServer:
         started = time.perf_counter()
         raw = request.raw_path
         path, _, query = raw.partition("?")
+        if request.version[:2] < (1, 0):
+            return self._answer_http09(request, path)
         response = await self._route(request, raw, path, query)
         ms = (time.perf_counter() - started) * 1000
         if isinstance(response, EdgeResponse):
@@ -168,6 +205,40 @@ class EdgeServer:
         self._stamp(response)
         self._log(request.method, path, response.status, "Local", ms)
         return response
+
+    def _bad_request(
+        self, request: web.BaseRequest, exc: HttpProcessingError
+    ) -> web.StreamResponse:
+        """What the parser refused: CloudFront's 413 for an oversized line or header (the
+        parser's limits are above CloudFront's), its 400 page for anything else."""
+        from aiohttp.http_exceptions import LineTooLong
+
+        answer = answer_for("too-large" if isinstance(exc, LineTooLong) else "bad-request")
+        response = self.edge.answer(answer, _rid())
+        self.edge.stats.request(response.status, response.x_cache, 0.0)
+        # aiohttp's message spans lines (the offending bytes and a caret): keep it on one.
+        words = " ".join(str(exc.message or type(exc).__name__).split())
+        reason = printable(words.removesuffix(" ^"), limit=200)
+        self._log("-", f"(unparsable request: {reason})", response.status, response.x_cache, 0.0)
+        return _plain(response)
+
+    def _answer_http09(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
+        """CloudFront speaks HTTP/1.0 and later to viewers: an HTTP/0.9 request (no version,
+        no headers) gets the 400 page with an HTTP/1.1 status line, then the connection
+        closes. aiohttp would echo "HTTP/0.9" in the status line, so the bytes go out here."""
+        from aiohttp import web
+
+        response = self.edge.answer(answer_for("bad-request"), _rid())
+        self.edge.stats.request(response.status, response.x_cache, 0.0)
+        head = [f"HTTP/1.1 {response.status} {response.reason}"]
+        head += [f"{name}: {value}" for name, value in response.headers]
+        assert isinstance(response.body, bytes)
+        head += [f"Content-Length: {len(response.body)}", "Connection: close"]
+        if request.transport is not None:
+            request.transport.write(("\r\n".join(head) + "\r\n\r\n").encode() + response.body)
+            request.transport.close()
+        self._log(request.method, path, response.status, response.x_cache, 0.0)
+        return web.Response(status=response.status)  # aiohttp's copy meets a closed socket
 
     def _stamp(self, response: web.StreamResponse) -> None:
         """A local route stands for another cache behavior of the same distribution, so its
@@ -201,6 +272,9 @@ class EdgeServer:
             return edge.answer(answer_for("too-large"), _rid())
         if not path.startswith("/"):
             return edge.answer(answer_for("bad-request"), _rid())
+        refused = _refusal(request)
+        if refused is not None:
+            return edge.answer(refused, _rid())
         route = self.local_routes.get(path)
         if route is not None:
             return await route(request)
@@ -213,12 +287,18 @@ class EdgeServer:
         # --max-in-flight x the body limit, not by the number of open connections.
         async with self._limit:
             try:
-                body = await _read_body(request)
+                body = await asyncio.wait_for(_read_body(request), _body_deadline(length, self))
             except ValueError:
                 return edge.answer(
                     answer_for("too-large", "Bad request. The body is too large."), _rid()
                 )
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
+            except (ConnectionError, TimeoutError, _payload_errors()):
+                # The viewer left, stalled, or framed the body badly (bad chunking): nobody
+                # may be listening, but whoever is gets CloudFront's 400, and we go on.
+                if request.transport is not None:
+                    request.transport.close()
+                return edge.answer(answer_for("bad-request"), _rid())
+            headers = [(k.decode("latin-1"), wire_text(v)) for k, v in request.raw_headers]
             viewer = ViewerRequest(
                 method=request.method,
                 uri=path,
@@ -262,6 +342,44 @@ class EdgeServer:
             if request.transport is not None:
                 request.transport.close()
         return stream
+
+
+def _refusal(request: web.BaseRequest) -> Answer | None:
+    """CloudFront's answer to a request it would not route, or None."""
+    if request.version[:2] not in ((1, 0), (1, 1)):
+        return answer_for("bad-request")  # HTTP/0.9 or a made-up version
+    hosts = request.headers.getall("Host", [])
+    if len(hosts) > 1 or (not hosts and request.version[:2] == (1, 1)):
+        return answer_for("bad-request")  # RFC 9112 §3.2: exactly one Host in HTTP/1.1
+    if hosts and _redirect_host(hosts[0]) is None:
+        return NO_DISTRIBUTION
+    return None
+
+
+def _plain(response: EdgeResponse) -> web.Response:
+    """An edge answer with an in-memory body (CloudFront's own pages) as an aiohttp response."""
+    from aiohttp import web
+    from multidict import CIMultiDict
+
+    assert isinstance(response.body, bytes)
+    return web.Response(
+        status=response.status,
+        reason=response.reason,
+        headers=CIMultiDict(response.headers),
+        body=response.body,
+    )
+
+
+def _payload_errors() -> type[Exception]:
+    from aiohttp.web import RequestPayloadError
+
+    return RequestPayloadError
+
+
+def _body_deadline(length: int | None, server: EdgeServer) -> float:
+    """Time allowed for a body: the header deadline, plus a second per 64 KB declared (a slow
+    but moving upload still makes it; one that stalls does not hold its slot forever)."""
+    return server.header_timeout + (length or 0) / (64 * 1024)
 
 
 async def _read_body(request: web.BaseRequest) -> bytes:
