@@ -156,7 +156,7 @@ def test_banner_and_access_lines(tmp_path: Path) -> None:
     output = proc.output()
     assert f"http://127.0.0.1:{proc.port}/" in output
     assert "origin-response" in output and "edgeshield.edge.handler.handler" in output
-    assert "built-in preset 'strict'" in output
+    assert "policy     built-in strict preset" in output
     assert str(tmp_path / ".edgeshield" / "logs") in output
     assert re.search(r"^GET /style\.css 200 Miss [\d.]+ms$", output, re.M)
     shutil.rmtree(tmp_path / ".edgeshield")

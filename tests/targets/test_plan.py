@@ -153,7 +153,9 @@ def test_read_only_and_lambda_only_features() -> None:
         warning
     )
     assert '"warning"' not in cff.generate(warning).code  # never deleted: that would be a 502
-    metrics = compiled_text("[function]\nmetrics = true\nlog-sample-rate = 0.5\n")
+    metrics = compiled_text(
+        '[function]\nmetrics = true\nlog-sample-rate = 0.5\n[headers]\nx-frame-options = "DENY"\n'
+    )
     for reasons in (rhp.reasons(metrics), cff.reasons(metrics)):
         assert any(r.startswith("metrics = true") for r in reasons)
         assert any(r.startswith("log-sample-rate > 0") for r in reasons)

@@ -70,6 +70,77 @@ def _locations(places: list[str]) -> str:
     return shown + (f" (+{more} more)" if more > 0 else "")
 
 
+# What to do about a high-severity evaluator finding in a fitted CSP, by finding type label.
+_HIGH_FIXES = {
+    "script-allowlist-bypass": "self-host the script (copy it into the site) so 'self' or a "
+    "hash covers it; a host or file serving JSONP or AngularJS lets injected markup run script",
+    "script-unsafe-inline": "drop --unsafe-inline script (or 'unsafe-inline' from the policy): "
+    "csp fit hashes inline code instead",
+    "script-unsafe-eval": "drop --unsafe-eval (or 'unsafe-eval' from the policy) once the site "
+    "no longer calls eval()",
+    "plain-url-schemes": "remove the bare scheme from the policy; load scripts from files on "
+    "the site instead of data: or any-host URLs",
+    "plain-wildcard": "replace the wildcard in the policy with the exact hosts the site uses",
+    "missing-directives": "give the policy object-src 'none' and base-uri 'none' (or 'self'), "
+    "as the strict preset does",
+}
+
+
+def _evaluator_report(fitted: FittedPolicy) -> dict[str, Any]:
+    """Google's CSP Evaluator on the fitted CSPs: counts by severity, each finding once with
+    the CSPs it is in, the high ones with a fix."""
+    findings: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for evaluated in fitted.evaluated:
+        for finding in evaluated.findings:
+            key = (finding.severity, finding.type, finding.directive, finding.value or "")
+            entry = findings.setdefault(key, {**finding.to_dict(), "where": []})
+            entry["where"].append(evaluated.where)
+    # Where the site brought a flagged source in (file:line), so the fix can start there.
+    found_at: dict[tuple[str, str], list[str]] = {}
+    for _page, directive, source, reasons in fitted.result.reasons():
+        places = found_at.setdefault((directive, source), [])
+        places.extend(r.location for r in reasons if r.location and r.location not in places)
+    ordered = [findings[k] for k in sorted(findings)]
+    by_severity: dict[str, int] = {}
+    for entry in ordered:
+        by_severity[entry["severity"]] = by_severity.get(entry["severity"], 0) + 1
+    high = [f for f in ordered if f["severity"] == "high"]
+    for entry in high:
+        entry["fix"] = _HIGH_FIXES.get(entry["type"], "see docs/csp.md")
+        entry["found_at"] = found_at.get((entry["directive"], entry["value"] or ""), [])
+    return {
+        "csps_evaluated": [e.where for e in fitted.evaluated],
+        "high": len(high),
+        "by_severity": by_severity,
+        "findings": ordered,
+    }
+
+
+def _print_evaluator(report: dict[str, Any]) -> None:
+    counts = ", ".join(f"{n} {label}" for label, n in report["by_severity"].items())
+    out.print(
+        f"\nGoogle's CSP Evaluator on the fitted CSP ({len(report['csps_evaluated'])} evaluated):"
+        f" {counts or 'no findings'} (all of them with --json)",
+        markup=False,
+    )
+    out.print(f"high-severity findings: {report['high']}", markup=False)
+    for item in report["findings"]:
+        if item["severity"] != "high":
+            continue
+        value = f" {item['value']}" if item["value"] else ""
+        out.print(
+            f"  {item['directive']}{_clean(value, 200)}: {_clean(item['description'], 300)}"
+            f" [{_locations(item['where'])}]",
+            markup=False,
+        )
+        if item["found_at"]:
+            out.print(f"    from {_locations(item['found_at'])}", markup=False)
+        out.print(
+            f"    fix: {item['fix']}",
+            markup=False,
+        )
+
+
 def _report(fitted: FittedPolicy) -> dict[str, Any]:
     """What was added and why, grouped as the user reads it."""
     result = fitted.result
@@ -127,6 +198,7 @@ def _report(fitted: FittedPolicy) -> dict[str, Any]:
         "schemes": list(schemes.values()),
         "dropped_for_unsafe_inline": chosen.dropped,
         "warnings": result.warnings,
+        "evaluator": _evaluator_report(fitted),
     }
 
 
@@ -155,7 +227,9 @@ def _print_report(report: dict[str, Any]) -> None:
                 markup=False,
             )
     if report["hosts"]:
-        out.print("\nHosts added (exact scheme and host):")
+        out.print(
+            "\nHosts added (exact scheme and host; the file itself on hosts with known CSP bypasses):"
+        )
         for item in report["hosts"]:
             out.print(
                 f"  {_clean(item['source'])} in {', '.join(item['directives'])}: "
@@ -177,7 +251,7 @@ def _print_report(report: dict[str, Any]) -> None:
     if report["warnings"]:
         out.print("\nWarnings:")
         for warning in report["warnings"]:
-            out.print(f"  {_clean(warning, 300)}", markup=False)
+            out.print(f"  {_clean(warning, 500)}", markup=False)
 
 
 @csp_app.command()
@@ -357,6 +431,7 @@ def fit(
             f"{report['grade_without_unsafe']} ({report['score_without_unsafe']})"
         )
     out.print(grade_line, markup=False)
+    _print_evaluator(report["evaluator"])
     out.print(
         f"wrote {target}"
         + (f" and {manifest}" if report["manifest"] else "")

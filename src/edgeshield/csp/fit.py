@@ -16,8 +16,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from edgeshield.csp.cssscan import scan_css
+from edgeshield.csp.evaluator.urls import script_bypass
 from edgeshield.csp.htmlscan import scan_html
-from edgeshield.csp.sources import resolve
+from edgeshield.csp.sources import exact_url, resolve
 from edgeshield.policy.csp import render
 from edgeshield.policy.csp_pages import effective_sources, merge_sources
 
@@ -63,6 +64,8 @@ _KEYWORD_ORDER = (
 # A stylesheet on another host is not read, but these hosts' stylesheets always load their fonts
 # from one known place (Google Fonts CSS: https://developers.google.com/fonts/docs/getting_started).
 _STYLESHEET_FONT_HOSTS = {"https://fonts.googleapis.com": "https://fonts.gstatic.com"}
+# Where Google's CSP Evaluator looks for hosts that serve JSONP or AngularJS.
+SCRIPT_DIRECTIVES = ("script-src", "script-src-elem")
 # Browsers encode these in a URL path (https://url.spec.whatwg.org/#path-percent-encode-set).
 _PATH_SAFE = "/!$&'()*+,;=:@~[]|^\\%"
 
@@ -172,29 +175,77 @@ def _ref_sources(
             result.warnings.append(f"{reason.location}: {url[:200]!r} skipped: {resolved.note}")
         return
     why = reason.why + (f" ({resolved.note})" if resolved.note else "")
-    result.add(directive, resolved.source, Reason(why, reason.location), page)
+    source = resolved.source
+    if directive in SCRIPT_DIRECTIVES and "://" in source and _bypass_host(source):
+        # Any script on such a host runs under a host source, an attacker's JSONP call or
+        # AngularJS build too: allow only the file the page loads.
+        source = exact_url(source, url) or source
+    result.add(directive, source, Reason(why, reason.location), page)
     fonts = _STYLESHEET_FONT_HOSTS.get(resolved.source) if directive == "style-src" else None
     if fonts is not None:
         why = f"fonts of the {resolved.source} stylesheet"
         result.add("font-src", fonts, Reason(why, reason.location), page)
 
 
+def _bypass_host(source: str) -> str | None:
+    """The host of the JSONP or AngularJS URL the evaluator knows ``source`` to allow."""
+    jsonp, angular = script_bypass(source)
+    hit = angular or jsonp
+    return hit.hostname if hit is not None else None
+
+
+def _bypass_notes(result: FitResult) -> list[str]:
+    """One warning per script source the evaluator still flags after narrowing: a bypass host
+    loaded from its root, or a file that is itself a known bypass (an AngularJS build, a JSONP
+    endpoint), where an exact URL does not help."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for table in [result.site, *result.pages.values()]:
+        for directive in SCRIPT_DIRECTIVES:
+            for source, reasons in table.get(directive, {}).items():
+                known = _bypass_host(source) if "://" in source else None
+                if known is not None:
+                    places = found.setdefault((source, known), [])
+                    places.extend(r.location for r in reasons if r.location)
+    notes = []
+    for (source, known), places in sorted(found.items()):
+        where = sorted(set(places))
+        more = f" (+{len(where) - 2} more)" if len(where) > 2 else ""
+        what = "is itself a known CSP bypass" if source.count("/") > 2 else "serves CSP bypasses"
+        notes.append(
+            f"{', '.join(where[:2])}{more}: {source[:120]} {what} (JSONP or AngularJS on "
+            f"{known}, per Google's CSP Evaluator): self-host it, or injected markup can run "
+            "script through it"
+        )
+    return notes
+
+
 def _external_script_notes(result: FitResult) -> list[str]:
     """One note per other host the pages load scripts from: ``csp verify`` and the crawl never
     fetch them (nothing leaves the machine), so what they do at run time is not checked."""
     found: dict[str, list[str]] = {}
+    narrowed: set[str] = set()
     for table in [result.site, *result.pages.values()]:
         for source, reasons in table.get("script-src", {}).items():
             if "://" in source:
-                found.setdefault(source, []).extend(r.location for r in reasons if r.location)
+                host = "/".join(source.split("/", 3)[:3])  # one note per host, not per file
+                found.setdefault(host, []).extend(r.location for r in reasons if r.location)
+                if host != source:
+                    narrowed.add(host)
     notes = []
     for host in sorted(found):
         where = sorted(set(found[host]))
         more = f" (+{len(where) - 2} more)" if len(where) > 2 else ""
+        only_files = (
+            "; only the files the pages name are allowed there (the host serves CSP bypasses), "
+            "so a script they load from it at run time is blocked: add its exact URL by hand"
+            if host in narrowed
+            else ""
+        )
         notes.append(
             f"{', '.join(where[:2])}{more}: scripts from {host} are not run by csp verify or "
             "--crawl (requests to other hosts are blocked there); what they add at run time "
             "(styles, fonts, requests) is not fitted: check those pages against the real host"
+            + only_files
         )
     return notes
 
@@ -223,6 +274,7 @@ def fit_site(origin: Path, same_origins: Iterable[str] = ()) -> FitResult:
             for css in scan_css(text):
                 reason = Reason(css.why, f"{relative}:{css.line}")
                 _ref_sources(result, css.directive, css.url, reason, None, origins)
+    result.warnings.extend(_bypass_notes(result))
     result.warnings.extend(_external_script_notes(result))
     if not result.files:
         result.warnings.append(f"{origin}: no HTML pages found (*.html, *.htm)")

@@ -6,11 +6,35 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from edgeshield.csp.evaluator import EvaluatorFinding, evaluate, high_severity
 from edgeshield.csp.fit import FitOptions, FitResult, Plan, fit_site, plan
 from edgeshield.csp.write import PolicyEditError, csp_directives, find_csp, with_fitted
-from edgeshield.policy.csp_pages import manifest_text
+from edgeshield.policy.csp import render
+from edgeshield.policy.csp_pages import manifest_text, merge_sources
 from edgeshield.policy.presets import preset_text
+
+
+@dataclass(frozen=True)
+class FittedCspFindings:
+    """Google's CSP Evaluator on one CSP the fit produces: ``where`` is "every page" (union),
+    "pages without sources of their own" (the per-page base) or a request path."""
+
+    where: str
+    csp: str
+    findings: tuple[EvaluatorFinding, ...]
+
+    @property
+    def high(self) -> list[EvaluatorFinding]:
+        return high_severity(self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "where": self.where,
+            "csp": self.csp,
+            "findings": [f.to_dict() for f in self.findings],
+        }
 
 
 @dataclass(frozen=True)
@@ -19,6 +43,32 @@ class FittedPolicy:
     plan: Plan
     policy_text: str
     manifest_text: str | None  # per-page mode only
+    # The evaluator on every CSP a page can get: the union, or the per-page base and each
+    # page's own; pages whose CSP adds only hashes are judged by the base (hashes add none).
+    evaluated: tuple[FittedCspFindings, ...] = ()
+
+    @property
+    def high_findings(self) -> list[tuple[str, EvaluatorFinding]]:
+        """(where, finding) for every high-severity finding, same finding once per CSP."""
+        return [(e.where, f) for e in self.evaluated for f in e.high]
+
+
+def evaluate_plan(base: dict[str, list[str]], chosen: Plan) -> tuple[FittedCspFindings, ...]:
+    """Evaluator findings for the CSPs ``chosen`` gives pages. Pure.
+
+    A page's own sources that are all hashes cannot change a finding (the evaluator looks at
+    keywords, schemes and hosts), so such pages are covered by the base CSP's entry; the page
+    with the largest CSP is evaluated anyway, as a check of that claim."""
+    shared = merge_sources(base, chosen.fitted)
+    where = "every page" if chosen.mode == "union" else "pages without sources of their own"
+    out = [FittedCspFindings(where, render(shared), tuple(evaluate(render(shared))))]
+    for page, own in chosen.pages.items():
+        only_hashes = all(s.startswith("'sha") for sources in own.values() for s in sources)
+        if only_hashes and page != chosen.largest_page:
+            continue
+        value = render(merge_sources(shared, own))
+        out.append(FittedCspFindings(page, value, tuple(evaluate(value))))
+    return tuple(out)
 
 
 def strict_csp() -> dict[str, list[str]]:
@@ -54,4 +104,10 @@ def fit_policy(
     text = with_fitted(
         policy_text, chosen.fitted, manifest_name if per_page else None, strict_csp()
     )
-    return FittedPolicy(result, chosen, text, manifest_text(chosen.pages) if per_page else None)
+    return FittedPolicy(
+        result,
+        chosen,
+        text,
+        manifest_text(chosen.pages) if per_page else None,
+        evaluate_plan(base, chosen),
+    )

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 _SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _WHITESPACE = " \t\n\r\f"
 _DEFAULT_PORTS = {"https": 443, "http": 80, "wss": 443, "ws": 80}
 SELF = "'self'"
+# Characters a CSP path may hold as they are; ";" and "," end a directive or a policy and must
+# be percent-encoded (https://www.w3.org/TR/CSP3/#source-expression), "%" keeps existing escapes.
+_CSP_PATH_SAFE = "/!$&'()*+=:@~%"
 
 
 @dataclass(frozen=True)
@@ -70,3 +73,20 @@ def resolve(url: str, same_origins: frozenset[str] = frozenset()) -> Resolved:
     if scheme == "about":
         return Resolved(None)
     return Resolved(None, f"{scheme}: URLs are not fetched from a page")
+
+
+def exact_url(host_source: str, url: str) -> str | None:
+    """``host_source`` (as :func:`resolve` gave it for ``url``) narrowed to the file ``url``
+    names: scheme, host and path, without query or fragment (CSP ignores both). A path that does
+    not end in "/" matches that one file only (https://www.w3.org/TR/CSP3/#match-paths).
+    None when ``url`` has no path worth narrowing to (``/``) or cannot be read."""
+    url = url.strip(_WHITESPACE)
+    if url.startswith("//"):
+        url = "https:" + url
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    if not path or path == "/":
+        return None
+    return host_source + quote(path, safe=_CSP_PATH_SAFE)
