@@ -18,9 +18,9 @@ import time
 import zipfile
 from pathlib import Path
 
-from edgeshield.aws.cdk.assets import collector_files, stage_collector
 from edgeshield.aws.collector import Collector
 from edgeshield.aws.kms_env import Secret
+from edgeshield.packaging import collector_files, stage_collector
 
 CSP2 = json.dumps(
     {
