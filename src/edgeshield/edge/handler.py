@@ -40,15 +40,11 @@ ENGINE, POLICY, LOAD_ERROR = _load()
 _SAMPLE_RATE = float(POLICY.get("log_sample_rate", 0.0) or 0.0)
 _METRICS = bool(POLICY.get("metrics", False))
 _NAMESPACE = str(POLICY.get("metrics_namespace", "edgeshield"))
-# No rules, no per-page CSP, no sampled log, no metrics: the URI, status and content type do
-# not matter and there is nothing to report, so a response only needs the base plan applied.
-_PLAIN = (
-    ENGINE is not None
-    and not ENGINE.rules
-    and ENGINE.pages is None
-    and not _SAMPLE_RATE
-    and not _METRICS
-)
+# No rules, no sampled log, no metrics: status and content type do not matter and there is
+# nothing to report, so a response only needs the base plan applied (and, with a per-page CSP,
+# the page's entry looked up by its URI).
+_PLAIN = ENGINE is not None and not ENGINE.rules and not _SAMPLE_RATE and not _METRICS
+_BY_PAGE = ENGINE is not None and ENGINE.pages is not None
 
 
 def _emit(record: dict[str, Any]) -> None:
@@ -123,7 +119,10 @@ def handler(event: Any, context: Any = None) -> Any:
         cf = event["Records"][0]["cf"]
         response = cf["response"]
         if _PLAIN:
-            return ENGINE.harden(response)
+            if not _BY_PAGE:
+                return ENGINE.harden(response)
+            request = cf.get("request")
+            return ENGINE.harden(response, request.get("uri", "/") if request else "/")
         request = cf.get("request")
         uri = request.get("uri", "/") if request else "/"
         result, plan, matched = ENGINE.apply(response, uri)
