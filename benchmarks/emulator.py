@@ -6,6 +6,10 @@ interleaved in rounds, so a burst of load from elsewhere hits every case alike; 
 medians of per-round ratios. Bounded: a fixed number of requests per case and round.
 
     .venv/bin/python benchmarks/emulator.py [--requests 1500] [--rounds 3] [--concurrency 16]
+        [--baseline OLD_SRC_DIR]
+
+It also reports the CPU time each server process spends per request (from /proc), which
+unlike throughput stays meaningful when other jobs share the cores.
 
 Everything runs on 127.0.0.1: the origin (aiohttp, one process), the proxy, the edge (one
 process plus its function workers) and this client share the machine's cores, so the figures
@@ -86,11 +90,18 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"port {port} never opened")
 
 
-def start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start(
+    args: list[str], cwd: Path, src: Path | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a server on a free port; with ``src``, edgeshield is imported from there."""
     port = free_port()
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     proc = subprocess.Popen(
         [sys.executable, *[a.replace("{port}", str(port)) for a in args]],
         cwd=cwd,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -98,7 +109,41 @@ def start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[bytes], int]:
     return proc, port
 
 
-async def measure(url: str, requests: int, concurrency: int, same_path: bool) -> dict[str, float]:
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) of a server process itself, and of its children: the live ones
+    (the edge's function workers) plus those already reaped. (0, 0) where /proc is missing."""
+
+    def stat(p: int) -> list[str]:
+        text = Path(f"/proc/{p}/stat").read_text()
+        return text[text.rindex(")") + 2 :].split()  # fields from the 3rd on
+
+    try:
+        fields = stat(pid)
+    except OSError:
+        return 0.0, 0.0
+    own = (int(fields[11]) + int(fields[12])) / _TICK
+    children = (int(fields[13]) + int(fields[14])) / _TICK
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        kids = []
+    for kid in kids:
+        try:
+            f = stat(int(kid))
+        except OSError:
+            continue
+        children += (int(f[11]) + int(f[12])) / _TICK
+    return own, children
+
+
+async def measure(
+    url: str, requests: int, concurrency: int, same_path: bool, pid: int | None = None
+) -> dict[str, float]:
+    """Throughput and latency of one case; with ``pid``, also the CPU time the server process
+    (and, separately, its children) spent per request during the measured part."""
     latencies: list[float] = []
     counter = iter(range(requests))
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -124,14 +169,18 @@ async def measure(url: str, requests: int, concurrency: int, same_path: bool) ->
                         raise RuntimeError(f"{path}: {response.status}")
                 latencies.append((time.perf_counter() - began) * 1000)
 
+        cpu_before = cpu_seconds(pid) if pid else (0.0, 0.0)
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
+        cpu_after = cpu_seconds(pid) if pid else (0.0, 0.0)
     latencies.sort()
     return {
         "rps": requests / elapsed,
         "p50": statistics.median(latencies),
         "p99": latencies[int(len(latencies) * 0.99) - 1],
+        "cpu_us": (cpu_after[0] - cpu_before[0]) / requests * 1e6,
+        "child_cpu_us": (cpu_after[1] - cpu_before[1]) / requests * 1e6,
     }
 
 
@@ -144,8 +193,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1500, help="per case and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another edgeshield src/ directory (e.g. from `git archive`): its edge runs as two "
+        "more cases in the same rounds, for a same-run before/after",
+    )
     options = parser.parse_args()
-    cli = ["-c", "from edgeshield.cli import main; main()", "serve", "--port", "{port}", "--quiet"]
     c = options.concurrency
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
@@ -155,37 +209,49 @@ def main() -> None:
         try:
             proxy, proxy_port = start(["-c", BARE_PROXY, "{port}", origin_url], cwd)
             procs.append(proxy)
-            edge_nocache, nocache_port = start([*cli, "--origin", origin_url, "--no-cache"], cwd)
-            procs.append(edge_nocache)
-            edge_cache, cache_port = start([*cli, "--origin", origin_url], cwd)
-            procs.append(edge_cache)
-            cases = [
-                ("origin directly", origin_url, False),
-                ("bare aiohttp reverse proxy", f"http://127.0.0.1:{proxy_port}", False),
-                (
-                    "edge, cache off (miss: origin + function)",
-                    f"http://127.0.0.1:{nocache_port}",
-                    False,
-                ),
-                ("edge, cache on (hits)", f"http://127.0.0.1:{cache_port}", True),
+            cases: list[tuple[str, str, bool, int | None]] = [
+                ("origin directly", origin_url, False, origin.pid),
+                ("bare aiohttp reverse proxy", f"http://127.0.0.1:{proxy_port}", False, proxy.pid),
             ]
+            sources: list[tuple[str, Path | None]] = [("edge", None)]
+            if options.baseline is not None:
+                sources.append(("baseline edge", options.baseline.resolve()))
+            for label, src in sources:
+                for cache in (False, True):
+                    flags = ["--origin", origin_url] + ([] if cache else ["--no-cache"])
+                    edge, port = start([*_SERVE, *flags], cwd, src)
+                    procs.append(edge)
+                    kind = "cache on (hits)" if cache else "cache off (miss: origin + function)"
+                    cases.append((f"{label}, {kind}", f"http://127.0.0.1:{port}", cache, edge.pid))
             runs: dict[str, list[tuple[dict[str, float], dict[str, float]]]] = {
-                name: [] for name, _u, _s in cases
+                case[0]: [] for case in cases
             }
             for _ in range(options.rounds):
-                for name, url, same in cases:
-                    one = asyncio.run(measure(url, options.requests, 1, same))
-                    many = asyncio.run(measure(url, options.requests, c, same))
+                for name, url, same, pid in cases:
+                    one = asyncio.run(measure(url, options.requests, 1, same, pid))
+                    many = asyncio.run(measure(url, options.requests, c, same, pid))
                     runs[name].append((one, many))
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(15)
+    report(runs, [case[0] for case in cases], options)
+
+
+_SERVE = ["-c", "from edgeshield.cli import main; main()", "serve", "--port", "{port}", "--quiet"]
+
+
+def report(
+    runs: dict[str, list[tuple[dict[str, float], dict[str, float]]]],
+    names: list[str],
+    options: argparse.Namespace,
+) -> None:
+    c = options.concurrency
 
     def med(name: str, level: int, key: str) -> float:
         return statistics.median(r[level][key] for r in runs[name])
 
-    direct, proxy_name, miss, hit = (case[0] for case in cases)
+    direct, proxy_name, miss, hit = names[:4]
     print(
         f"{options.requests} requests per case and round, {options.rounds} rounds (medians); "
         f"{os.cpu_count()} CPUs, {_cpu()}, Python {sys.version.split()[0]}; "
@@ -195,29 +261,45 @@ def main() -> None:
         f"| case | c=1 req/s | c=1 p50 ms | c=1 p99 ms | c={c} req/s | c={c} p50 ms | c={c} p99 ms |"
     )
     print("|---|---|---|---|---|---|---|")
-    for name, _u, _s in cases:
+    for name in names:
         print(
             f"| {name} | {med(name, 0, 'rps'):,.0f} | {med(name, 0, 'p50'):.2f} "
             f"| {med(name, 0, 'p99'):.2f} | {med(name, 1, 'rps'):,.0f} "
             f"| {med(name, 1, 'p50'):.2f} | {med(name, 1, 'p99'):.2f} |"
         )
+    print()
+    print(f"CPU per request at c={c} (server process; its function workers apart), µs:")
+    print("| case | server process | its workers |")
+    print("|---|---|---|")
+    for name in names:
+        print(f"| {name} | {med(name, 1, 'cpu_us'):,.0f} | {med(name, 1, 'child_cpu_us'):,.0f} |")
     rounds = range(options.rounds)
 
-    def ratio(a: str, b: str, level: int) -> float:
-        return _median_ratio([(runs[a][i][level]["rps"], runs[b][i][level]["rps"]) for i in rounds])
+    def ratio(a: str, b: str, level: int, key: str = "rps") -> float:
+        return _median_ratio([(runs[a][i][level][key], runs[b][i][level][key]) for i in rounds])
 
-    added = statistics.median(runs[miss][i][0]["p50"] - runs[direct][i][0]["p50"] for i in rounds)
+    def added(name: str) -> float:
+        return statistics.median(
+            runs[name][i][0]["p50"] - runs[direct][i][0]["p50"] for i in rounds
+        )
+
     print()
     print("| figure | measured | target |")
     print("|---|---|---|")
-    print(
-        f"| miss throughput vs bare aiohttp proxy (c={c}) | **{ratio(miss, proxy_name, 1):.2f}×** | ≥ 0.5× (goal 0.8×) |"
-    )
+    print(f"| miss throughput vs bare aiohttp proxy (c={c}) | **{ratio(miss, proxy_name, 1):.2f}×** | ≥ 0.5× (goal 0.8×) |")  # fmt: skip
     print(f"| miss throughput vs bare aiohttp proxy (c=1) | {ratio(miss, proxy_name, 0):.2f}× | |")
+    print(f"| edge CPU per miss vs bare proxy CPU per request (c={c}) | {ratio(miss, proxy_name, 1, 'cpu_us'):.2f}× | |")  # fmt: skip
     print(f"| bare proxy throughput vs origin (c={c}) | {ratio(proxy_name, direct, 1):.2f}× | |")
     print(f"| hit throughput vs origin (c={c}) | **{ratio(hit, direct, 1):.2f}×** | ≥ 1.0× |")
-    print(f"| added p50 of a miss over the origin (c=1) | **{added:.2f} ms** | ≤ 1 ms |")
+    print(f"| added p50 of a miss over the origin (c=1) | **{added(miss):.2f} ms** | ≤ 1 ms |")
     print(f"| hit p50 vs origin p50 (c=1) | {med(hit, 0, 'p50'):.2f} vs {med(direct, 0, 'p50'):.2f} ms | |")  # fmt: skip
+    if len(names) > 4:
+        base_miss, base_hit = names[4:6]
+        print(f"| baseline: miss throughput vs bare proxy (c={c}) | {ratio(base_miss, proxy_name, 1):.2f}× | |")  # fmt: skip
+        print(f"| baseline: hit throughput vs origin (c={c}) | {ratio(base_hit, direct, 1):.2f}× | |")  # fmt: skip
+        print(f"| baseline: added p50 of a miss (c=1) | {added(base_miss):.2f} ms | |")
+        print(f"| miss throughput, edge vs baseline edge (c={c}) | {ratio(miss, base_miss, 1):.2f}× | |")  # fmt: skip
+        print(f"| CPU per miss (server process), edge vs baseline edge | {ratio(miss, base_miss, 1, 'cpu_us'):.2f}× | |")  # fmt: skip
 
 
 def _cpu() -> str:

@@ -263,3 +263,14 @@ def test_hostile_reports_never_break_the_collector(tmp_path: Path, terminal: boo
     assert "[link=https://evil.example]" in text and ":skull:" in text
     assert "\x1b]8" not in text and "\x1b[2J" not in text and "\u202e" not in text
     assert not any(line.startswith("FAKE LINE") for line in out.splitlines())
+
+
+@pytest.mark.parametrize("line", [b"GET /\r\n", b"GET /index.html\n"])
+def test_http09_request_without_empty_line_is_answered_at_once(edge: Proc, line: bytes) -> None:
+    # A real HTTP/0.9 request is one line: no headers, so no empty line ends them. The edge
+    # must answer it now, not when the header deadline (20 s) closes the connection.
+    began = time.monotonic()
+    raw = exchange(edge.port, line, timeout=5)
+    assert time.monotonic() - began < 3
+    assert status_line(raw) == "HTTP/1.1 400 Bad Request", raw[:200]
+    assert b"The request could not be satisfied." in raw

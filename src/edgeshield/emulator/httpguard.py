@@ -7,18 +7,28 @@ gets an answer no CloudFront edge would give. ``GuardedServer`` hands those requ
 callback instead, which builds CloudFront's error page and logs one line. Everything else
 (including aiohttp's 500 for a bug in our own handler, which deserves its traceback) keeps
 aiohttp's behaviour.
+
+An HTTP/0.9 request is one line, ``GET /path`` and CRLF, with no headers and so no empty line
+after them: aiohttp's parser would wait for that empty line until the header deadline. The
+handler watches a connection's first line, and when it is a request line without a version
+and nothing follows it, it ends the header block itself, so the request is answered at once
+(with CloudFront's 400, see ``EdgeServer``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 # (request aiohttp made for the broken message, the parser's error) -> the answer to send
 BadRequestHandler = Callable[[web.BaseRequest, HttpProcessingError], web.StreamResponse]
+# A request line without an HTTP version (method, one space, a target without spaces).
+_HTTP09_LINE: Final = re.compile(rb"[!-~]+ [!-~]+\r?\n")
+_FIRST_LINE_LIMIT: Final = 64 * 1024  # longer first lines are the parser's business (413)
 
 
 class GuardedServer(web.Server):
@@ -33,6 +43,22 @@ class GuardedServer(web.Server):
 
 
 class _GuardedHandler(web.RequestHandler):
+    _first_line: bytes | None = b""  # the connection's first bytes, until its first newline
+
+    def data_received(self, data: bytes) -> None:
+        first = self._first_line
+        if first is not None:
+            first += data
+            end = first.find(b"\n")
+            if end >= 0 or len(first) > _FIRST_LINE_LIMIT:
+                self._first_line = None
+                if end == len(first) - 1 and _HTTP09_LINE.fullmatch(first):
+                    # HTTP/0.9: no headers will come, so no empty line either.
+                    data += b"\r\n"
+            else:
+                self._first_line = first
+        super().data_received(data)
+
     def handle_error(
         self,
         request: web.BaseRequest,
