@@ -140,6 +140,10 @@ def is_token(name: str) -> bool:
     return bool(_TOKEN_RE.fullmatch(name))
 
 
+# The search itself, bound once: result validation runs it on every header value.
+find_control: Final = _CONTROL_RE.search
+
+
 def control_character(value: str) -> str | None:
     """The first forbidden control character in a header value, or None."""
     match = _CONTROL_RE.search(value)

@@ -41,6 +41,7 @@ from edgeshield.cloudfront.rules import (
     VIEWER_TRIGGERS,
     canonical_key,
     control_character,
+    find_control,
     is_token,
 )
 
@@ -213,73 +214,96 @@ def _check_headers(
             # Lambda's JSON encoder writes 1 as "1" and None as "null": CloudFront only ever
             # sees the text, so judge that.
             name = _json_key(name)
-        lower_ok, token_ok, disallowed = _name_facts(name)
-        if not token_ok:
-            out.append(
-                _refused(
-                    "header-name",
-                    f"{_FAILED}the function returned an invalid header name, headerName : {name}.",
-                    name,
-                )
-            )
-            continue
-        if disallowed and (original is None or name not in original):
-            shown = _display(name, entries)
-            out.append(
-                _refused(
-                    "disallowed-header",
-                    f"{_FAILED}the function tried to add a blacklisted header in {where}, "
-                    f"headerName : {shown}.",
-                    shown,
-                    PAGE_DISALLOWED,
-                )
-            )
-        if not lower_ok:
-            out.append(
-                _warned(
-                    "header-key-case",
-                    f"the keys of the {where} object are lower-case header names in CloudFront's "
-                    f"events, got {name!r}; AWS documents no rule for other keys (served as is).",
-                    name,
-                )
-            )
-        if not isinstance(entries, list):
-            out.append(_bad_entry(name, "its value must be an array of {key, value} objects"))
-            continue
-        for entry in entries:
-            if not isinstance(entry, dict):
-                out.append(_bad_entry(name, "each entry must be a {key, value} object"))
-                continue
-            value = entry.get("value")
-            if not isinstance(value, str):
-                out.append(_bad_entry(name, "each entry needs a string value"))
-            else:
-                bad = control_character(value)
-                if bad is not None:
-                    out.append(
-                        _refused(
-                            "header-value",
-                            "Lambda function result validation failed, the function returned an "
-                            f"invalid header, invalid character : '%{ord(bad):02X}' in header "
-                            f"value, headerName : {_display(name, entries)}.",
-                            _display(name, entries),
-                        )
-                    )
-            key = entry.get("key")
-            if key is not None and (not isinstance(key, str) or key.lower() != name.lower()):
-                # AWS's own "Overriding a response header" example copies another header's
-                # entry, key included; the header name is the dict key's.
-                out.append(
-                    _warned(
-                        "header-key",
-                        f"the key {key!r} of an entry in {where}[{name!r}] is not that header's "
-                        f"name; AWS documents no rule for this: served as {canonical_key(name)}.",
-                        name,
-                    )
-                )
+        if _check_name(name, entries, where, original, out):
+            _check_entries(name, entries, where, out)
     if original is not None:
         for ro in read_only:
             _check_read_only(ro, original.get(ro), headers.get(ro), out)
+
+
+def _check_name(
+    name: str, entries: Any, where: str, original: dict[str, Any] | None, out: list[Violation]
+) -> bool:
+    """The checks on a header's dict key; False when its entries are not worth checking."""
+    lower_ok, token_ok, disallowed = _name_facts(name)
+    if not token_ok:
+        out.append(
+            _refused(
+                "header-name",
+                f"{_FAILED}the function returned an invalid header name, headerName : {name}.",
+                name,
+            )
+        )
+        return False
+    if disallowed and (original is None or name not in original):
+        shown = _display(name, entries)
+        out.append(
+            _refused(
+                "disallowed-header",
+                f"{_FAILED}the function tried to add a blacklisted header in {where}, "
+                f"headerName : {shown}.",
+                shown,
+                PAGE_DISALLOWED,
+            )
+        )
+    if not lower_ok:
+        out.append(
+            _warned(
+                "header-key-case",
+                f"the keys of the {where} object are lower-case header names in CloudFront's "
+                f"events, got {name!r}; AWS documents no rule for other keys (served as is).",
+                name,
+            )
+        )
+    if not isinstance(entries, list):
+        out.append(_bad_entry(name, "its value must be an array of {key, value} objects"))
+        return False
+    return True
+
+
+def _check_entries(name: str, entries: list[Any], where: str, out: list[Violation]) -> None:
+    """The ``{key, value}`` entries of one header."""
+    lower = name.lower()
+    for entry in entries:
+        if type(entry) is not dict and not isinstance(entry, dict):
+            out.append(_bad_entry(name, "each entry must be a {key, value} object"))
+            continue
+        value = entry.get("value")
+        if type(value) is not str and not isinstance(value, str):
+            out.append(_bad_entry(name, "each entry needs a string value"))
+        elif find_control(value):
+            bad = control_character(value)
+            assert bad is not None
+            shown = _display(name, entries)
+            out.append(
+                _refused(
+                    "header-value",
+                    "Lambda function result validation failed, the function returned an "
+                    f"invalid header, invalid character : '%{ord(bad):02X}' in header "
+                    f"value, headerName : {shown}.",
+                    shown,
+                )
+            )
+        key = entry.get("key")
+        if key is not None and (type(key) is not str or _lower(key) != lower):
+            if isinstance(key, str) and key.lower() == lower:
+                continue  # a str subclass spelling the same name
+            # AWS's own "Overriding a response header" example copies another header's
+            # entry, key included; the header name is the dict key's.
+            out.append(
+                _warned(
+                    "header-key",
+                    f"the key {key!r} of an entry in {where}[{name!r}] is not that header's "
+                    f"name; AWS documents no rule for this: served as {canonical_key(name)}.",
+                    name,
+                )
+            )
+
+
+@lru_cache(maxsize=4096)
+def _lower(key: str) -> str:
+    """An entry's ``key`` lower-cased; the same few keys come back on every request."""
+    return key.lower()
 
 
 def _json_key(name: Any) -> str:
@@ -333,6 +357,45 @@ def _check_response(
 ) -> None:
     """A response trigger's response (``original`` = the event's) or a generated one (None)."""
     generated = original is None
+    code = _check_status(trigger, resp, original, out)
+    description = resp.get("statusDescription")
+    if description is not None and (
+        not isinstance(description, str) or control_character(description) is not None
+    ):
+        out.append(
+            _refused(
+                "status-description",
+                f"{_FAILED}statusDescription must be a string without control characters.",
+            )
+        )
+
+    headers = resp.get("headers", {})
+    read_only = _READ_ONLY[trigger] if not generated else ()
+    original_headers = original.get("headers", {}) if original is not None else None
+    _check_headers(headers, "headers", original_headers, read_only, out)
+
+    body = resp.get("body")
+    if body is None and not generated and "bodyEncoding" not in resp:
+        return  # the common case: headers changed, the origin's body kept
+    size_body = _check_body(trigger, resp, code, out)
+    if size_body is not None and (generated or body is not None):
+        size = size_body + _headers_size(headers)
+        limit = GENERATED_RESPONSE_LIMIT[trigger]
+        if size > limit:
+            out.append(
+                _refused(
+                    "response-size",
+                    f"{_FAILED}the response is {size} bytes (headers and body); "
+                    f"a {trigger} function may return at most {limit} bytes.",
+                    page=PAGE_BODY,
+                )
+            )
+
+
+def _check_status(
+    trigger: str, resp: dict[str, Any], original: dict[str, Any] | None, out: list[Violation]
+) -> int | None:
+    """The result's status code (None when it sets none or an unreadable one)."""
     code: int | None = None
     if "status" in resp:
         code = _status_code(resp["status"])
@@ -365,27 +428,17 @@ def _check_response(
                 f"({original.get('status')} -> {code}).",
             )
         )
-    description = resp.get("statusDescription")
-    if description is not None and (
-        not isinstance(description, str) or control_character(description) is not None
-    ):
-        out.append(
-            _refused(
-                "status-description",
-                f"{_FAILED}statusDescription must be a string without control characters.",
-            )
-        )
+    return code
 
-    headers = resp.get("headers", {})
-    read_only = _READ_ONLY[trigger] if not generated else ()
-    original_headers = original.get("headers", {}) if original is not None else None
-    _check_headers(headers, "headers", original_headers, read_only, out)
 
+def _check_body(
+    trigger: str, resp: dict[str, Any], code: int | None, out: list[Violation]
+) -> int | None:
+    """The body's size in bytes (0 without one), or None when the body is refused."""
     body = resp.get("body")
-    has_body = body is not None
-    if has_body and not isinstance(body, str):
+    if body is not None and not isinstance(body, str):
         out.append(_refused("body", f"{_FAILED}the body must be a string.", page=PAGE_BODY))
-        return
+        return None
     encoding = resp.get("bodyEncoding", "text")
     if encoding not in ("text", "base64"):
         out.append(
@@ -395,46 +448,34 @@ def _check_response(
                 page=PAGE_BODY,
             )
         )
-        return
-    size_body = 0
-    if has_body:
-        assert isinstance(body, str)
-        if encoding == "base64":
-            try:
-                size_body = len(base64.b64decode(body, validate=True))
-            except (binascii.Error, ValueError):
-                out.append(
-                    _refused(
-                        "body",
-                        f"{_FAILED}the body is not valid base64 although bodyEncoding is base64.",
-                        page=PAGE_BODY,
-                    )
-                )
-                return
-        else:
-            size_body = len(body.encode("utf-8", "surrogatepass"))
-        if trigger == "viewer-request" and code == 204:
-            # A 204 generated in viewer-request must not have a body field at all ("Errors").
+        return None
+    if body is None:
+        return 0
+    if encoding == "base64":
+        try:
+            size = len(base64.b64decode(body, validate=True))
+        except (binascii.Error, ValueError):
             out.append(
                 _refused(
-                    "body-204",
-                    f"{_FAILED}a 204 (No Content) response generated in viewer-request must not "
-                    "have a body.",
+                    "body",
+                    f"{_FAILED}the body is not valid base64 although bodyEncoding is base64.",
                     page=PAGE_BODY,
                 )
             )
-    if generated or has_body:
-        size = size_body + _headers_size(headers)
-        limit = GENERATED_RESPONSE_LIMIT[trigger]
-        if size > limit:
-            out.append(
-                _refused(
-                    "response-size",
-                    f"{_FAILED}the response is {size} bytes (headers and body); "
-                    f"a {trigger} function may return at most {limit} bytes.",
-                    page=PAGE_BODY,
-                )
+            return None
+    else:
+        size = len(body.encode("utf-8", "surrogatepass"))
+    if trigger == "viewer-request" and code == 204:
+        # A 204 generated in viewer-request must not have a body field at all ("Errors").
+        out.append(
+            _refused(
+                "body-204",
+                f"{_FAILED}a 204 (No Content) response generated in viewer-request must not "
+                "have a body.",
+                page=PAGE_BODY,
             )
+        )
+    return size
 
 
 def _headers_size(headers: Any) -> int:
