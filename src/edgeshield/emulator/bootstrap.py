@@ -9,8 +9,8 @@ Protocol (JSON, one object per line): the parent writes an invocation on stdin; 
 answers on its original stdout. Before importing user code the worker points file descriptors
 1 and 2 at the per-worker log file the parent opened, so everything the function prints (also
 from C code or child processes) is captured; after each invocation the worker hands the
-captured text back and empties the file. If the worker is killed (timeout) or dies, the parent
-reads what is left in the file itself.
+captured text back (only when there is any) and empties the file. If the worker is killed
+(timeout) or dies, the parent reads what is left in the file itself.
 """
 
 from __future__ import annotations
@@ -258,7 +258,9 @@ def main() -> None:
             os._exit(0)
         reply["duration_ms"] = (time.perf_counter() - begin) * 1000
         reply["rss_mb"] = _rss_mb()
-        reply["logs"] = capture.take()
+        logs = capture.take()
+        if logs:  # most invocations print nothing: no empty field to encode and decode
+            reply["logs"] = logs
         send(reply, payload)
 
 

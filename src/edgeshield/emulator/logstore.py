@@ -30,8 +30,12 @@ STATE_DIR: Final = ".edgeshield"
 LOGS_DIR: Final = "logs"
 _SUFFIX: Final = ".jsonl"
 _MAX_OPEN_FILES: Final = 64
+_MAX_PATHS: Final = 4096
 # CloudWatch's limit for one event is 256 KB; longer messages are cut, as CloudWatch would.
 MAX_EVENT_BYTES: Final = 256 * 1024
+
+
+_json_string: Final = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def default_root(cwd: Path | None = None) -> Path:
@@ -61,9 +65,18 @@ class LogStore:
         self._files: OrderedDict[Path, IO[str]] = OrderedDict()
         self._last_ms: dict[Path, int] = {}
         self._pending: dict[Path, list[str]] = {}
+        self._paths: dict[tuple[str, str, str], Path] = {}
 
     def path_for(self, region: str, group: str, stream: str) -> Path:
-        return self.root / region / _encode(group) / (_encode(stream) + _SUFFIX)
+        key = (region, group, stream)
+        path = self._paths.get(key)
+        if path is None:  # a few streams take every event: build each path once
+            if len(self._paths) >= _MAX_PATHS:
+                self._paths.clear()
+            path = self._paths[key] = (
+                self.root / region / _encode(group) / (_encode(stream) + _SUFFIX)
+            )
+        return path
 
     def put(
         self,
@@ -81,7 +94,9 @@ class LogStore:
                 last = max(last, ts)
                 if len(message) > MAX_EVENT_BYTES:
                     message = message[:MAX_EVENT_BYTES] + " ... [truncated]"
-                lines.append(json.dumps({"t": last, "m": message}, ensure_ascii=False) + "\n")
+                # What json.dumps({"t": last, "m": message}, ensure_ascii=False) writes,
+                # without the encoder's per-call set-up: it runs for every log line.
+                lines.append(f'{{"t": {last}, "m": {_json_string(message)}}}\n')
             self._last_ms[path] = last
             if self.buffered:
                 self._pending.setdefault(path, []).extend(lines)

@@ -213,7 +213,9 @@ class Worker:
     async def _read(self, timeout: float) -> dict[str, Any]:
         assert self.proc is not None and self.proc.stdout is not None
         try:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+            # asyncio.timeout, not wait_for: no extra task per invocation.
+            async with asyncio.timeout(timeout):
+                line = await self.proc.stdout.readline()
         except ValueError:  # longer than the pipe limit
             raise WorkerGone("response too large") from None
         if not line:
@@ -233,9 +235,13 @@ class Worker:
     async def call(self, message: bytes, timeout: float, message_id: int) -> dict[str, Any]:
         """Send one invocation and wait for its reply. Raises TimeoutError or WorkerGone."""
         assert self.proc is not None and self.proc.stdin is not None
+        stdin = self.proc.stdin
         try:
-            self.proc.stdin.write(message)
-            await self.proc.stdin.drain()
+            stdin.write(message)
+            if stdin.transport.get_write_buffer_size():  # the pipe is full: wait for room
+                await stdin.drain()
+            elif stdin.transport.is_closing():
+                raise BrokenPipeError
         except (BrokenPipeError, ConnectionResetError):
             raise WorkerGone("the runtime is not running") from None
         reply = await self._read(timeout)
@@ -491,7 +497,9 @@ class FunctionPool:
             now = _now_ms()
             duration = float(reply.get("duration_ms", 0.0))
             worker.max_memory_mb = max(worker.max_memory_mb, int(reply.get("rss_mb", 1)))
-            events += [(now, line) for line in lambdalog.output_events(str(reply.get("logs", "")))]
+            printed = reply.get("logs")
+            if printed:  # only when the function printed something
+                events += [(now, line) for line in lambdalog.output_events(str(printed))]
             error = reply.get("error")
             if error:
                 events.append(

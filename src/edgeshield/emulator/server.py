@@ -22,6 +22,7 @@ import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 
 from edgeshield.cloudfront.rules import MAX_REQUEST_HEADER_BYTES, MAX_URL_BYTES
@@ -54,6 +55,7 @@ def console_access_log(method: str, path: str, status: int, x_cache: str, ms: fl
 _HOST_RE = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9_.-]+))(?::\d{1,5})?$")
 
 
+@lru_cache(maxsize=1024)
 def _redirect_host(value: str) -> str | None:
     """The host of a Host header (without its port), or None when it is not a plain host name,
     IPv4 address or bracketed IPv6 address."""
@@ -287,7 +289,11 @@ class EdgeServer:
         # --max-in-flight x the body limit, not by the number of open connections.
         async with self._limit:
             try:
-                body = await asyncio.wait_for(_read_body(request), _body_deadline(length, self))
+                body = (
+                    await asyncio.wait_for(_read_body(request), _body_deadline(length, self))
+                    if request.body_exists
+                    else b""  # most requests: no body to wait for
+                )
             except ValueError:
                 return edge.answer(
                     answer_for("too-large", "Bad request. The body is too large."), _rid()
