@@ -14,7 +14,7 @@ import base64
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from edgeshield.cloudfront.rules import (
     DISALLOWED_HEADERS,
@@ -55,6 +55,20 @@ def new_request_id() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(40)).decode("ascii")
 
 
+# Header name -> (lower-case name, disallowed?): every event converts the same few names.
+_NAME_FACTS: dict[str, tuple[str, bool]] = {}
+_MAX_NAMES: Final = 4096
+
+
+def _name_facts(name: str) -> tuple[str, bool]:
+    lower = name.lower()
+    facts = (lower, lower in DISALLOWED_HEADERS or lower.startswith(DISALLOWED_PREFIXES))
+    if len(_NAME_FACTS) >= _MAX_NAMES:  # names chosen by viewers: keep the memo bounded
+        _NAME_FACTS.clear()
+    _NAME_FACTS[name] = facts
+    return facts
+
+
 def to_cf_headers(pairs: Iterable[tuple[str, str]], *, drop_disallowed: bool = True) -> CfHeaders:
     """HTTP header lines -> CloudFront's dict form, keeping order, repeats and the name's casing.
 
@@ -64,10 +78,11 @@ def to_cf_headers(pairs: Iterable[tuple[str, str]], *, drop_disallowed: bool = T
     """
     out: CfHeaders = {}
     for name, value in pairs:
-        lower = name.lower()
-        if drop_disallowed and (
-            lower in DISALLOWED_HEADERS or lower.startswith(DISALLOWED_PREFIXES)
-        ):
+        facts = _NAME_FACTS.get(name)
+        if facts is None:
+            facts = _name_facts(name)
+        lower, disallowed = facts
+        if disallowed and drop_disallowed:
             continue
         bucket = out.get(lower)
         if bucket is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,12 @@ STATS_FILE: Final = "stats.json"
 BUCKETS_MS: Final = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
 
 
+_NAMES: Final = (*(f"<={b}" for b in BUCKETS_MS), f">{BUCKETS_MS[-1]}")
+
+
 def _bucket(ms: float) -> str:
-    for bound in BUCKETS_MS:
-        if ms <= bound:
-            return f"<={bound}"
-    return f">{BUCKETS_MS[-1]}"
+    # bisect_left: a duration equal to a bound belongs to that bound's bucket (<=).
+    return _NAMES[bisect_left(BUCKETS_MS, ms)]
 
 
 @dataclass
@@ -41,7 +43,7 @@ class Histogram:
         self.max_ms = max(self.max_ms, ms)
 
     def to_json(self) -> dict[str, Any]:
-        order = [f"<={b}" for b in BUCKETS_MS] + [f">{BUCKETS_MS[-1]}"]
+        order = _NAMES
         return {
             "count": self.total,
             "mean_ms": round(self.sum_ms / self.total, 3) if self.total else 0.0,
