@@ -153,6 +153,7 @@ class Worker:
         self.stream = lambdalog.log_stream_name()
         self.log_path = scratch / f"worker-{os.getpid()}-{next(self._ids)}.log"
         self.proc: asyncio.subprocess.Process | None = None
+        self.channel: _Channel | None = None
         self.init_ms: float | None = None
         self.pending_init_ms: float | None = None  # reported on the first REPORT
         self.init_logs = ""
@@ -178,20 +179,32 @@ class Worker:
         }
         # -B: no __pycache__ in the task root (read-only at the edge, and not ours to litter).
         flags = ["-I", "-S", "-B"] if spec.stdlib_only else ["-I", "-B"]
-        with self.log_path.open("ab") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                *flags,
-                str(BOOTSTRAP),
-                json.dumps(config),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=log,
-                env=_reserved_env(spec, self.stream),
-                cwd=str(spec.task_root),
-                start_new_session=True,
-                limit=_PIPE_LIMIT,
-            )
+        # Our own pipes rather than asyncio's stream pipes: one os.write and one os.read per
+        # invocation, without the transport, protocol and stream-reader layers in between.
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        try:
+            with self.log_path.open("ab") as log:
+                self.proc = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    *flags,
+                    str(BOOTSTRAP),
+                    json.dumps(config),
+                    stdin=to_worker_r,
+                    stdout=from_worker_w,
+                    stderr=log,
+                    env=_reserved_env(spec, self.stream),
+                    cwd=str(spec.task_root),
+                    start_new_session=True,
+                )
+        except BaseException:
+            for fd in (to_worker_w, from_worker_r):
+                os.close(fd)
+            raise
+        finally:
+            os.close(to_worker_r)  # the worker's ends: only the worker holds them now
+            os.close(from_worker_w)
+        self.channel = _Channel(to_worker_w, from_worker_r)
         try:
             ready = await self._read(INIT_TIMEOUT_S)
         except TimeoutError:
@@ -211,14 +224,9 @@ class Worker:
             raise InitError(spec, str(error.get("errorType")), str(error.get("errorMessage")))
 
     async def _read(self, timeout: float) -> dict[str, Any]:
-        assert self.proc is not None and self.proc.stdout is not None
-        try:
-            # asyncio.timeout, not wait_for: no extra task per invocation.
-            async with asyncio.timeout(timeout):
-                line = await self.proc.stdout.readline()
-        except ValueError:  # longer than the pipe limit
-            raise WorkerGone("response too large") from None
-        if not line:
+        assert self.proc is not None and self.channel is not None
+        line = await self.channel.read_line(timeout)
+        if line is None:
             code = await self.proc.wait()
             detail = (
                 f"signal: {signal.Signals(-code).name.lower().removeprefix('sig')}"
@@ -234,16 +242,8 @@ class Worker:
 
     async def call(self, message: bytes, timeout: float, message_id: int) -> dict[str, Any]:
         """Send one invocation and wait for its reply. Raises TimeoutError or WorkerGone."""
-        assert self.proc is not None and self.proc.stdin is not None
-        stdin = self.proc.stdin
-        try:
-            stdin.write(message)
-            if stdin.transport.get_write_buffer_size():  # the pipe is full: wait for room
-                await stdin.drain()
-            elif stdin.transport.is_closing():
-                raise BrokenPipeError
-        except (BrokenPipeError, ConnectionResetError):
-            raise WorkerGone("the runtime is not running") from None
+        assert self.channel is not None
+        await self.channel.write(message)
         reply = await self._read(timeout)
         if reply.get("id") != message_id:
             # Another process (a fork of the function) answered on the protocol pipe: the
@@ -258,7 +258,7 @@ class Worker:
         proc = self.proc
         if proc is None or proc.returncode is not None:
             return False
-        return proc.stdout is None or not proc.stdout.at_eof()
+        return self.channel is None or not self.channel.at_eof
 
     def leftover_logs(self) -> str:
         """What the function printed before the worker was killed or died."""
@@ -283,14 +283,15 @@ class Worker:
                 # Not proc.kill(): it polls (waitpid) first and can reap the process under
                 # asyncio's child watcher ("Unknown child process pid ...").
                 await proc.wait()
-            await _close_pipes(proc)
+        if self.channel is not None:
+            self.channel.close()
         self.discard()
 
     async def stop(self) -> None:
         """Graceful: close stdin so the bootstrap leaves its loop; kill if it lingers."""
         proc = self.proc
-        if proc is not None and proc.returncode is None and proc.stdin is not None:
-            proc.stdin.close()
+        if proc is not None and proc.returncode is None and self.channel is not None:
+            self.channel.close_input()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(proc.wait(), 1.0)
         await self.kill()
@@ -577,17 +578,118 @@ class FunctionPool:
         await asyncio.gather(*(self._end(w, graceful=True) for w in idle), return_exceptions=True)
 
 
-async def _close_pipes(proc: asyncio.subprocess.Process) -> None:
-    """Let asyncio finish the subprocess transport now. A child the function forked may
-    have held the pipes after the worker died; until they close, the transport stays open,
-    and if the event loop ends first its finaliser fails with "Event loop is closed"."""
-    if proc.stdin is not None:
-        proc.stdin.close()
-    if proc.stdout is not None:
-        # The group was killed, so EOF is near; a child that escaped it (setsid) only costs
-        # the wait.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(proc.stdout.read(), 1.0)
+class _Channel:
+    """The parent's ends of a worker's two pipes: messages out, reply lines in.
+
+    Replies are collected by a reader callback on the event loop; ``read_line`` waits on a
+    future with a timer instead of a task. Everything runs on the loop's thread."""
+
+    def __init__(self, out_fd: int, in_fd: int) -> None:
+        os.set_blocking(out_fd, False)
+        os.set_blocking(in_fd, False)
+        self._out: int | None = out_fd
+        self._in: int | None = in_fd
+        self._loop = asyncio.get_running_loop()
+        self._buffer = bytearray()
+        self._waiter: asyncio.Future[None] | None = None
+        self.at_eof = False
+        self._too_large = False
+        self._loop.add_reader(in_fd, self._readable)
+
+    def _readable(self) -> None:
+        assert self._in is not None
+        try:
+            data = os.read(self._in, 256 * 1024)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if data:
+            self._buffer += data
+            if len(self._buffer) > _PIPE_LIMIT and b"\n" not in self._buffer:
+                self._too_large = True
+                self._stop_reading()
+            elif b"\n" not in data:
+                return  # a reply still arriving
+        else:
+            self.at_eof = True
+            self._stop_reading()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _stop_reading(self) -> None:
+        if self._in is not None:
+            self._loop.remove_reader(self._in)
+
+    async def read_line(self, timeout: float) -> bytes | None:
+        """The next reply line; None at EOF. Raises TimeoutError, or WorkerGone when the line
+        exceeds the pipe limit (results are capped at 6 MB)."""
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[: end + 1])
+                del self._buffer[: end + 1]
+                return line
+            if self._too_large:
+                raise WorkerGone("response too large")
+            if self.at_eof:
+                return None
+            waiter = self._waiter = self._loop.create_future()
+            timer = self._loop.call_later(timeout, _expire, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+
+    async def write(self, message: bytes) -> None:
+        """Write all of ``message``; raises WorkerGone when the worker's end is closed."""
+        view = memoryview(message)
+        while view:
+            if self._out is None:
+                raise WorkerGone("the runtime is not running")
+            try:
+                written = os.write(self._out, view)
+            except BlockingIOError:
+                written = 0
+            except (BrokenPipeError, ConnectionResetError):
+                raise WorkerGone("the runtime is not running") from None
+            view = view[written:]
+            if view:  # the pipe is full: wait until the worker reads
+                ready = self._loop.create_future()
+                self._loop.add_writer(self._out, _wake, ready)
+                try:
+                    await ready
+                finally:
+                    self._loop.remove_writer(self._out)
+
+    def close_input(self) -> None:
+        """Close the worker's stdin: the bootstrap leaves its loop."""
+        if self._out is not None:
+            os.close(self._out)
+            self._out = None
+
+    def close(self) -> None:
+        self.close_input()
+        if self._in is not None:
+            self._stop_reading()
+            os.close(self._in)
+            self._in = None
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            self.at_eof = True
+            waiter.set_result(None)
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _now_ms() -> int:
