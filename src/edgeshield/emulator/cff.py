@@ -36,6 +36,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+from edgeshield.cloudfront import HeaderPairs
 from edgeshield.cloudfront.rules import is_disallowed, is_read_only
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.errors import EdgeshieldError
@@ -45,8 +46,6 @@ REGION: Final = "us-east-1"  # CloudFront Functions always log here
 TRIGGERS: Final = ("viewer-request", "viewer-response")
 _HEAP_MB: Final = 64
 _REPLY_TIMEOUT_S: Final = 5.0
-
-HeaderList = list[tuple[str, str]]
 
 
 class FunctionError(EdgeshieldError):
@@ -283,7 +282,7 @@ def _check_result(trigger: str, event: dict[str, Any], result: Any) -> tuple[int
 # -- event shapes (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-event-structure.html)
 
 
-def to_cf_headers(headers: HeaderList, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+def to_cf_headers(headers: HeaderPairs, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in headers:
         lower = name.lower()
@@ -297,8 +296,8 @@ def to_cf_headers(headers: HeaderList, skip: tuple[str, ...] = ()) -> dict[str, 
     return out
 
 
-def from_cf_headers(headers: dict[str, Any]) -> HeaderList:
-    out: HeaderList = []
+def from_cf_headers(headers: dict[str, Any]) -> HeaderPairs:
+    out: HeaderPairs = []
     for name, entry in headers.items():
         if not isinstance(entry, dict):
             continue
@@ -323,7 +322,7 @@ def _querystring(text: str) -> dict[str, Any]:
     return out
 
 
-def _cookies(headers: HeaderList) -> dict[str, Any]:
+def _cookies(headers: HeaderPairs) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in headers:
         if name.lower() != "cookie":
@@ -341,14 +340,14 @@ def viewer_event(
     method: str,
     uri: str,
     querystring: str,
-    headers: HeaderList,
+    headers: HeaderPairs,
     client_ip: str,
     distribution_id: str,
     distribution_domain: str,
     request_id: str,
     status: int = 0,
     status_description: str = "",
-    response_headers: HeaderList | None = None,
+    response_headers: HeaderPairs | None = None,
 ) -> dict[str, Any]:
     event: dict[str, Any] = {
         "version": "1.0",
@@ -377,7 +376,7 @@ def viewer_event(
     return event
 
 
-def response_headers_from(result: dict[str, Any], original: HeaderList) -> HeaderList:
+def response_headers_from(result: dict[str, Any], original: HeaderPairs) -> HeaderPairs:
     """The viewer's headers from a viewer-response result (Set-Cookie kept from the origin)."""
     cookies = [("Set-Cookie", v) for n, v in original if n.lower() == "set-cookie"]
     return from_cf_headers(result.get("headers") or {}) + cookies
