@@ -36,14 +36,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from edgeshield.cloudfront import HeaderPairs
+from edgeshield.cloudfront import HeaderPairs, Trigger
 from edgeshield.cloudfront.rules import is_disallowed, is_read_only
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.errors import EdgeshieldError
 
 CODE_MAX: Final = 10 * 1024  # bytes (CloudFront quota, not adjustable)
 REGION: Final = "us-east-1"  # CloudFront Functions always log here
-TRIGGERS: Final = ("viewer-request", "viewer-response")
+TRIGGERS: Final[tuple[Trigger, ...]] = ("viewer-request", "viewer-response")
 _HEAP_MB: Final = 64
 _REPLY_TIMEOUT_S: Final = 5.0
 
@@ -58,13 +58,14 @@ def log_group(name: str) -> str:
 
 @dataclass(frozen=True)
 class FunctionSource:
-    trigger: str
+    trigger: Trigger
     name: str
     code: str
 
     @classmethod
     def from_file(cls, trigger: str, path: Path) -> FunctionSource:
-        if trigger not in TRIGGERS:
+        kind = next((t for t in TRIGGERS if t == trigger), None)
+        if kind is None:
             raise FunctionError(
                 f"CloudFront Functions run on {' or '.join(TRIGGERS)}, not {trigger}"
             )
@@ -82,7 +83,7 @@ class FunctionSource:
         except UnicodeDecodeError:
             raise FunctionError(f"{path} is not UTF-8 text") from None
         name = "".join(c if c.isalnum() or c in "-_" else "-" for c in path.stem)[:64] or "function"
-        return cls(trigger, name, code)
+        return cls(kind, name, code)
 
 
 @dataclass
@@ -119,7 +120,7 @@ class Runtime:
         self._ids = 0
         self._stream = ""
 
-    def has(self, trigger: str) -> bool:
+    def has(self, trigger: Trigger) -> bool:
         return trigger in self.sources
 
     async def start(self) -> None:
@@ -206,7 +207,7 @@ class Runtime:
         except FunctionError:
             self._proc = None
 
-    async def invoke(self, trigger: str, event: dict[str, Any], request_id: str) -> Outcome:
+    async def invoke(self, trigger: Trigger, event: dict[str, Any], request_id: str) -> Outcome:
         source = self.sources[trigger]
         async with self._lock:
             reply = await self._call(
@@ -242,7 +243,7 @@ class Runtime:
         self.logs.put(REGION, log_group(name), self._stream, [(now, line) for line in lines])
 
 
-def _headers_ok(trigger: str, headers: Any) -> str | None:
+def _headers_ok(trigger: Trigger, headers: Any) -> str | None:
     if not isinstance(headers, dict):
         return "headers must be an object"
     for name, entry in headers.items():
@@ -253,7 +254,9 @@ def _headers_ok(trigger: str, headers: Any) -> str | None:
     return None
 
 
-def _check_result(trigger: str, event: dict[str, Any], result: Any) -> tuple[int, str, str] | None:
+def _check_result(
+    trigger: Trigger, event: dict[str, Any], result: Any
+) -> tuple[int, str, str] | None:
     """CloudFront's answer for a result it cannot use, or None."""
     if not isinstance(result, dict):
         return 503, "FunctionExecutionError", "the function returned no request or response object"
@@ -335,7 +338,7 @@ def _cookies(headers: HeaderPairs) -> dict[str, Any]:
 
 
 def viewer_event(
-    trigger: str,
+    trigger: Trigger,
     *,
     method: str,
     uri: str,
