@@ -365,3 +365,17 @@ def test_a_bad_generated_status_is_a_validation_error(tmp_path: Path, status: st
 
     assert (failed.status, failed.x_cache) == (502, "LambdaValidationError")
     assert rig.origin.requests == []
+
+
+def test_an_async_handler_is_awaited_and_its_changes_reach_the_origin(tmp_path: Path) -> None:
+    async def tag(event: dict[str, Any], context: Any) -> Any:
+        await asyncio.sleep(0)
+        request = event["Records"][0]["cf"]["request"]
+        request["headers"]["x-tag"] = [{"key": "X-Tag", "value": context.function_name}]
+        return request
+
+    rig = Rig(tmp_path, {"viewer-request": tag})
+    response = rig.get("/t")
+
+    assert (response.status, response.x_cache) == (200, "Miss")
+    assert ("X-Tag", "us-east-1.in-memory-function") in rig.origin.requests[0].headers

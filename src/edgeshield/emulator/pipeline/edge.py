@@ -57,7 +57,8 @@ class Edge:
     settings: EdgeSettings
     origin: OriginSetup
     # The function on each trigger, keyed by trigger name: worker pools in `serve`,
-    # in-memory invokers in tests.
+    # in-memory invokers in tests. (Keys are plain str because `serve` builds the mapping
+    # from FunctionSpec.trigger, a str; the edge only ever looks up Trigger values.)
     functions: Mapping[str, Invoker]
     logs: LogStore
     http: Origin | None  # what reaches custom origins (HttpOrigin in `serve`)
@@ -167,7 +168,8 @@ class Edge:
         """The request as CloudFront forwards it, then the origin-request function, which may
         rewrite it and its origin, or answer (cached; origin-response does not run)."""
         setup, viewer = self.origin, flow.viewer
-        host = setup.target.host_header if setup.target else event_origin_domain(setup.event_origin)
+        target = setup.target
+        host = target.host_header if target is not None else event_origin_domain(setup.event_origin)
         headers = forwarding.to_origin(
             flow.request.headers,
             client_ip=viewer.client_ip,

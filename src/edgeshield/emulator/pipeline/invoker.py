@@ -13,7 +13,6 @@ import copy
 import inspect
 import json
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,11 +77,8 @@ class InMemoryInvoker:
             result = self.handler(copy.deepcopy(own), self._context(request_id))
             if inspect.isawaitable(result):
                 result = await result
-        except Exception as exc:
-            last = traceback.format_exception_only(exc)[-1].strip()
-            return self._done(
-                "error", request_id, begin, None, type(exc).__name__, str(exc) or last
-            )
+        except Exception as exc:  # as Lambda's Python runtime reports it: type and message
+            return self._done("error", request_id, begin, None, type(exc).__name__, str(exc))
         try:
             result = json.loads(json.dumps(result))
         except (TypeError, ValueError, RecursionError) as exc:
