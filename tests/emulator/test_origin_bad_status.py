@@ -1,6 +1,6 @@
-"""An origin that answers with a status CloudFront cannot pass on (outside 200-599) gets
-CloudFront's 502, with a page that says the origin's response was invalid rather than that
-the origin could not be reached. A real HttpOrigin talks to a raw server on 127.0.0.1."""
+"""An origin that answers with a status CloudFront cannot pass on (outside 200-599), or with a
+status line that is not HTTP, gets CloudFront's 502, with a page that says the origin's
+response was invalid rather than that the origin could not be reached. A real HttpOrigin talks to a raw server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -55,7 +55,10 @@ async def _through_edge(tmp_path: Path, status_line: bytes) -> tuple[EdgeRespons
         await server.wait_closed()
 
 
-@pytest.mark.parametrize("status", [b"HTTP/1.1 999 Odd", b"HTTP/1.1 600 Just Past"])
+@pytest.mark.parametrize(
+    "status",
+    [b"HTTP/1.1 999 Odd", b"HTTP/1.1 600 Just Past", b"HTTP/1.1 2x0 Huh", b"SPDY/9 200 OK"],
+)
 def test_a_status_cloudfront_cannot_pass_on_is_a_502_that_says_so(
     tmp_path: Path, status: bytes
 ) -> None:

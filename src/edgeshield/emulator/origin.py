@@ -2,9 +2,10 @@
 
 Failures become ``OriginError`` with the kind CloudFront reports (AWS's "HTTP 502 status code
 (Bad Gateway)" and "HTTP 504 status code (Gateway Timeout)" pages): refused or reset connection
--> 502, DNS failure -> 502, TLS failure -> 502, a status CloudFront cannot pass on -> 502,
-no connection or no answer in time -> 504. Connection attempts and timeouts follow the origin
-settings (default: connect 10 s × 3 attempts, read 30 s).
+-> 502, DNS failure -> 502, TLS failure -> 502, a status CloudFront cannot pass on or an
+answer that is not HTTP -> 502 (with its own page), no connection or no answer in time -> 504.
+Connection attempts and timeouts follow the origin settings (default: connect 10 s × 3
+attempts, read 30 s).
 """
 
 from __future__ import annotations
@@ -363,31 +364,11 @@ class HttpOrigin:
                     timeout=timeout,
                     allow_redirects=False,
                 )
-            except aiohttp.ClientConnectorDNSError as exc:
-                raise OriginError("origin-dns", f"DNS lookup failed: {exc}") from None
-            except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
-                raise OriginError("origin-tls", f"TLS handshake failed: {exc}") from None
-            except aiohttp.ConnectionTimeoutError:
-                last = OriginError(
-                    "origin-timeout", f"no connection within {self.timeouts.connect:g} s"
-                )
-                continue
-            except aiohttp.ClientConnectorError as exc:
-                last = OriginError("origin-connect", f"connection failed: {exc.os_error}")
-                continue
-            except (TimeoutError, aiohttp.SocketTimeoutError):
-                last = OriginError("origin-timeout", f"no response within {read:g} s")
-                if idempotent:
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                last, again = _failed_attempt(exc, self.timeouts.connect, read, idempotent)
+                if again:
                     continue
                 raise last from None
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-                raise OriginError(
-                    "origin-connect", f"the origin closed the connection: {exc}"
-                ) from None
-            except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError) as exc:
-                raise OriginError(
-                    "origin-connect", f"invalid response from the origin: {exc}"
-                ) from None
             if not MIN_STATUS <= response.status <= MAX_STATUS:
                 # Not a status CloudFront can pass on (nor put in an origin-response event):
                 # the origin's answer is unusable, which CloudFront reports as its own 502
@@ -399,6 +380,33 @@ class HttpOrigin:
             return _wrap(response)
         assert last is not None
         raise last
+
+
+def _failed_attempt(
+    exc: BaseException, connect: float, read: float, idempotent: bool
+) -> tuple[OriginError, bool]:
+    """What a failed attempt to reach a custom origin is for CloudFront, and whether to try
+    again: only failures to connect (and, for idempotent methods, to get an answer in time)
+    are retried. The order matters: aiohttp's connector errors are OSErrors too."""
+    import aiohttp
+
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return OriginError("origin-dns", f"DNS lookup failed: {exc}"), False
+    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
+        return OriginError("origin-tls", f"TLS handshake failed: {exc}"), False
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return OriginError("origin-timeout", f"no connection within {connect:g} s"), True
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return OriginError("origin-connect", f"connection failed: {exc.os_error}"), True
+    if isinstance(exc, (TimeoutError, aiohttp.SocketTimeoutError)):
+        return OriginError("origin-timeout", f"no response within {read:g} s"), idempotent
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
+        return OriginError("origin-connect", f"the origin closed the connection: {exc}"), False
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return OriginError("origin-connect", f"the origin's response broke off: {exc}"), False
+    if isinstance(exc, aiohttp.ClientResponseError):  # a response head that is not HTTP
+        return OriginError("origin-invalid", f"invalid response from the origin: {exc}"), False
+    return OriginError("origin-connect", f"the request to the origin failed: {exc}"), False
 
 
 def wire_text(value: bytes) -> str:
