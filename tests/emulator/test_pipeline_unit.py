@@ -15,7 +15,7 @@ import pytest
 from edgeshield.cloudfront import HeaderPairs, Trigger, custom_origin
 from edgeshield.emulator.cache import Cache
 from edgeshield.emulator.logstore import LogStore, read_events
-from edgeshield.emulator.origin import CustomTarget, OriginRequest, OriginResponse
+from edgeshield.emulator.origin import CustomTarget, OriginError, OriginRequest, OriginResponse
 from edgeshield.emulator.pipeline import (
     GET_HEAD,
     Edge,
@@ -379,3 +379,24 @@ def test_an_async_handler_is_awaited_and_its_changes_reach_the_origin(tmp_path: 
 
     assert (response.status, response.x_cache) == (200, "Miss")
     assert ("X-Tag", "us-east-1.in-memory-function") in rig.origin.requests[0].headers
+
+
+def test_an_origin_failure_while_revalidating_serves_the_expired_copy(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def answer(request: OriginRequest) -> OriginResponse:
+        calls.append(request.uri)
+        if len(calls) > 1:
+            raise OriginError("origin-connect", "connection refused")
+        return static_response(200, [("Cache-Control", "max-age=1")], PAGE)
+
+    rig = Rig(tmp_path, origin=MemoryOrigin(answer))
+    first = rig.get("/s")
+    time.sleep(1.05)
+    stale, fresh_miss = rig.get("/s"), rig.get("/other")
+
+    assert (first.x_cache, stale.x_cache) == ("Miss", "RefreshHit")
+    assert (stale.status, body(stale)) == (200, PAGE)
+    # Without a copy to fall back on, the failure is CloudFront's 502.
+    assert (fresh_miss.status, fresh_miss.x_cache) == (502, "Error")
+    assert rig.edge.stats.errors["origin-connect"] == 2

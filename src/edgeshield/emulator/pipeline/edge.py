@@ -324,9 +324,8 @@ class Edge:
         invoker = self.functions[trigger]
         invocation = await invoker.invoke(event)
         self.stats.invocation(trigger, invocation.duration_ms, invocation.cold, invocation.status)
-        execution = answer_for("execution", execution_status=self.settings.execution_error_status)
         if invocation.status != "ok":
-            answer = answer_for("limit") if invocation.status == "timeout" else execution
+            answer = answer_for("limit") if invocation.status == "timeout" else self._execution()
             why = exception_line(invocation.error_type, invocation.error_message)
             reports.say(self.console, answer, invoker.spec, cf_id, why)
             raise Failed(answer)
@@ -340,8 +339,9 @@ class Edge:
             return dict(invocation.result)
         if any(v.kind == "execution" for v in refusals):
             self.stats.error("execution")
-            reports.say(self.console, execution, invoker.spec, cf_id, refusals[0].message)
-            raise Failed(execution)
+            answer = self._execution()
+            reports.say(self.console, answer, invoker.spec, cf_id, refusals[0].message)
+            raise Failed(answer)
         self.stats.error("validation")
         where = (self.settings.region, self.settings.distribution_id)
         reports.log_validation(self.logs, where, invoker.spec, ids, refusals)
@@ -349,6 +349,9 @@ class Edge:
         more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
         reports.say(self.console, answer, invoker.spec, cf_id, refusals[0].message + more)
         raise Failed(answer)
+
+    def _execution(self) -> Answer:
+        return answer_for("execution", execution_status=self.settings.execution_error_status)
 
     def _request_event(
         self, trigger: Trigger, flow: Flow, request: Request, origin: dict[str, Any] | None
