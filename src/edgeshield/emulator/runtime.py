@@ -495,40 +495,52 @@ class FunctionPool:
                 f"RequestId: {request_id} Error: Runtime exited with error: {exc.detail}",
             )  # fmt: skip
         else:
-            now = _now_ms()
-            duration = float(reply.get("duration_ms", 0.0))
-            worker.max_memory_mb = max(worker.max_memory_mb, int(reply.get("rss_mb", 1)))
-            printed = reply.get("logs")
-            if printed:  # only when the function printed something
-                events += [(now, line) for line in lambdalog.output_events(str(printed))]
-            error = reply.get("error")
-            if error:
-                events.append(
-                    (
-                        now,
-                        lambdalog.error_event(
-                            str(error.get("errorType")),
-                            str(error.get("errorMessage")),
-                            list(error.get("stackTrace") or []),
-                        ),
-                    )
-                )
-                events += self._closing(
-                    request_id, duration, worker, init_ms, status="error",
-                    error=str(error.get("errorType")),
-                )  # fmt: skip
-                invocation = Invocation(
-                    "error", request_id, duration, None, str(error.get("errorType")),
-                    str(error.get("errorMessage")),
-                )  # fmt: skip
-            else:
-                events += self._closing(request_id, duration, worker, init_ms)
-                invocation = Invocation("ok", request_id, duration, reply.get("result"))
+            invocation = self._replied(reply, request_id, worker, init_ms, events)
         worker.invocations += 1
         invocation.cold = init_ms is not None
         self.logs.put(spec.region, spec.log_group, worker.stream, events)
         self._record(invocation)
         return invocation, alive
+
+    def _replied(
+        self,
+        reply: dict[str, Any],
+        request_id: str,
+        worker: Worker,
+        init_ms: float | None,
+        events: list[tuple[int, str]],
+    ) -> Invocation:
+        """The invocation a worker's reply describes; its log lines are added to ``events``."""
+        now = _now_ms()
+        duration = float(reply.get("duration_ms", 0.0))
+        worker.max_memory_mb = max(worker.max_memory_mb, int(reply.get("rss_mb", 1)))
+        printed = reply.get("logs")
+        if printed:  # only when the function printed something
+            events += [(now, line) for line in lambdalog.output_events(str(printed))]
+        error = reply.get("error")
+        if error:
+            events.append(
+                (
+                    now,
+                    lambdalog.error_event(
+                        str(error.get("errorType")),
+                        str(error.get("errorMessage")),
+                        list(error.get("stackTrace") or []),
+                    ),
+                )
+            )
+            events += self._closing(
+                request_id, duration, worker, init_ms, status="error",
+                error=str(error.get("errorType")),
+            )  # fmt: skip
+            invocation = Invocation(
+                "error", request_id, duration, None, str(error.get("errorType")),
+                str(error.get("errorMessage")),
+            )  # fmt: skip
+        else:
+            events += self._closing(request_id, duration, worker, init_ms)
+            invocation = Invocation("ok", request_id, duration, reply.get("result"))
+        return invocation
 
     def _closing(
         self,
