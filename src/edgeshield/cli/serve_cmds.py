@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -195,110 +196,84 @@ def serve(
     """Run a local CloudFront edge with your Lambda@Edge functions.
 
     The four triggers with CloudFront's rules, cache and error pages, and CloudWatch-style logs under .edgeshield/."""
+    options = dict(locals())
     import asyncio
 
-    from edgeshield.emulator.serve import (
-        ServeConfig,
-        ServeError,
+    from edgeshield.emulator.serve import ServeConfig, ServeConfigError, ServeError, prepare, run
+    from edgeshield.emulator.serve_config import (
+        parse_cloudfront_function,
         parse_function_option,
-        prepare,
-        run,
+        parse_response_headers_policy,
     )
     from edgeshield.emulator.server import console_access_log
 
+    fields = _same_named(options, ServeConfig)
     try:
-        options = [parse_function_option(text) for text in function or []]
+        functions = [parse_function_option(text) for text in function or []]
         # Alone, edgeshield's function takes the policy the other commands take; next to your
         # own functions it runs only when asked for with --policy.
-        chosen = policy if options else resolve_policy(policy)
-        extensions = []
-        if not no_collector:
-            extensions.append(_collector(collector_env or [], collector_secret))
-        elif collector_env or collector_secret is not None:
-            raise ServeError("--collector-env and --collector-secret need the collector on")
-        config = ServeConfig(
-            host=host,
-            port=port,
-            origin=origin,
+        chosen = policy if functions else resolve_policy(policy)
+        fields.update(
             policy=chosen,
-            functions=options,
-            pop=pop,
-            function_timeout=function_timeout,
-            origin_connect_timeout=origin_connect_timeout,
-            origin_connect_attempts=origin_connect_attempts,
-            origin_read_timeout=origin_read_timeout,
-            origin_ca=origin_ca,
+            functions=functions,
             cache=not no_cache,
-            cache_mb=cache_mb,
-            query_string=query_string,
-            forward_cookies=forward_cookies,
-            default_ttl=default_ttl,
-            min_ttl=min_ttl,
-            max_ttl=max_ttl,
-            execution_error_status=execution_error_status,
-            include_body=list(include_body or []),
-            workers=workers,
-            max_in_flight=max_in_flight,
             reload=not no_reload,
+            include_body=list(include_body or []),
+            tls=tls or tls_cert is not None,
             notify=_notify,
             access_log=None if quiet else console_access_log,
-            extensions=extensions,
-            tls=tls or tls_cert is not None,
-            tls_cert=tls_cert,
-            tls_key=tls_key,
-            http_port=http_port,
-            cff_timeout_ms=cff_timeout_ms,
-            **_viewer_options(
-                mechanism, policy, function, cloudfront_function, response_headers_policy
-            ),
+            extensions=_collector(no_collector, collector_env or [], collector_secret),
+            cloudfront_functions=[parse_cloudfront_function(t) for t in cloudfront_function or []],
+            response_headers_policies=[
+                parse_response_headers_policy(t) for t in response_headers_policy or []
+            ],
+            **_mechanism(mechanism, policy, bool(functions)),
         )
-        if http_port is not None and not config.tls:
-            raise ServeError("--http-port redirects to HTTPS, so it needs --tls")
-        if origin_ca is not None and not origin_ca.is_file():
-            raise ServeError(f"--origin-ca {origin_ca}: no such file")
-        if not (0 <= port <= 65535):
-            raise ServeError("--port must be between 0 and 65535")
-        if not 0 <= min_ttl <= default_ttl <= max_ttl:
-            raise ServeError("TTLs must satisfy 0 <= --min-ttl <= --default-ttl <= --max-ttl")
-        prepared = prepare(config)
+        prepared = prepare(ServeConfig(**fields))
         implicit = policy is None and chosen is not None
         asyncio.run(run(prepared, lambda running: _banner(running, implicit)))
+    except ServeConfigError as exc:
+        fail(exc.render(flag_for_field), EXIT_USAGE)
     except ServeError as exc:
         fail(str(exc), EXIT_USAGE)
 
 
-def _viewer_options(
-    mechanism: str,
-    policy: Path | None,
-    function: list[str] | None,
-    cloudfront_function: list[str] | None,
-    response_headers_policy: list[str] | None,
-) -> dict[str, Any]:
-    """ServeConfig settings for CloudFront Functions and response headers policies, including
-    the policy compiled to the chosen mechanism (the emulator never imports the compilers)."""
-    from edgeshield.emulator.serve import ServeError
-    from edgeshield.emulator.viewer_stage import (
-        FunctionSource,
-        parse_behaviour_option,
-        parse_function_file_option,
-    )
+# ServeConfig fields whose flag is not "--" + the field name with dashes.
+_FLAGS = {
+    "functions": "--function",
+    "cache": "--no-cache",
+    "reload": "--no-reload",
+    "cloudfront_functions": "--cloudfront-function",
+    "response_headers_policies": "--response-headers-policy",
+}
 
-    try:
-        functions = [parse_function_file_option(t) for t in cloudfront_function or []]
-        policies = [parse_behaviour_option(t) for t in response_headers_policy or []]
-    except ValueError as exc:
-        raise ServeError(str(exc)) from None
-    settings: dict[str, Any] = {
-        "cloudfront_functions": functions,
-        "response_headers_policies": policies,
-    }
+
+def flag_for_field(name: str) -> str:
+    """The serve flag that sets ServeConfig field ``name``, for error messages."""
+    return _FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def _same_named(values: dict[str, Any], config: type) -> dict[str, Any]:
+    """The options named like a field of ``config`` (--port is ``port``): they pass through
+    unchanged; the others are turned into fields by hand."""
+    names = {f.name for f in dataclasses.fields(config)}
+    return {name: value for name, value in values.items() if name in names}
+
+
+def _mechanism(mechanism: str, policy: Path | None, with_functions: bool) -> dict[str, Any]:
+    """ServeConfig settings for a policy applied by a response headers policy or a CloudFront
+    Function: the policy compiled to that mechanism here, so the emulator never imports the
+    compilers of ``edgeshield.targets``."""
+    from edgeshield.emulator.serve import ServeError
+    from edgeshield.emulator.viewer_stage import FunctionSource
+
     if mechanism == "lambda-edge":
-        return settings
+        return {}
     if mechanism not in ("response-headers-policy", "cloudfront-function"):
         raise ServeError(
             f"--mechanism {mechanism!r}: use lambda-edge, response-headers-policy or cloudfront-function"
         )
-    if function:
+    if with_functions:
         raise ServeError("--mechanism applies to the policy; with --function there is none")
     from edgeshield.policy import PolicyError, load_and_compile
     from edgeshield.targets import cff, rhp
@@ -309,36 +284,38 @@ def _viewer_options(
         raise ServeError(
             "; ".join(p.format() for p in exc.problems if p.severity == "error")
         ) from None
-    settings["policy_function"] = False
     if mechanism == "response-headers-policy":
-        settings["generated_policies"] = [("*", rhp.config(compiled, "edgeshield"))]
         for reason in rhp.reasons(compiled):  # policy text: never read as markup
             out.print(
                 f"edgeshield: the response headers policy is not exact: {reason}", markup=False
             )
-    else:
-        code = cff.generate(compiled)
-        if not code.fits:
-            raise ServeError(
-                f"the generated CloudFront Function is {code.size:,} bytes, over 10 KB"
-            )
-        settings["generated_functions"] = [
-            FunctionSource("viewer-response", "edgeshield-security-headers", code.code)
-        ]
-    return settings
+        return {
+            "policy_function": False,
+            "generated_policies": [("*", rhp.config(compiled, "edgeshield"))],
+        }
+    code = cff.generate(compiled)
+    if not code.fits:
+        raise ServeError(f"the generated CloudFront Function is {code.size:,} bytes, over 10 KB")
+    source = FunctionSource("viewer-response", "edgeshield-security-headers", code.code)
+    return {"policy_function": False, "generated_functions": [source]}
 
 
-def _collector(env: list[str], secret: str | None) -> Any:
+def _collector(off: bool, env: list[str], secret: str | None) -> list[Any]:
+    """The CSP-report collector as a serve extension ([] with --no-collector)."""
     from edgeshield.emulator.collector_route import CollectorExtension, CollectorOptions
     from edgeshield.emulator.serve import ServeError
 
+    if off:
+        if env or secret is not None:
+            raise ServeError("--collector-env and --collector-secret need the collector on")
+        return []
     environment = {}
     for item in env:
         name, sep, value = item.partition("=")
         if not sep or not name.isidentifier():
             raise ServeError(f"--collector-env {item!r} must look like NAME=VALUE")
         environment[name] = value
-    return CollectorExtension(CollectorOptions(environment, secret), _violation)
+    return [CollectorExtension(CollectorOptions(environment, secret), _violation)]
 
 
 def _violation(text: str) -> None:

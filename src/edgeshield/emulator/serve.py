@@ -15,33 +15,33 @@ import re
 import shutil
 import signal
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from edgeshield.cloudfront.events import custom_origin, s3_origin
-from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS, TRIGGERS
+from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS
 from edgeshield.emulator.cache import Cache, TtlSettings
-from edgeshield.emulator.console import console_line
-from edgeshield.emulator.logstore import LOGS_DIR, STATE_DIR, LogStore
+from edgeshield.emulator.logstore import LogStore
 from edgeshield.emulator.origin import CustomTarget, DirOrigin, HttpOrigin, OriginTimeouts
 from edgeshield.emulator.pipeline import ALL_METHODS, GET_HEAD, Edge, EdgeSettings, OriginSetup
-from edgeshield.emulator.pops import PopError, normalize_pop, region_for_pop
+from edgeshield.emulator.pops import normalize_pop, region_for_pop
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, InitError, function_name_for
-from edgeshield.emulator.server import (
-    HEADER_TIMEOUT,
-    AccessLog,
-    EdgeServer,
-    LocalRoute,
-    console_access_log,
+from edgeshield.emulator.serve_config import (
+    Extension,
+    FunctionOption,
+    ServeConfig,
+    ServeConfigError,
+    ServeError,
+    parse_function_option,
 )
+from edgeshield.emulator.server import EdgeServer
 from edgeshield.emulator.stats import Stats
 from edgeshield.emulator.viewer_stage import (
     FunctionError,
-    FunctionSource,
     PolicyConfigError,
     ViewerSetup,
     close_stage,
@@ -49,122 +49,10 @@ from edgeshield.emulator.viewer_stage import (
     parse_rhp,
     start_stage,
 )
-from edgeshield.errors import EdgeshieldError
 from edgeshield.packaging import EDGE_HANDLER as BUILTIN_HANDLER
 
 BUILTIN_NAME: Final = "edgeshield-security-headers"
 BUILD_DIR: Final = "build"
-_HANDLER_RE: Final = re.compile(r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*$")
-
-
-class ServeError(EdgeshieldError):
-    """A user's mistake in the serve options: one line, no traceback."""
-
-
-class Extension(Protocol):
-    """Something that runs alongside the edge. ``start`` gets the checked configuration and
-    the edge's log store, returns the local routes it serves (path -> handler) and may raise
-    ServeError; ``label`` is shown in the start-up banner; ``close`` runs at shutdown."""
-
-    label: str
-
-    async def start(self, prepared: Prepared, logs: LogStore) -> Mapping[str, LocalRoute]: ...
-
-    async def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class FunctionOption:
-    trigger: str
-    handler: str
-
-
-@dataclass
-class ServeConfig:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    origin: str | None = None  # URL or folder; None = the embedded demo site
-    policy: Path | None = None  # None = the strict preset
-    functions: Sequence[FunctionOption] = ()
-    pop: str = "IAD89-C1"
-    function_timeout: float | None = None
-    origin_connect_timeout: float = 10.0
-    origin_connect_attempts: int = 3
-    origin_read_timeout: float = 30.0
-    origin_ca: Path | None = None
-    cache: bool = True
-    cache_mb: int = 64
-    query_string: bool = False
-    forward_cookies: bool = False
-    default_ttl: float = 86400.0
-    min_ttl: float = 0.0
-    max_ttl: float = 31536000.0
-    execution_error_status: int = 503
-    include_body: Sequence[str] = ()
-    origin_memory_mb: int = 128
-    workers: int = 4
-    max_in_flight: int = 256
-    cwd: Path = field(default_factory=Path.cwd)
-    access_log: AccessLog | None = console_access_log
-    # Why a function's answer failed (or what it did that AWS documents nowhere), one line each.
-    console: Callable[[str], None] | None = console_line
-    shutdown_timeout: float = 30.0
-    header_timeout: float = HEADER_TIMEOUT  # for a request's headers, or a stalled body
-    # Paths answered locally instead of through the edge: in production another cache
-    # behavior routes them (e.g. /_edgeshield/csp-report to the collector).
-    local_routes: Mapping[str, LocalRoute] = field(default_factory=dict)
-    # Parts that need to start and stop with the edge and may add local routes (e.g. the
-    # CSP-report collector, which runs its own function pool).
-    extensions: Sequence[Extension] = ()
-    # HTTPS towards the viewer, as CloudFront serves it (see tls.py for why it matters locally).
-    tls: bool = False
-    tls_cert: Path | None = None  # your own certificate chain and key; default: one we make
-    tls_key: Path | None = None
-    http_port: int | None = None  # with tls: a plain listener that redirects to https
-    # Watch the function's code (or the policy file) and load it afresh when it changes.
-    reload: bool = True
-    notify: Callable[[str], None] | None = None  # console messages (reloads, their errors)
-    # CloudFront Functions (TRIGGER, FILE.js) and response headers policies per cache
-    # behaviour (PATTERN, FILE.json); the generated_* ones come from a policy compiled by the
-    # CLI (serve --mechanism). policy_function=False: no edgeshield Lambda@Edge function.
-    cloudfront_functions: Sequence[tuple[str, Path]] = ()
-    response_headers_policies: Sequence[tuple[str, Path]] = ()
-    generated_functions: Sequence[FunctionSource] = ()
-    generated_policies: Sequence[tuple[str, Any]] = ()
-    cff_timeout_ms: float = 50.0
-    policy_function: bool = True
-
-    # Where logs, stats and the staged bundle go (default: .edgeshield under cwd); the pytest
-    # plugin points it at a temporary folder so tests leave nothing in the user's project.
-    state_root: Path | None = None
-
-    @property
-    def state_dir(self) -> Path:
-        return self.state_root if self.state_root is not None else self.cwd / STATE_DIR
-
-    @property
-    def logs_root(self) -> Path:
-        return self.state_dir / LOGS_DIR
-
-
-def parse_function_option(text: str) -> FunctionOption:
-    """``TRIGGER=HANDLER`` with HANDLER as ``module.function`` or ``module:function``."""
-    trigger, eq, handler = text.partition("=")
-    trigger, handler = trigger.strip(), handler.strip()
-    if not eq or not trigger or not handler:
-        raise ServeError(
-            f"--function {text!r}: expected TRIGGER=HANDLER, e.g. viewer-request=app.handler"
-        )
-    if trigger not in TRIGGERS:
-        raise ServeError(
-            f"--function {text!r}: unknown trigger {trigger!r}; use one of {', '.join(TRIGGERS)}"
-        )
-    if not _HANDLER_RE.match(handler):
-        raise ServeError(
-            f"--function {text!r}: HANDLER must be module.function or module:function "
-            "(a Python module importable from the current directory)"
-        )
-    return FunctionOption(trigger, handler)
 
 
 def demo_site() -> Path:
@@ -186,40 +74,12 @@ class Prepared:
 
 
 def prepare(config: ServeConfig) -> Prepared:
-    try:
-        pop = normalize_pop(config.pop)
-        region = region_for_pop(pop)
-    except PopError as exc:
-        raise ServeError(f"--pop: {exc}") from None
-    if config.execution_error_status not in (500, 503):
-        raise ServeError("--execution-error-status must be 500 or 503")
-    for name, value in (
-        ("--function-timeout", config.function_timeout),
-        ("--origin-connect-timeout", config.origin_connect_timeout),
-        ("--origin-read-timeout", config.origin_read_timeout),
-    ):
-        if value is not None and value <= 0:
-            raise ServeError(f"{name} must be a positive number of seconds")
-    if not 1 <= config.origin_connect_attempts <= 3:
-        raise ServeError("--origin-connect-attempts must be 1, 2 or 3 (CloudFront's range)")
-    if not 1 <= config.workers <= 64:
-        raise ServeError("--workers must be between 1 and 64")
-    if config.max_in_flight < 1:
-        raise ServeError("--max-in-flight must be at least 1")
-    if config.cache_mb < 1:
-        raise ServeError("--cache-mb must be at least 1")
-    for trigger in config.include_body:
-        if trigger not in ("viewer-request", "origin-request"):
-            raise ServeError(
-                f"--include-body {trigger!r}: only viewer-request and origin-request can see the body"
-            )
-    seen: set[str] = set()
-    for option in config.functions:
-        if option.trigger in seen:
-            raise ServeError(
-                f"--function: two functions on {option.trigger}; CloudFront allows one per trigger"
-            )
-        seen.add(option.trigger)
+    """Check the configuration, load what it names (origin, policy, functions) and stage the
+    policy's bundle; ``ServeError`` (often a ``ServeConfigError``) on the first problem."""
+    config.check()
+    pop = normalize_pop(config.pop)
+    region = region_for_pop(pop)
+    seen = {option.trigger for option in config.functions}
 
     origin, label = _origin(config)
     specs = [
@@ -235,10 +95,12 @@ def prepare(config: ServeConfig) -> Prepared:
         compiled = _compile_policy(config.policy)
         trigger = str(compiled.get("trigger", "origin-response"))
         if trigger in seen:
-            raise ServeError(
-                f"--function {trigger}=… and the policy's function both want {trigger}; "
+            raise ServeConfigError(
+                "functions",
+                "{functions} {trigger}=… and the policy's function both want {trigger}; "
                 "CloudFront runs one function per trigger: move yours to another trigger, "
-                'or set [function] trigger = "viewer-response" in the policy'
+                'or set [function] trigger = "viewer-response" in the policy',
+                trigger=trigger,
             )
         root = _stage(compiled, config)
         policy_label = str(config.policy) if config.policy else "built-in preset 'strict'"
@@ -283,7 +145,7 @@ def _compile_policy(path: Path | None) -> dict[str, Any]:
     from edgeshield.policy import PolicyError, load_and_compile
 
     if path is not None and not path.is_file():
-        raise ServeError(f"--policy {path}: no such file")
+        raise ServeConfigError("policy", "{policy} {path}: no such file", path=path)
     try:
         return load_and_compile(path)
     except PolicyError as exc:
@@ -318,7 +180,11 @@ def _origin(config: ServeConfig) -> tuple[OriginSetup, str]:
         return _url_origin(value, config)
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise ServeError(f"--origin {value}: not a folder and not an http:// or https:// URL")
+        raise ServeConfigError(
+            "origin",
+            "{origin} {value}: not a folder and not an http:// or https:// URL",
+            value=value,
+        )
     bucket = re.sub(r"[^a-z0-9.-]+", "-", path.resolve().name.lower()).strip("-.") or "bucket"
     return (
         OriginSetup(s3_origin(f"{bucket[:63]}.s3.amazonaws.com"), DirOrigin(path)),
@@ -329,13 +195,19 @@ def _origin(config: ServeConfig) -> tuple[OriginSetup, str]:
 def _url_origin(value: str, config: ServeConfig) -> tuple[OriginSetup, str]:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ServeError(f"--origin {value}: only http:// and https:// origins are supported")
+        raise ServeConfigError(
+            "origin",
+            "{origin} {value}: only http:// and https:// origins are supported",
+            value=value,
+        )
     if parts.query or parts.fragment:
-        raise ServeError(f"--origin {value}: an origin URL has no query string or fragment")
+        raise ServeConfigError(
+            "origin", "{origin} {value}: an origin URL has no query string or fragment", value=value
+        )
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise ServeError(f"--origin {value}: invalid port") from None
+        raise ServeConfigError("origin", "{origin} {value}: invalid port", value=value) from None
     path = parts.path.rstrip("/")
     host = parts.hostname
     domain, connect_host = host, None
@@ -388,12 +260,8 @@ def tls_files(config: ServeConfig) -> Any:
     """The certificate the edge serves: the user's, or a local CA's made under .edgeshield/."""
     from edgeshield.emulator.tls import TlsFiles, ensure_local_certificate
 
-    if config.tls_cert is not None or config.tls_key is not None:
-        if config.tls_cert is None or config.tls_key is None:
-            raise ServeError("--tls-cert and --tls-key go together")
-        for path in (config.tls_cert, config.tls_key):
-            if not path.is_file():
-                raise ServeError(f"{path}: no such file")
+    # ServeConfig.check has made sure the two come together and exist.
+    if config.tls_cert is not None and config.tls_key is not None:
         return TlsFiles(config.tls_cert, config.tls_key, None)
     return ensure_local_certificate(config.state_dir / "tls")
 
@@ -650,3 +518,21 @@ async def reload(running: Running) -> None:
     if running.edge.cache is not None:
         running.edge.cache.clear()
     say("reloaded: new execution environments, cache emptied")
+
+
+__all__ = [
+    "BUILD_DIR",
+    "BUILTIN_NAME",
+    "Extension",
+    "FunctionOption",
+    "Prepared",
+    "Running",
+    "ServeConfig",
+    "ServeConfigError",
+    "ServeError",
+    "demo_site",
+    "parse_function_option",
+    "prepare",
+    "run",
+    "start",
+]
