@@ -93,7 +93,7 @@ def test_a_good_config_passes(tmp_path: Path) -> None:
 
 
 def test_prepare_checks_first(tmp_path: Path) -> None:
-    with pytest.raises(ServeConfigError, match="^workers must be between 1 and 64$"):
+    with pytest.raises(ServeConfigError, match=r"^workers must be between 1 and 64$"):
         prepare(ServeConfig(port=0, cwd=tmp_path, workers=0))
     assert not (tmp_path / ".edgeshield").exists()  # nothing staged for a config that fails
 

@@ -24,7 +24,7 @@ from edgeshield.emulator.viewer_stage import (
     parse_behaviour_option,
     parse_function_file_option,
 )
-from edgeshield.errors import EdgeshieldError
+from edgeshield.errors import EdgeshieldError, FieldError
 
 if TYPE_CHECKING:
     from edgeshield.emulator.logstore import LogStore
@@ -40,34 +40,9 @@ class ServeError(EdgeshieldError):
     """A local edge that cannot start as asked: one line, no traceback."""
 
 
-class ServeConfigError(ServeError):
-    """A ``ServeConfig`` field holds a value the edge cannot use.
-
-    ``field`` is the field at fault. ``template`` is the message with every field it mentions
-    written ``{field_name}`` (other details are ``details``): ``str(error)`` shows field names,
-    ``render(label)`` shows whatever ``label(field_name)`` returns, a command-line flag say."""
-
-    def __init__(self, field: str, template: str, **details: object) -> None:
-        self.field = field
-        self.template = template
-        self.details = details
-        super().__init__(self.render())
-
-    def render(self, label: Callable[[str], str] = str) -> str:
-        # ``{field}``: the field at fault, for messages shared by several fields.
-        names = _Names(label, {"field": label(self.field), **self.details})
-        return self.template.format_map(names)
-
-
-class _Names(dict[str, object]):
-    """The details, and for any other name in the template the label of that field."""
-
-    def __init__(self, label: Callable[[str], str], details: Mapping[str, object]) -> None:
-        super().__init__(details)
-        self.label = label
-
-    def __missing__(self, key: str) -> str:
-        return self.label(key)
+class ServeConfigError(FieldError, ServeError):
+    """A ``ServeConfig`` field holds a value the edge cannot use; ``field`` names it and the
+    message speaks in field names (``render`` shows other names, ``FieldError``)."""
 
 
 class Extension(Protocol):
