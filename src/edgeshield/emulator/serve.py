@@ -325,6 +325,8 @@ class Running:
 
 
 async def start(prepared: Prepared) -> Running:
+    """Start the function pools, the origin client, the viewer stage, the extensions and the
+    server; on a failure, stop what started and raise ``ServeError``."""
     config = prepared.config
     logs = LogStore(config.logs_root, buffered=True)
     stats = Stats()
@@ -338,29 +340,11 @@ async def start(prepared: Prepared) -> Running:
         config.origin_ca,
     )
     await http.start()
-    settings = EdgeSettings(
-        pop=prepared.pop,
-        region=prepared.region,
-        execution_error_status=config.execution_error_status,
-        cache_enabled=config.cache,
-        query_string=config.query_string,
-        forward_cookies=config.forward_cookies,
-        ttl=TtlSettings(config.default_ttl, config.min_ttl, config.max_ttl),
-        include_body=frozenset(config.include_body),
-        # A folder stands for an S3 bucket, whose behavior allows GET and HEAD (CDK's default,
-        # as `edgeshield deploy` creates it); an app behind a URL gets every method.
-        allowed_methods=GET_HEAD if prepared.origin.directory is not None else ALL_METHODS,
+    settings = edge_settings(prepared)
+    cache = _cache(config, settings)
+    edge = Edge(
+        settings, prepared.origin, pools, logs, http, stats, cache=cache, console=config.console
     )
-    cache = (
-        Cache(
-            config.cache_mb * 1024 * 1024,
-            min(settings.max_object_bytes, config.cache_mb * 1024 * 1024 // 4),
-        )
-        if config.cache
-        else None
-    )
-    edge = Edge(settings, prepared.origin, pools, logs, http, stats, cache=cache,
-                console=config.console)  # fmt: skip
     ssl_context, tls_used = _tls(config)
     server = EdgeServer(
         edge,
@@ -377,16 +361,7 @@ async def start(prepared: Prepared) -> Running:
         server.add_local_route(path, route)
     started: list[Extension] = []
     try:
-        try:
-            edge.viewer_stage = await start_stage(prepared.viewer, logs, settings.distribution_id)
-        except FunctionError as exc:
-            raise ServeError(str(exc)) from None
-        for extension in config.extensions:
-            routes = await extension.start(prepared, logs)
-            started.append(extension)
-            for path, route in routes.items():
-                server.add_local_route(path, route)
-        await server.start()
+        await _start_around(prepared, edge, server, logs, started, settings.distribution_id)
     except (OSError, ServeError) as exc:
         for extension in started:
             with contextlib.suppress(Exception):
@@ -401,6 +376,52 @@ async def start(prepared: Prepared) -> Running:
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
         ) from None
     return Running(prepared, server, edge, pools, http, logs, tls_used)
+
+
+def edge_settings(prepared: Prepared) -> EdgeSettings:
+    config = prepared.config
+    return EdgeSettings(
+        pop=prepared.pop,
+        region=prepared.region,
+        execution_error_status=config.execution_error_status,
+        cache_enabled=config.cache,
+        query_string=config.query_string,
+        forward_cookies=config.forward_cookies,
+        ttl=TtlSettings(config.default_ttl, config.min_ttl, config.max_ttl),
+        include_body=frozenset(config.include_body),
+        # A folder stands for an S3 bucket, whose behavior allows GET and HEAD (CDK's default,
+        # as `edgeshield deploy` creates it); an app behind a URL gets every method.
+        allowed_methods=GET_HEAD if prepared.origin.directory is not None else ALL_METHODS,
+    )
+
+
+def _cache(config: ServeConfig, settings: EdgeSettings) -> Cache | None:
+    if not config.cache:
+        return None
+    size = config.cache_mb * 1024 * 1024
+    return Cache(size, min(settings.max_object_bytes, size // 4))
+
+
+async def _start_around(
+    prepared: Prepared,
+    edge: Edge,
+    server: EdgeServer,
+    logs: LogStore,
+    started: list[Extension],
+    distribution_id: str,
+) -> None:
+    """What starts around the edge, then the server itself; ``started`` collects the
+    extensions that did, for the caller to close on a failure."""
+    try:
+        edge.viewer_stage = await start_stage(prepared.viewer, logs, distribution_id)
+    except FunctionError as exc:
+        raise ServeError(str(exc)) from None
+    for extension in prepared.config.extensions:
+        routes = await extension.start(prepared, logs)
+        started.append(extension)
+        for path, route in routes.items():
+            server.add_local_route(path, route)
+    await server.start()
 
 
 async def run(prepared: Prepared, on_ready: Callable[[Running], None] | None = None) -> None:
