@@ -185,28 +185,12 @@ def _aws(
     poll: float,
     as_json: bool,
 ) -> None:
-    from edgeshield.aws.logs import (
-        EDGE_REGIONS,
-        RETENTION_DAYS,
-        LogsError,
-        MultiRegionReader,
-        log_groups,
-    )
+    from edgeshield.aws.logs import EDGE_REGIONS, LogsError, MultiRegionReader
     from edgeshield.aws.session import SessionError, logs_client_factory
     from edgeshield.cli.options import require_aws
 
     require_aws("logs" + (" --function" if function else ""), ("boto3",))
-    names = log_groups(function, distribution) + list(groups or [])
-    if not names:
-        fail("say which logs: --function NAME and/or --distribution ID (or --local)", EXIT_USAGE)
-    if any(ch in name for name in names for ch in "*?["):
-        fail("log group globs work with --local only; give exact names for AWS", EXIT_USAGE)
-    if set_retention is not None and set_retention not in RETENTION_DAYS:
-        fail(
-            f"--set-retention {set_retention}: CloudWatch Logs accepts "
-            + ", ".join(map(str, RETENTION_DAYS)),
-            EXIT_USAGE,
-        )
+    names = _aws_groups(function, distribution, groups, set_retention)
     try:
         factory = logs_client_factory(profile, endpoint_url)
     except SessionError as exc:
@@ -214,12 +198,7 @@ def _aws(
     reader = MultiRegionReader(factory, regions or list(EDGE_REGIONS), names)
     try:
         if set_retention is not None:
-            rows = reader.set_retention(set_retention)
-            changed = [(r, g, o) for r, g, o in rows if o != "absent"]
-            for region, name, outcome in changed:
-                out.print(f"{region:15} {name}: {outcome}")
-            if not changed:
-                err.print("none of the groups exist in the regions read")
+            _set_retention(reader, set_retention)
             return
         if follow:
             stop = threading.Event()
@@ -239,6 +218,35 @@ def _aws(
             err.print("no events matched in " + ", ".join(reader_regions(reader)))
     except LogsError as exc:
         fail(str(exc), EXIT_FAILURE)
+
+
+def _aws_groups(
+    function: str | None, distribution: str | None, groups: list[str] | None, retention: int | None
+) -> list[str]:
+    """The exact log group names to read on AWS; exit 2 on options AWS cannot serve."""
+    from edgeshield.aws.logs import RETENTION_DAYS, log_groups
+
+    names = log_groups(function, distribution) + list(groups or [])
+    if not names:
+        fail("say which logs: --function NAME and/or --distribution ID (or --local)", EXIT_USAGE)
+    if any(ch in name for name in names for ch in "*?["):
+        fail("log group globs work with --local only; give exact names for AWS", EXIT_USAGE)
+    if retention is not None and retention not in RETENTION_DAYS:
+        fail(
+            f"--set-retention {retention}: CloudWatch Logs accepts "
+            + ", ".join(map(str, RETENTION_DAYS)),
+            EXIT_USAGE,
+        )
+    return names
+
+
+def _set_retention(reader: Any, days: int) -> None:
+    rows = reader.set_retention(days)
+    changed = [(r, g, o) for r, g, o in rows if o != "absent"]
+    for region, name, outcome in changed:
+        out.print(f"{region:15} {name}: {outcome}")
+    if not changed:
+        err.print("none of the groups exist in the regions read")
 
 
 def reader_regions(reader: Any) -> list[str]:
