@@ -35,7 +35,13 @@ def test_every_field_in_a_message_is_a_serve_flag(
 
 
 def test_the_flags_of_the_renamed_fields_exist() -> None:
-    for name in ("functions", "cache", "reload", "cloudfront_functions", "response_headers_policies"):
+    for name in (
+        "functions",
+        "cache",
+        "reload",
+        "cloudfront_functions",
+        "response_headers_policies",
+    ):
         assert flag_for_field(name) in _serve_flags()
 
 

@@ -118,7 +118,10 @@ def test_option_text_parsers() -> None:
     assert parse_function_option(" origin-response = app:handler ") == FunctionOption(
         "origin-response", "app:handler"
     )
-    assert parse_cloudfront_function("viewer-request=gate.js") == ("viewer-request", Path("gate.js"))
+    assert parse_cloudfront_function("viewer-request=gate.js") == (
+        "viewer-request",
+        Path("gate.js"),
+    )
     assert parse_response_headers_policy("/api/*=p.json") == ("/api/*", Path("p.json"))
     for parse, text, field in (
         (parse_function_option, "sideways=app.handler", "functions"),

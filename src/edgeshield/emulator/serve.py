@@ -16,7 +16,7 @@ import shutil
 import signal
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
@@ -33,6 +33,7 @@ from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, InitError, f
 from edgeshield.emulator.serve_config import (
     Extension,
     FunctionOption,
+    Prepared,
     ServeConfig,
     ServeConfigError,
     ServeError,
@@ -57,20 +58,6 @@ BUILD_DIR: Final = "build"
 
 def demo_site() -> Path:
     return Path(str(resources.files("edgeshield.emulator").joinpath("demo")))
-
-
-@dataclass
-class Prepared:
-    """Everything ``run`` needs, checked."""
-
-    config: ServeConfig
-    region: str
-    pop: str
-    origin: OriginSetup
-    origin_label: str
-    specs: list[FunctionSpec]
-    policy_label: str | None
-    viewer: ViewerSetup = field(default_factory=ViewerSetup)
 
 
 def prepare(config: ServeConfig) -> Prepared:

@@ -21,6 +21,7 @@ from edgeshield.emulator.pops import PopError, normalize_pop, region_for_pop
 from edgeshield.emulator.server import HEADER_TIMEOUT, AccessLog, LocalRoute, console_access_log
 from edgeshield.emulator.viewer_stage import (
     FunctionSource,
+    ViewerSetup,
     parse_behaviour_option,
     parse_function_file_option,
 )
@@ -28,7 +29,8 @@ from edgeshield.errors import EdgeshieldError, FieldError
 
 if TYPE_CHECKING:
     from edgeshield.emulator.logstore import LogStore
-    from edgeshield.emulator.serve import Prepared
+    from edgeshield.emulator.pipeline import OriginSetup
+    from edgeshield.emulator.runtime import FunctionSpec
 
 _HANDLER_RE: Final = re.compile(r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*$")
 # CloudFront's limits for a custom origin's connection attempts (1-3) and our worker pool's.
@@ -139,6 +141,20 @@ class ServeConfig:
         _check_cache(self)
         _check_functions(self)
         _check_tls(self)
+
+
+@dataclass
+class Prepared:
+    """Everything ``run`` needs, checked."""
+
+    config: ServeConfig
+    region: str
+    pop: str
+    origin: OriginSetup
+    origin_label: str
+    specs: list[FunctionSpec]
+    policy_label: str | None
+    viewer: ViewerSetup = field(default_factory=ViewerSetup)
 
 
 def _check_network(config: ServeConfig) -> None:
