@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from edgeshield.cli import serve_options as opt
 from edgeshield.cli.app import EXIT_USAGE, app
 from edgeshield.cli.console import fail, out, print_json, print_untrusted
 from edgeshield.cli.options import policy_label, resolve_policy
@@ -18,180 +19,41 @@ if TYPE_CHECKING:
 
 @app.command(rich_help_panel="Local edge")
 def serve(
-    policy: Annotated[
-        Path | None,
-        typer.Option(
-            "--policy",
-            "-p",
-            metavar="FILE",
-            help="Policy for edgeshield's function (default: ./edgeshield.toml if it exists, else "
-            "the built-in strict preset). With --function, runs edgeshield's function with it "
-            "next to yours, at the policy's trigger (origin-response)",
-        ),
-    ] = None,
-    origin: Annotated[
-        str | None,
-        typer.Option(
-            "--origin",
-            metavar="URL|DIR",
-            help="http(s):// URL of a custom origin, or a folder served like S3 (default: the demo site)",
-        ),
-    ] = None,
-    function: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--function",
-            metavar="TRIGGER=HANDLER",
-            help="Your function, e.g. viewer-request=app.handler (repeatable); replaces "
-            "edgeshield's function unless --policy is given too",
-        ),
-    ] = None,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", help="Port to listen on (0: any free port)")
-    ] = 8080,
-    pop: Annotated[
-        str, typer.Option("--pop", help="Edge location code; its region is where logs go")
-    ] = "IAD89-C1",
-    function_timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--function-timeout", help="Seconds; lowers the 5 s (viewer) / 30 s (origin) limits"
-        ),
-    ] = None,
-    origin_connect_timeout: Annotated[
-        float, typer.Option("--origin-connect-timeout", help="Seconds per connection attempt")
-    ] = 10.0,
-    origin_connect_attempts: Annotated[
-        int, typer.Option("--origin-connect-attempts", help="Connection attempts, 1-3")
-    ] = 3,
-    origin_read_timeout: Annotated[
-        float,
-        typer.Option("--origin-read-timeout", help="Seconds to wait for the origin's response"),
-    ] = 30.0,
-    origin_ca: Annotated[
-        Path | None,
-        typer.Option("--origin-ca", help="Extra CA bundle (PEM) to trust for an https origin"),
-    ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Turn the edge cache off")] = False,
-    cache_mb: Annotated[int, typer.Option("--cache-mb", help="Cache size in MB (LRU)")] = 64,
-    query_string: Annotated[
-        bool,
-        typer.Option(
-            "--query-string", help="Forward query strings and include them in the cache key"
-        ),
-    ] = False,
-    forward_cookies: Annotated[
-        bool,
-        typer.Option("--forward-cookies", help="Forward cookies and include them in the cache key"),
-    ] = False,
-    default_ttl: Annotated[float, typer.Option("--default-ttl", help="Seconds")] = 86400.0,
-    min_ttl: Annotated[float, typer.Option("--min-ttl", help="Seconds")] = 0.0,
-    max_ttl: Annotated[float, typer.Option("--max-ttl", help="Seconds")] = 31536000.0,
-    execution_error_status: Annotated[
-        int,
-        typer.Option(
-            "--execution-error-status",
-            help="Status for LambdaExecutionError: 503 (seen in deployments) or 500 (AWS docs)",
-        ),
-    ] = 503,
-    include_body: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--include-body",
-            metavar="TRIGGER",
-            help="Give this request trigger the request body (viewer-request, origin-request)",
-        ),
-    ] = None,
-    workers: Annotated[
-        int, typer.Option("--workers", help="Worker processes per function (concurrent executions)")
-    ] = 4,
-    max_in_flight: Annotated[
-        int,
-        typer.Option("--max-in-flight", help="Requests processed at once; more wait their turn"),
-    ] = 256,
-    no_reload: Annotated[
-        bool,
-        typer.Option(
-            "--no-reload", help="Don't reload the functions (or the policy) when their files change"
-        ),
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No access line per request")
-    ] = False,
-    tls: Annotated[
-        bool,
-        typer.Option(
-            "--tls",
-            help="Serve HTTPS like CloudFront, with a certificate from a local CA under "
-            ".edgeshield/tls (needed for browsers to send CSP report-to reports)",
-        ),
-    ] = False,
-    tls_cert: Annotated[
-        Path | None, typer.Option("--tls-cert", metavar="FILE", help="Your certificate chain (PEM)")
-    ] = None,
-    tls_key: Annotated[
-        Path | None, typer.Option("--tls-key", metavar="FILE", help="Its private key (PEM)")
-    ] = None,
-    http_port: Annotated[
-        int | None,
-        typer.Option(
-            "--http-port",
-            help="With --tls: also listen for http:// here and redirect to https:// "
-            "(CloudFront's redirect-to-https; 0: any free port)",
-        ),
-    ] = None,
-    no_collector: Annotated[
-        bool,
-        typer.Option(
-            "--no-collector", help="Don't run the CSP-report collector at /_edgeshield/csp-report"
-        ),
-    ] = False,
-    collector_env: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--collector-env",
-            metavar="NAME=VALUE",
-            help="Environment variable of the collector Lambda, as deployed (repeatable)",
-        ),
-    ] = None,
-    collector_secret: Annotated[
-        str | None,
-        typer.Option(
-            "--collector-secret",
-            help="Shared-secret header the edge adds on the way to the collector, like "
-            "CloudFront's origin custom header (default: off)",
-        ),
-    ] = None,
-    mechanism: Annotated[
-        str,
-        typer.Option(
-            "--mechanism",
-            help="How the policy is applied: lambda-edge (origin-response function), "
-            "response-headers-policy or cloudfront-function (viewer-response); see `plan`",
-        ),
-    ] = "lambda-edge",
-    cloudfront_function: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--cloudfront-function",
-            metavar="TRIGGER=FILE.js",
-            help="A CloudFront Function (cloudfront-js-2.0) on viewer-request or viewer-response, run in Node (repeatable)",
-        ),
-    ] = None,
-    response_headers_policy: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--response-headers-policy",
-            metavar="[PATTERN=]FILE.json",
-            help="A response headers policy (CloudFormation JSON, as `bundle --target "
-            "response-headers-policy` writes) for the cache behaviour PATTERN (default *; repeatable)",
-        ),
-    ] = None,
-    cff_timeout_ms: Annotated[
-        float,
-        typer.Option("--cff-timeout-ms", help="Stop a CloudFront Function run after this long"),
-    ] = 50.0,
+    policy: opt.Policy = None,
+    origin: opt.Origin = None,
+    function: opt.Function = None,
+    host: opt.Host = "127.0.0.1",
+    port: opt.Port = 8080,
+    pop: opt.Pop = "IAD89-C1",
+    function_timeout: opt.FunctionTimeout = None,
+    origin_connect_timeout: opt.OriginConnectTimeout = 10.0,
+    origin_connect_attempts: opt.OriginConnectAttempts = 3,
+    origin_read_timeout: opt.OriginReadTimeout = 30.0,
+    origin_ca: opt.OriginCa = None,
+    no_cache: opt.NoCache = False,
+    cache_mb: opt.CacheMb = 64,
+    query_string: opt.QueryString = False,
+    forward_cookies: opt.ForwardCookies = False,
+    default_ttl: opt.DefaultTtl = 86400.0,
+    min_ttl: opt.MinTtl = 0.0,
+    max_ttl: opt.MaxTtl = 31536000.0,
+    execution_error_status: opt.ExecutionErrorStatus = 503,
+    include_body: opt.IncludeBody = None,
+    workers: opt.Workers = 4,
+    max_in_flight: opt.MaxInFlight = 256,
+    no_reload: opt.NoReload = False,
+    quiet: opt.Quiet = False,
+    tls: opt.Tls = False,
+    tls_cert: opt.TlsCert = None,
+    tls_key: opt.TlsKey = None,
+    http_port: opt.HttpPort = None,
+    no_collector: opt.NoCollector = False,
+    collector_env: opt.CollectorEnv = None,
+    collector_secret: opt.CollectorSecret = None,
+    mechanism: opt.Mechanism = "lambda-edge",
+    cloudfront_function: opt.CloudfrontFunction = None,
+    response_headers_policy: opt.ResponseHeadersPolicy = None,
+    cff_timeout_ms: opt.CffTimeoutMs = 50.0,
 ) -> None:
     """Run a local CloudFront edge with your Lambda@Edge functions.
 
