@@ -147,52 +147,64 @@ def _print_report(report: dict[str, Any]) -> None:
             out.print(f"  {_clean(warning, 500)}", markup=False)
 
 
+# The options of `fit`, declared once each so the command reads as a list of names.
+_OriginOpt = Annotated[
+    Path, typer.Option("--origin", help="The site folder (what the S3 origin serves)")
+]
+_OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Where to write (default: the policy file)"),
+]
+_ModeOpt = Annotated[
+    FitMode,
+    typer.Option(help="union: one CSP; per-page: a manifest; auto: per-page when too large"),
+]
+_MaxUnionOpt = Annotated[
+    int, typer.Option(help="auto: the largest union CSP (bytes) kept as one policy")
+]
+_SiteUrlOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="The site's own origin (https://example.com): absolute links to it are 'self'. Repeatable"
+    ),
+]
+_UnsafeInlineOpt = Annotated[
+    list[InlineKind] | None,
+    typer.Option(
+        "--unsafe-inline",
+        help="Allow all inline script or style instead of hashes (lowers the grade). Repeatable",
+    ),
+]
+_UnsafeEvalOpt = Annotated[
+    bool, typer.Option("--unsafe-eval", help="Allow eval() (lowers the grade)")
+]
+_AsJsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+_CrawlOpt = Annotated[
+    bool,
+    typer.Option(
+        "--crawl",
+        help="Also load the site in Chromium (report-only, search and clicks) for code "
+        "created at run time",
+    ),
+]
+_CrawlPagesOpt = Annotated[int, typer.Option(min=1, help="--crawl: at most this many pages")]
+_CrawlSecondsOpt = Annotated[float, typer.Option(min=5, help="--crawl: at most this many seconds")]
+
+
 @csp_app.command()
 def fit(
-    origin: Annotated[
-        Path, typer.Option("--origin", help="The site folder (what the S3 origin serves)")
-    ],
+    origin: _OriginOpt,
     policy: PolicyOption = None,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Where to write (default: the policy file)"),
-    ] = None,
-    mode: Annotated[
-        FitMode,
-        typer.Option(help="union: one CSP; per-page: a manifest; auto: per-page when too large"),
-    ] = FitMode.auto,
-    max_union: Annotated[
-        int, typer.Option(help="auto: the largest union CSP (bytes) kept as one policy")
-    ] = 4096,
-    site_url: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="The site's own origin (https://example.com): absolute links to it are 'self'. Repeatable"
-        ),
-    ] = None,
-    unsafe_inline: Annotated[
-        list[InlineKind] | None,
-        typer.Option(
-            "--unsafe-inline",
-            help="Allow all inline script or style instead of hashes (lowers the grade). Repeatable",
-        ),
-    ] = None,
-    unsafe_eval: Annotated[
-        bool, typer.Option("--unsafe-eval", help="Allow eval() (lowers the grade)")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
-    crawl: Annotated[
-        bool,
-        typer.Option(
-            "--crawl",
-            help="Also load the site in Chromium (report-only, search and clicks) for code "
-            "created at run time",
-        ),
-    ] = False,
-    crawl_pages: Annotated[int, typer.Option(min=1, help="--crawl: at most this many pages")] = 30,
-    crawl_seconds: Annotated[
-        float, typer.Option(min=5, help="--crawl: at most this many seconds")
-    ] = 90.0,
+    output: _OutputOpt = None,
+    mode: _ModeOpt = FitMode.auto,
+    max_union: _MaxUnionOpt = 4096,
+    site_url: _SiteUrlOpt = None,
+    unsafe_inline: _UnsafeInlineOpt = None,
+    unsafe_eval: _UnsafeEvalOpt = False,
+    as_json: _AsJsonOpt = False,
+    crawl: _CrawlOpt = False,
+    crawl_pages: _CrawlPagesOpt = 30,
+    crawl_seconds: _CrawlSecondsOpt = 90.0,
 ) -> None:
     """Fit the policy's CSP to a static site: hashes for inline code, exact hosts, data: where used.
 
