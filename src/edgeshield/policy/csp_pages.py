@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeshield.policy import csp
+from edgeshield.policy.compiled import CompiledPages, VariantPart
 from edgeshield.policy.problems import Problem
 
 FORMAT = 1
@@ -228,19 +229,19 @@ def request_aliases(path: str, index_document: str) -> list[str]:
     return aliases
 
 
-def compile_pages(pages: CspPages, name: str, key: str, base_value: str) -> dict[str, Any]:
+def compile_pages(pages: CspPages, name: str, key: str, base_value: str) -> CompiledPages:
     """The edge's table: base directives as parts, variants as (index, replacement) lists
     (index -1 appends), and request path -> variant."""
     base, _duplicates = csp.parse_raw(base_value)
     names = list(base)
     parts = [" ".join([n, *base[n]]) for n in names]
-    variants: list[list[list[Any]]] = []
+    variants: list[list[VariantPart]] = []
     seen: dict[str, int] = {}
     exact: dict[str, int] = {}
     aliased: dict[str, int] = {}
     for path in sorted(pages.pages):
         merged = merge_sources(base, {d: list(s) for d, s in pages.pages[path].items()})
-        variant: list[list[Any]] = [
+        variant: list[VariantPart] = [
             [i, " ".join([n, *merged[n]])] for i, n in enumerate(names) if merged[n] != base[n]
         ]
         variant += [[-1, " ".join([n, *merged[n]])] for n in merged if n not in base]
