@@ -123,30 +123,28 @@ def _hint(name: str, choices: Iterable[str]) -> str:
 
 def check_source(directive: str, source: str) -> list[Finding]:
     """Problems with one source expression in a source-list directive."""
-    if source in KEYWORDS or source.lower() in KEYWORDS:
+    lower = source.lower()
+    if source in KEYWORDS or lower in KEYWORDS:
         return []
-    unreadable = _unreadable_source(directive, source)
-    if unreadable:
-        return unreadable
-    if source.startswith("'"):
-        return _quoted_source(directive, source)
-    return _host_source(directive, source)
-
-
-def _unreadable_source(where: str, source: str) -> list[Finding]:
-    """A control character, or a keyword, nonce or hash without its quotes."""
     if (control := _CONTROL_RE.search(source)) is not None:
         return [
             (
-                where,
+                directive,
                 f"source {source!r} holds the control character {control.group(0)!r}",
                 "header values may not contain control characters (CloudFront rejects them "
                 "with a 502); remove it",
                 "error",
             )
         ]
-    if source.lower() in _BARE_KEYWORDS:
-        quoted = _BARE_KEYWORDS[source.lower()]
+    if source.startswith("'"):
+        return _quoted_source(directive, source)
+    return _unquoted_source(directive, source, lower)
+
+
+def _unquoted_source(where: str, source: str, lower: str) -> list[Finding]:
+    """A keyword, nonce or hash that lost its quotes, else a scheme or host source."""
+    if lower in _BARE_KEYWORDS:
+        quoted = _BARE_KEYWORDS[lower]
         return [
             (
                 where,
@@ -164,7 +162,7 @@ def _unreadable_source(where: str, source: str) -> list[Finding]:
                 "error",
             )
         ]
-    return []
+    return _host_source(where, source)
 
 
 def _quoted_source(where: str, source: str) -> list[Finding]:

@@ -190,10 +190,11 @@ def _page(
     entry: dict[str, tuple[str, ...]] = {}
     for directive, sources in table.items():
         found = _page_sources(directive, sources)
-        where = f"pages.{page}.{directive}"
-        problems.extend(manifest.problem(where, what, fix, page) for what, fix in found)
         if not found:
             entry[directive] = tuple(sources)
+            continue
+        where = f"pages.{page}.{directive}"
+        problems.extend(manifest.problem(where, what, fix, page) for what, fix in found)
     return entry
 
 
@@ -207,10 +208,11 @@ def _page_sources(directive: str, sources: Any) -> list[tuple[str, str]]:
         return [("sources must be a list of strings", "e.g. [\"'sha256-…'\"]")]
     found: list[tuple[str, str]] = []
     for source in sources:
+        lower = source.lower()
         for _w, what, fix, severity in csp.check_source(directive, source):
-            if severity == "error" or source.lower() in _NOT_PER_PAGE:
+            if severity == "error" or lower in _NOT_PER_PAGE:
                 found.append((what, fix))
-        if source.lower() in (*_NOT_PER_PAGE, "*"):
+        if lower in _NOT_PER_PAGE or lower == "*":
             what = f"{source} does not belong in a per-page manifest"
             found.append((what, "put it in the policy's directives"))
     return found
