@@ -6,8 +6,8 @@ the policy package, so these types describe what it receives without being impor
 JSON has no tuples, so fixed-length rows are lists; their layout is written beside each alias.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: TypedDict reads NotRequired at run time only
+# from evaluated annotations (Python 3.11), and tests check the declared keys.
 from typing import Any, NotRequired, TypedDict
 
 # [name (lower-case), key (wire casing), value, override (bool)]
