@@ -4,6 +4,9 @@ A header entry is either a string (the value) or a table. Tables may carry ``ove
 (``false`` = set only when the origin sent none, like a response headers policy's origin
 override) and either ``value`` or the structured keys of that header (HSTS, CSP,
 Permissions-Policy, Reporting-Endpoints).
+
+``build`` checks the name, then hands the entry to the header's validator in ``VALIDATORS``
+(header name -> function, at the end of this module); a header without one takes any value.
 """
 
 from __future__ import annotations
