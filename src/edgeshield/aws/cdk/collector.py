@@ -32,12 +32,11 @@ from constructs import Construct
 
 from edgeshield.aws.cdk.buckets import private_bucket
 from edgeshield.aws.cdk.nag import skip_checkov, suppress
-from edgeshield.aws.collector import BUCKET_ENV, PREFIX_ENV
+from edgeshield.aws.collector import BUCKET_ENV, PREFIX_ENV, REPORTS_PREFIX
 from edgeshield.aws.kms_env import CONTEXT_KEY, PREVIOUS_ENV, REQUIRE_ENV, SECRET_ENV
 from edgeshield.packaging import COLLECTOR_HANDLER
 
 COLLECTOR_RUNTIME = lambda_.Runtime.PYTHON_3_13
-REPORTS_PREFIX = "csp-reports/"
 DEFAULT_RETENTION_DAYS = 90
 
 # Key administration without use (the key users' actions are granted separately below).

@@ -26,11 +26,10 @@ from edgeshield.aws.cdk.collector import KEY_USER_ACTIONS, CspCollector, encrypt
 from edgeshield.aws.cdk.edge import EDGE_REGION, EdgeFunction
 from edgeshield.aws.cdk.nag import skip_checkov, suppress
 from edgeshield.aws.cdk.names import STACK_NAME_RE
-from edgeshield.aws.collector import SECRET_HEADER
 from edgeshield.aws.kms_env import CONTEXT_KEY
 from edgeshield.packaging import EDGE_HANDLER, HASHER_HANDLER
+from edgeshield.report_route import REPORT_PATH, SECRET_HEADER
 
-REPORT_PATH = "/_edgeshield/csp-report"
 SECRET_PARAMETER = "CollectorSecret"
 CIPHERTEXT_PARAMETER = "CollectorSecretCiphertext"
 PREVIOUS_PARAMETER = "CollectorPreviousSecretCiphertext"
