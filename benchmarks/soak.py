@@ -26,7 +26,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the process helpers live with the emulator's tests
+from tests.emulator.helpers import children, free_port, wait_for_port  # noqa: E402
+
+from edgeshield.report_route import REPORT_PATH  # noqa: E402
 
 ORIGIN = r"""
 import sys
@@ -65,38 +70,6 @@ MALFORMED: list[tuple[bytes, int]] = [
     (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 403),
     (b"GET / HTTP/1.1\r\nHost: a\r\nX: " + b"a" * 50_000 + b"\r\n\r\n", 413),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"port {port} never opened")
-
-
-def children(pid: int) -> list[tuple[int, str]]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[1]) == pid:
-            found.append((int(entry.name), fields[0]))
-    return found
 
 
 def rss_mb(pid: int) -> float:
@@ -181,9 +154,7 @@ async def hostile(session: aiohttp.ClientSession, url: str, port: int, cell: Cel
     for body in REPORTS + BAD_REPORTS:
         expected = 204 if body in REPORTS else 400
         try:
-            async with session.post(
-                f"{url}/_edgeshield/csp-report", data=body, headers=headers
-            ) as response:
+            async with session.post(url + REPORT_PATH, data=body, headers=headers) as response:
                 await response.read()
                 if response.status == 502:
                     # The collector's worker was killed under this report.
@@ -247,7 +218,7 @@ async def soak(args: argparse.Namespace) -> int:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_port(origin_port)
+    wait_for_port(origin_port, origin, 60.0)
     tracebacks = 0
     # (cache, round, level) -> (errors, edge RSS MB, open fds, workers)
     summary: dict[tuple[bool, int, int], tuple[int, float, tuple[int, int, int], int]] = {}
@@ -264,7 +235,7 @@ async def soak(args: argparse.Namespace) -> int:
                 command.append("--no-cache")
             with stderr_path.open("wb") as err:
                 edge = subprocess.Popen(command, cwd=work, stdout=subprocess.DEVNULL, stderr=err)
-                wait_port(port)
+                wait_for_port(port, edge, 60.0)
                 url = f"http://127.0.0.1:{port}"
                 print(f"\n== cache {'on' if cache else 'off'} ==", flush=True)
                 for round_no in range(1, args.rounds + 1):
