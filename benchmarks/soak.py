@@ -36,23 +36,14 @@ from pathlib import Path
 
 import aiohttp
 
+from emulator import ORIGIN  # the throughput benchmark's small aiohttp origin
+from emulator import start as start_python
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the process helpers live with the emulator's tests
 from tests.emulator.helpers import children, free_port, wait_for_port  # noqa: E402
 
 from edgeshield.report_route import REPORT_PATH  # noqa: E402
-
-ORIGIN = r"""
-import sys
-from aiohttp import web
-PAGE = b"<!doctype html><title>soak</title>" + b"<p>lorem ipsum dolor sit amet</p>" * 60
-async def handle(request):
-    return web.Response(body=PAGE, content_type="text/html",
-                        headers={"Cache-Control": "max-age=3600"})
-app = web.Application()
-app.router.add_get("/{tail:.*}", handle)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
-"""
 
 REPORTS: list[bytes] = [
     b'{"csp-report":{"blocked-uri":"\\udfff","effective-directive":"img-src"}}',
@@ -211,14 +202,7 @@ def snapshot(edge_pid: int, origin_pid: int) -> tuple[str, float, tuple[int, int
 async def soak(args: argparse.Namespace) -> int:
     levels = [int(c) for c in args.concurrency.split(",")]
     work = Path(tempfile.mkdtemp(prefix="edgeshield-soak-"))
-    (work / "origin.py").write_text(ORIGIN)
-    origin_port = free_port()
-    origin = subprocess.Popen(
-        [sys.executable, str(work / "origin.py"), str(origin_port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(origin_port, origin, 60.0)
+    origin, origin_port = start_python(["-c", ORIGIN, "{port}"], work)
     tracebacks = 0
     # (cache, round, level) -> (errors, edge RSS MB, open fds, workers)
     summary: dict[tuple[bool, int, int], tuple[int, float, tuple[int, int, int], int]] = {}
