@@ -34,11 +34,12 @@ from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
 
+from edgeshield.report_route import REPORT_PATH
+
 if TYPE_CHECKING:
     from edgeshield.policy import CompiledPolicy
 
 CHROMIUM: Final = os.environ.get("EDGESHIELD_CHROMIUM", "/usr/bin/chromium")
-REPORT_PATH: Final = "/_edgeshield/csp-report"  # where the presets send reports
 # A root, headless, offline machine: no sandbox (root), no background traffic; reports
 # delivered within a second instead of batched for up to a minute.
 CHROMIUM_ARGS: Final = (
