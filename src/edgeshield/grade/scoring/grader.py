@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from edgeshield.grade import (
+from edgeshield.grade.analyzers import (
     coep,
     cookies,
     coop,
@@ -26,11 +26,11 @@ from edgeshield.grade import (
     xcto,
     xfo,
 )
-from edgeshield.grade.headers import Headers
 from edgeshield.grade.model import OBSERVATORY_ORIGIN, Hop, Outcome, Response, ScanInput
-from edgeshield.grade.page import Page, PageParseError, parse_page
-from edgeshield.grade.report import Report
-from edgeshield.grade.results import (
+from edgeshield.grade.parse.headers import Headers
+from edgeshield.grade.parse.page import Page, PageParseError, parse_page
+from edgeshield.grade.scoring.report import Report
+from edgeshield.grade.scoring.results import (
     BASE_SCORE,
     MINIMUM_SCORE_FOR_EXTRA_CREDIT,
     SCORE_TABLE,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from edgeshield.grade.csp_parser import (
+from edgeshield.grade.model import Outcome
+from edgeshield.grade.parse.csp import (
     DUPLICATES_KEY,
     CspInvalid,
     CspMap,
@@ -13,7 +14,6 @@ from edgeshield.grade.csp_parser import (
     parse_csp_meta,
     split_policies,
 )
-from edgeshield.grade.model import Outcome
 
 NAME: Final = "content-security-policy"
 
