@@ -19,6 +19,10 @@ PAGE_THROTTLED: Final = (
     "The Lambda function associated with the CloudFront distribution was throttled."
 )
 PAGE_CONNECT: Final = "CloudFront wasn't able to connect to the origin."
+# An origin that answered, but with something CloudFront cannot use (a status outside
+# 200-599): AWS's "HTTP 502 status code (Bad Gateway)" page counts an origin that "returned an
+# invalid response" among its causes. The sentence is ours, in the style of the others.
+PAGE_INVALID_RESPONSE: Final = "CloudFront received an invalid response from the origin."
 PAGE_DNS: Final = "CloudFront wasn't able to resolve the origin domain name."
 PAGE_TIMEOUT: Final = (
     "CloudFront attempted to establish a connection with the origin, but either the attempt "
@@ -42,6 +46,7 @@ ErrorKind = Literal[
     "execution",
     "limit",
     "origin-connect",
+    "origin-invalid",
     "origin-dns",
     "origin-tls",
     "origin-timeout",
@@ -70,6 +75,8 @@ def answer_for(kind: ErrorKind, page: str | None = None, execution_status: int =
         return Answer(502, "Error", page or PAGE_DNS)
     if kind in ("origin-connect", "origin-tls"):
         return Answer(502, "Error", page or PAGE_CONNECT)
+    if kind == "origin-invalid":
+        return Answer(502, "Error", page or PAGE_INVALID_RESPONSE)
     if kind == "origin-timeout":
         return Answer(504, "Error", page or PAGE_TIMEOUT)
     if kind == "too-large":

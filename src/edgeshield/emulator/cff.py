@@ -36,17 +36,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+from edgeshield.cloudfront import HeaderPairs, Trigger
 from edgeshield.cloudfront.rules import is_disallowed, is_read_only
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.errors import EdgeshieldError
 
 CODE_MAX: Final = 10 * 1024  # bytes (CloudFront quota, not adjustable)
 REGION: Final = "us-east-1"  # CloudFront Functions always log here
-TRIGGERS: Final = ("viewer-request", "viewer-response")
+TRIGGERS: Final[tuple[Trigger, ...]] = ("viewer-request", "viewer-response")
 _HEAP_MB: Final = 64
 _REPLY_TIMEOUT_S: Final = 5.0
-
-HeaderList = list[tuple[str, str]]
 
 
 class FunctionError(EdgeshieldError):
@@ -59,13 +58,14 @@ def log_group(name: str) -> str:
 
 @dataclass(frozen=True)
 class FunctionSource:
-    trigger: str
+    trigger: Trigger
     name: str
     code: str
 
     @classmethod
     def from_file(cls, trigger: str, path: Path) -> FunctionSource:
-        if trigger not in TRIGGERS:
+        kind = next((t for t in TRIGGERS if t == trigger), None)
+        if kind is None:
             raise FunctionError(
                 f"CloudFront Functions run on {' or '.join(TRIGGERS)}, not {trigger}"
             )
@@ -83,7 +83,7 @@ class FunctionSource:
         except UnicodeDecodeError:
             raise FunctionError(f"{path} is not UTF-8 text") from None
         name = "".join(c if c.isalnum() or c in "-_" else "-" for c in path.stem)[:64] or "function"
-        return cls(trigger, name, code)
+        return cls(kind, name, code)
 
 
 @dataclass
@@ -120,7 +120,7 @@ class Runtime:
         self._ids = 0
         self._stream = ""
 
-    def has(self, trigger: str) -> bool:
+    def has(self, trigger: Trigger) -> bool:
         return trigger in self.sources
 
     async def start(self) -> None:
@@ -207,7 +207,7 @@ class Runtime:
         except FunctionError:
             self._proc = None
 
-    async def invoke(self, trigger: str, event: dict[str, Any], request_id: str) -> Outcome:
+    async def invoke(self, trigger: Trigger, event: dict[str, Any], request_id: str) -> Outcome:
         source = self.sources[trigger]
         async with self._lock:
             reply = await self._call(
@@ -243,7 +243,7 @@ class Runtime:
         self.logs.put(REGION, log_group(name), self._stream, [(now, line) for line in lines])
 
 
-def _headers_ok(trigger: str, headers: Any) -> str | None:
+def _headers_ok(trigger: Trigger, headers: Any) -> str | None:
     if not isinstance(headers, dict):
         return "headers must be an object"
     for name, entry in headers.items():
@@ -254,7 +254,9 @@ def _headers_ok(trigger: str, headers: Any) -> str | None:
     return None
 
 
-def _check_result(trigger: str, event: dict[str, Any], result: Any) -> tuple[int, str, str] | None:
+def _check_result(
+    trigger: Trigger, event: dict[str, Any], result: Any
+) -> tuple[int, str, str] | None:
     """CloudFront's answer for a result it cannot use, or None."""
     if not isinstance(result, dict):
         return 503, "FunctionExecutionError", "the function returned no request or response object"
@@ -283,7 +285,7 @@ def _check_result(trigger: str, event: dict[str, Any], result: Any) -> tuple[int
 # -- event shapes (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-event-structure.html)
 
 
-def to_cf_headers(headers: HeaderList, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+def to_cf_headers(headers: HeaderPairs, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in headers:
         lower = name.lower()
@@ -297,8 +299,8 @@ def to_cf_headers(headers: HeaderList, skip: tuple[str, ...] = ()) -> dict[str, 
     return out
 
 
-def from_cf_headers(headers: dict[str, Any]) -> HeaderList:
-    out: HeaderList = []
+def from_cf_headers(headers: dict[str, Any]) -> HeaderPairs:
+    out: HeaderPairs = []
     for name, entry in headers.items():
         if not isinstance(entry, dict):
             continue
@@ -323,7 +325,7 @@ def _querystring(text: str) -> dict[str, Any]:
     return out
 
 
-def _cookies(headers: HeaderList) -> dict[str, Any]:
+def _cookies(headers: HeaderPairs) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in headers:
         if name.lower() != "cookie":
@@ -336,19 +338,19 @@ def _cookies(headers: HeaderList) -> dict[str, Any]:
 
 
 def viewer_event(
-    trigger: str,
+    trigger: Trigger,
     *,
     method: str,
     uri: str,
     querystring: str,
-    headers: HeaderList,
+    headers: HeaderPairs,
     client_ip: str,
     distribution_id: str,
     distribution_domain: str,
     request_id: str,
     status: int = 0,
     status_description: str = "",
-    response_headers: HeaderList | None = None,
+    response_headers: HeaderPairs | None = None,
 ) -> dict[str, Any]:
     event: dict[str, Any] = {
         "version": "1.0",
@@ -377,7 +379,7 @@ def viewer_event(
     return event
 
 
-def response_headers_from(result: dict[str, Any], original: HeaderList) -> HeaderList:
+def response_headers_from(result: dict[str, Any], original: HeaderPairs) -> HeaderPairs:
     """The viewer's headers from a viewer-response result (Set-Cookie kept from the origin)."""
     cookies = [("Set-Cookie", v) for n, v in original if n.lower() == "set-cookie"]
     return from_cf_headers(result.get("headers") or {}) + cookies

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Final
 
-HeaderList = list[tuple[str, str]]
+from edgeshield.cloudfront import HeaderPairs
 
 HOP_BY_HOP: Final = frozenset(
     {
@@ -85,18 +85,18 @@ def _connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
 
 
 def to_origin(
-    viewer_headers: HeaderList,
+    viewer_headers: HeaderPairs,
     *,
     client_ip: str,
     origin_host: str,
     via: str,
     forward_cookies: bool,
     method: str,
-) -> HeaderList:
+) -> HeaderPairs:
     """The headers CloudFront sends the origin for a viewer request (before origin-request)."""
     named = _connection_tokens(viewer_headers)
     conditional_ok = method not in ("GET", "HEAD")
-    out: HeaderList = []
+    out: HeaderPairs = []
     xff: list[str] = []
     vias: list[str] = []
     accept_encoding: str | None = None
@@ -130,7 +130,7 @@ def to_origin(
     return out
 
 
-def from_origin(headers: HeaderList) -> HeaderList:
+def from_origin(headers: HeaderPairs) -> HeaderPairs:
     """An origin response's headers as CloudFront keeps them (hop-by-hop ones removed, except
     ``Transfer-Encoding``, which origin-response functions see and may not touch: a read-only
     header, "Restrictions on all edge functions")."""
@@ -143,7 +143,7 @@ def from_origin(headers: HeaderList) -> HeaderList:
     ]
 
 
-def to_viewer(headers: HeaderList) -> HeaderList:
+def to_viewer(headers: HeaderPairs) -> HeaderPairs:
     """Headers safe to send to the viewer: no hop-by-hop ones, no framing (redone on send)."""
     return [
         (n, v) for n, v in headers if n.lower() not in HOP_BY_HOP and n.lower() != "content-length"

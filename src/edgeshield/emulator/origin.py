@@ -2,8 +2,10 @@
 
 Failures become ``OriginError`` with the kind CloudFront reports (AWS's "HTTP 502 status code
 (Bad Gateway)" and "HTTP 504 status code (Gateway Timeout)" pages): refused or reset connection
--> 502, DNS failure -> 502, TLS failure -> 502, no connection or no answer in time -> 504. Connection attempts and timeouts follow the origin
-settings (default: connect 10 s × 3 attempts, read 30 s).
+-> 502, DNS failure -> 502, TLS failure -> 502, a status CloudFront cannot pass on or an
+answer that is not HTTP -> 502 (with its own page), no connection or no answer in time -> 504.
+Connection attempts and timeouts follow the origin settings (default: connect 10 s × 3
+attempts, read 30 s).
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import mimetypes
 import ssl
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote
 
+from edgeshield.cloudfront import HeaderPairs
 from edgeshield.cloudfront.rules import MAX_STATUS, MIN_STATUS
 from edgeshield.emulator.answers import ErrorKind
 from edgeshield.errors import EdgeshieldError
@@ -29,7 +32,6 @@ from edgeshield.errors import EdgeshieldError
 if TYPE_CHECKING:
     import aiohttp
 
-HeaderList = list[tuple[str, str]]
 _SMALL_FILE: Final = 256 * 1024
 _CHUNK: Final = 64 * 1024
 
@@ -89,11 +91,25 @@ class Body:
             release()
 
 
+@dataclass(slots=True)
+class OriginRequest:
+    """A request as it leaves the edge for an origin (after origin-request). ``target`` is
+    where a custom origin request goes; a folder origin has none."""
+
+    method: str
+    uri: str
+    querystring: str
+    headers: HeaderPairs
+    body: bytes = b""
+    request_id: str = ""  # X-Amz-Cf-Id, which CloudFront sends to custom origins
+    target: CustomTarget | None = None
+
+
 @dataclass
 class OriginResponse:
     status: int
     reason: str
-    headers: HeaderList
+    headers: HeaderPairs
     body: Body = field(default_factory=Body)
 
 
@@ -168,13 +184,12 @@ class DirOrigin:
                 self._etags.popitem(last=False)
         return etag
 
-    async def fetch(self, method: str, uri: str, headers: HeaderList) -> OriginResponse:
-        key, path = self._locate(uri)
+    async def fetch(self, request: OriginRequest) -> OriginResponse:
+        method, headers = request.method, request.headers
+        key, path = self._locate(request.uri)
         if method not in ("GET", "HEAD"):
-            return _s3_error(
-                405, "Method Not Allowed", "MethodNotAllowed",
-                "The specified method is not allowed against this resource.", key,
-            )  # fmt: skip
+            message = "The specified method is not allowed against this resource."
+            return _s3_error(405, "Method Not Allowed", "MethodNotAllowed", message, key)
         status, reason = 200, "OK"
         if path is None:
             page = self.root / self.error_document if self.error_document else None
@@ -188,7 +203,7 @@ class DirOrigin:
         etag = await self._etag(path, stat.st_size, stat.st_mtime_ns)
         last_modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
         content_type = mimetypes.guess_type(path.name)[0] or "binary/octet-stream"
-        out: HeaderList = [
+        out: HeaderPairs = [
             ("Date", email.utils.formatdate(usegmt=True)),
             ("Last-Modified", last_modified),
             ("ETag", etag),
@@ -234,7 +249,7 @@ async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
         handle.close()
 
 
-def _not_modified(headers: HeaderList, etag: str, mtime: int) -> bool:
+def _not_modified(headers: HeaderPairs, etag: str, mtime: int) -> bool:
     inm = ims = None
     for name, value in headers:
         lower = name.lower()
@@ -313,21 +328,20 @@ class HttpOrigin:
         if self._session is not None:
             await self._session.close()
 
-    async def fetch(
-        self,
-        target: CustomTarget,
-        method: str,
-        uri: str,
-        querystring: str,
-        headers: HeaderList,
-        body: bytes,
-        cf_id: str,
-    ) -> OriginResponse:
+    async def fetch(self, request: OriginRequest) -> OriginResponse:
         import aiohttp
         from multidict import CIMultiDict
         from yarl import URL
 
-        assert self._session is not None
+        target, method, headers, body = (
+            request.target,
+            request.method,
+            request.headers,
+            request.body,
+        )
+        if target is None or self._session is None:
+            raise OriginError("origin-connect", "no custom origin to connect to")
+        uri, querystring, cf_id = request.uri, request.querystring, request.request_id
         url = URL(target.url(uri, querystring), encoded=True)
         # Framing follows the body actually sent (a function may have replaced it).
         send = CIMultiDict(
@@ -350,42 +364,49 @@ class HttpOrigin:
                     timeout=timeout,
                     allow_redirects=False,
                 )
-            except aiohttp.ClientConnectorDNSError as exc:
-                raise OriginError("origin-dns", f"DNS lookup failed: {exc}") from None
-            except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
-                raise OriginError("origin-tls", f"TLS handshake failed: {exc}") from None
-            except aiohttp.ConnectionTimeoutError:
-                last = OriginError(
-                    "origin-timeout", f"no connection within {self.timeouts.connect:g} s"
-                )
-                continue
-            except aiohttp.ClientConnectorError as exc:
-                last = OriginError("origin-connect", f"connection failed: {exc.os_error}")
-                continue
-            except (TimeoutError, aiohttp.SocketTimeoutError):
-                last = OriginError("origin-timeout", f"no response within {read:g} s")
-                if idempotent:
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                last, again = _failed_attempt(exc, self.timeouts.connect, read, idempotent)
+                if again:
                     continue
                 raise last from None
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-                raise OriginError(
-                    "origin-connect", f"the origin closed the connection: {exc}"
-                ) from None
-            except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError) as exc:
-                raise OriginError(
-                    "origin-connect", f"invalid response from the origin: {exc}"
-                ) from None
             if not MIN_STATUS <= response.status <= MAX_STATUS:
                 # Not a status CloudFront can pass on (nor put in an origin-response event):
                 # the origin's answer is unusable, which CloudFront reports as its own 502
                 # ("...or the origin returned an incorrect response"), before any function.
                 response.release()
                 raise OriginError(
-                    "origin-connect", f"the origin answered with status {response.status}"
+                    "origin-invalid", f"the origin answered with status {response.status}"
                 )
             return _wrap(response)
         assert last is not None
         raise last
+
+
+def _failed_attempt(
+    exc: BaseException, connect: float, read: float, idempotent: bool
+) -> tuple[OriginError, bool]:
+    """What a failed attempt to reach a custom origin is for CloudFront, and whether to try
+    again: only failures to connect (and, for idempotent methods, to get an answer in time)
+    are retried. The order matters: aiohttp's connector errors are OSErrors too."""
+    import aiohttp
+
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return OriginError("origin-dns", f"DNS lookup failed: {exc}"), False
+    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
+        return OriginError("origin-tls", f"TLS handshake failed: {exc}"), False
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return OriginError("origin-timeout", f"no connection within {connect:g} s"), True
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return OriginError("origin-connect", f"connection failed: {exc.os_error}"), True
+    if isinstance(exc, (TimeoutError, aiohttp.SocketTimeoutError)):
+        return OriginError("origin-timeout", f"no response within {read:g} s"), idempotent
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
+        return OriginError("origin-connect", f"the origin closed the connection: {exc}"), False
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return OriginError("origin-connect", f"the origin's response broke off: {exc}"), False
+    if isinstance(exc, aiohttp.ClientResponseError):  # a response head that is not HTTP
+        return OriginError("origin-invalid", f"invalid response from the origin: {exc}"), False
+    return OriginError("origin-connect", f"the request to the origin failed: {exc}"), False
 
 
 def wire_text(value: bytes) -> str:
@@ -406,9 +427,6 @@ def _wrap(response: aiohttp.ClientResponse) -> OriginResponse:
     return OriginResponse(
         response.status, response.reason or "", headers, Body(b"", rest, response.release)
     )
-
-
-OriginFetch = Callable[..., Awaitable[OriginResponse]]
 
 
 def http_date(epoch: float | None = None) -> str:

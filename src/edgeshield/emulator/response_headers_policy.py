@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeshield.cloudfront import HeaderPairs
 from edgeshield.cloudfront.rules import is_token
 from edgeshield.errors import EdgeshieldError
-
-HeaderList = list[tuple[str, str]]
 
 _SECURITY_KEYS = {
     "ContentSecurityPolicy": "Content-Security-Policy",
@@ -129,7 +128,7 @@ class ResponseHeadersPolicy:
         name = config.get("Name", "policy")
         return cls(str(name), remove, tuple(headers))
 
-    def apply(self, headers: HeaderList) -> HeaderList:
+    def apply(self, headers: HeaderPairs) -> HeaderPairs:
         """The viewer's headers: remove first, then add (override or only-if-missing)."""
         out = [(n, v) for n, v in headers if n.lower() not in self.remove]
         for name, value, override in self.headers:

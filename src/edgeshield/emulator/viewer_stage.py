@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgeshield.cloudfront import HeaderPairs
 from edgeshield.emulator.answers import Answer
 from edgeshield.emulator.cff import (
     FunctionError,
@@ -34,7 +35,6 @@ from edgeshield.emulator.response_headers_policy import (
 from edgeshield.emulator.response_headers_policy import load as load_policy
 from edgeshield.emulator.response_headers_policy import parse as parse_rhp
 
-HeaderList = list[tuple[str, str]]
 __all__ = [
     "FunctionError",
     "FunctionSource",
@@ -68,7 +68,7 @@ class Behaviour:
 class Generated:
     status: int
     reason: str
-    headers: HeaderList
+    headers: HeaderPairs
     body: bytes
 
 
@@ -76,7 +76,7 @@ class Generated:
 class RequestOutcome:
     uri: str
     querystring: str
-    headers: HeaderList
+    headers: HeaderPairs
     generated: Generated | None = None
 
 
@@ -98,7 +98,7 @@ class ViewerStage:
         method: str,
         uri: str,
         querystring: str,
-        headers: HeaderList,
+        headers: HeaderPairs,
         client_ip: str,
         distribution_id: str,
         distribution_domain: str,
@@ -144,15 +144,15 @@ class ViewerStage:
         uri: str,
         path: str,  # the viewer's own path: CloudFront picks the cache behaviour before functions
         querystring: str,
-        request_headers: HeaderList,
+        request_headers: HeaderPairs,
         client_ip: str,
         status: int,
         reason: str,
-        headers: HeaderList,
+        headers: HeaderPairs,
         distribution_id: str,
         distribution_domain: str,
         request_id: str,
-    ) -> tuple[int, str, HeaderList] | Answer:
+    ) -> tuple[int, str, HeaderPairs] | Answer:
         if self.functions is not None and self.functions.has("viewer-response") and status < 400:
             event = viewer_event(
                 "viewer-response",

@@ -1,0 +1,75 @@
+"""Conditional requests on both sides of the edge: revalidating an expired object with the
+origin (its 304 updates what the cache holds), and answering a viewer's own conditional
+request with 304. Pure."""
+
+from __future__ import annotations
+
+import email.utils
+from typing import Final
+
+from edgeshield.cloudfront import HeaderPairs
+from edgeshield.emulator import forwarding
+from edgeshield.emulator.cache import CachedObject
+
+# What a 304 to the viewer keeps of the full response's headers.
+KEEP_ON_304: Final = frozenset(
+    {
+        "etag",
+        "last-modified",
+        "cache-control",
+        "expires",
+        "vary",
+        "date",
+        "via",
+        "age",
+        "content-location",
+        "server",
+    }
+)
+
+
+def validators(stale: CachedObject) -> HeaderPairs:
+    """The headers that ask the origin whether an expired object is still good."""
+    out: HeaderPairs = []
+    etag, modified = stale.validator("etag"), stale.validator("last-modified")
+    if etag:
+        out.append(("If-None-Match", etag))
+    if modified:
+        out.append(("If-Modified-Since", modified))
+    return out
+
+
+def with_age(entry: CachedObject, now: float) -> HeaderPairs:
+    return [*((n, v) for n, v in entry.headers if n.lower() != "age"), ("Age", str(entry.age(now)))]
+
+
+def merge_304(cached: HeaderPairs, fresh: HeaderPairs) -> HeaderPairs:
+    """A 304's headers update the stored ones (RFC 9111 §4.3.4)."""
+    updates = {
+        n.lower() for n, _ in fresh if n.lower() not in ("content-length", "transfer-encoding")
+    }
+    kept = [(n, v) for n, v in cached if n.lower() not in updates]
+    return kept + [(n, v) for n, v in fresh if n.lower() in updates]
+
+
+def viewer_not_modified(request: HeaderPairs, response: HeaderPairs) -> bool:
+    """Whether the viewer's If-None-Match / If-Modified-Since matches the response."""
+    inm = forwarding.get(request, "if-none-match")
+    etag = forwarding.get(response, "etag")
+    if inm is not None:
+        if etag is None:
+            return False
+        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+        return "*" in tags or etag.removeprefix("W/") in tags
+    ims = forwarding.get(request, "if-modified-since")
+    modified = forwarding.get(response, "last-modified")
+    if ims is None or modified is None:
+        return False
+    try:
+        return email.utils.parsedate_to_datetime(modified) <= email.utils.parsedate_to_datetime(ims)
+    except (TypeError, ValueError, IndexError):
+        return False
+
+
+def not_modified_headers(headers: HeaderPairs) -> HeaderPairs:
+    return [(n, v) for n, v in headers if n.lower() in KEEP_ON_304]

@@ -1,0 +1,545 @@
+"""The edge: one method per CloudFront stage, each taking the request's ``Flow`` and handing
+it back (the order and the rules are in this package's docstring)."""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from edgeshield.cloudfront import (
+    HeaderPairs,
+    Trigger,
+    build_event,
+    check_result,
+    new_request_id,
+    result_kind,
+)
+from edgeshield.emulator import forwarding
+from edgeshield.emulator.answers import PAGE_METHOD, Answer, answer_for, error_page, reason
+from edgeshield.emulator.cache import Cache, CachedObject, ttl_for
+from edgeshield.emulator.logstore import LogStore
+from edgeshield.emulator.origin import Body, OriginError, OriginRequest, OriginResponse, http_date
+from edgeshield.emulator.pipeline import conditional, reports
+from edgeshield.emulator.pipeline.flow import EdgeResponse, Flow, Request, Response, ViewerRequest
+from edgeshield.emulator.pipeline.invoker import Invoker
+from edgeshield.emulator.pipeline.origins import (
+    Origin,
+    OriginSetup,
+    Route,
+    custom_headers,
+    event_origin_domain,
+    resolve_route,
+)
+from edgeshield.emulator.pipeline.reports import Failed
+from edgeshield.emulator.pipeline.results import (
+    apply_request,
+    description_of,
+    exception_line,
+    generated,
+    reason_phrase,
+    result_body,
+    status_of,
+    wire_headers,
+)
+from edgeshield.emulator.pipeline.settings import CACHEABLE_METHODS, EdgeSettings
+from edgeshield.emulator.stats import Stats
+from edgeshield.emulator.viewer_stage import ViewerStage
+
+_BUFFER_UNCACHED: Final = 1024 * 1024  # bodies up to this size are sent in one piece
+
+
+@dataclass
+class Edge:
+    settings: EdgeSettings
+    origin: OriginSetup
+    # The function on each trigger, keyed by trigger name: worker pools in `serve`,
+    # in-memory invokers in tests. (Keys are plain str because `serve` builds the mapping
+    # from FunctionSpec.trigger, a str; the edge only ever looks up Trigger values.)
+    functions: Mapping[str, Invoker]
+    logs: LogStore
+    http: Origin | None  # what reaches custom origins (HttpOrigin in `serve`)
+    stats: Stats = field(default_factory=Stats)
+    edge_id: str = field(default_factory=forwarding.new_edge_id)
+    cache: Cache | None = None
+    viewer_stage: ViewerStage | None = None  # CloudFront Functions, response headers policies
+    # One line per function failure or warning, for serve's console (untrusted text already
+    # made printable); None: say nothing.
+    console: Callable[[str], None] | None = None
+
+    # -- entry points --------------------------------------------------------------------
+    async def handle(self, viewer: ViewerRequest) -> EdgeResponse:
+        flow = Flow.start(viewer, new_request_id())
+        try:
+            return await self.run(flow)
+        except Failed as failed:
+            return self.answer(failed.answer, flow.request_id)
+        except OriginError as exc:
+            self.stats.error(exc.kind)
+            return self.answer(answer_for(exc.kind), flow.request_id)
+        except Exception:  # a bug of ours: say so on the console, answer like CloudFront would
+            traceback.print_exc(file=sys.stderr)
+            self.stats.error("internal")
+            page = "The request could not be processed."
+            return self.answer(Answer(502, "Error", page), flow.request_id)
+
+    async def run(self, flow: Flow) -> EdgeResponse:
+        """The stages in CloudFront's order. A stage that answers sets ``flow.response``."""
+        if flow.method not in self.settings.allowed_methods:
+            # Refused before any function runs, as a behavior that does not accept the method.
+            return self.answer(Answer(403, "Error", PAGE_METHOD), flow.request_id)
+        flow = await self.viewer_request(flow)
+        if flow.response is not None:  # generated at viewer-request: as is, never cached
+            return self._to_viewer(flow.response, flow.x_cache, flow.request_id)
+        flow = self.cache_lookup(flow)
+        if flow.response is None:
+            flow = await self.origin_request(flow)
+            if flow.response is None:
+                flow = await self.fetch(flow)
+                if flow.x_cache == "Miss":
+                    flow = await self.origin_response(flow)
+            flow = await self.store(flow)
+        flow = await self.viewer_response(flow)
+        assert flow.response is not None
+        return self._to_viewer(flow.response, flow.x_cache, flow.request_id)
+
+    def answer(self, answer: Answer, cf_id: str) -> EdgeResponse:
+        """CloudFront's own answer (an error page) to a viewer."""
+        headers = [
+            ("Server", "CloudFront"),
+            ("Date", http_date()),
+            ("Content-Type", "text/html"),
+            ("Via", forwarding.via_value("1.1", self.edge_id)),
+        ]
+        body = error_page(answer.status, answer.page, cf_id)
+        response = Response(answer.status, reason(answer.status), headers, body)
+        return self._to_viewer(response, answer.x_cache, cf_id)
+
+    def cloudfront_headers(self, x_cache: str, cf_id: str) -> HeaderPairs:
+        """What CloudFront adds to every answer it gives a viewer, for answers made outside the
+        pipeline (the http->https redirect, other cache behaviors' paths)."""
+        return [
+            ("Via", forwarding.via_value("1.1", self.edge_id)),
+            ("X-Cache", f"{x_cache} from cloudfront"),
+            ("X-Amz-Cf-Pop", self.settings.pop),
+            ("X-Amz-Cf-Id", cf_id),
+        ]
+
+    # -- the stages ----------------------------------------------------------------------
+    async def viewer_request(self, flow: Flow) -> Flow:
+        """The viewer-request function, then a CloudFront Function; either may answer."""
+        if "viewer-request" in self.functions:
+            event = self._request_event("viewer-request", flow, flow.request, None)
+            result = await self.run_function("viewer-request", event, flow.request_id)
+            if result_kind("viewer-request", result) == "response":
+                status, text, headers, body = generated(result)
+                flow.response = Response(status, text, self._with_via(headers), body)
+                flow.x_cache = "LambdaGeneratedResponse"
+                return flow
+            r = flow.request
+            flow.request = Request(*apply_request(result, r.uri, r.querystring, r.headers, r.body))
+        if self.viewer_stage is not None:
+            await self._viewer_function(flow, self.viewer_stage)
+        return flow
+
+    def cache_lookup(self, flow: Flow) -> Flow:
+        """A fresh cached object answers (Hit); an expired one is kept for revalidation."""
+        if self.cache is None or flow.method not in CACHEABLE_METHODS:
+            return flow
+        request = flow.request
+        host = forwarding.get(request.headers, "host") or self.settings.distribution_domain
+        flow.cache_key = key = self._cache_key(host, request)
+        entry = self.cache.get(key)
+        if entry is None or (entry.head_only and flow.method != "HEAD"):
+            return flow  # (a kept HEAD answer has no body to give a GET)
+        now = time.monotonic()
+        if not entry.fresh(now):
+            flow.cached = entry
+            return flow
+        headers = conditional.with_age(entry, now)
+        flow.response = Response(entry.status, entry.reason, headers, entry.body, entry.head_length)
+        flow.x_cache = "Hit"
+        return flow
+
+    async def origin_request(self, flow: Flow) -> Flow:
+        """The request as CloudFront forwards it, then the origin-request function, which may
+        rewrite it and its origin, or answer (cached; origin-response does not run)."""
+        setup, viewer = self.origin, flow.viewer
+        target = setup.target
+        host = target.host_header if target is not None else event_origin_domain(setup.event_origin)
+        headers = forwarding.to_origin(
+            flow.request.headers,
+            client_ip=viewer.client_ip,
+            origin_host=host,
+            via=forwarding.via_value(viewer.http_version, self.edge_id),
+            forward_cookies=self.settings.forward_cookies,
+            method=flow.method,
+        )
+        if flow.cached is not None:  # revalidate the expired object rather than fetch it again
+            headers += conditional.validators(flow.cached)
+        querystring = flow.request.querystring if self.settings.query_string else ""
+        sent = flow.origin_request = Request(
+            flow.request.uri, querystring, headers, flow.request.body
+        )
+        route = flow.route = Route.of(setup)
+        if "origin-request" not in self.functions:
+            return flow
+        event = self._request_event("origin-request", flow, sent, route.event_origin)
+        result = await self.run_function("origin-request", event, flow.request_id)
+        if result_kind("origin-request", result) == "response":
+            status, text, gen_headers, body = generated(result)
+            flow.response = Response(status, text, gen_headers, body)
+            flow.x_cache = "LambdaGeneratedResponse"
+            flow.storable = flow.cache_key is not None
+            return flow
+        parts = apply_request(result, sent.uri, sent.querystring, sent.headers, sent.body)
+        flow.origin_request = Request(*parts)
+        flow.route = resolve_route(result.get("origin"), route, setup)
+        return flow
+
+    async def fetch(self, flow: Flow) -> Flow:
+        """Ask the origin. While revalidating, a 304 refreshes the cached object and an origin
+        error or 5xx serves it as it is (RefreshHit)."""
+        stale = flow.cached
+        try:
+            fetched = await self._send(flow)
+        except OriginError as exc:
+            if stale is None:
+                raise
+            self.stats.error(exc.kind)  # serve the expired copy rather than an error
+            return self._refresh_hit(flow, stale)
+        if stale is not None and (fetched.status == 304 or fetched.status >= 500):
+            fetched.body.close()
+            if fetched.status == 304:
+                stale.stored_at = time.monotonic()
+                merged = conditional.merge_304(stale.headers, fetched.headers)
+                stale.ttl = ttl_for(stale.status, merged, self.settings.ttl, time.time()) or 0.0
+                stale.headers = merged
+            return self._refresh_hit(flow, stale)
+        headers = forwarding.from_origin(fetched.headers)
+        head_length = forwarding.get(headers, "content-length") if flow.method == "HEAD" else None
+        flow.response = Response(fetched.status, fetched.reason, headers, fetched.body, head_length)
+        flow.x_cache = "Miss"
+        flow.storable = flow.cache_key is not None
+        return flow
+
+    async def origin_response(self, flow: Flow) -> Flow:
+        """The origin-response function, for every origin status; it may replace the body."""
+        if "origin-response" not in self.functions:
+            return flow
+        response, sent, route = flow.response, flow.origin_request, flow.route
+        assert response is not None and sent is not None and route is not None
+        event = build_event(
+            "origin-response",
+            uri=sent.uri,
+            method=flow.method,
+            querystring=sent.querystring,
+            headers=sent.headers,
+            client_ip=flow.viewer.client_ip,
+            status=response.status,
+            status_description=response.reason,
+            response_headers=response.headers,
+            origin=route.event_origin,
+            distribution_id=self.settings.distribution_id,
+            distribution_domain=self.settings.distribution_domain,
+            request_id=flow.request_id,
+        )
+        try:
+            result = await self.run_function("origin-response", event, flow.request_id)
+        except Failed:
+            response.close()
+            raise
+        response.status = status_of(result, response.status)
+        response.reason = description_of(result, response.reason)
+        if "headers" in result:
+            response.headers = wire_headers(result["headers"])
+        body = result_body(result)
+        if body is not None:
+            response.close()
+            response.body = body
+            response.headers = [
+                (n, v) for n, v in response.headers if n.lower() != "transfer-encoding"
+            ]
+        if flow.method == "HEAD":  # a body set here replaces the origin's, and so does its length
+            length = forwarding.get(response.headers, "content-length")
+            response.head_length = str(len(body)) if body is not None else length
+        return flow
+
+    async def store(self, flow: Flow) -> Flow:
+        """Buffer what fits (one write to the viewer, and cacheable; the rest streams), and
+        keep a new cacheable response for as long as its TTL says."""
+        response = flow.response
+        assert response is not None
+        if isinstance(response.body, Body):
+            body = response.body
+            limit = self.settings.max_object_bytes if flow.storable else _BUFFER_UNCACHED
+            try:
+                complete = await body.fill(limit)
+            except Exception as exc:  # the origin failed half-way through the body
+                body.close()
+                raise OriginError(
+                    "origin-connect", f"reading the origin's body failed: {exc}"
+                ) from None
+            if complete:
+                response.body = body.data
+        if flow.storable and isinstance(response.body, bytes):
+            self._keep(flow, response, response.body)
+        return flow
+
+    async def viewer_response(self, flow: Flow) -> Flow:
+        """viewer-response (statuses below 400), a CloudFront Function and the response headers
+        policy, then the answer to the viewer's own conditional request."""
+        response = flow.response
+        assert response is not None
+        response.headers = self._with_via(response.headers)
+        body = response.body
+        if flow.method == "HEAD" and response.head_length is None and isinstance(body, bytes):
+            response.head_length = str(len(body))
+        try:
+            if "viewer-response" in self.functions and response.status < 400:
+                await self._viewer_response_function(flow, response)
+            if self.viewer_stage is not None:
+                await self._viewer_response_stage(flow, response, self.viewer_stage)
+        except Failed:
+            response.close()
+            raise
+        if (
+            response.status == 200
+            and flow.method in CACHEABLE_METHODS
+            and conditional.viewer_not_modified(flow.viewer.headers, response.headers)
+        ):
+            response.close()
+            kept = conditional.not_modified_headers(response.headers)
+            flow.response = Response(304, "Not Modified", kept, b"")
+        return flow
+
+    # -- functions -----------------------------------------------------------------------
+    async def run_function(
+        self, trigger: Trigger, event: dict[str, Any], cf_id: str
+    ) -> dict[str, Any]:
+        """Run the trigger's function; CloudFront's answer (as Failed) if anything is wrong."""
+        invoker = self.functions[trigger]
+        invocation = await invoker.invoke(event)
+        self.stats.invocation(trigger, invocation.duration_ms, invocation.cold, invocation.status)
+        if invocation.status != "ok":
+            answer = answer_for("limit") if invocation.status == "timeout" else self._execution()
+            why = exception_line(invocation.error_type, invocation.error_message)
+            reports.say(self.console, answer, invoker.spec, cf_id, why)
+            raise Failed(answer)
+        found = check_result(trigger, event, invocation.result)
+        ids = (invocation.request_id, cf_id)
+        warnings = [v for v in found if v.kind == "warning"]
+        if warnings:
+            reports.warn(self.console, self.logs, invoker.spec, ids, warnings)
+        refusals = [v for v in found if v.kind != "warning"]
+        if not refusals:
+            return dict(invocation.result)
+        if any(v.kind == "execution" for v in refusals):
+            self.stats.error("execution")
+            answer = self._execution()
+            reports.say(self.console, answer, invoker.spec, cf_id, refusals[0].message)
+            raise Failed(answer)
+        self.stats.error("validation")
+        where = (self.settings.region, self.settings.distribution_id)
+        reports.log_validation(self.logs, where, invoker.spec, ids, refusals)
+        answer = answer_for("validation", page=refusals[0].page)
+        more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
+        reports.say(self.console, answer, invoker.spec, cf_id, refusals[0].message + more)
+        raise Failed(answer)
+
+    def _execution(self) -> Answer:
+        return answer_for("execution", execution_status=self.settings.execution_error_status)
+
+    def _request_event(
+        self, trigger: Trigger, flow: Flow, request: Request, origin: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        include = trigger in self.settings.include_body and flow.method not in ("GET", "HEAD")
+        return build_event(
+            trigger,
+            uri=request.uri,
+            method=flow.method,
+            querystring=request.querystring,
+            headers=request.headers,
+            client_ip=flow.viewer.client_ip,
+            origin=origin,
+            distribution_id=self.settings.distribution_id,
+            distribution_domain=self.settings.distribution_domain,
+            request_id=flow.request_id,
+            body=request.body,
+            include_body=include,
+        )
+
+    async def _viewer_function(self, flow: Flow, stage: ViewerStage) -> None:
+        """A CloudFront Function on viewer-request: it may rewrite the request or answer."""
+        request, settings = flow.request, self.settings
+        staged = await stage.request(
+            method=flow.method,
+            uri=request.uri,
+            querystring=request.querystring,
+            headers=request.headers,
+            client_ip=flow.viewer.client_ip,
+            distribution_id=settings.distribution_id,
+            distribution_domain=settings.distribution_domain,
+            request_id=flow.request_id,
+        )
+        if isinstance(staged, Answer):
+            raise Failed(staged)
+        if staged.generated is not None:  # answered by the function: not cached
+            g = staged.generated
+            text = g.reason or reason_phrase(g.status)
+            flow.response = Response(g.status, text, self._with_via(g.headers), g.body)
+            flow.x_cache = "FunctionGeneratedResponse"
+            return
+        flow.request = Request(staged.uri, staged.querystring, staged.headers, request.body)
+
+    async def _viewer_response_function(self, flow: Flow, response: Response) -> None:
+        request = flow.request
+        event = build_event(
+            "viewer-response",
+            uri=request.uri,
+            method=flow.method,
+            querystring=request.querystring,
+            headers=request.headers,
+            client_ip=flow.viewer.client_ip,
+            status=response.status,
+            status_description=response.reason,
+            response_headers=[(n, v) for n, v in response.headers if n.lower() != "content-length"],
+            distribution_id=self.settings.distribution_id,
+            distribution_domain=self.settings.distribution_domain,
+            request_id=flow.request_id,
+        )
+        result = await self.run_function("viewer-response", event, flow.request_id)
+        response.reason = description_of(result, response.reason)
+        if "headers" in result:
+            response.headers = wire_headers(result["headers"])
+        body = result_body(result)
+        if body is not None:
+            response.close()
+            response.body = body
+            response.head_length = str(len(body)) if flow.method == "HEAD" else None
+
+    async def _viewer_response_stage(
+        self, flow: Flow, response: Response, stage: ViewerStage
+    ) -> None:
+        """A viewer-response CloudFront Function, then the response headers policy."""
+        request, settings = flow.request, self.settings
+        staged = await stage.response(
+            method=flow.method,
+            uri=request.uri,
+            path=flow.viewer.uri,
+            querystring=request.querystring,
+            request_headers=request.headers,
+            client_ip=flow.viewer.client_ip,
+            status=response.status,
+            reason=response.reason,
+            headers=response.headers,
+            distribution_id=settings.distribution_id,
+            distribution_domain=settings.distribution_domain,
+            request_id=flow.request_id,
+        )
+        if isinstance(staged, Answer):
+            raise Failed(staged)
+        response.status, response.reason, response.headers = staged
+
+    # -- origin and cache ----------------------------------------------------------------
+    async def _send(self, flow: Flow) -> OriginResponse:
+        route, sent = flow.route, flow.origin_request
+        assert route is not None and sent is not None
+        headers = sent.headers + custom_headers(route.event_origin)
+        if route.directory is not None:
+            uri = route.prefix + sent.uri
+            request = OriginRequest(flow.method, uri, sent.querystring, headers, sent.body)
+            return await route.directory.fetch(request)
+        if self.http is None:
+            raise OriginError("origin-connect", "no HTTP client")
+        # Host stays as the request says: CloudFront does not rewrite it when a function
+        # changes the origin (AWS's examples set it themselves).
+        return await self.http.fetch(
+            OriginRequest(
+                flow.method,
+                sent.uri,
+                sent.querystring,
+                headers,
+                sent.body,
+                flow.request_id,
+                route.target,
+            )
+        )
+
+    def _refresh_hit(self, flow: Flow, stale: CachedObject) -> Flow:
+        headers = conditional.with_age(stale, time.monotonic())
+        flow.response = Response(stale.status, stale.reason, headers, stale.body, stale.head_length)
+        flow.x_cache = "RefreshHit"
+        return flow
+
+    def _cache_key(self, host: str, request: Request) -> str:
+        key = f"{host.lower()}{request.uri}"
+        if self.settings.query_string and request.querystring:
+            key += f"?{request.querystring}"
+        encoding = forwarding.get(request.headers, "accept-encoding")
+        encoding = forwarding.normalize_accept_encoding(encoding)
+        if encoding:
+            key += f"\x00ae={encoding}"
+        if self.settings.forward_cookies:
+            key += "\x00c=" + "; ".join(v for n, v in request.headers if n.lower() == "cookie")
+        return key
+
+    def _keep(self, flow: Flow, response: Response, body: bytes) -> None:
+        assert self.cache is not None and flow.cache_key is not None
+        ttl = ttl_for(response.status, response.headers, self.settings.ttl, time.time())
+        if ttl is None:
+            self.cache.remove(flow.cache_key)
+            return
+        head_only = flow.method == "HEAD"
+        head_length = response.head_length
+        if head_only and head_length is None:
+            head_length = str(len(body))
+        kept = CachedObject(
+            response.status,
+            response.reason,
+            list(response.headers),
+            body,
+            time.monotonic(),
+            ttl,
+            generated=flow.x_cache == "LambdaGeneratedResponse",
+            head_only=head_only,
+            head_length=head_length,
+        )
+        self.cache.put(flow.cache_key, kept)
+
+    # -- to the viewer -------------------------------------------------------------------
+    def _with_via(self, headers: HeaderPairs) -> HeaderPairs:
+        ours = forwarding.via_value("1.1", self.edge_id)
+        vias = [v for n, v in headers if n.lower() == "via"]
+        if vias and vias[-1].endswith(ours):
+            return headers
+        rest = [(n, v) for n, v in headers if n.lower() != "via"]
+        return [*rest, ("Via", ", ".join([*vias, ours]))]
+
+    def _to_viewer(self, response: Response, x_cache: str, cf_id: str) -> EdgeResponse:
+        body = response.body
+        headers = response.headers
+        stream_length = (
+            forwarding.get(headers, "content-length") if isinstance(body, Body) else None
+        )
+        out = forwarding.to_viewer(headers)
+        if forwarding.get(out, "server") is None:
+            out.append(("Server", "CloudFront"))
+        out += [
+            ("X-Cache", f"{x_cache} from cloudfront"),
+            ("X-Amz-Cf-Pop", self.settings.pop),
+            ("X-Amz-Cf-Id", cf_id),
+        ]
+        return EdgeResponse(
+            response.status,
+            response.reason,
+            out,
+            body,
+            x_cache,
+            cf_id,
+            response.head_length,
+            stream_length,
+        )

@@ -1,0 +1,90 @@
+"""What the edge says when a function fails or returns something doubtful: CloudFront's own
+validation log, our warning lines, and one console line per error. Untrusted text (function
+output) is made printable before it reaches the console."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from edgeshield.cloudfront import Violation
+from edgeshield.emulator.answers import Answer
+from edgeshield.emulator.console import printable
+from edgeshield.emulator.logstore import LogStore
+from edgeshield.emulator.runtime import FunctionSpec
+from edgeshield.logrecords import edge_validation_log_group
+
+Console = Callable[[str], None]
+
+
+class Failed(Exception):
+    """A stage ends the request with CloudFront's own answer."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.x_cache)
+        self.answer = answer
+
+
+def say(console: Console | None, answer: Answer, spec: FunctionSpec, cf_id: str, why: str) -> None:
+    """The console line for a function-caused error: what the viewer got, and why."""
+    if console is None:
+        return
+    line = (
+        f"{answer.status} {answer.x_cache}: {spec.trigger} function {spec.handler}: "
+        f"{why} [X-Amz-Cf-Id {cf_id}]"
+    )
+    console(printable(line, limit=600))
+
+
+def warn(
+    console: Console | None,
+    logs: LogStore,
+    spec: FunctionSpec,
+    ids: tuple[str, str],
+    warnings: list[Violation],
+) -> None:
+    """A result served although it breaks a rule AWS documents nowhere: one warning line per
+    finding in the function's log group (CloudFront writes no such line: these are ours)
+    and on the console. ``ids``: the Lambda request id and the X-Amz-Cf-Id."""
+    lambda_id, cf_id = ids
+    now = int(time.time() * 1000)
+    stream = time.strftime("%Y/%m/%d/", time.gmtime()) + "[edgeshield]warnings"
+    events = [
+        (now, f"{lambda_id} WARNING edgeshield serve: {v.message} (X-Amz-Cf-Id {cf_id})")
+        for v in warnings
+    ]
+    logs.put(spec.region, spec.log_group, stream, events)
+    if console is None:
+        return
+    for v in warnings:
+        line = (
+            f"warning: {spec.trigger} function {spec.handler}: {v.message} "
+            f"(served anyway; AWS documents no such rule) [X-Amz-Cf-Id {cf_id}]"
+        )
+        console(printable(line, limit=600))
+
+
+def log_validation(
+    logs: LogStore,
+    where: tuple[str, str],
+    spec: FunctionSpec,
+    ids: tuple[str, str],
+    violations: list[Violation],
+) -> None:
+    """CloudFront's own log of a rejected result, in the region that ran the function.
+    ``where``: that region and the distribution id; ``ids``: Lambda's request id and the
+    X-Amz-Cf-Id."""
+    region, distribution_id = where
+    lambda_id, cf_id = ids
+    now = int(time.time() * 1000)
+    stream = time.strftime("%Y/%m/%d/", time.gmtime()) + distribution_id
+    events = [
+        (
+            now,
+            f"{cf_id} ERROR Validation error: {v.message}\n"
+            f"EventType: {spec.trigger}, FunctionArn: {spec.arn}, "
+            f"LambdaRequestId: {lambda_id}",
+        )
+        for v in violations
+    ]
+    logs.put(region, edge_validation_log_group(distribution_id), stream, events)
