@@ -15,6 +15,7 @@ from edgeshield.cli.options import DEFAULT_POLICY_FILE, PolicyOption, policy_lab
 if TYPE_CHECKING:
     from edgeshield.cloudfront.rules import Trigger
     from edgeshield.emulator.invoke import InvokeResult
+    from edgeshield.policy import CompiledPolicy
 
 
 @app.command(rich_help_panel="Policy and function")
@@ -137,7 +138,7 @@ def _as_sent(uri: str) -> str:
     return quote(uri, safe="/%:@!$&'()*+,;=-._~?[]")
 
 
-def _grade(compiled: dict[str, Any]) -> dict[str, Any]:
+def _grade(compiled: CompiledPolicy) -> dict[str, Any]:
     """Run the edge function on an HTML 200 sample and grade the headers it produces."""
     from edgeshield.grade import grade_headers
     from edgeshield.preview import DEFAULT_SAMPLES, run_sample
