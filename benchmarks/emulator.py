@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,12 @@ import time
 from pathlib import Path
 
 import aiohttp
+
+import machine
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the process helpers live with the emulator's tests
+from tests.emulator.helpers import free_port, wait_for_port  # noqa: E402
 
 ORIGIN = r"""
 import sys
@@ -69,23 +74,6 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
-
-
 def start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     proc = subprocess.Popen(
@@ -94,7 +82,7 @@ def start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[bytes], int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_port(port)
+    wait_for_port(port, proc, 20.0)
     return proc, port
 
 
@@ -188,8 +176,7 @@ def main() -> None:
     direct, proxy_name, miss, hit = (case[0] for case in cases)
     print(
         f"{options.requests} requests per case and round, {options.rounds} rounds (medians); "
-        f"{os.cpu_count()} CPUs, {_cpu()}, Python {sys.version.split()[0]}; "
-        f"load average {os.getloadavg()[0]:.1f}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        f"{machine.describe()}; load average {os.getloadavg()[0]:.1f}; {machine.utc_now()}"
     )
     print(
         f"| case | c=1 req/s | c=1 p50 ms | c=1 p99 ms | c={c} req/s | c={c} p50 ms | c={c} p99 ms |"
@@ -218,16 +205,6 @@ def main() -> None:
     print(f"| hit throughput vs origin (c={c}) | **{ratio(hit, direct, 1):.2f}×** | ≥ 1.0× |")
     print(f"| added p50 of a miss over the origin (c=1) | **{added:.2f} ms** | ≤ 1 ms |")
     print(f"| hit p50 vs origin p50 (c=1) | {med(hit, 0, 'p50'):.2f} vs {med(direct, 0, 'p50'):.2f} ms | |")  # fmt: skip
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ _EXPORTS: dict[str, str] = {
     "Problem": "edgeshield.policy.problems",
     "PolicyError": "edgeshield.policy.problems",
     "grade_headers": "edgeshield.grade",
-    "Report": "edgeshield.grade.report",
+    "Report": "edgeshield.grade",
     "build_event": "edgeshield.cloudfront.events",
     "validate_result": "edgeshield.cloudfront.validate",
     "Violation": "edgeshield.cloudfront.validate",
@@ -50,8 +50,7 @@ if TYPE_CHECKING:
     from edgeshield.emulator.invoke import InvokeError, InvokeResult, invoke
     from edgeshield.emulator.serve import ServeError
     from edgeshield.errors import EdgeshieldError
-    from edgeshield.grade import grade_headers
-    from edgeshield.grade.report import Report
+    from edgeshield.grade import Report, grade_headers
     from edgeshield.policy.model import Policy
     from edgeshield.policy.problems import PolicyError, Problem
     from edgeshield.testing.local_edge import EdgeResponse, LocalEdge

@@ -15,6 +15,7 @@ from edgeshield.cli.options import DEFAULT_POLICY_FILE, PolicyOption, policy_lab
 if TYPE_CHECKING:
     from edgeshield.cloudfront.rules import Trigger
     from edgeshield.emulator.invoke import InvokeResult
+    from edgeshield.policy import CompiledPolicy
 
 
 @app.command(rich_help_panel="Policy and function")
@@ -63,7 +64,7 @@ def _samples(uri: str | None, content_type: str | None, status: int | None) -> l
     return [Sample("custom", _as_sent(uri or "/"), status or 200, content_type or "text/html")]
 
 
-def _compiled(policy: Path | None, message: str) -> dict[str, Any]:
+def _compiled(policy: Path | None, message: str) -> CompiledPolicy:
     """The compiled policy; on errors, one line per problem and then ``message``, exit 2."""
     from edgeshield.policy import PolicyError, load_and_compile
 
@@ -151,7 +152,7 @@ def _as_sent(uri: str) -> str:
     return quote(uri, safe="/%:@!$&'()*+,;=-._~?[]")
 
 
-def _grade(compiled: dict[str, Any]) -> dict[str, Any]:
+def _grade(compiled: CompiledPolicy) -> dict[str, Any]:
     """Run the edge function on an HTML 200 sample and grade the headers it produces."""
     from edgeshield.grade import grade_headers
     from edgeshield.preview import DEFAULT_SAMPLES, run_sample
@@ -276,7 +277,7 @@ def bundle(
     _print_bundle(info, compiled, policy, as_json)
 
 
-def _print_bundle(info: Any, compiled: dict[str, Any], policy: Path | None, as_json: bool) -> None:
+def _print_bundle(info: Any, compiled: CompiledPolicy, policy: Path | None, as_json: bool) -> None:
     from edgeshield.cloudfront.rules import PACKAGE_LIMIT_ORIGIN, PACKAGE_LIMIT_VIEWER
     from edgeshield.packaging import EDGE_HANDLER
 

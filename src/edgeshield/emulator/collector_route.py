@@ -28,11 +28,10 @@ from aiohttp import web
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec
 from edgeshield.packaging import COLLECTOR_HANDLER, stage_collector
+from edgeshield.report_route import REPORT_PATH, SECRET_HEADER
 from edgeshield.safetext import printable
 
-COLLECTOR_PATH: Final = "/_edgeshield/csp-report"
 COLLECTOR_NAME: Final = "edgeshield-csp-collector"
-SECRET_HEADER: Final = "x-edgeshield-secret"
 # A function URL accepts up to 6 MB; the collector itself answers 413 above 64 KB. Reading is
 # capped well above that so a huge POST can never exhaust memory.
 MAX_BODY: Final = 1024 * 1024
@@ -222,7 +221,7 @@ class CollectorExtension:
         self.echo = echo
         secret = "shared secret on" if options.secret is not None else "shared secret off"
         self.label = (
-            f"collector  {COLLECTOR_PATH} -> {COLLECTOR_HANDLER} "
+            f"collector  {REPORT_PATH} -> {COLLECTOR_HANDLER} "
             f"(regular Lambda {COLLECTOR_NAME}, {secret})"
         )
         self.pool: FunctionPool | None = None
@@ -244,7 +243,7 @@ class CollectorExtension:
             await self.pool.start()
         except InitError as exc:
             raise ServeError(f"the CSP-report collector failed to start: {exc}") from exc
-        return {COLLECTOR_PATH: CollectorRoute(self.pool, self.options.secret)}
+        return {REPORT_PATH: CollectorRoute(self.pool, self.options.secret)}
 
     async def close(self) -> None:
         if self.pool is not None:

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from edgeshield.bundle import stage
 from edgeshield.cloudfront import Violation, check_result, event_trigger, normalize_event
@@ -22,6 +22,9 @@ from edgeshield.emulator.logstore import LogStore, read_events
 from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, function_name_for
 from edgeshield.errors import EdgeshieldError
 from edgeshield.packaging import EDGE_HANDLER
+
+if TYPE_CHECKING:
+    from edgeshield.policy import CompiledPolicy
 
 # The kinds of Violation that make CloudFront refuse a result (others are advice).
 _REFUSING = frozenset({"validation", "execution"})
@@ -107,7 +110,7 @@ async def invoke_async(
     event: Mapping[str, Any],
     *,
     handler: str | None = None,
-    compiled_policy: Mapping[str, Any] | None = None,
+    compiled_policy: CompiledPolicy | None = None,
     trigger: Trigger | None = None,
     timeout: float | None = None,
     task_root: Path | None = None,
@@ -132,7 +135,7 @@ async def invoke_async(
 
                 compiled_policy = load_and_compile(None)
             root, target, name, stdlib_only = (
-                stage(dict(compiled_policy), scratch / "bundle"),
+                stage(compiled_policy, scratch / "bundle"),
                 EDGE_HANDLER,
                 "edgeshield",
                 True,
@@ -179,7 +182,7 @@ def invoke(
     event: Mapping[str, Any],
     *,
     handler: str | None = None,
-    compiled_policy: Mapping[str, Any] | None = None,
+    compiled_policy: CompiledPolicy | None = None,
     trigger: Trigger | None = None,
     timeout: float | None = None,
     task_root: Path | None = None,

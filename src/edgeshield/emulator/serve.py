@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from edgeshield.cloudfront.events import custom_origin, s3_origin
@@ -51,6 +51,9 @@ from edgeshield.emulator.viewer_stage import (
     start_stage,
 )
 from edgeshield.packaging import EDGE_HANDLER as BUILTIN_HANDLER
+
+if TYPE_CHECKING:
+    from edgeshield.policy import CompiledPolicy
 
 BUILTIN_NAME: Final = "edgeshield-security-headers"
 BUILD_DIR: Final = "build"
@@ -116,7 +119,7 @@ def _viewer_setup(config: ServeConfig) -> ViewerSetup:
         raise ServeError(str(exc)) from None
 
 
-def _stage(compiled: dict[str, Any], config: ServeConfig) -> Path:
+def _stage(compiled: CompiledPolicy, config: ServeConfig) -> Path:
     from edgeshield.bundle import stage
 
     build = config.state_dir / BUILD_DIR
@@ -128,7 +131,7 @@ def _stage(compiled: dict[str, Any], config: ServeConfig) -> Path:
         ) from None
 
 
-def _compile_policy(path: Path | None) -> dict[str, Any]:
+def _compile_policy(path: Path | None) -> CompiledPolicy:
     from edgeshield.policy import PolicyError, load_and_compile
 
     if path is not None and not path.is_file():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from edgeshield.grade.lists.psl import registrable_domain
 from edgeshield.grade.model import Outcome
-from edgeshield.grade.page import Page, Script
-from edgeshield.grade.psl import registrable_domain
+from edgeshield.grade.parse.page import Page, Script
 
 NAME: Final = "subresource-integrity"
 HTML_TYPES: Final = frozenset({"text/html", "application/xhtml+xml"})

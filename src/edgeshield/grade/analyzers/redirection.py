@@ -6,8 +6,8 @@ import functools
 from typing import Final
 from urllib.parse import urlsplit
 
+from edgeshield.grade.lists.preload import is_preloaded
 from edgeshield.grade.model import Hop, Outcome, Response
-from edgeshield.grade.preload import is_preloaded
 
 NAME: Final = "redirection"
 _PASSING: Final = frozenset(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from edgeshield.grade.csp_parser import CspMap
-from edgeshield.grade.jsstr import trim
 from edgeshield.grade.model import Outcome, Response
+from edgeshield.grade.parse.csp import CspMap
+from edgeshield.grade.parse.jsstr import trim
 
 NAME: Final = "x-frame-options"
 _PASSING: Final = frozenset(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from edgeshield.grade.jsstr import trim
 from edgeshield.grade.model import Outcome, Response
+from edgeshield.grade.parse.jsstr import trim
 from edgeshield.sf import item_token
 
 NAME: Final = "cross-origin-opener-policy"

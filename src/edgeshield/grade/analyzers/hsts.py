@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any, Final
 
-from edgeshield.grade.jsstr import parse_int, trim
+from edgeshield.grade.lists.preload import is_preloaded
 from edgeshield.grade.model import Outcome, Response
-from edgeshield.grade.preload import is_preloaded
+from edgeshield.grade.parse.jsstr import parse_int, trim
 
 NAME: Final = "strict-transport-security"
 # Six months is 15768000 s; the Observatory accepts 180 days (15552000 s) on purpose

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any, Final
 
-from edgeshield.grade.fixes import merged_toml
-from edgeshield.grade.report import Report
-from edgeshield.grade.results import ALGORITHM_VERSION
+from edgeshield.grade.scoring.fixes import merged_toml
+from edgeshield.grade.scoring.report import Report
+from edgeshield.grade.scoring.results import ALGORITHM_VERSION
 
 _CSS: Final = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:70rem;

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from edgeshield.errors import EdgeshieldError
-from edgeshield.grade.grader import analyze_scan
-from edgeshield.grade.headers import Headers
 from edgeshield.grade.model import OBSERVATORY_ORIGIN, Hop, Response, ScanInput
-from edgeshield.grade.report import Report
-from edgeshield.grade.targets import Target, TargetError, parse_target
+from edgeshield.grade.parse.headers import Headers
+from edgeshield.grade.scan.targets import Target, TargetError, parse_target
+from edgeshield.grade.scoring.grader import analyze_scan
+from edgeshield.grade.scoring.report import Report
 
 if TYPE_CHECKING:
     import aiohttp

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from edgeshield.grade.jsstr import trim
 from edgeshield.grade.model import Outcome, Response
+from edgeshield.grade.parse.jsstr import trim
 
 NAME: Final = "cross-origin-resource-policy"
 _RESULTS: Final = {

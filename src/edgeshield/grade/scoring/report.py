@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from edgeshield.grade.fixes import fix_for
 from edgeshield.grade.model import Outcome
-from edgeshield.grade.results import (
+from edgeshield.grade.scoring.fixes import fix_for
+from edgeshield.grade.scoring.results import (
     ALGORITHM_VERSION,
     BEST_MODIFIER,
     SCORE_TABLE,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from edgeshield.grade import (
+from edgeshield.grade.analyzers import (
     coep,
     cookies,
     coop,
@@ -26,11 +26,11 @@ from edgeshield.grade import (
     xcto,
     xfo,
 )
-from edgeshield.grade.headers import Headers
 from edgeshield.grade.model import OBSERVATORY_ORIGIN, Hop, Outcome, Response, ScanInput
-from edgeshield.grade.page import Page, PageParseError, parse_page
-from edgeshield.grade.report import Report
-from edgeshield.grade.results import (
+from edgeshield.grade.parse.headers import Headers
+from edgeshield.grade.parse.page import Page, PageParseError, parse_page
+from edgeshield.grade.scoring.report import Report
+from edgeshield.grade.scoring.results import (
     BASE_SCORE,
     MINIMUM_SCORE_FOR_EXTRA_CREDIT,
     SCORE_TABLE,
@@ -59,11 +59,8 @@ def _content_type(resp: Response | None) -> str | None:
     return resp.headers.get("content-type") if resp is not None else None
 
 
-def analyze_scan(scan: ScanInput) -> Report:
-    """Run every test on what a scan collected and score it."""
-    auto = scan.auto
-    https_page = scan.url[:6].lower() == "https:"
-
+def _read_page(scan: ScanInput) -> tuple[Page | None, bool, list[str], list[str]]:
+    """The parsed body, whether it failed to parse, and its meta CSPs and meta referrers."""
     page: Page | None = None
     page_error = False
     if scan.body is not None:
@@ -72,39 +69,46 @@ def analyze_scan(scan: ScanInput) -> Report:
         except PageParseError:
             page_error = True
     # Meta policies count only on an HTML page with a body, as in the Observatory's retriever.
-    meta_csp: list[str] = []
-    meta_referrer: list[str] = []
-    if page is not None and scan.body and sri.mime_type(_content_type(auto)) in sri.HTML_TYPES:
-        meta_csp = page.csp_meta
-        meta_referrer = page.referrer_meta
+    if page is not None and scan.body and sri.mime_type(_content_type(scan.auto)) in sri.HTML_TYPES:
+        return page, page_error, page.csp_meta, page.referrer_meta
+    return page, page_error, [], []
 
-    if auto is not None:
-        csp_result = csp.analyze(
-            auto.headers.get("content-security-policy"),
-            meta_csp,
-            auto.headers.get("content-security-policy-report-only"),
-            https_page,
-        )
-    else:
-        csp_result = csp.CspAnalysis(Outcome(csp.NAME, "csp-not-implemented", False), None)
-    hsts_result = hsts.analyze(scan.https, scan.host)
 
+def _csp(auto: Response | None, meta_csp: list[str], https_page: bool) -> csp.CspAnalysis:
+    if auto is None:
+        return csp.CspAnalysis(Outcome(csp.NAME, "csp-not-implemented", False), None)
+    return csp.analyze(
+        auto.headers.get("content-security-policy"),
+        meta_csp,
+        auto.headers.get("content-security-policy-report-only"),
+        https_page,
+    )
+
+
+def _sri(scan: ScanInput, page: Page | None, page_error: bool, https_page: bool) -> Outcome:
+    auto = scan.auto
     if scan.body is None:
         if sri.mime_type(_content_type(auto)) not in ("", *sri.HTML_TYPES):
-            sri_result = Outcome(sri.NAME, "sri-not-implemented-response-not-html", True)
-        else:
-            sri_result = Outcome(
-                sri.NAME,
-                "sri-not-implemented-but-no-scripts-loaded",
-                True,
-                assumed=scan.assumed.get(sri.NAME, ASSUMED_SRI),
-            )
-    elif auto is None:
-        sri_result = Outcome(sri.NAME, "sri-not-implemented-but-no-scripts-loaded", False)
-    else:
-        sri_result = sri.analyze(
-            _content_type(auto), None if page_error else page, scan.host, https_page
+            return Outcome(sri.NAME, "sri-not-implemented-response-not-html", True)
+        return Outcome(
+            sri.NAME,
+            "sri-not-implemented-but-no-scripts-loaded",
+            True,
+            assumed=scan.assumed.get(sri.NAME, ASSUMED_SRI),
         )
+    if auto is None:
+        return Outcome(sri.NAME, "sri-not-implemented-but-no-scripts-loaded", False)
+    return sri.analyze(_content_type(auto), None if page_error else page, scan.host, https_page)
+
+
+def analyze_scan(scan: ScanInput) -> Report:
+    """Run every test on what a scan collected and score it."""
+    auto = scan.auto
+    https_page = scan.url[:6].lower() == "https:"
+    page, page_error, meta_csp, meta_referrer = _read_page(scan)
+    csp_result = _csp(auto, meta_csp, https_page)
+    hsts_result = hsts.analyze(scan.https, scan.host)
+    sri_result = _sri(scan, page, page_error, https_page)
 
     redirect_result = redirection.analyze(scan.http, scan.http_redirects)
     if redirection.NAME in scan.assumed:

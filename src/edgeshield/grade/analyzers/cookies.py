@@ -13,9 +13,9 @@ import re
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from edgeshield.grade.jsstr import JS_WS
+from edgeshield.grade.lists.psl import registrable_domain
 from edgeshield.grade.model import Outcome
-from edgeshield.grade.psl import registrable_domain
+from edgeshield.grade.parse.jsstr import JS_WS
 
 NAME: Final = "cookies"
 _IGNORED: Final = frozenset({"heroku-session-affinity"})  # set by Heroku's router, not the app

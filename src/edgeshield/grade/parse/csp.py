@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from edgeshield.grade.jsstr import (
+from edgeshield.grade.parse.jsstr import (
     COLLATION_TABLE,
     URIError,
     collation_key,
