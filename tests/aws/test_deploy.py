@@ -129,7 +129,6 @@ def test_current_ciphertext(target: AwsTarget, moto_url: str) -> None:
     assert deploy.current_ciphertext(target, "without-secret") is None
 
 
-@pytest.mark.cdk  # the parameter names come from the stack, which loads aws-cdk-lib
 def test_rotation_overlaps_then_retires() -> None:
     fresh = deploy.Rotation("new", "CT-new", None)
     assert fresh.deployments() == [
@@ -188,7 +187,6 @@ def test_cdk_failures_are_deploy_errors(tmp_path: Path) -> None:
         CdkDeploy([str(tmp_path / "absent")], tmp_path, "S").run()
 
 
-@pytest.mark.cdk
 def test_deploy_stack_first_deploy_then_rotation(
     tmp_path: Path, target: AwsTarget, moto_url: str
 ) -> None:

@@ -22,6 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from edgeshield.aws.cdk.names import (
+    CIPHERTEXT_PARAMETER,
+    KEY_OUTPUT,
+    PREVIOUS_PARAMETER,
+    SECRET_PARAMETER,
+)
 from edgeshield.aws.kms_env import SECRET_ENV, encrypt
 from edgeshield.aws.logs import error_code
 from edgeshield.aws.session import SessionError, client
@@ -33,7 +39,6 @@ EDGE_REGION: Final = "us-east-1"
 # The version parameter `cdk bootstrap` writes with the default qualifier (CDK's "modern"
 # bootstrap template): https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html
 BOOTSTRAP_PARAMETER: Final = "/cdk-bootstrap/hnb659fds/version"
-KEY_OUTPUT: Final = "CollectorKeyArn"  # the stack output naming the collector's KMS key
 # KMS error codes, in words a user can act on.
 _KMS_HINTS: Final = {
     "NotFoundException": "no such key in this region",
@@ -165,14 +170,6 @@ class Rotation:
     previous: str | None
 
     def deployments(self) -> list[dict[str, str]]:
-        # The stack declares these parameters; importing it loads the CDK library, which a
-        # deploy has loaded anyway to synthesize.
-        from edgeshield.aws.cdk.stack import (
-            CIPHERTEXT_PARAMETER,
-            PREVIOUS_PARAMETER,
-            SECRET_PARAMETER,
-        )
-
         overlap = {
             SECRET_PARAMETER: self.secret,
             CIPHERTEXT_PARAMETER: self.ciphertext,

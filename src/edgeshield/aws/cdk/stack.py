@@ -25,14 +25,17 @@ from edgeshield.aws.cdk.buckets import private_bucket
 from edgeshield.aws.cdk.collector import KEY_USER_ACTIONS, CspCollector, encrypted_for
 from edgeshield.aws.cdk.edge import EDGE_REGION, EdgeFunction
 from edgeshield.aws.cdk.nag import skip_checkov, suppress
-from edgeshield.aws.cdk.names import STACK_NAME_RE
+from edgeshield.aws.cdk.names import (
+    CIPHERTEXT_PARAMETER,
+    KEY_OUTPUT,
+    PREVIOUS_PARAMETER,
+    SECRET_PARAMETER,
+    STACK_NAME_RE,
+)
 from edgeshield.aws.kms_env import CONTEXT_KEY
 from edgeshield.packaging import EDGE_HANDLER, HASHER_HANDLER
 from edgeshield.report_route import REPORT_PATH, SECRET_HEADER
 
-SECRET_PARAMETER = "CollectorSecret"
-CIPHERTEXT_PARAMETER = "CollectorSecretCiphertext"
-PREVIOUS_PARAMETER = "CollectorPreviousSecretCiphertext"
 PROVIDER_REASON = (
     "CDK's deploy-time provider that reads the edge version ARN from SSM; CloudFormation "
     "calls it synchronously a few times per deployment, it needs no VPC, DLQ or reservation"
@@ -460,7 +463,7 @@ class EdgeShieldStack(Stack):
         if self.headers is not None:
             CfnOutput(self, "EdgeFunctionName", value=names["edge"])
         CfnOutput(self, "CollectorFunctionName", value=names["collector"])
-        CfnOutput(self, "CollectorKeyArn", value=self.collector.key.key_arn)
+        CfnOutput(self, KEY_OUTPUT, value=self.collector.key.key_arn)
         CfnOutput(self, "ReportsBucket", value=self.collector.bucket.bucket_name)
         CfnOutput(self, "KeyUsersPolicyArn", value=self.key_users_policy.managed_policy_arn)
         if self.site_bucket is not None:
