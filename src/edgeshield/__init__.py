@@ -34,12 +34,12 @@ _EXPORTS: dict[str, str] = {
     "validate_result": "edgeshield.cloudfront.validate",
     "Violation": "edgeshield.cloudfront.validate",
     "EventError": "edgeshield.cloudfront.events",
-    "invoke": "edgeshield.emulator.invoke",
-    "InvokeResult": "edgeshield.emulator.invoke",
-    "InvokeError": "edgeshield.emulator.invoke",
+    "invoke": "edgeshield.emulator.functions.invoke",
+    "InvokeResult": "edgeshield.emulator.functions.invoke",
+    "InvokeError": "edgeshield.emulator.functions.invoke",
     "LocalEdge": "edgeshield.testing.local_edge",
     "EdgeResponse": "edgeshield.testing.local_edge",
-    "ServeError": "edgeshield.emulator.serve",
+    "ServeError": "edgeshield.emulator.runner",
     "EdgeshieldError": "edgeshield.errors",
 }
 
@@ -47,8 +47,8 @@ if TYPE_CHECKING:
     from edgeshield.api import check_policy, compile_policy, load_policy
     from edgeshield.cloudfront.events import EventError, build_event
     from edgeshield.cloudfront.validate import Violation, validate_result
-    from edgeshield.emulator.invoke import InvokeError, InvokeResult, invoke
-    from edgeshield.emulator.serve import ServeError
+    from edgeshield.emulator.functions.invoke import InvokeError, InvokeResult, invoke
+    from edgeshield.emulator.runner import ServeError
     from edgeshield.errors import EdgeshieldError
     from edgeshield.grade import Report, grade_headers
     from edgeshield.policy.model import Policy

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from edgeshield.cli import app
 from edgeshield.cli.app import command
 from edgeshield.cli.serve_cmds import flag_for_field
-from edgeshield.emulator.serve_config import ServeConfig, ServeConfigError
+from edgeshield.emulator.config import ServeConfig, ServeConfigError
 from tests.emulator.test_serve_config import MISTAKES
 
 

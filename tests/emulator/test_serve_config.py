@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from edgeshield.emulator.serve import ServeError, prepare
-from edgeshield.emulator.serve_config import (
+from edgeshield.emulator.config import (
     FunctionOption,
     ServeConfig,
     ServeConfigError,
@@ -19,6 +18,7 @@ from edgeshield.emulator.serve_config import (
     parse_function_option,
     parse_response_headers_policy,
 )
+from edgeshield.emulator.runner import ServeError, prepare
 from edgeshield.errors import EdgeshieldError
 
 # (fields, the field at fault, the message in field names)

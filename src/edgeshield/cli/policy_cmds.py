@@ -14,7 +14,7 @@ from edgeshield.cli.options import DEFAULT_POLICY_FILE, PolicyOption, policy_lab
 
 if TYPE_CHECKING:
     from edgeshield.cloudfront.rules import Trigger
-    from edgeshield.emulator.invoke import InvokeResult
+    from edgeshield.emulator.functions.invoke import InvokeResult
     from edgeshield.policy import CompiledPolicy
 
 
@@ -352,8 +352,8 @@ def invoke(
     Exit 0 when CloudFront would accept the result, 1 when it would not (or the function failed),
     2 for bad input."""
     from edgeshield.cloudfront import EventError
-    from edgeshield.emulator.invoke import InvokeError
-    from edgeshield.emulator.invoke import invoke as run_once
+    from edgeshield.emulator.functions.invoke import InvokeError
+    from edgeshield.emulator.functions.invoke import invoke as run_once
 
     if policy is not None and handler is not None:
         fail("give --policy or --handler, not both", EXIT_USAGE)

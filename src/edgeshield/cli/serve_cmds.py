@@ -14,7 +14,7 @@ from edgeshield.cli.console import fail, out, print_json, print_untrusted
 from edgeshield.cli.options import policy_label, resolve_policy
 
 if TYPE_CHECKING:
-    from edgeshield.emulator.serve import Running
+    from edgeshield.emulator.runner import Running
 
 
 @app.command(rich_help_panel="Local edge")
@@ -61,12 +61,12 @@ def serve(
     options = dict(locals())
     import asyncio
 
-    from edgeshield.emulator.serve import ServeConfig, ServeConfigError, ServeError, prepare, run
-    from edgeshield.emulator.serve_config import (
+    from edgeshield.emulator.config import (
         parse_cloudfront_function,
         parse_function_option,
         parse_response_headers_policy,
     )
+    from edgeshield.emulator.runner import ServeConfig, ServeConfigError, ServeError, prepare, run
     from edgeshield.emulator.server import console_access_log
 
     fields = _same_named(options, ServeConfig)
@@ -126,8 +126,8 @@ def _mechanism(mechanism: str, policy: Path | None, with_functions: bool) -> dic
     """ServeConfig settings for a policy applied by a response headers policy or a CloudFront
     Function: the policy compiled to that mechanism here, so the emulator never imports the
     compilers of ``edgeshield.targets``."""
-    from edgeshield.emulator.serve import ServeError
-    from edgeshield.emulator.viewer_stage import FunctionSource
+    from edgeshield.emulator.pipeline.viewer_stage import FunctionSource
+    from edgeshield.emulator.runner import ServeError
 
     if mechanism == "lambda-edge":
         return {}
@@ -164,8 +164,8 @@ def _mechanism(mechanism: str, policy: Path | None, with_functions: bool) -> dic
 
 def _collector(off: bool, env: list[str], secret: str | None) -> list[Any]:
     """The CSP-report collector as a serve extension ([] with --no-collector)."""
-    from edgeshield.emulator.collector_route import CollectorExtension, CollectorOptions
-    from edgeshield.emulator.serve import ServeError
+    from edgeshield.emulator.pipeline.collector_route import CollectorExtension, CollectorOptions
+    from edgeshield.emulator.runner import ServeError
 
     if off:
         if env or secret is not None:

@@ -345,7 +345,7 @@ async def local_edge(
     report-only candidate). Its state (certificate, logs, staged bundle) lives in a temporary
     directory that is removed afterwards."""
     from edgeshield.bundle import stage
-    from edgeshield.emulator.serve import BUILD_DIR, ServeConfig, ServeError, prepare, start
+    from edgeshield.emulator.runner import BUILD_DIR, ServeConfig, ServeError, prepare, start
 
     inbox = ReportInbox()
     state = Path(tempfile.mkdtemp(prefix="edgeshield-csp-"))

@@ -229,8 +229,8 @@ class CollectorExtension:
         self.scratch: Path | None = None
 
     async def start(self, prepared: Any, logs: LogStore) -> Mapping[str, Any]:
+        from edgeshield.emulator.runner import ServeError
         from edgeshield.emulator.runtime import InitError
-        from edgeshield.emulator.serve import ServeError
 
         config = prepared.config
         root = stage_collector(config.state_dir / "build" / "collector")  # the tree CDK deploys

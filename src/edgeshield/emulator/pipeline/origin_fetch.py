@@ -26,7 +26,7 @@ from urllib.parse import unquote
 
 from edgeshield.cloudfront import HeaderPairs
 from edgeshield.cloudfront.rules import MAX_STATUS, MIN_STATUS
-from edgeshield.emulator.answers import ErrorKind
+from edgeshield.emulator.pipeline.answers import ErrorKind
 from edgeshield.errors import EdgeshieldError
 
 if TYPE_CHECKING:

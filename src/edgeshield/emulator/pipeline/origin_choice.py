@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from edgeshield.cloudfront import HeaderPairs
-from edgeshield.emulator.origin import Body, CustomTarget, OriginRequest, OriginResponse
+from edgeshield.emulator.pipeline.origin_fetch import (
+    Body,
+    CustomTarget,
+    OriginRequest,
+    OriginResponse,
+)
 from edgeshield.emulator.pipeline.results import wire_headers
 
 

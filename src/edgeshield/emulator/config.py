@@ -2,7 +2,7 @@
 
 The checks speak in field names (``port``, ``min_ttl``): a ``ServeConfigError`` names the field
 at fault, and its message marks every field it mentions so that a front end can show its own
-names for them instead (``edgeshield serve`` shows ``--port``, ``--min-ttl``). ``serve.py``
+names for them instead (``edgeshield serve`` shows ``--port``, ``--min-ttl``). ``runner``
 turns a checked configuration into a running edge.
 """
 
@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from edgeshield.cloudfront.rules import TRIGGERS
 from edgeshield.emulator.console import console_line
 from edgeshield.emulator.logstore import LOGS_DIR, STATE_DIR
-from edgeshield.emulator.pops import PopError, normalize_pop, region_for_pop
-from edgeshield.emulator.server import HEADER_TIMEOUT, AccessLog, LocalRoute, console_access_log
-from edgeshield.emulator.viewer_stage import (
+from edgeshield.emulator.pipeline.viewer_stage import (
     FunctionSource,
     ViewerSetup,
     parse_behaviour_option,
     parse_function_file_option,
 )
+from edgeshield.emulator.pops import PopError, normalize_pop, region_for_pop
+from edgeshield.emulator.server import HEADER_TIMEOUT, AccessLog, LocalRoute, console_access_log
 from edgeshield.errors import EdgeshieldError, FieldError
 
 if TYPE_CHECKING:

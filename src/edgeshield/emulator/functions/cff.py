@@ -125,7 +125,7 @@ class Runtime:
 
     async def start(self) -> None:
         """Start Node and load every function; FunctionError if one does not compile."""
-        harness = resources.files("edgeshield.emulator").joinpath("cff_harness.js")
+        harness = resources.files("edgeshield.emulator.functions").joinpath("cff_harness.js")
         path = Path(str(harness))
         try:
             self._proc = await asyncio.create_subprocess_exec(

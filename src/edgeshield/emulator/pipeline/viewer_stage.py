@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeshield.cloudfront import HeaderPairs
-from edgeshield.emulator.answers import Answer
-from edgeshield.emulator.cff import (
+from edgeshield.emulator.functions.cff import (
     FunctionError,
     FunctionSource,
     Runtime,
@@ -28,12 +27,13 @@ from edgeshield.emulator.cff import (
     viewer_event,
 )
 from edgeshield.emulator.logstore import LogStore
-from edgeshield.emulator.response_headers_policy import (
+from edgeshield.emulator.pipeline.answers import Answer
+from edgeshield.emulator.pipeline.response_headers_policy import (
     PolicyConfigError,
     ResponseHeadersPolicy,
 )
-from edgeshield.emulator.response_headers_policy import load as load_policy
-from edgeshield.emulator.response_headers_policy import parse as parse_rhp
+from edgeshield.emulator.pipeline.response_headers_policy import load as load_policy
+from edgeshield.emulator.pipeline.response_headers_policy import parse as parse_rhp
 
 __all__ = [
     "FunctionError",

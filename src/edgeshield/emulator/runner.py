@@ -24,13 +24,7 @@ from urllib.parse import urlsplit
 
 from edgeshield.cloudfront.events import custom_origin, s3_origin
 from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS
-from edgeshield.emulator.cache import Cache, TtlSettings
-from edgeshield.emulator.logstore import LogStore
-from edgeshield.emulator.origin import CustomTarget, DirOrigin, HttpOrigin, OriginTimeouts
-from edgeshield.emulator.pipeline import ALL_METHODS, GET_HEAD, Edge, EdgeSettings, OriginSetup
-from edgeshield.emulator.pops import normalize_pop, region_for_pop
-from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, InitError, function_name_for
-from edgeshield.emulator.serve_config import (
+from edgeshield.emulator.config import (
     Extension,
     FunctionOption,
     Prepared,
@@ -39,9 +33,16 @@ from edgeshield.emulator.serve_config import (
     ServeError,
     parse_function_option,
 )
-from edgeshield.emulator.server import EdgeServer
-from edgeshield.emulator.stats import Stats
-from edgeshield.emulator.viewer_stage import (
+from edgeshield.emulator.logstore import LogStore
+from edgeshield.emulator.pipeline import ALL_METHODS, GET_HEAD, Edge, EdgeSettings, OriginSetup
+from edgeshield.emulator.pipeline.cache import Cache, TtlSettings
+from edgeshield.emulator.pipeline.origin_fetch import (
+    CustomTarget,
+    DirOrigin,
+    HttpOrigin,
+    OriginTimeouts,
+)
+from edgeshield.emulator.pipeline.viewer_stage import (
     FunctionError,
     PolicyConfigError,
     ViewerSetup,
@@ -50,6 +51,10 @@ from edgeshield.emulator.viewer_stage import (
     parse_rhp,
     start_stage,
 )
+from edgeshield.emulator.pops import normalize_pop, region_for_pop
+from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, InitError, function_name_for
+from edgeshield.emulator.server import EdgeServer
+from edgeshield.emulator.stats import Stats
 from edgeshield.packaging import EDGE_HANDLER as BUILTIN_HANDLER
 
 if TYPE_CHECKING:
@@ -248,7 +253,7 @@ async def start_pools(prepared: Prepared, logs: LogStore, stats: Stats) -> dict[
 
 def tls_files(config: ServeConfig) -> Any:
     """The certificate the edge serves: the user's, or a local CA's made under .edgeshield/."""
-    from edgeshield.emulator.tls import TlsFiles, ensure_local_certificate
+    from edgeshield.emulator.http.tls import TlsFiles, ensure_local_certificate
 
     # ServeConfig.check has made sure the two come together and exist.
     if config.tls_cert is not None and config.tls_key is not None:
@@ -262,7 +267,7 @@ def _tls(config: ServeConfig) -> tuple[Any, Any]:
         return None, None
     import ssl
 
-    from edgeshield.emulator.tls import server_context
+    from edgeshield.emulator.http.tls import server_context
 
     try:
         files = tls_files(config)
