@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import machine
 from edgeshield.bundle import build_zip
 from edgeshield.cloudfront import build_event
 from edgeshield.policy import load_and_compile
@@ -142,16 +142,6 @@ def cold_start(root: Path, runs: int) -> dict[str, float]:
     }
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -185,8 +175,7 @@ def main() -> None:
         f"({cold['full_ms']:.1f} vs {cold['bare_ms']:.1f} ms; target <= 10 ms)"
     )
     print(f"bundle: {info.size:,} bytes compressed (target <= 100 KB), sha256 {info.sha256[:16]}")
-    print(f"\nmachine: {os.cpu_count()} CPUs, {_cpu()}, Python {sys.version.split()[0]}; "
-          f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")  # fmt: skip
+    print(f"\nmachine: {machine.describe()}; date: {machine.utc_now()}")
     print("| event | edgeshield strict p50 / p99 | minimal six-header p50 / p99 | ratio (p50) |")
     print("|---|---|---|---|")
     print("\n".join(lines))

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,12 @@ import time
 from pathlib import Path
 
 import aiohttp
+
+import machine
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the process helpers live with the emulator's tests
+from tests.emulator.helpers import free_port, wait_for_port  # noqa: E402
 
 ORIGIN = r"""
 import sys
@@ -73,23 +78,6 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
-
-
 def start(
     args: list[str], cwd: Path, src: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
@@ -105,7 +93,7 @@ def start(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_port(port)
+    wait_for_port(port, proc, 20.0)
     return proc, port
 
 
@@ -254,8 +242,7 @@ def report(
     direct, proxy_name, miss, hit = names[:4]
     print(
         f"{options.requests} requests per case and round, {options.rounds} rounds (medians); "
-        f"{os.cpu_count()} CPUs, {_cpu()}, Python {sys.version.split()[0]}; "
-        f"load average {os.getloadavg()[0]:.1f}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        f"{machine.describe()}; load average {os.getloadavg()[0]:.1f}; {machine.utc_now()}"
     )
     print(
         f"| case | c=1 req/s | c=1 p50 ms | c=1 p99 ms | c={c} req/s | c={c} p50 ms | c={c} p99 ms |"
@@ -300,16 +287,6 @@ def report(
         print(f"| baseline: added p50 of a miss (c=1) | {added(base_miss):.2f} ms | |")
         print(f"| miss throughput, edge vs baseline edge (c={c}) | {ratio(miss, base_miss, 1):.2f}× | |")  # fmt: skip
         print(f"| CPU per miss (server process), edge vs baseline edge | {ratio(miss, base_miss, 1, 'cpu_us'):.2f}× | |")  # fmt: skip
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 if __name__ == "__main__":

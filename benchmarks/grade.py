@@ -19,18 +19,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import machine
 from edgeshield.grade import grade_headers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,16 +215,6 @@ def _observatory(sets: list[Set], workdir: Path) -> Callable[[int], float] | Non
     return run
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _passes_for(sets: list[Set], seconds: float) -> int:
     rate = one_round(sets, 1)
     return max(1, round(rate * seconds / len(sets)))
@@ -294,10 +283,9 @@ def main() -> int:
         sets = all_sets[name]()
         one_round(sets, 2)
         results.append(bench(name, sets, args.rounds, args.seconds, not args.no_observatory))
-    machine = f"{os.cpu_count()} CPUs, {_cpu()}, Python {sys.version.split()[0]}"
     for r in results:
         print(json.dumps(r))
-    print(f"\nmachine: {machine}; date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"\nmachine: {machine.describe()}; date: {machine.utc_now()}")
     print(
         "| set | edgeshield sets/s (median) | Observatory sets/s (median) | ratio (median of rounds) | range |"
     )

@@ -26,7 +26,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,17 +36,14 @@ from pathlib import Path
 
 import aiohttp
 
-ORIGIN = r"""
-import sys
-from aiohttp import web
-PAGE = b"<!doctype html><title>soak</title>" + b"<p>lorem ipsum dolor sit amet</p>" * 60
-async def handle(request):
-    return web.Response(body=PAGE, content_type="text/html",
-                        headers={"Cache-Control": "max-age=3600"})
-app = web.Application()
-app.router.add_get("/{tail:.*}", handle)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
-"""
+from emulator import ORIGIN  # the throughput benchmark's small aiohttp origin
+from emulator import start as start_python
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the process helpers live with the emulator's tests
+from tests.emulator.helpers import children, free_port, wait_for_port  # noqa: E402
+
+from edgeshield.report_route import REPORT_PATH  # noqa: E402
 
 REPORTS: list[bytes] = [
     b'{"csp-report":{"blocked-uri":"\\udfff","effective-directive":"img-src"}}',
@@ -65,38 +61,6 @@ MALFORMED: list[tuple[bytes, int]] = [
     (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 403),
     (b"GET / HTTP/1.1\r\nHost: a\r\nX: " + b"a" * 50_000 + b"\r\n\r\n", 413),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"port {port} never opened")
-
-
-def children(pid: int) -> list[tuple[int, str]]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[1]) == pid:
-            found.append((int(entry.name), fields[0]))
-    return found
 
 
 def rss_mb(pid: int) -> float:
@@ -181,9 +145,7 @@ async def hostile(session: aiohttp.ClientSession, url: str, port: int, cell: Cel
     for body in REPORTS + BAD_REPORTS:
         expected = 204 if body in REPORTS else 400
         try:
-            async with session.post(
-                f"{url}/_edgeshield/csp-report", data=body, headers=headers
-            ) as response:
+            async with session.post(url + REPORT_PATH, data=body, headers=headers) as response:
                 await response.read()
                 if response.status == 502:
                     # The collector's worker was killed under this report.
@@ -240,14 +202,7 @@ def snapshot(edge_pid: int, origin_pid: int) -> tuple[str, float, tuple[int, int
 async def soak(args: argparse.Namespace) -> int:
     levels = [int(c) for c in args.concurrency.split(",")]
     work = Path(tempfile.mkdtemp(prefix="edgeshield-soak-"))
-    (work / "origin.py").write_text(ORIGIN)
-    origin_port = free_port()
-    origin = subprocess.Popen(
-        [sys.executable, str(work / "origin.py"), str(origin_port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_port(origin_port)
+    origin, origin_port = start_python(["-c", ORIGIN, "{port}"], work)
     tracebacks = 0
     # (cache, round, level) -> (errors, edge RSS MB, open fds, workers)
     summary: dict[tuple[bool, int, int], tuple[int, float, tuple[int, int, int], int]] = {}
@@ -264,7 +219,7 @@ async def soak(args: argparse.Namespace) -> int:
                 command.append("--no-cache")
             with stderr_path.open("wb") as err:
                 edge = subprocess.Popen(command, cwd=work, stdout=subprocess.DEVNULL, stderr=err)
-                wait_port(port)
+                wait_for_port(port, edge, 60.0)
                 url = f"http://127.0.0.1:{port}"
                 print(f"\n== cache {'on' if cache else 'off'} ==", flush=True)
                 for round_no in range(1, args.rounds + 1):

@@ -59,7 +59,7 @@ def test_import_stays_cheap() -> None:
 
 def test_errors_share_one_base() -> None:
     from edgeshield.aws.csp_reports import ReportError
-    from edgeshield.emulator.origin import OriginError
+    from edgeshield.emulator.pipeline.origin_fetch import OriginError
 
     for error in (
         edgeshield.PolicyError,

@@ -134,7 +134,7 @@ def test_the_import_reader_sees_the_package() -> None:
     assert len(_modules()) > 100
     edges = {(i.source, i.target) for i in _imports()}
     assert ("edgeshield.cli.app", "typer") in edges
-    assert ("edgeshield.grade.coop", "edgeshield.sf") in edges
+    assert ("edgeshield.grade.analyzers.coop", "edgeshield.sf") in edges
     assert any(not i.module_level for i in _imports())
 
 
@@ -187,3 +187,38 @@ def test_no_import_cycle_between_modules() -> None:
         if i.target in _modules() and not _inside(i.target, i.source):
             graph.setdefault(i.source, set()).add(i.target)
     assert _cycles(graph) == []
+
+
+# grade's rooms, bottom up: what each may import from the rest of grade (its own room is always
+# fine, except that analyzers stay independent of one another: one module per Observatory test).
+GRADE_ROOMS: dict[str, frozenset[str]] = {
+    "parse": frozenset(),
+    "lists": frozenset(),
+    "model": frozenset({"parse"}),
+    "analyzers": frozenset({"parse", "lists", "model"}),
+    "scoring": frozenset({"parse", "lists", "model", "analyzers"}),
+    "scan": frozenset({"parse", "lists", "model", "analyzers", "scoring"}),
+}
+
+
+def _grade_room(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if parts[:2] == [ROOT, "grade"] and len(parts) > 2 else None
+
+
+def test_every_grade_module_lives_in_a_known_room() -> None:
+    loose = [m for m in _modules() if _inside(m, "edgeshield.grade") and m != "edgeshield.grade"]
+    assert loose, "the import reader found no grade modules"
+    assert sorted(m for m in loose if _grade_room(m) not in GRADE_ROOMS) == []
+
+
+def test_grade_rooms_point_down() -> None:
+    bad = []
+    for i in _imports():
+        room, target_room = _grade_room(i.source), _grade_room(i.target)
+        if room is None or target_room is None:
+            continue  # outside grade, or grade/__init__ re-exporting its public names
+        allowed = GRADE_ROOMS[room] | ({room} if room != "analyzers" else set())
+        if target_room not in allowed:
+            bad.append(_where(i))
+    assert bad == []

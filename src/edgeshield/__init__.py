@@ -4,7 +4,7 @@ The stable entry points, importable from here::
 
     from edgeshield import load_policy, compile_policy, grade_headers, build_event, invoke
 
-- policy: ``load_policy``, ``check_policy``, ``compile_policy``
+- policy: ``load_policy``, ``check_policy``, ``compile_policy`` (returns a ``CompiledPolicy``)
 - grading: ``grade_headers`` (the MDN HTTP Observatory's scoring)
 - events and functions: ``build_event``, ``invoke`` (one function once, with CloudFront's
   verdict), ``LocalEdge`` (a local CloudFront edge in-process)
@@ -25,21 +25,23 @@ _EXPORTS: dict[str, str] = {
     "load_policy": "edgeshield.api",
     "check_policy": "edgeshield.api",
     "compile_policy": "edgeshield.api",
+    "CompiledPolicy": "edgeshield.policy.compiled",
     "Policy": "edgeshield.policy.model",
     "Problem": "edgeshield.policy.problems",
     "PolicyError": "edgeshield.policy.problems",
     "grade_headers": "edgeshield.grade",
-    "Report": "edgeshield.grade.report",
+    "Report": "edgeshield.grade",
     "build_event": "edgeshield.cloudfront.events",
     "validate_result": "edgeshield.cloudfront.validate",
     "Violation": "edgeshield.cloudfront.validate",
     "EventError": "edgeshield.cloudfront.events",
-    "invoke": "edgeshield.emulator.invoke",
-    "InvokeResult": "edgeshield.emulator.invoke",
-    "InvokeError": "edgeshield.emulator.invoke",
+    "invoke": "edgeshield.emulator.functions.invoke",
+    "InvokeResult": "edgeshield.emulator.functions.invoke",
+    "InvokeError": "edgeshield.emulator.functions.invoke",
     "LocalEdge": "edgeshield.testing.local_edge",
     "EdgeResponse": "edgeshield.testing.local_edge",
-    "ServeError": "edgeshield.emulator.serve",
+    "ServeError": "edgeshield.emulator.runner",
+    "ServeConfigError": "edgeshield.emulator.config",
     "EdgeshieldError": "edgeshield.errors",
 }
 
@@ -47,11 +49,12 @@ if TYPE_CHECKING:
     from edgeshield.api import check_policy, compile_policy, load_policy
     from edgeshield.cloudfront.events import EventError, build_event
     from edgeshield.cloudfront.validate import Violation, validate_result
-    from edgeshield.emulator.invoke import InvokeError, InvokeResult, invoke
-    from edgeshield.emulator.serve import ServeError
+    from edgeshield.emulator.config import ServeConfigError
+    from edgeshield.emulator.functions.invoke import InvokeError, InvokeResult, invoke
+    from edgeshield.emulator.runner import ServeError
     from edgeshield.errors import EdgeshieldError
-    from edgeshield.grade import grade_headers
-    from edgeshield.grade.report import Report
+    from edgeshield.grade import Report, grade_headers
+    from edgeshield.policy.compiled import CompiledPolicy
     from edgeshield.policy.model import Policy
     from edgeshield.policy.problems import PolicyError, Problem
     from edgeshield.testing.local_edge import EdgeResponse, LocalEdge
@@ -71,6 +74,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "CompiledPolicy",
     "EdgeResponse",
     "EdgeshieldError",
     "EventError",
@@ -81,6 +85,7 @@ __all__ = [
     "PolicyError",
     "Problem",
     "Report",
+    "ServeConfigError",
     "ServeError",
     "Violation",
     "__version__",

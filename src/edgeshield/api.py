@@ -4,9 +4,8 @@ packages that do the work. Each raises an ``EdgeshieldError`` subclass for bad i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from edgeshield.policy import PolicyError, Problem, load, load_preset, parse_policy
+from edgeshield.policy import CompiledPolicy, PolicyError, Problem, load, load_preset, parse_policy
 from edgeshield.policy.model import Policy
 
 
@@ -36,7 +35,7 @@ def check_policy(source: str | Path, *, text: str | None = None) -> list[Problem
     return list(warnings)
 
 
-def compile_policy(policy: Policy) -> dict[str, Any]:
+def compile_policy(policy: Policy) -> CompiledPolicy:
     """The artifact edgeshield's edge function loads (canonical JSON via ``policy.dumps``)."""
     from edgeshield.policy.compile import compile_policy as _compile
 

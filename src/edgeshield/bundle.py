@@ -15,11 +15,11 @@ import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from edgeshield.cloudfront.rules import PACKAGE_LIMIT_ORIGIN, PACKAGE_LIMIT_VIEWER
 from edgeshield.packaging import write_tree
 from edgeshield.policy.compile import dumps
+from edgeshield.policy.compiled import CompiledPolicy
 
 EDGE_MODULES = ("__init__.py", "engine.py", "handler.py", "pages.py")
 _ROOT_INIT = '"""edgeshield Lambda@Edge bundle: see edgeshield/edge/handler.py."""\n'
@@ -42,7 +42,7 @@ class BundleInfo:
         return self.size <= PACKAGE_LIMIT_ORIGIN
 
 
-def bundle_files(compiled: dict[str, Any]) -> dict[str, bytes]:
+def bundle_files(compiled: CompiledPolicy) -> dict[str, bytes]:
     """Archive path -> content, in the order they are written."""
     edge = resources.files("edgeshield.edge")
     files = {"edgeshield/__init__.py": _ROOT_INIT.encode()}
@@ -52,14 +52,14 @@ def bundle_files(compiled: dict[str, Any]) -> dict[str, bytes]:
     return files
 
 
-def stage(compiled: dict[str, Any], dest: Path) -> Path:
+def stage(compiled: CompiledPolicy, dest: Path) -> Path:
     """Write the bundle tree under ``dest`` and return the root to put first on sys.path.
     Files that already hold the right bytes are left alone, so a running emulator's worker
     is not disturbed by a no-op re-stage."""
     return write_tree(bundle_files(compiled), dest)
 
 
-def zip_bytes(compiled: dict[str, Any]) -> bytes:
+def zip_bytes(compiled: CompiledPolicy) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, content in bundle_files(compiled).items():
@@ -71,7 +71,7 @@ def zip_bytes(compiled: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def build_zip(compiled: dict[str, Any], out: Path) -> BundleInfo:
+def build_zip(compiled: CompiledPolicy, out: Path) -> BundleInfo:
     data = zip_bytes(compiled)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)

@@ -45,8 +45,11 @@ def collector_files() -> dict[str, bytes]:
     files = {"edgeshield/__init__.py": init, "edgeshield/aws/__init__.py": init}
     for module in _COLLECTOR_MODULES:
         files[f"edgeshield/aws/{module}"] = aws.joinpath(module).read_bytes()
-    # csp_reports' ReportError derives from the package's one error base (stdlib only).
-    files["edgeshield/errors.py"] = resources.files("edgeshield").joinpath("errors.py").read_bytes()
+    # csp_reports' ReportError derives from the package's one error base, and the collector
+    # checks the secret header named in report_route (both stdlib only).
+    root = resources.files("edgeshield")
+    for module in ("errors.py", "report_route.py"):
+        files[f"edgeshield/{module}"] = root.joinpath(module).read_bytes()
     return files
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeshield.cloudfront.events import build_event, from_cf_headers
+
+if TYPE_CHECKING:
+    from edgeshield.policy.compiled import CompiledPolicy
 
 # A typical origin: an nginx/Express stack that discloses itself, as most do.
 _ORIGIN_HEADERS = [
@@ -65,7 +68,7 @@ def sample_event(sample: Sample, trigger: str = "origin-response") -> dict[str, 
     )
 
 
-def run_sample(compiled: dict[str, Any], sample: Sample) -> SampleResult:
+def run_sample(compiled: CompiledPolicy, sample: Sample) -> SampleResult:
     """Apply the compiled policy to one sample with the edge engine and describe the result."""
     from edgeshield.edge.engine import Engine  # the exact code that ships
 

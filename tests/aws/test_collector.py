@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from edgeshield.aws.collector import SECRET_HEADER, Collector, s3_store, violation_record
+from edgeshield.aws.collector import Collector, s3_store, violation_record
 from edgeshield.aws.csp_reports import MAX_BODY_BYTES
 from edgeshield.aws.kms_env import Secret
+from edgeshield.report_route import SECRET_HEADER
 
 from .conftest import boto
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from edgeshield.aws.collector import SECRET_HEADER, from_environment
+from edgeshield.aws.collector import from_environment
 from edgeshield.aws.logs import MultiRegionReader
 from edgeshield.logrecords import edge_function_log_group
+from edgeshield.report_route import SECRET_HEADER
 
 from .conftest import boto
 from .test_collector import REPORT, url_event

@@ -1,59 +1,35 @@
-"""Chromium for browser tests: Debian's /usr/bin/chromium driven by Playwright.
+"""Chromium for browser tests: Debian's /usr/bin/chromium driven by Playwright, found and
+launched with the flags edgeshield's own browser pass uses (``edgeshield.csp.browser``).
 
 Never a browser downloaded by a test tool. Without Chromium the tests skip with one line,
-unless EDGESHIELD_REQUIRE_BROWSER=1 (set by .ci/run), which turns the skip into a failure.
+unless CI=true or EDGESHIELD_REQUIRE_BROWSER=1 (set by .ci/run), which turn the skip into a
+failure (``tests/chromium.py``).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = os.environ.get("EDGESHIELD_CHROMIUM", "/usr/bin/chromium")
+from edgeshield.csp.browser import CHROMIUM_ARGS
+from tests.chromium import require_chromium
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-# Flags for a root, headless, offline machine: no sandbox (root), and no background traffic,
-# which this machine's closed network would refuse many times per start.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    # Deliver Reporting-API reports (CSP report-to) within a second instead of batching them
-    # for up to a minute, so a test can wait for them.
-    "--short-reporting-delay",
-]
-
-
-def _chromium_path() -> str | None:
-    if Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK):
-        return CHROMIUM
-    return shutil.which("chromium")
 
 
 # Module scope, not session: Playwright's sync API keeps its event loop installed on the main
 # thread while it is open, which would break every later test that calls asyncio.run().
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    path = _chromium_path()
-    if path is None:
-        message = f"Chromium not found at {CHROMIUM}; run `make browser` (apt install chromium)"
-        if os.environ.get("EDGESHIELD_REQUIRE_BROWSER") == "1":
-            pytest.fail(message + " — EDGESHIELD_REQUIRE_BROWSER=1 makes this a failure")
-        pytest.skip(message)
+    path = require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=path, headless=True, args=CHROMIUM_ARGS
+            executable_path=path, headless=True, args=list(CHROMIUM_ARGS)
         )
         try:
             yield chromium

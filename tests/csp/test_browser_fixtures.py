@@ -2,13 +2,12 @@
 hand-written site whose inline code, attributes and run-time insertions are all known.
 
 Chromium is Debian's /usr/bin/chromium. Without it the tests skip with one line, unless
-EDGESHIELD_REQUIRE_BROWSER=1 or CI=true, which turns the skip into a failure (as in
-tests/browser/conftest.py).
+EDGESHIELD_REQUIRE_BROWSER=1 or CI=true, which turns the skip into a failure
+(``tests/chromium.py``, shared with tests/browser).
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,18 +15,9 @@ from typing import Any
 
 import pytest
 
-from edgeshield.csp.browser import BrowserMissing, chromium_path
+from tests.chromium import require_chromium
 
 EDGESHIELD = str(Path(sys.executable).with_name("edgeshield"))
-
-
-def require_chromium() -> str:
-    try:
-        return chromium_path()
-    except BrowserMissing as exc:
-        if os.environ.get("EDGESHIELD_REQUIRE_BROWSER") == "1" or os.environ.get("CI") == "true":
-            pytest.fail(f"{exc} — required under CI / EDGESHIELD_REQUIRE_BROWSER=1")
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -42,6 +42,23 @@ def wait_for_port(port: int, proc: subprocess.Popen[str], timeout: float = 15.0)
     raise RuntimeError(f"nothing listening on {port} after {timeout} s")
 
 
+def children(pid: int) -> list[tuple[int, str]]:
+    """(pid, state) of the processes whose parent is ``pid``, from /proc ("Z": a zombie)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces, so split after the last ")".
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid:
+            found.append((int(entry.name), fields[0]))
+    return found
+
+
 @dataclass
 class Reply:
     status: int

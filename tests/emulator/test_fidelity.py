@@ -236,7 +236,7 @@ def test_a_missing_key_in_a_private_bucket_is_access_denied(folder: Proc) -> Non
 
 def test_invoke_accepts_awss_example_and_reports_the_warning_as_advice() -> None:
     from edgeshield.cloudfront import origin_response_event
-    from edgeshield.emulator.invoke import invoke
+    from edgeshield.emulator.functions.invoke import invoke
 
     event = origin_response_event(
         uri="/s3meta",

@@ -195,7 +195,7 @@ async def _closed_within(port: int, payload: bytes, seconds: float) -> bool:
 
 def test_half_sent_requests_lose_their_connection(tmp_path: Path) -> None:
     """Headers that never finish, and a body that stalls, do not hold a connection."""
-    from edgeshield.emulator import serve
+    from edgeshield.emulator import runner as serve
 
     async def scenario() -> tuple[bool, bool, bool]:
         config = serve.ServeConfig(

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from edgeshield.emulator.serve import ServeConfig, prepare, start
+from edgeshield.emulator.runner import ServeConfig, prepare, start
 
 
 def test_local_route_answers_without_the_edge(tmp_path: Path) -> None:

@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgeshield.cloudfront import custom_origin
-from edgeshield.emulator.answers import PAGE_CONNECT, PAGE_INVALID_RESPONSE
 from edgeshield.emulator.logstore import LogStore
-from edgeshield.emulator.origin import CustomTarget, HttpOrigin, OriginTimeouts
 from edgeshield.emulator.pipeline import (
     Edge,
     EdgeResponse,
@@ -20,6 +18,8 @@ from edgeshield.emulator.pipeline import (
     OriginSetup,
     ViewerRequest,
 )
+from edgeshield.emulator.pipeline.answers import PAGE_CONNECT, PAGE_INVALID_RESPONSE
+from edgeshield.emulator.pipeline.origin_fetch import CustomTarget, HttpOrigin, OriginTimeouts
 from edgeshield.emulator.stats import Stats
 
 

@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 
 from edgeshield.cloudfront import HeaderPairs, Trigger, custom_origin
-from edgeshield.emulator.cache import Cache
 from edgeshield.emulator.logstore import LogStore, read_events
-from edgeshield.emulator.origin import CustomTarget, OriginError, OriginRequest, OriginResponse
 from edgeshield.emulator.pipeline import (
     GET_HEAD,
     Edge,
@@ -27,6 +25,13 @@ from edgeshield.emulator.pipeline import (
     OriginSetup,
     ViewerRequest,
     static_response,
+)
+from edgeshield.emulator.pipeline.cache import Cache
+from edgeshield.emulator.pipeline.origin_fetch import (
+    CustomTarget,
+    OriginError,
+    OriginRequest,
+    OriginResponse,
 )
 from edgeshield.logrecords import edge_validation_log_group
 

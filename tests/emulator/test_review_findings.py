@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from edgeshield.aws.csp_reports import ReportError, parse_reports
-from edgeshield.emulator.tls import ensure_local_certificate
+from edgeshield.emulator.http.tls import ensure_local_certificate
 from tests.servers import Edge
 
 REPORT = b'{"csp-report": {"document-uri": "https://a.example/", "effective-directive": "img-src", "blocked-uri": "data"}}'

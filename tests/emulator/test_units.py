@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from edgeshield.emulator import forwarding, lambdalog
-from edgeshield.emulator.cache import Cache, CachedObject, TtlSettings, parse_cache_control, ttl_for
+from edgeshield.emulator import lambdalog
 from edgeshield.emulator.logstore import LogStore, default_root, follow, read_events
+from edgeshield.emulator.pipeline import forwarding
+from edgeshield.emulator.pipeline.cache import (
+    Cache,
+    CachedObject,
+    TtlSettings,
+    parse_cache_control,
+    ttl_for,
+)
 from edgeshield.emulator.pops import PopError, region_for_pop
 
 S = TtlSettings()

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from edgeshield.emulator.logstore import read_events
-from edgeshield.emulator.serve import FunctionOption, ServeConfig, ServeError, prepare, start
+from edgeshield.emulator.runner import FunctionOption, ServeConfig, ServeError, prepare, start
 from edgeshield.policy import compile_policy, load_preset, preset_text
 from edgeshield.targets import rhp
 from tests.emulator.helpers import fetch, run_cli, start_serve

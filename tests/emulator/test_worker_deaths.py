@@ -11,24 +11,7 @@ import signal
 import time
 from pathlib import Path
 
-from tests.emulator.helpers import FUNCTIONS, Proc, fetch, start_serve, wait_until
-
-
-def children(pid: int) -> list[tuple[int, str]]:
-    """(pid, state) of the live processes whose parent is ``pid``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ...": comm may hold spaces, so split after the last ")".
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[1]) == pid:
-            found.append((int(entry.name), fields[0]))
-    return found
+from tests.emulator.helpers import FUNCTIONS, Proc, children, fetch, start_serve, wait_until
 
 
 def workers(serve: Proc) -> list[int]:

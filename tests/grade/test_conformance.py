@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from edgeshield.grade import Headers, analyze_scan, grade_headers, header_only_input
-from edgeshield.grade.results import SCORE_TABLE
+from edgeshield.grade.scoring.results import SCORE_TABLE
 from tests.grade.anchors import CASES_FILE
 
 CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text())

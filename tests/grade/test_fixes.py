@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from edgeshield.grade import grade_headers
-from edgeshield.grade.fixes import _FIXES, fix_for, merged_toml
-from edgeshield.grade.results import SCORE_TABLE
+from edgeshield.grade.scoring.fixes import _FIXES, fix_for, merged_toml
+from edgeshield.grade.scoring.results import SCORE_TABLE
 from edgeshield.policy.compile import compile_policy
 from edgeshield.policy.load import parse_policy
 from edgeshield.preview import DEFAULT_SAMPLES, run_sample

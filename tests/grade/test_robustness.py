@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from edgeshield.grade import GRADES, TEST_NAMES, Headers, analyze_scan, grade_headers
 from edgeshield.grade.model import Response, ScanInput
-from edgeshield.grade.results import SCORE_TABLE
+from edgeshield.grade.scoring.results import SCORE_TABLE
 
 GRADED = [
     "content-security-policy",

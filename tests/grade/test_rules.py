@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from edgeshield.grade import Headers, analyze_scan, grade_for_score, grade_headers, grade_rank
-from edgeshield.grade.csp_parser import CspInvalid, parse_csp
 from edgeshield.grade.model import Response, ScanInput
+from edgeshield.grade.parse.csp import CspInvalid, parse_csp
 from edgeshield.sf import item_token
 from tests.grade import anchors
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgeshield.cli import app
-from edgeshield.grade.scanner import ScanFailed, ScanOptions, scan
+from edgeshield.grade.scan.scanner import ScanFailed, ScanOptions, scan
 from tests.grade.conftest import Sites
 
 runner = CliRunner()

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from edgeshield.cloudfront.events import from_cf_headers
-from edgeshield.emulator import response_headers_policy
-from edgeshield.emulator.cff import FunctionSource, Runtime, viewer_event
+from edgeshield.emulator.functions.cff import FunctionSource, Runtime, viewer_event
 from edgeshield.emulator.logstore import LogStore
+from edgeshield.emulator.pipeline import response_headers_policy
 from edgeshield.policy import compile_policy
 from edgeshield.preview import DEFAULT_SAMPLES, Sample, run_sample, sample_event
 from edgeshield.targets import cff, rhp
@@ -87,7 +87,7 @@ def run_functions(compiled: dict[str, Any], tmp: Path) -> dict[str, HeaderMap]:
 
 
 def from_cf_headers_cff(headers: dict[str, Any]) -> list[tuple[str, str]]:
-    from edgeshield.emulator.cff import from_cf_headers as cff_headers
+    from edgeshield.emulator.functions.cff import from_cf_headers as cff_headers
 
     return cff_headers(headers)
 

@@ -30,10 +30,11 @@ from typing import Any
 
 from edgeshield.aws.csp_reports import MAX_BODY_BYTES, ReportError, Violation, parse_reports
 from edgeshield.aws.kms_env import Secret, load_secret, log_secret_state
+from edgeshield.report_route import SECRET_HEADER
 
-SECRET_HEADER = "x-edgeshield-secret"
 BUCKET_ENV = "EDGESHIELD_REPORTS_BUCKET"
 PREFIX_ENV = "EDGESHIELD_REPORTS_PREFIX"
+REPORTS_PREFIX = "csp-reports/"  # where the S3 copy goes unless PREFIX_ENV says otherwise
 METRIC_NAMESPACE = "EdgeShield/CSP"
 METRIC_NAME = "Violations"
 
@@ -187,7 +188,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Collector:
     secret = load_secret(env)
     log_secret_state(secret)
     bucket = env.get(BUCKET_ENV, "").strip()
-    prefix = env.get(PREFIX_ENV, "csp-reports/").strip()
+    prefix = env.get(PREFIX_ENV, REPORTS_PREFIX).strip()
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     return Collector(secret, store=s3_store(bucket, prefix) if bucket else None)

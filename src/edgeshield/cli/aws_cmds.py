@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
-import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -170,102 +167,11 @@ def synth_cmd(
     out.print(f"{len(result.resources)} resources")
 
 
-def _cdk_command() -> list[str]:
-    """The CDK CLI without installing anything: a local/global ``cdk``, else ``npx
-    --no-install aws-cdk``. Fails with install instructions when neither works."""
-    if shutil.which("node") is None:
-        fail(
-            "deploy needs Node.js (>= 18) and the AWS CDK CLI; install Node.js, then: "
-            "npm install -g aws-cdk",
-            EXIT_USAGE,
-        )
-    for candidate in (Path("node_modules/.bin/cdk"), shutil.which("cdk")):
-        if candidate and Path(candidate).is_file():
-            return [str(candidate)]
-    npx = shutil.which("npx")
-    if npx:
-        probe = subprocess.run(
-            [npx, "--no-install", "aws-cdk", "--version"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        if probe.returncode == 0:
-            return [npx, "--no-install", "aws-cdk"]
-    fail(
-        "the AWS CDK CLI is not installed; run: npm install -g aws-cdk "
-        "(or npm install aws-cdk in this directory)",
-        EXIT_USAGE,
-    )
+def _deploy_failed(exc: Exception) -> NoReturn:
+    """One line and the exit code: 2 for what the user must set up, 1 for what failed."""
+    from edgeshield.aws.deploy import DeploySetupError
 
-
-def _caller_account(profile: str | None, region: str, endpoint_url: str | None) -> str:
-    from edgeshield.aws.session import SessionError, client
-
-    try:
-        sts = client("sts", profile=profile, region=region, endpoint_url=endpoint_url)
-        return str(sts.get_caller_identity()["Account"])
-    except SessionError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except Exception as exc:
-        fail(f"cannot use your AWS credentials ({_aws_error(exc)}); check them", EXIT_USAGE)
-
-
-def _aws_error(exc: BaseException) -> str:
-    from edgeshield.aws.logs import error_code
-
-    return error_code(exc) or type(exc).__name__
-
-
-def _check_bootstrap(
-    account: str, regions: list[str], profile: str | None, endpoint_url: str | None
-) -> None:
-    from edgeshield.aws.session import client
-
-    for region in regions:
-        ssm = client("ssm", profile=profile, region=region, endpoint_url=endpoint_url)
-        try:
-            ssm.get_parameter(Name="/cdk-bootstrap/hnb659fds/version")
-        except Exception as exc:
-            if _aws_error(exc) == "ParameterNotFound":
-                fail(
-                    f"{region} is not bootstrapped for CDK; run once: "
-                    f"npx aws-cdk bootstrap aws://{account}/{region}",
-                    EXIT_USAGE,
-                )
-            fail(f"cannot check CDK bootstrap in {region} ({_aws_error(exc)})", EXIT_FAILURE)
-
-
-def _stack_output(
-    stack_name: str, key: str, profile: str | None, region: str, endpoint_url: str | None
-) -> str | None:
-    from edgeshield.aws.session import client
-
-    cfn = client("cloudformation", profile=profile, region=region, endpoint_url=endpoint_url)
-    try:
-        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
-    except Exception as exc:
-        if _aws_error(exc) == "ValidationError":  # the stack does not exist yet
-            return None
-        raise
-    for output in stacks[0].get("Outputs", []):
-        if output.get("OutputKey") == key:
-            return str(output.get("OutputValue"))
-    return None
-
-
-def _run_cdk(cdk: list[str], args: list[str], env: dict[str, str]) -> None:
-    command = [*cdk, *args]
-    err.print(
-        "running: " + " ".join(a if "=" not in a else a.split("=")[0] + "=…" for a in command)
-    )
-    try:
-        result = subprocess.run(command, env=env, check=False)
-    except KeyboardInterrupt:
-        fail("interrupted; CloudFormation may still be working: check the stack", EXIT_FAILURE)
-    if result.returncode != 0:
-        fail(f"cdk exited with {result.returncode}; see its output above", EXIT_FAILURE)
+    fail(str(exc), EXIT_USAGE if isinstance(exc, DeploySetupError) else EXIT_FAILURE)
 
 
 @app.command(rich_help_panel="AWS")
@@ -303,115 +209,35 @@ def deploy(
 
     Checks first, with one clear message each: AWS credentials, Node.js, the CDK CLI, and
     the CDK bootstrap of the target region(s)."""
-    require_aws("deploy")
-    target_region = region or "us-east-1"
-    account = _caller_account(profile, target_region, endpoint_url)
-    cdk = _cdk_command()
-    regions = list(dict.fromkeys([target_region, "us-east-1"]))
-    _check_bootstrap(account, regions, profile, endpoint_url)
     values = dict(locals())
-    values["account"] = account
-    values["policy"] = policy
-    options = _options(**values)
-    _synth(options, out_dir)
-
-    env = dict(os.environ)
-    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    if endpoint_url:  # the CDK CLI's AWS SDK reads the same variable
-        env["AWS_ENDPOINT_URL"] = endpoint_url
-    base = ["deploy", "--app", str(out_dir), "--all"]
-    if profile:
-        base += ["--profile", profile]
-    if yes:
-        base += ["--require-approval", "never"]
-    key_arn = _stack_output(stack_name, "CollectorKeyArn", profile, target_region, endpoint_url)
-    if key_arn is None or not rotate_secret:
-        _run_cdk(cdk, base, env)
-        if not rotate_secret:
-            if key_arn is None:
-                err.print(
-                    "the collector refuses reports until its secret is set: "
-                    "edgeshield deploy --rotate-secret"
-                )
-            return
-        key_arn = _stack_output(stack_name, "CollectorKeyArn", profile, target_region, endpoint_url)
-        if key_arn is None:
-            fail("the stack has no CollectorKeyArn output; cannot rotate", EXIT_FAILURE)
-    collector = f"{stack_name}-csp-collector"
-    secret = secrets.token_urlsafe(32)
-    ciphertext = _encrypt(key_arn, collector, secret, profile, target_region, endpoint_url)
-    previous = _current_ciphertext(collector, profile, target_region, endpoint_url)
-    from edgeshield.aws.cdk.stack import (
-        CIPHERTEXT_PARAMETER,
-        PREVIOUS_PARAMETER,
-        SECRET_PARAMETER,
+    require_aws("deploy")
+    from edgeshield.aws.deploy import (
+        AwsTarget,
+        CdkDeploy,
+        DeployError,
+        caller_account,
+        check_bootstrap,
+        deploy_stack,
+        find_cdk_cli,
     )
 
-    def param(name: str, value: str) -> list[str]:
-        return ["--parameters", f"{stack_name}:{name}={value}"]
-
-    # 1. The new secret everywhere, the old one still accepted by the collector: edge
-    #    locations switch over one by one while the distribution deploys.
-    _run_cdk(
-        cdk,
-        base
-        + param(SECRET_PARAMETER, secret)
-        + param(CIPHERTEXT_PARAMETER, ciphertext)
-        + param(PREVIOUS_PARAMETER, previous or ""),
-        env,
-    )
-    # 2. CloudFormation returns once the distribution is deployed everywhere: retire the old.
-    if previous:
-        _run_cdk(cdk, base + param(PREVIOUS_PARAMETER, ""), env)
-    out.print("collector secret rotated; the previous one is no longer accepted")
-
-
-def _current_ciphertext(
-    function: str, profile: str | None, region: str, endpoint_url: str | None
-) -> str | None:
-    """The collector's current secret ciphertext, read back from its configuration (Lambda
-    decrypts the environment for callers allowed to use the key through Lambda)."""
-    from edgeshield.aws.kms_env import SECRET_ENV
-    from edgeshield.aws.session import client
-
+    target = AwsTarget(profile, region or "us-east-1", endpoint_url)
     try:
-        lam = client("lambda", profile=profile, region=region, endpoint_url=endpoint_url)
-        environment = lam.get_function_configuration(FunctionName=function).get("Environment", {})
-    except Exception as exc:
+        account = caller_account(target)
+        cdk = find_cdk_cli()
+        check_bootstrap(target, account)
+        _synth(_options(**values, account=account), out_dir)
+        run = CdkDeploy(cdk, out_dir, stack_name, profile, yes, endpoint_url, say=err.print)
+        outcome = deploy_stack(target, run, rotate_secret, warn=err.print)
+    except DeployError as exc:
+        _deploy_failed(exc)
+    if outcome.secret_unset:
         err.print(
-            f"could not read the current secret ({_aws_error(exc)}); rotating without overlap"
+            "the collector refuses reports until its secret is set: "
+            "edgeshield deploy --rotate-secret"
         )
-        return None
-    value = str(environment.get("Variables", {}).get(SECRET_ENV, "")).strip()
-    return value or None
-
-
-def _encrypt(
-    key: str,
-    function: str,
-    value: str,
-    profile: str | None,
-    region: str | None,
-    endpoint_url: str | None,
-) -> str:
-    from edgeshield.aws.kms_env import encrypt
-    from edgeshield.aws.session import SessionError, client
-
-    try:
-        kms = client("kms", profile=profile, region=region, endpoint_url=endpoint_url)
-        return encrypt(kms, key, function, value)
-    except SessionError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except Exception as exc:
-        code = _aws_error(exc)
-        hint = {
-            "NotFoundException": "no such key in this region",
-            "AccessDeniedException": "the key policy or your IAM policy refuses kms:Encrypt "
-            "under this function's encryption context",
-            "DisabledException": "the key is disabled",
-            "NoRegionError": "set --region or AWS_REGION",
-        }.get(code, "")
-        fail(f"KMS Encrypt failed: {code}" + (f" ({hint})" if hint else ""), EXIT_FAILURE)
+    if outcome.rotated:
+        out.print("collector secret rotated; the previous one is no longer accepted")
 
 
 @env_app.command("encrypt")
@@ -435,4 +261,12 @@ def env_encrypt(
         fail("nothing to encrypt: the value is empty", EXIT_USAGE)
     if not function.strip():
         fail("--function must name the function that will decrypt the value", EXIT_USAGE)
-    typer.echo(_encrypt(key, function.strip(), plaintext, profile, region, endpoint_url))
+    from edgeshield.aws.deploy import AwsTarget, DeployError, encrypt_secret
+
+    try:
+        ciphertext = encrypt_secret(
+            AwsTarget(profile, region, endpoint_url), key, function.strip(), plaintext
+        )
+    except DeployError as exc:
+        _deploy_failed(exc)
+    typer.echo(ciphertext)

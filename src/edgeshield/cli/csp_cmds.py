@@ -13,7 +13,7 @@ from edgeshield.cli.console import err, fail, out, print_json
 from edgeshield.cli.options import DEFAULT_POLICY_FILE, PolicyOption
 
 if TYPE_CHECKING:
-    from edgeshield.csp import FittedPolicy
+    from edgeshield.csp.fit_run import FitRun
 
 csp_app = typer.Typer(
     help="Fit a Content-Security-Policy to a site: hashes, hosts, per-page manifests.",
@@ -70,52 +70,6 @@ def _locations(places: list[str]) -> str:
     return shown + (f" (+{more} more)" if more > 0 else "")
 
 
-# What to do about a high-severity evaluator finding in a fitted CSP, by finding type label.
-_HIGH_FIXES = {
-    "script-allowlist-bypass": "self-host the script (copy it into the site) so 'self' or a "
-    "hash covers it; a host or file serving JSONP or AngularJS lets injected markup run script",
-    "script-unsafe-inline": "drop --unsafe-inline script (or 'unsafe-inline' from the policy): "
-    "csp fit hashes inline code instead",
-    "script-unsafe-eval": "drop --unsafe-eval (or 'unsafe-eval' from the policy) once the site "
-    "no longer calls eval()",
-    "plain-url-schemes": "remove the bare scheme from the policy; load scripts from files on "
-    "the site instead of data: or any-host URLs",
-    "plain-wildcard": "replace the wildcard in the policy with the exact hosts the site uses",
-    "missing-directives": "give the policy object-src 'none' and base-uri 'none' (or 'self'), "
-    "as the strict preset does",
-}
-
-
-def _evaluator_report(fitted: FittedPolicy) -> dict[str, Any]:
-    """Google's CSP Evaluator on the fitted CSPs: counts by severity, each finding once with
-    the CSPs it is in, the high ones with a fix."""
-    findings: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for evaluated in fitted.evaluated:
-        for finding in evaluated.findings:
-            key = (finding.severity, finding.type, finding.directive, finding.value or "")
-            entry = findings.setdefault(key, {**finding.to_dict(), "where": []})
-            entry["where"].append(evaluated.where)
-    # Where the site brought a flagged source in (file:line), so the fix can start there.
-    found_at: dict[tuple[str, str], list[str]] = {}
-    for _page, directive, source, reasons in fitted.result.reasons():
-        places = found_at.setdefault((directive, source), [])
-        places.extend(r.location for r in reasons if r.location and r.location not in places)
-    ordered = [findings[k] for k in sorted(findings)]
-    by_severity: dict[str, int] = {}
-    for entry in ordered:
-        by_severity[entry["severity"]] = by_severity.get(entry["severity"], 0) + 1
-    high = [f for f in ordered if f["severity"] == "high"]
-    for entry in high:
-        entry["fix"] = _HIGH_FIXES.get(entry["type"], "see docs/csp.md")
-        entry["found_at"] = found_at.get((entry["directive"], entry["value"] or ""), [])
-    return {
-        "csps_evaluated": [e.where for e in fitted.evaluated],
-        "high": len(high),
-        "by_severity": by_severity,
-        "findings": ordered,
-    }
-
-
 def _print_evaluator(report: dict[str, Any]) -> None:
     counts = ", ".join(f"{n} {label}" for label, n in report["by_severity"].items())
     out.print(
@@ -139,67 +93,6 @@ def _print_evaluator(report: dict[str, Any]) -> None:
             f"    fix: {item['fix']}",
             markup=False,
         )
-
-
-def _report(fitted: FittedPolicy) -> dict[str, Any]:
-    """What was added and why, grouped as the user reads it."""
-    result = fitted.result
-    hashed: dict[str, dict[str, Any]] = {}
-    unsafe_hashes: dict[str, dict[str, Any]] = {}
-    hosts: dict[str, dict[str, Any]] = {}
-    schemes: dict[str, dict[str, Any]] = {}
-    for _page, directive, source, reasons in result.reasons():
-        if source.startswith("'sha"):
-            for reason in reasons:
-                if not reason.attribute:
-                    continue
-                group = unsafe_hashes.setdefault(
-                    f"{directive} {source}",
-                    {
-                        "directive": directive,
-                        "source": source,
-                        "what": reason.why,
-                        "code": reason.code,
-                        "locations": [],
-                    },
-                )
-                group["locations"].append(reason.location)
-            entry = hashed.setdefault(
-                f"{directive} {source}",
-                {"directive": directive, "source": source, "what": reasons[0].why, "locations": []},
-            )
-            entry["locations"].extend(r.location for r in reasons if r.location)
-        elif "://" in source:
-            entry = hosts.setdefault(source, {"source": source, "directives": [], "locations": []})
-            if directive not in entry["directives"]:
-                entry["directives"].append(directive)
-            entry["locations"].extend(f"{r.location} ({r.why})" for r in reasons if r.location)
-        elif source.endswith(":"):
-            key = f"{directive} {source}"
-            entry = schemes.setdefault(
-                key, {"directive": directive, "source": source, "locations": []}
-            )
-            entry["locations"].extend(f"{r.location} ({r.why})" for r in reasons if r.location)
-    chosen = fitted.plan
-    return {
-        "pages": len(result.files),
-        "mode": chosen.mode,
-        "union_bytes": chosen.union_bytes,
-        "largest_header_bytes": chosen.largest_bytes,
-        "largest_header_page": chosen.largest_page,
-        "pages_with_own_sources": len(chosen.pages),
-        "fitted": chosen.fitted,
-        # Shared hashes first (most pages), then each page's own, in page order.
-        "hashed": sorted(hashed.values(), key=lambda h: (-len(h["locations"]), h["locations"][:1])),
-        "unsafe_hashes": sorted(
-            unsafe_hashes.values(), key=lambda u: (u["locations"][:1], u["source"])
-        ),
-        "hosts": list(hosts.values()),
-        "schemes": list(schemes.values()),
-        "dropped_for_unsafe_inline": chosen.dropped,
-        "warnings": result.warnings,
-        "evaluator": _evaluator_report(fitted),
-    }
 
 
 def _print_report(report: dict[str, Any]) -> None:
@@ -254,156 +147,133 @@ def _print_report(report: dict[str, Any]) -> None:
             out.print(f"  {_clean(warning, 500)}", markup=False)
 
 
+# The options of `fit`, declared once each so the command reads as a list of names.
+_OriginOpt = Annotated[
+    Path, typer.Option("--origin", help="The site folder (what the S3 origin serves)")
+]
+_OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Where to write (default: the policy file)"),
+]
+_ModeOpt = Annotated[
+    FitMode,
+    typer.Option(help="union: one CSP; per-page: a manifest; auto: per-page when too large"),
+]
+_MaxUnionOpt = Annotated[
+    int, typer.Option(help="auto: the largest union CSP (bytes) kept as one policy")
+]
+_SiteUrlOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="The site's own origin (https://example.com): absolute links to it are 'self'. Repeatable"
+    ),
+]
+_UnsafeInlineOpt = Annotated[
+    list[InlineKind] | None,
+    typer.Option(
+        "--unsafe-inline",
+        help="Allow all inline script or style instead of hashes (lowers the grade). Repeatable",
+    ),
+]
+_UnsafeEvalOpt = Annotated[
+    bool, typer.Option("--unsafe-eval", help="Allow eval() (lowers the grade)")
+]
+_AsJsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+_CrawlOpt = Annotated[
+    bool,
+    typer.Option(
+        "--crawl",
+        help="Also load the site in Chromium (report-only, search and clicks) for code "
+        "created at run time",
+    ),
+]
+_CrawlPagesOpt = Annotated[int, typer.Option(min=1, help="--crawl: at most this many pages")]
+_CrawlSecondsOpt = Annotated[float, typer.Option(min=5, help="--crawl: at most this many seconds")]
+
+
 @csp_app.command()
 def fit(
-    origin: Annotated[
-        Path, typer.Option("--origin", help="The site folder (what the S3 origin serves)")
-    ],
+    origin: _OriginOpt,
     policy: PolicyOption = None,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Where to write (default: the policy file)"),
-    ] = None,
-    mode: Annotated[
-        FitMode,
-        typer.Option(help="union: one CSP; per-page: a manifest; auto: per-page when too large"),
-    ] = FitMode.auto,
-    max_union: Annotated[
-        int, typer.Option(help="auto: the largest union CSP (bytes) kept as one policy")
-    ] = 4096,
-    site_url: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="The site's own origin (https://example.com): absolute links to it are 'self'. Repeatable"
-        ),
-    ] = None,
-    unsafe_inline: Annotated[
-        list[InlineKind] | None,
-        typer.Option(
-            "--unsafe-inline",
-            help="Allow all inline script or style instead of hashes (lowers the grade). Repeatable",
-        ),
-    ] = None,
-    unsafe_eval: Annotated[
-        bool, typer.Option("--unsafe-eval", help="Allow eval() (lowers the grade)")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
-    crawl: Annotated[
-        bool,
-        typer.Option(
-            "--crawl",
-            help="Also load the site in Chromium (report-only, search and clicks) for code "
-            "created at run time",
-        ),
-    ] = False,
-    crawl_pages: Annotated[int, typer.Option(min=1, help="--crawl: at most this many pages")] = 30,
-    crawl_seconds: Annotated[
-        float, typer.Option(min=5, help="--crawl: at most this many seconds")
-    ] = 90.0,
+    output: _OutputOpt = None,
+    mode: _ModeOpt = FitMode.auto,
+    max_union: _MaxUnionOpt = 4096,
+    site_url: _SiteUrlOpt = None,
+    unsafe_inline: _UnsafeInlineOpt = None,
+    unsafe_eval: _UnsafeEvalOpt = False,
+    as_json: _AsJsonOpt = False,
+    crawl: _CrawlOpt = False,
+    crawl_pages: _CrawlPagesOpt = 30,
+    crawl_seconds: _CrawlSecondsOpt = 90.0,
 ) -> None:
     """Fit the policy's CSP to a static site: hashes for inline code, exact hosts, data: where used.
 
     Writes the policy with a \\[headers.content-security-policy.fitted] table (replaced on every
     run) and, when the CSP is per page, a manifest next to it. Exit 2 on bad input."""
     from edgeshield.cli.options import resolve_policy as _resolve_policy
-    from edgeshield.csp import FitOptions, PolicyEditError, fit_policy
-    from edgeshield.policy.csp_pages import FORMAT
-    from edgeshield.policy.presets import preset_text
+    from edgeshield.csp import FitOptions
+    from edgeshield.csp.crawl import CrawlLimits
+    from edgeshield.csp.fit_run import FitError, FitJob, FitOptionError, run_fit, write_fit
 
-    if not origin.is_dir():
-        fail(f"--origin {origin}: not a directory", EXIT_USAGE)
-    if max_union < 256:
-        fail(f"--max-union {max_union}: use at least 256 bytes", EXIT_USAGE)
     source = _resolve_policy(policy)
-    target = output or source or DEFAULT_POLICY_FILE
-    try:
-        text = source.read_text(encoding="utf-8") if source else preset_text("strict")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {source}: {exc}", EXIT_USAGE)
-    origins = []
-    for url in site_url or []:
-        from edgeshield.csp.sources import resolve
-
-        resolved = resolve(url)
-        if resolved.source is None or "://" not in resolved.source:
-            fail(f"--site-url {url!r}: give an origin like https://example.com", EXIT_USAGE)
-        origins.append(resolved.source)
-    manifest = target.with_name(target.stem + ".csp-pages.json")
     options = FitOptions(
         mode=mode.value,
         max_union=max_union,
         unsafe_inline=frozenset(k.value for k in unsafe_inline or []),
         unsafe_eval=unsafe_eval,
     )
-    crawled = None
+    limits = CrawlLimits(max_pages=crawl_pages, seconds=crawl_seconds) if crawl else None
+    job = FitJob(
+        origin, source, output or source or DEFAULT_POLICY_FILE, options, site_url or (), limits
+    )
     try:
-        result = None
-        if crawl:
-            from edgeshield.csp.browser import BrowserMissing, EdgeStartError
-            from edgeshield.csp.crawl import CrawlLimits, crawl_fit
-
-            limits = CrawlLimits(max_pages=crawl_pages, seconds=crawl_seconds)
-            try:
-                result, crawled = crawl_fit(origin, text, options, origins, limits)
-            except (BrowserMissing, EdgeStartError) as exc:
-                fail(f"--crawl: {exc}", EXIT_USAGE)
-        fitted = fit_policy(origin, text, options, manifest.name, origins, result)
-    except PolicyEditError as exc:
-        fail(f"{source or '<preset strict>'}: {exc}", EXIT_USAGE)
-    except OSError as exc:
-        fail(f"cannot read the site: {exc}", EXIT_USAGE)
-
-    report = _report(fitted)
-    uri = next(iter(fitted.plan.pages), "/index.html")
-    try:
-        report["grade"], report["score"] = _grade_of(
-            fitted.policy_text, fitted.manifest_text, manifest, uri
+        run = run_fit(job)
+        report = run.report()
+        _grade(run, report)
+        write_fit(run)
+    except FitOptionError as exc:
+        fail(
+            exc.render(lambda name: _FIT_FLAGS.get(name, "--" + name.replace("_", "-"))), EXIT_USAGE
         )
-        if options.unsafe_inline or options.unsafe_eval:
-            strict = fit_policy(
-                origin,
-                text,
-                FitOptions(mode.value, max_union),
-                manifest.name,
-                origins,
-                fitted.result,
-            )
-            report["grade_without_unsafe"], report["score_without_unsafe"] = _grade_of(
-                strict.policy_text, strict.manifest_text, manifest, uri
-            )
-    except ValueError as exc:
-        fail(f"{source or '<preset strict>'}: the fitted policy is not valid: {exc}", EXIT_USAGE)
-
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # The manifest first: a running `serve` reloads when the policy file changes.
-        if fitted.manifest_text is not None:
-            manifest.write_text(fitted.manifest_text, encoding="utf-8")
-        target.write_text(fitted.policy_text, encoding="utf-8")
-        if (
-            fitted.manifest_text is None
-            and manifest.is_file()
-            and manifest.read_text(encoding="utf-8").startswith(
-                f'{{"format": {FORMAT}, "index-document"'
-            )
-        ):
-            manifest.unlink()  # an earlier per-page run's manifest, no longer referenced
-    except OSError as exc:
-        fail(f"cannot write {target}: {exc.strerror}", EXIT_USAGE)
-    report["policy"] = str(target)
-    report["manifest"] = str(manifest) if fitted.manifest_text is not None else None
-    if crawled is not None:
-        report["crawl"] = crawled.to_dict()
-
+    except FitError as exc:
+        fail(str(exc), EXIT_USAGE)
     if as_json:
         print_json(report)
         return
     _print_report(report)
-    if crawled is not None:
+    if run.crawled is not None:
         from edgeshield.csp.crawl import describe
 
-        for line in describe(crawled):
+        for line in describe(run.crawled):
             out.print(_clean(line, 400), markup=False)
+    _print_summary(report, job.manifest)
+
+
+_FIT_FLAGS = {"site_urls": "--site-url"}  # FitJob fields whose flag is not named alike
+
+
+def _grade(run: FitRun, report: dict[str, Any]) -> None:
+    """The Observatory grade of an HTML page under the fitted policy (and, when the user asked
+    for 'unsafe-inline' or 'unsafe-eval', under the same fit with hashes instead)."""
+    from edgeshield.csp.fit_run import FitError
+
+    manifest = run.job.manifest
+    uri = next(iter(run.fitted.plan.pages), "/index.html")
+    try:
+        fitted = run.fitted
+        report["grade"], report["score"] = _grade_of(
+            fitted.policy_text, fitted.manifest_text, manifest, uri
+        )
+        if run.strict is not None:
+            strict = run.strict
+            report["grade_without_unsafe"], report["score_without_unsafe"] = _grade_of(
+                strict.policy_text, strict.manifest_text, manifest, uri
+            )
+    except ValueError as exc:
+        raise FitError(f"{run.job.policy_label}: the fitted policy is not valid: {exc}") from None
+
+
+def _print_summary(report: dict[str, Any], manifest: Path) -> None:
     out.print()
     if report["mode"] == "union":
         out.print(f"One CSP for every page ({report['union_bytes']:,} bytes).", markup=False)
@@ -432,6 +302,7 @@ def fit(
         )
     out.print(grade_line, markup=False)
     _print_evaluator(report["evaluator"])
+    target = report["policy"]
     out.print(
         f"wrote {target}"
         + (f" and {manifest}" if report["manifest"] else "")

@@ -14,9 +14,9 @@ from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
 
 if TYPE_CHECKING:
-    from edgeshield.grade.headers import Headers
-    from edgeshield.grade.report import Report
-    from edgeshield.grade.scanner import ScanOptions, ScanResult
+    from edgeshield.grade.parse.headers import Headers
+    from edgeshield.grade.scan.scanner import ScanOptions, ScanResult
+    from edgeshield.grade.scoring.report import Report
 
 
 class GradeFormat(StrEnum):
@@ -51,7 +51,7 @@ def _below(grade: str, min_grade: str | None) -> bool:
 
 def _load_headers(path: Path) -> dict[str, Any] | Headers:
     """Read a JSON object of headers, or a ``curl -sI`` dump; one clear message per mistake."""
-    from edgeshield.grade.headers import Headers, parse_header_block
+    from edgeshield.grade.parse.headers import Headers, parse_header_block
 
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
@@ -91,7 +91,7 @@ def _load_headers(path: Path) -> dict[str, Any] | Headers:
 def _print_table(report: Report) -> None:
     from rich.table import Table
 
-    from edgeshield.grade.fixes import merged_toml
+    from edgeshield.grade.scoring.fixes import merged_toml
 
     d = report.to_dict()
     table = Table(title=f"{report.url}", title_justify="left", show_lines=False)
@@ -192,14 +192,29 @@ def scan(
     """Scan live sites like the MDN HTTP Observatory.
 
     Fetches HTTPS, follows the http->https redirects, sends a CORS preflight, and reads the cookies and the page's scripts."""
-    import ssl
-
-    from edgeshield.grade.scanner import ScanFailed, ScanOptions
-    from edgeshield.grade.targets import TargetError, parse_target
-
     bar = _check_min_grade(min_grade)
     if output is not None and fmt is ScanFormat.table:
         fail("--output needs --format json or html", EXIT_USAGE)
+    opts = _scan_options(urls, timeout, ca_file, insecure, http_port, https_port)
+    results = _run_scans(urls, opts, concurrency)
+    _show_scans(results, fmt, output)
+    _scan_verdict(results, fmt, bar)
+
+
+def _scan_options(
+    urls: list[str],
+    timeout: float,
+    ca_file: Path | None,
+    insecure: bool,
+    http_port: int | None,
+    https_port: int | None,
+) -> ScanOptions:
+    """The scanner's options, once every target and the CA file are known good (else exit 2)."""
+    import ssl
+
+    from edgeshield.grade.scan.scanner import ScanOptions
+    from edgeshield.grade.scan.targets import TargetError, parse_target
+
     for u in urls:
         try:
             parse_target(u, http_port, https_port)
@@ -210,14 +225,17 @@ def scan(
             ssl.create_default_context().load_verify_locations(cafile=str(ca_file))
         except (OSError, ssl.SSLError) as exc:
             fail(f"--ca-file {ca_file}: not a readable PEM CA bundle ({exc})", EXIT_USAGE)
-    opts = ScanOptions(
+    return ScanOptions(
         timeout=timeout,
         ca_file=str(ca_file) if ca_file else None,
         insecure=insecure,
         http_port=http_port,
         https_port=https_port,
     )
-    results = _run_scans(urls, opts, concurrency)
+
+
+def _show_scans(results: list[ScanResult], fmt: ScanFormat, output: Path | None) -> None:
+    from edgeshield.grade.scan.scanner import ScanFailed
 
     if fmt is ScanFormat.json:
         payload = [
@@ -226,7 +244,7 @@ def scan(
         ]
         _emit(json.dumps(payload, indent=2) + "\n", output)
     elif fmt is ScanFormat.html:
-        from edgeshield.grade.html_report import render_html
+        from edgeshield.grade.scoring.html_report import render_html
 
         _emit(render_html(results), output)
     else:
@@ -237,13 +255,18 @@ def scan(
                 _print_table(r)
                 out.print()
 
+
+def _scan_verdict(results: list[ScanResult], fmt: ScanFormat, bar: str | None) -> None:
+    """Exit 1 when a site grades below the bar, or fails with a bar set, or every site fails."""
+    from edgeshield.grade.scan.scanner import ScanFailed
+
     failed = [r for r in results if isinstance(r, ScanFailed)]
     low = [r for r in results if not isinstance(r, ScanFailed) and _below(r.grade, bar)]
     if fmt is not ScanFormat.table:
-        for r in failed:
-            err.print(f"{r.url}: cannot grade: {r.message}")
-    for r in low:
-        err.print(f"{r.url}: grade {r.grade} is below the required {bar}")
+        for failure in failed:
+            err.print(f"{failure.url}: cannot grade: {failure.message}")
+    for report in low:
+        err.print(f"{report.url}: grade {report.grade} is below the required {bar}")
     if low or (bar is not None and failed):
         raise typer.Exit(EXIT_FAILURE)
     if failed and len(failed) == len(results):
@@ -265,7 +288,7 @@ def _run_scans(urls: list[str], opts: ScanOptions, concurrency: int) -> list[Sca
     """Run the scans with a progress bar on a terminal, plain lines when piped."""
     import asyncio
 
-    from edgeshield.grade.scanner import scan_targets
+    from edgeshield.grade.scan.scanner import scan_targets
 
     total = len(urls)
     if total > 1 and err.is_terminal:

@@ -44,54 +44,65 @@ def _split(values: list[str] | None) -> list[str]:
     return unique(part.strip() for value in values or [] for part in value.split(","))
 
 
+# The options of `logs`, declared once each so the command reads as a list of names.
+_LocalOpt = Annotated[
+    bool, typer.Option("--local", help="Read the local edge's logs (edgeshield serve)")
+]
+_FunctionOpt = Annotated[str | None, typer.Option("--function", "-f", help="Edge function name")]
+_DistributionOpt = Annotated[
+    str | None,
+    typer.Option("--distribution", "-d", help="Distribution ID (validation errors)"),
+]
+_GroupOpt = Annotated[
+    list[str] | None,
+    typer.Option("--group", "-g", help="Log group name or glob (repeatable)"),
+]
+_SinceOpt = Annotated[str, typer.Option("--since", help="How far back: 30s, 10m, 1h, 2d, 1w")]
+_TextOpt = Annotated[str | None, typer.Option("--filter", help="Only events containing this text")]
+_FollowOpt = Annotated[
+    bool, typer.Option("--follow", help="Keep printing new events (Ctrl-C stops)")
+]
+_RegionsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--regions", help="Regions to read (comma-separated or repeated)"),
+]
+_SetRetentionOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--set-retention",
+        help="Set this many days of retention on the groups found (replicas create "
+        "theirs without any)",
+    ),
+]
+_EndpointUrlOpt = Annotated[
+    str | None,
+    typer.Option("--endpoint-url", help="CloudWatch Logs endpoint (else AWS_ENDPOINT_URL)"),
+]
+_ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile")]
+_RootOpt = Annotated[
+    Path | None,
+    typer.Option("--root", help="Local log store (default ./.edgeshield/logs)"),
+]
+_PollOpt = Annotated[float, typer.Option("--poll", help="Seconds between polls")]
+_AsJsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per line")]
+
+
 @app.command(rich_help_panel="Local edge")
 def logs(
-    local: Annotated[
-        bool, typer.Option("--local", help="Read the local edge's logs (edgeshield serve)")
-    ] = False,
-    function: Annotated[
-        str | None, typer.Option("--function", "-f", help="Edge function name")
-    ] = None,
-    distribution: Annotated[
-        str | None,
-        typer.Option("--distribution", "-d", help="Distribution ID (validation errors)"),
-    ] = None,
-    group: Annotated[
-        list[str] | None,
-        typer.Option("--group", "-g", help="Log group name or glob (repeatable)"),
-    ] = None,
-    since: Annotated[
-        str, typer.Option("--since", help="How far back: 30s, 10m, 1h, 2d, 1w")
-    ] = "1h",
-    text: Annotated[
-        str | None, typer.Option("--filter", help="Only events containing this text")
-    ] = None,
-    follow: Annotated[
-        bool, typer.Option("--follow", help="Keep printing new events (Ctrl-C stops)")
-    ] = False,
-    regions: Annotated[
-        list[str] | None,
-        typer.Option("--regions", help="Regions to read (comma-separated or repeated)"),
-    ] = None,
-    set_retention: Annotated[
-        int | None,
-        typer.Option(
-            "--set-retention",
-            help="Set this many days of retention on the groups found (replicas create "
-            "theirs without any)",
-        ),
-    ] = None,
-    endpoint_url: Annotated[
-        str | None,
-        typer.Option("--endpoint-url", help="CloudWatch Logs endpoint (else AWS_ENDPOINT_URL)"),
-    ] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile")] = None,
-    root: Annotated[
-        Path | None,
-        typer.Option("--root", help="Local log store (default ./.edgeshield/logs)"),
-    ] = None,
-    poll: Annotated[float, typer.Option("--poll", help="Seconds between polls")] = 2.0,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+    local: _LocalOpt = False,
+    function: _FunctionOpt = None,
+    distribution: _DistributionOpt = None,
+    group: _GroupOpt = None,
+    since: _SinceOpt = "1h",
+    text: _TextOpt = None,
+    follow: _FollowOpt = False,
+    regions: _RegionsOpt = None,
+    set_retention: _SetRetentionOpt = None,
+    endpoint_url: _EndpointUrlOpt = None,
+    profile: _ProfileOpt = None,
+    root: _RootOpt = None,
+    poll: _PollOpt = 2.0,
+    as_json: _AsJsonOpt = False,
 ) -> None:
     """Show a Lambda@Edge function's logs, merged by time with the region shown.
 
@@ -185,28 +196,12 @@ def _aws(
     poll: float,
     as_json: bool,
 ) -> None:
-    from edgeshield.aws.logs import (
-        EDGE_REGIONS,
-        RETENTION_DAYS,
-        LogsError,
-        MultiRegionReader,
-        log_groups,
-    )
+    from edgeshield.aws.logs import EDGE_REGIONS, LogsError, MultiRegionReader
     from edgeshield.aws.session import SessionError, logs_client_factory
     from edgeshield.cli.options import require_aws
 
     require_aws("logs" + (" --function" if function else ""), ("boto3",))
-    names = log_groups(function, distribution) + list(groups or [])
-    if not names:
-        fail("say which logs: --function NAME and/or --distribution ID (or --local)", EXIT_USAGE)
-    if any(ch in name for name in names for ch in "*?["):
-        fail("log group globs work with --local only; give exact names for AWS", EXIT_USAGE)
-    if set_retention is not None and set_retention not in RETENTION_DAYS:
-        fail(
-            f"--set-retention {set_retention}: CloudWatch Logs accepts "
-            + ", ".join(map(str, RETENTION_DAYS)),
-            EXIT_USAGE,
-        )
+    names = _aws_groups(function, distribution, groups, set_retention)
     try:
         factory = logs_client_factory(profile, endpoint_url)
     except SessionError as exc:
@@ -214,12 +209,7 @@ def _aws(
     reader = MultiRegionReader(factory, regions or list(EDGE_REGIONS), names)
     try:
         if set_retention is not None:
-            rows = reader.set_retention(set_retention)
-            changed = [(r, g, o) for r, g, o in rows if o != "absent"]
-            for region, name, outcome in changed:
-                out.print(f"{region:15} {name}: {outcome}")
-            if not changed:
-                err.print("none of the groups exist in the regions read")
+            _set_retention(reader, set_retention)
             return
         if follow:
             stop = threading.Event()
@@ -239,6 +229,35 @@ def _aws(
             err.print("no events matched in " + ", ".join(reader_regions(reader)))
     except LogsError as exc:
         fail(str(exc), EXIT_FAILURE)
+
+
+def _aws_groups(
+    function: str | None, distribution: str | None, groups: list[str] | None, retention: int | None
+) -> list[str]:
+    """The exact log group names to read on AWS; exit 2 on options AWS cannot serve."""
+    from edgeshield.aws.logs import RETENTION_DAYS, log_groups
+
+    names = log_groups(function, distribution) + list(groups or [])
+    if not names:
+        fail("say which logs: --function NAME and/or --distribution ID (or --local)", EXIT_USAGE)
+    if any(ch in name for name in names for ch in "*?["):
+        fail("log group globs work with --local only; give exact names for AWS", EXIT_USAGE)
+    if retention is not None and retention not in RETENTION_DAYS:
+        fail(
+            f"--set-retention {retention}: CloudWatch Logs accepts "
+            + ", ".join(map(str, RETENTION_DAYS)),
+            EXIT_USAGE,
+        )
+    return names
+
+
+def _set_retention(reader: Any, days: int) -> None:
+    rows = reader.set_retention(days)
+    changed = [(r, g, o) for r, g, o in rows if o != "absent"]
+    for region, name, outcome in changed:
+        out.print(f"{region:15} {name}: {outcome}")
+    if not changed:
+        err.print("none of the groups exist in the regions read")
 
 
 def reader_regions(reader: Any) -> list[str]:

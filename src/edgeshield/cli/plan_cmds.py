@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,8 +13,11 @@ from edgeshield.cli.app import EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
 from edgeshield.cli.options import PolicyOption
 
+if TYPE_CHECKING:
+    from edgeshield.policy import CompiledPolicy
 
-def _compiled(policy: Path | None) -> dict[str, Any]:
+
+def _compiled(policy: Path | None) -> CompiledPolicy:
     from edgeshield.cli.options import resolve_policy as _resolve_policy
     from edgeshield.policy import PolicyError, load_and_compile
 

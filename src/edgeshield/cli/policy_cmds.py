@@ -14,7 +14,8 @@ from edgeshield.cli.options import DEFAULT_POLICY_FILE, PolicyOption, policy_lab
 
 if TYPE_CHECKING:
     from edgeshield.cloudfront.rules import Trigger
-    from edgeshield.emulator.invoke import InvokeResult
+    from edgeshield.emulator.functions.invoke import InvokeResult
+    from edgeshield.policy import CompiledPolicy
 
 
 @app.command(rich_help_panel="Policy and function")
@@ -52,6 +53,29 @@ def init(
     out.print(f"wrote {output} (preset {preset}); next: {follow}", markup=False)
 
 
+def _samples(uri: str | None, content_type: str | None, status: int | None) -> list[Any]:
+    """The sample responses ``check`` shows: the defaults, or the one the options describe."""
+    from edgeshield.preview import DEFAULT_SAMPLES, Sample
+
+    if uri is None and content_type is None and status is None:
+        return list(DEFAULT_SAMPLES)
+    if status is not None and not 100 <= status <= 599:
+        fail(f"--status {status} is not an HTTP status; use 100-599", EXIT_USAGE)
+    return [Sample("custom", _as_sent(uri or "/"), status or 200, content_type or "text/html")]
+
+
+def _compiled(policy: Path | None, message: str) -> CompiledPolicy:
+    """The compiled policy; on errors, one line per problem and then ``message``, exit 2."""
+    from edgeshield.policy import PolicyError, load_and_compile
+
+    try:
+        return load_and_compile(resolve_policy(policy))
+    except PolicyError as exc:
+        for problem in exc.problems:
+            err.print(problem.format(), markup=False)
+        fail(message, EXIT_USAGE)
+
+
 @app.command(rich_help_panel="Policy and function")
 def check(
     policy: PolicyOption = None,
@@ -81,7 +105,7 @@ def check(
     from edgeshield.cli.check_view import CheckView, render_check
     from edgeshield.csp.evaluator import policy_findings
     from edgeshield.policy import Policy, Problem, compile_policy, load_policy, load_preset
-    from edgeshield.preview import DEFAULT_SAMPLES, Sample, run_sample
+    from edgeshield.preview import run_sample
 
     if policy is not None and policy_argument is not None:
         fail("give the policy once: --policy FILE", EXIT_USAGE)
@@ -94,33 +118,24 @@ def check(
         parsed, problems = load_policy(path)
         source = str(path)
 
-    samples = list(DEFAULT_SAMPLES)
-    if uri is not None or content_type is not None or status is not None:
-        if status is not None and not 100 <= status <= 599:
-            fail(f"--status {status} is not an HTTP status; use 100-599", EXIT_USAGE)
-        samples = [
-            Sample("custom", _as_sent(uri or "/"), status or 200, content_type or "text/html")
-        ]
+    samples = _samples(uri, content_type, status)
     compiled = compile_policy(parsed) if parsed is not None else None
     results = [run_sample(compiled, s) for s in samples] if compiled and not quiet else []
     report = _grade(compiled) if compiled is not None else None
     evaluated = policy_findings(parsed) if parsed is not None else None
 
     if as_json:
-        print_json(
-            {
-                "policy": source,
-                "valid": parsed is not None,
-                "problems": [p.to_dict() for p in problems],
-                "samples": [r.to_dict() for r in results],
-                **({"grade": report} if report is not None and grade else {}),
-                **(
-                    {"csp_evaluator": evaluator_view.to_json(evaluated)}
-                    if evaluated is not None
-                    else {}
-                ),
-            }
-        )
+        data = {
+            "policy": source,
+            "valid": parsed is not None,
+            "problems": [p.to_dict() for p in problems],
+            "samples": [r.to_dict() for r in results],
+        }
+        if report is not None and grade:
+            data["grade"] = report
+        if evaluated is not None:
+            data["csp_evaluator"] = evaluator_view.to_json(evaluated)
+        print_json(data)
     else:
         view = CheckView(policy_label(path), problems, parsed is not None, results, report, grade)
         sections = [evaluator_view.section(evaluated, every=grade)] if evaluated is not None else []
@@ -137,7 +152,7 @@ def _as_sent(uri: str) -> str:
     return quote(uri, safe="/%:@!$&'()*+,;=-._~?[]")
 
 
-def _grade(compiled: dict[str, Any]) -> dict[str, Any]:
+def _grade(compiled: CompiledPolicy) -> dict[str, Any]:
     """Run the edge function on an HTML 200 sample and grade the headers it produces."""
     from edgeshield.grade import grade_headers
     from edgeshield.preview import DEFAULT_SAMPLES, run_sample
@@ -251,23 +266,21 @@ def bundle(
         bundle_target(target, policy, explicit, as_json)
         return
     from edgeshield.bundle import build_zip
-    from edgeshield.cloudfront.rules import PACKAGE_LIMIT_ORIGIN, PACKAGE_LIMIT_VIEWER
-    from edgeshield.packaging import EDGE_HANDLER
-    from edgeshield.policy import PolicyError, load_and_compile
 
-    try:
-        compiled = load_and_compile(resolve_policy(policy))
-    except PolicyError as exc:
-        for problem in exc.problems:
-            err.print(problem.format(), markup=False)
-        fail(
-            "the policy has errors; nothing was built (run `edgeshield check` for details)",
-            EXIT_USAGE,
-        )
+    compiled = _compiled(
+        policy, "the policy has errors; nothing was built (run `edgeshield check` for details)"
+    )
     try:
         info = build_zip(compiled, output)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror}", EXIT_USAGE)
+    _print_bundle(info, compiled, policy, as_json)
+
+
+def _print_bundle(info: Any, compiled: CompiledPolicy, policy: Path | None, as_json: bool) -> None:
+    from edgeshield.cloudfront.rules import PACKAGE_LIMIT_ORIGIN, PACKAGE_LIMIT_VIEWER
+    from edgeshield.packaging import EDGE_HANDLER
+
     if as_json:
         print_json(
             {
@@ -339,9 +352,8 @@ def invoke(
     Exit 0 when CloudFront would accept the result, 1 when it would not (or the function failed),
     2 for bad input."""
     from edgeshield.cloudfront import EventError
-    from edgeshield.emulator.invoke import InvokeError
-    from edgeshield.emulator.invoke import invoke as run_once
-    from edgeshield.policy import PolicyError, load_and_compile
+    from edgeshield.emulator.functions.invoke import InvokeError
+    from edgeshield.emulator.functions.invoke import invoke as run_once
 
     if policy is not None and handler is not None:
         fail("give --policy or --handler, not both", EXIT_USAGE)
@@ -353,12 +365,7 @@ def invoke(
     raw = _read_event_arg(event_file)
     compiled = None
     if handler is None:
-        try:
-            compiled = load_and_compile(resolve_policy(policy))
-        except PolicyError as exc:
-            for problem in exc.problems:
-                err.print(problem.format(), markup=False)
-            fail("the policy has errors (run `edgeshield check`)", EXIT_USAGE)
+        compiled = _compiled(policy, "the policy has errors (run `edgeshield check`)")
     try:
         answer = run_once(
             raw,

@@ -2,303 +2,140 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from edgeshield.cli import serve_options as opt
 from edgeshield.cli.app import EXIT_USAGE, app
 from edgeshield.cli.console import fail, out, print_json, print_untrusted
 from edgeshield.cli.options import policy_label, resolve_policy
 
 if TYPE_CHECKING:
-    from edgeshield.emulator.serve import Running
+    from edgeshield.emulator.runner import Running
 
 
 @app.command(rich_help_panel="Local edge")
 def serve(
-    policy: Annotated[
-        Path | None,
-        typer.Option(
-            "--policy",
-            "-p",
-            metavar="FILE",
-            help="Policy for edgeshield's function (default: ./edgeshield.toml if it exists, else "
-            "the built-in strict preset). With --function, runs edgeshield's function with it "
-            "next to yours, at the policy's trigger (origin-response)",
-        ),
-    ] = None,
-    origin: Annotated[
-        str | None,
-        typer.Option(
-            "--origin",
-            metavar="URL|DIR",
-            help="http(s):// URL of a custom origin, or a folder served like S3 (default: the demo site)",
-        ),
-    ] = None,
-    function: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--function",
-            metavar="TRIGGER=HANDLER",
-            help="Your function, e.g. viewer-request=app.handler (repeatable); replaces "
-            "edgeshield's function unless --policy is given too",
-        ),
-    ] = None,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", help="Port to listen on (0: any free port)")
-    ] = 8080,
-    pop: Annotated[
-        str, typer.Option("--pop", help="Edge location code; its region is where logs go")
-    ] = "IAD89-C1",
-    function_timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--function-timeout", help="Seconds; lowers the 5 s (viewer) / 30 s (origin) limits"
-        ),
-    ] = None,
-    origin_connect_timeout: Annotated[
-        float, typer.Option("--origin-connect-timeout", help="Seconds per connection attempt")
-    ] = 10.0,
-    origin_connect_attempts: Annotated[
-        int, typer.Option("--origin-connect-attempts", help="Connection attempts, 1-3")
-    ] = 3,
-    origin_read_timeout: Annotated[
-        float,
-        typer.Option("--origin-read-timeout", help="Seconds to wait for the origin's response"),
-    ] = 30.0,
-    origin_ca: Annotated[
-        Path | None,
-        typer.Option("--origin-ca", help="Extra CA bundle (PEM) to trust for an https origin"),
-    ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Turn the edge cache off")] = False,
-    cache_mb: Annotated[int, typer.Option("--cache-mb", help="Cache size in MB (LRU)")] = 64,
-    query_string: Annotated[
-        bool,
-        typer.Option(
-            "--query-string", help="Forward query strings and include them in the cache key"
-        ),
-    ] = False,
-    forward_cookies: Annotated[
-        bool,
-        typer.Option("--forward-cookies", help="Forward cookies and include them in the cache key"),
-    ] = False,
-    default_ttl: Annotated[float, typer.Option("--default-ttl", help="Seconds")] = 86400.0,
-    min_ttl: Annotated[float, typer.Option("--min-ttl", help="Seconds")] = 0.0,
-    max_ttl: Annotated[float, typer.Option("--max-ttl", help="Seconds")] = 31536000.0,
-    execution_error_status: Annotated[
-        int,
-        typer.Option(
-            "--execution-error-status",
-            help="Status for LambdaExecutionError: 503 (seen in deployments) or 500 (AWS docs)",
-        ),
-    ] = 503,
-    include_body: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--include-body",
-            metavar="TRIGGER",
-            help="Give this request trigger the request body (viewer-request, origin-request)",
-        ),
-    ] = None,
-    workers: Annotated[
-        int, typer.Option("--workers", help="Worker processes per function (concurrent executions)")
-    ] = 4,
-    max_in_flight: Annotated[
-        int,
-        typer.Option("--max-in-flight", help="Requests processed at once; more wait their turn"),
-    ] = 256,
-    no_reload: Annotated[
-        bool,
-        typer.Option(
-            "--no-reload", help="Don't reload the functions (or the policy) when their files change"
-        ),
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No access line per request")
-    ] = False,
-    tls: Annotated[
-        bool,
-        typer.Option(
-            "--tls",
-            help="Serve HTTPS like CloudFront, with a certificate from a local CA under "
-            ".edgeshield/tls (needed for browsers to send CSP report-to reports)",
-        ),
-    ] = False,
-    tls_cert: Annotated[
-        Path | None, typer.Option("--tls-cert", metavar="FILE", help="Your certificate chain (PEM)")
-    ] = None,
-    tls_key: Annotated[
-        Path | None, typer.Option("--tls-key", metavar="FILE", help="Its private key (PEM)")
-    ] = None,
-    http_port: Annotated[
-        int | None,
-        typer.Option(
-            "--http-port",
-            help="With --tls: also listen for http:// here and redirect to https:// "
-            "(CloudFront's redirect-to-https; 0: any free port)",
-        ),
-    ] = None,
-    no_collector: Annotated[
-        bool,
-        typer.Option(
-            "--no-collector", help="Don't run the CSP-report collector at /_edgeshield/csp-report"
-        ),
-    ] = False,
-    collector_env: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--collector-env",
-            metavar="NAME=VALUE",
-            help="Environment variable of the collector Lambda, as deployed (repeatable)",
-        ),
-    ] = None,
-    collector_secret: Annotated[
-        str | None,
-        typer.Option(
-            "--collector-secret",
-            help="Shared-secret header the edge adds on the way to the collector, like "
-            "CloudFront's origin custom header (default: off)",
-        ),
-    ] = None,
-    mechanism: Annotated[
-        str,
-        typer.Option(
-            "--mechanism",
-            help="How the policy is applied: lambda-edge (origin-response function), "
-            "response-headers-policy or cloudfront-function (viewer-response); see `plan`",
-        ),
-    ] = "lambda-edge",
-    cloudfront_function: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--cloudfront-function",
-            metavar="TRIGGER=FILE.js",
-            help="A CloudFront Function (cloudfront-js-2.0) on viewer-request or viewer-response, run in Node (repeatable)",
-        ),
-    ] = None,
-    response_headers_policy: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--response-headers-policy",
-            metavar="[PATTERN=]FILE.json",
-            help="A response headers policy (CloudFormation JSON, as `bundle --target "
-            "response-headers-policy` writes) for the cache behaviour PATTERN (default *; repeatable)",
-        ),
-    ] = None,
-    cff_timeout_ms: Annotated[
-        float,
-        typer.Option("--cff-timeout-ms", help="Stop a CloudFront Function run after this long"),
-    ] = 50.0,
+    policy: opt.Policy = None,
+    origin: opt.Origin = None,
+    function: opt.Function = None,
+    host: opt.Host = "127.0.0.1",
+    port: opt.Port = 8080,
+    pop: opt.Pop = "IAD89-C1",
+    function_timeout: opt.FunctionTimeout = None,
+    origin_connect_timeout: opt.OriginConnectTimeout = 10.0,
+    origin_connect_attempts: opt.OriginConnectAttempts = 3,
+    origin_read_timeout: opt.OriginReadTimeout = 30.0,
+    origin_ca: opt.OriginCa = None,
+    no_cache: opt.NoCache = False,
+    cache_mb: opt.CacheMb = 64,
+    query_string: opt.QueryString = False,
+    forward_cookies: opt.ForwardCookies = False,
+    default_ttl: opt.DefaultTtl = 86400.0,
+    min_ttl: opt.MinTtl = 0.0,
+    max_ttl: opt.MaxTtl = 31536000.0,
+    execution_error_status: opt.ExecutionErrorStatus = 503,
+    include_body: opt.IncludeBody = None,
+    workers: opt.Workers = 4,
+    max_in_flight: opt.MaxInFlight = 256,
+    no_reload: opt.NoReload = False,
+    quiet: opt.Quiet = False,
+    tls: opt.Tls = False,
+    tls_cert: opt.TlsCert = None,
+    tls_key: opt.TlsKey = None,
+    http_port: opt.HttpPort = None,
+    no_collector: opt.NoCollector = False,
+    collector_env: opt.CollectorEnv = None,
+    collector_secret: opt.CollectorSecret = None,
+    mechanism: opt.Mechanism = "lambda-edge",
+    cloudfront_function: opt.CloudfrontFunction = None,
+    response_headers_policy: opt.ResponseHeadersPolicy = None,
+    cff_timeout_ms: opt.CffTimeoutMs = 50.0,
 ) -> None:
     """Run a local CloudFront edge with your Lambda@Edge functions.
 
     The four triggers with CloudFront's rules, cache and error pages, and CloudWatch-style logs under .edgeshield/."""
+    options = dict(locals())
     import asyncio
 
-    from edgeshield.emulator.serve import (
-        ServeConfig,
-        ServeError,
+    from edgeshield.emulator.config import (
+        parse_cloudfront_function,
         parse_function_option,
-        prepare,
-        run,
+        parse_response_headers_policy,
     )
+    from edgeshield.emulator.runner import ServeConfig, ServeConfigError, ServeError, prepare, run
     from edgeshield.emulator.server import console_access_log
 
+    fields = _same_named(options, ServeConfig)
     try:
-        options = [parse_function_option(text) for text in function or []]
+        functions = [parse_function_option(text) for text in function or []]
         # Alone, edgeshield's function takes the policy the other commands take; next to your
         # own functions it runs only when asked for with --policy.
-        chosen = policy if options else resolve_policy(policy)
-        extensions = []
-        if not no_collector:
-            extensions.append(_collector(collector_env or [], collector_secret))
-        elif collector_env or collector_secret is not None:
-            raise ServeError("--collector-env and --collector-secret need the collector on")
-        config = ServeConfig(
-            host=host,
-            port=port,
-            origin=origin,
+        chosen = policy if functions else resolve_policy(policy)
+        fields.update(
             policy=chosen,
-            functions=options,
-            pop=pop,
-            function_timeout=function_timeout,
-            origin_connect_timeout=origin_connect_timeout,
-            origin_connect_attempts=origin_connect_attempts,
-            origin_read_timeout=origin_read_timeout,
-            origin_ca=origin_ca,
+            functions=functions,
             cache=not no_cache,
-            cache_mb=cache_mb,
-            query_string=query_string,
-            forward_cookies=forward_cookies,
-            default_ttl=default_ttl,
-            min_ttl=min_ttl,
-            max_ttl=max_ttl,
-            execution_error_status=execution_error_status,
-            include_body=list(include_body or []),
-            workers=workers,
-            max_in_flight=max_in_flight,
             reload=not no_reload,
+            include_body=list(include_body or []),
+            tls=tls or tls_cert is not None,
             notify=_notify,
             access_log=None if quiet else console_access_log,
-            extensions=extensions,
-            tls=tls or tls_cert is not None,
-            tls_cert=tls_cert,
-            tls_key=tls_key,
-            http_port=http_port,
-            cff_timeout_ms=cff_timeout_ms,
-            **_viewer_options(
-                mechanism, policy, function, cloudfront_function, response_headers_policy
-            ),
+            extensions=_collector(no_collector, collector_env or [], collector_secret),
+            cloudfront_functions=[parse_cloudfront_function(t) for t in cloudfront_function or []],
+            response_headers_policies=[
+                parse_response_headers_policy(t) for t in response_headers_policy or []
+            ],
+            **_mechanism(mechanism, policy, bool(functions)),
         )
-        if http_port is not None and not config.tls:
-            raise ServeError("--http-port redirects to HTTPS, so it needs --tls")
-        if origin_ca is not None and not origin_ca.is_file():
-            raise ServeError(f"--origin-ca {origin_ca}: no such file")
-        if not (0 <= port <= 65535):
-            raise ServeError("--port must be between 0 and 65535")
-        if not 0 <= min_ttl <= default_ttl <= max_ttl:
-            raise ServeError("TTLs must satisfy 0 <= --min-ttl <= --default-ttl <= --max-ttl")
-        prepared = prepare(config)
+        prepared = prepare(ServeConfig(**fields))
         implicit = policy is None and chosen is not None
         asyncio.run(run(prepared, lambda running: _banner(running, implicit)))
+    except ServeConfigError as exc:
+        fail(exc.render(flag_for_field), EXIT_USAGE)
     except ServeError as exc:
         fail(str(exc), EXIT_USAGE)
 
 
-def _viewer_options(
-    mechanism: str,
-    policy: Path | None,
-    function: list[str] | None,
-    cloudfront_function: list[str] | None,
-    response_headers_policy: list[str] | None,
-) -> dict[str, Any]:
-    """ServeConfig settings for CloudFront Functions and response headers policies, including
-    the policy compiled to the chosen mechanism (the emulator never imports the compilers)."""
-    from edgeshield.emulator.serve import ServeError
-    from edgeshield.emulator.viewer_stage import (
-        FunctionSource,
-        parse_behaviour_option,
-        parse_function_file_option,
-    )
+# ServeConfig fields whose flag is not "--" + the field name with dashes.
+_FLAGS = {
+    "functions": "--function",
+    "cache": "--no-cache",
+    "reload": "--no-reload",
+    "cloudfront_functions": "--cloudfront-function",
+    "response_headers_policies": "--response-headers-policy",
+}
 
-    try:
-        functions = [parse_function_file_option(t) for t in cloudfront_function or []]
-        policies = [parse_behaviour_option(t) for t in response_headers_policy or []]
-    except ValueError as exc:
-        raise ServeError(str(exc)) from None
-    settings: dict[str, Any] = {
-        "cloudfront_functions": functions,
-        "response_headers_policies": policies,
-    }
+
+def flag_for_field(name: str) -> str:
+    """The serve flag that sets ServeConfig field ``name``, for error messages."""
+    return _FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def _same_named(values: dict[str, Any], config: type) -> dict[str, Any]:
+    """The options named like a field of ``config`` (--port is ``port``): they pass through
+    unchanged; the others are turned into fields by hand."""
+    names = {f.name for f in dataclasses.fields(config)}
+    return {name: value for name, value in values.items() if name in names}
+
+
+def _mechanism(mechanism: str, policy: Path | None, with_functions: bool) -> dict[str, Any]:
+    """ServeConfig settings for a policy applied by a response headers policy or a CloudFront
+    Function: the policy compiled to that mechanism here, so the emulator never imports the
+    compilers of ``edgeshield.targets``."""
+    from edgeshield.emulator.pipeline.viewer_stage import FunctionSource
+    from edgeshield.emulator.runner import ServeError
+
     if mechanism == "lambda-edge":
-        return settings
+        return {}
     if mechanism not in ("response-headers-policy", "cloudfront-function"):
         raise ServeError(
             f"--mechanism {mechanism!r}: use lambda-edge, response-headers-policy or cloudfront-function"
         )
-    if function:
+    if with_functions:
         raise ServeError("--mechanism applies to the policy; with --function there is none")
     from edgeshield.policy import PolicyError, load_and_compile
     from edgeshield.targets import cff, rhp
@@ -309,36 +146,38 @@ def _viewer_options(
         raise ServeError(
             "; ".join(p.format() for p in exc.problems if p.severity == "error")
         ) from None
-    settings["policy_function"] = False
     if mechanism == "response-headers-policy":
-        settings["generated_policies"] = [("*", rhp.config(compiled, "edgeshield"))]
         for reason in rhp.reasons(compiled):  # policy text: never read as markup
             out.print(
                 f"edgeshield: the response headers policy is not exact: {reason}", markup=False
             )
-    else:
-        code = cff.generate(compiled)
-        if not code.fits:
-            raise ServeError(
-                f"the generated CloudFront Function is {code.size:,} bytes, over 10 KB"
-            )
-        settings["generated_functions"] = [
-            FunctionSource("viewer-response", "edgeshield-security-headers", code.code)
-        ]
-    return settings
+        return {
+            "policy_function": False,
+            "generated_policies": [("*", rhp.config(compiled, "edgeshield"))],
+        }
+    code = cff.generate(compiled)
+    if not code.fits:
+        raise ServeError(f"the generated CloudFront Function is {code.size:,} bytes, over 10 KB")
+    source = FunctionSource("viewer-response", "edgeshield-security-headers", code.code)
+    return {"policy_function": False, "generated_functions": [source]}
 
 
-def _collector(env: list[str], secret: str | None) -> Any:
-    from edgeshield.emulator.collector_route import CollectorExtension, CollectorOptions
-    from edgeshield.emulator.serve import ServeError
+def _collector(off: bool, env: list[str], secret: str | None) -> list[Any]:
+    """The CSP-report collector as a serve extension ([] with --no-collector)."""
+    from edgeshield.emulator.pipeline.collector_route import CollectorExtension, CollectorOptions
+    from edgeshield.emulator.runner import ServeError
 
+    if off:
+        if env or secret is not None:
+            raise ServeError("--collector-env and --collector-secret need the collector on")
+        return []
     environment = {}
     for item in env:
         name, sep, value = item.partition("=")
         if not sep or not name.isidentifier():
             raise ServeError(f"--collector-env {item!r} must look like NAME=VALUE")
         environment[name] = value
-    return CollectorExtension(CollectorOptions(environment, secret), _violation)
+    return [CollectorExtension(CollectorOptions(environment, secret), _violation)]
 
 
 def _violation(text: str) -> None:

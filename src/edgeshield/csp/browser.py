@@ -29,13 +29,17 @@ import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
 
+from edgeshield.report_route import REPORT_PATH
+
+if TYPE_CHECKING:
+    from edgeshield.policy import CompiledPolicy
+
 CHROMIUM: Final = os.environ.get("EDGESHIELD_CHROMIUM", "/usr/bin/chromium")
-REPORT_PATH: Final = "/_edgeshield/csp-report"  # where the presets send reports
 # A root, headless, offline machine: no sandbox (root), no background traffic; reports
 # delivered within a second instead of batched for up to a minute.
 CHROMIUM_ARGS: Final = (
@@ -334,14 +338,14 @@ async def local_edge(
     origin: Path,
     *,
     policy: Path | None = None,
-    compiled: dict[str, Any] | None = None,
+    compiled: CompiledPolicy | None = None,
 ) -> AsyncIterator[LocalEdge]:
     """The emulator in front of ``origin`` over TLS with edgeshield's function: the policy file
     exactly as ``serve --policy`` loads it, or an already compiled policy (the crawl's
     report-only candidate). Its state (certificate, logs, staged bundle) lives in a temporary
     directory that is removed afterwards."""
     from edgeshield.bundle import stage
-    from edgeshield.emulator.serve import BUILD_DIR, ServeConfig, ServeError, prepare, start
+    from edgeshield.emulator.runner import BUILD_DIR, ServeConfig, ServeError, prepare, start
 
     inbox = ReportInbox()
     state = Path(tempfile.mkdtemp(prefix="edgeshield-csp-"))

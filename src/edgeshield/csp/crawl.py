@@ -25,11 +25,14 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import unquote, urlsplit
 
 from edgeshield.csp.browser import Violation, dedupe, launch, local_edge, settle, watched_context
 from edgeshield.csp.verify import html_pages
+
+if TYPE_CHECKING:
+    from edgeshield.policy.compiled import CompiledPolicy, PolicyBody
 
 # Where the browser looks when a directive is absent (CSP Level 3 fallback lists).
 FALLBACK: Final[dict[str, tuple[str, ...]]] = {
@@ -340,7 +343,7 @@ def with_report_sample(value: str) -> str:
     return render(directives)
 
 
-def report_only_policy(compiled: dict[str, Any], csp: str) -> dict[str, Any]:
+def report_only_policy(compiled: CompiledPolicy, csp: str) -> CompiledPolicy:
     """A copy of a compiled policy that sends ``csp`` (plus ``'report-sample'``) as
     Content-Security-Policy-Report-Only instead of any enforced CSP, rules included."""
     header = [_CSP_RO, "Content-Security-Policy-Report-Only", with_report_sample(csp), True]
@@ -363,7 +366,8 @@ def report_only_policy(compiled: dict[str, Any], csp: str) -> dict[str, Any]:
         return out
 
     # Without the per-page table: the candidate is the union, which covers every page.
-    body = {k: v for k, v in compiled.items() if k not in ("digest", "csp_pages")}
+    kept = {k: v for k, v in compiled.items() if k not in ("digest", "csp_pages")}
+    body = cast("PolicyBody", kept)  # a compiled policy less its digest and per-page table
     body["headers"] = convert(compiled.get("headers", []), header)
     body["rules"] = [
         {**rule, "set": convert(rule.get("set", []), None)} for rule in compiled.get("rules", [])

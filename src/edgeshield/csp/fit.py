@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 from urllib.parse import quote
 
 from edgeshield.csp.cssscan import scan_css
@@ -314,66 +315,88 @@ def _ordered(table: dict[str, set[str]]) -> dict[str, list[str]]:
     return {d: _sorted(table[d]) for d in sorted(table, key=directive_key) if table[d]}
 
 
+_INLINE_KINDS: Final = {"script-src": "script", "style-src": "style"}
+
+
 def plan(result: FitResult, base: dict[str, list[str]], options: FitOptions = FitOptions()) -> Plan:
     """Decide what to write, given the policy's own CSP directives ``base`` (without any earlier
     fitted additions). Pure."""
-    inline_kinds = {"script-src": "script", "style-src": "style"}
-    forced: dict[str, set[str]] = {}
-    for directive, kind in inline_kinds.items():
-        if kind in options.unsafe_inline:
-            forced.setdefault(directive, set()).add(UNSAFE_INLINE)
-    if options.unsafe_eval:
-        forced.setdefault("script-src", set()).add(UNSAFE_EVAL)
+    forced = _forced(options)
     # A hash in a directive turns its 'unsafe-inline' off in browsers: where 'unsafe-inline' is
     # (asked for, or already in the policy) hashes must stay out.
     no_hashes = {
         d
-        for d in inline_kinds
+        for d in _INLINE_KINDS
         if UNSAFE_INLINE in forced.get(d, set())
         or UNSAFE_INLINE in (effective_sources(base, d) or [])
     }
     dropped: dict[str, set[str]] = {}
-
-    def clean(table: dict[str, set[str]]) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        for directive, sources in table.items():
-            keep = set(sources)
-            if directive in no_hashes:
-                gone = {s for s in keep if s.startswith("'sha") or s == UNSAFE_HASHES}
-                dropped.setdefault(directive, set()).update(gone)
-                keep -= gone
-            # Already allowed by the policy itself: nothing to add.
-            keep -= set(effective_sources(base, directive) or [])
-            if keep:
-                out[directive] = keep
-        return out
-
-    site = clean(result.sources_for_site())
+    site = _needed(result.sources_for_site(), base, no_hashes, dropped)
     for directive, sources in forced.items():
         site.setdefault(directive, set()).update(sources)
-    pages = {p: clean(result.sources_for_page_only(p)) for p in sorted(result.pages)}
-
-    union: dict[str, set[str]] = {d: set(s) for d, s in site.items()}
-    for table in pages.values():
-        for d, s in table.items():
-            union.setdefault(d, set()).update(s)
-    union_value = render(merge_sources(base, _ordered(union)))
-
+    pages = {
+        p: _needed(result.sources_for_page_only(p), base, no_hashes, dropped)
+        for p in sorted(result.pages)
+    }
+    union = _merged(site, *pages.values())
+    union_bytes = len(render(merge_sources(base, _ordered(union))))
     variants = {json_key(t) for t in pages.values()}
     per_page = options.mode == "per-page" or (
-        options.mode == "auto" and len(union_value) > options.max_union and len(variants) > 1
+        options.mode == "auto" and union_bytes > options.max_union and len(variants) > 1
     )
+    left_out = {d: _sorted(s) for d, s in dropped.items()}
     if not per_page:
-        return Plan(
-            "union",
-            _ordered(union),
-            {},
-            len(union_value),
-            len(union_value),
-            "every page",
-            {d: _sorted(s) for d, s in dropped.items()},
-        )
-    # Sources every page has move to the shared part; each page keeps only its own.
+        return Plan("union", _ordered(union), {}, union_bytes, union_bytes, "every page", left_out)
+    fitted, own = _split(site, pages)
+    largest, largest_page = _largest(base, fitted, own)
+    return Plan("per-page", _ordered(fitted), own, union_bytes, largest, largest_page, left_out)
+
+
+def _forced(options: FitOptions) -> dict[str, set[str]]:
+    """The keywords the user asked for: 'unsafe-inline' per kind, 'unsafe-eval'."""
+    forced: dict[str, set[str]] = {}
+    for directive, kind in _INLINE_KINDS.items():
+        if kind in options.unsafe_inline:
+            forced.setdefault(directive, set()).add(UNSAFE_INLINE)
+    if options.unsafe_eval:
+        forced.setdefault("script-src", set()).add(UNSAFE_EVAL)
+    return forced
+
+
+def _needed(
+    table: dict[str, set[str]],
+    base: dict[str, list[str]],
+    no_hashes: set[str],
+    dropped: dict[str, set[str]],
+) -> dict[str, set[str]]:
+    """``table`` without what the policy allows already and without hashes (recorded in
+    ``dropped``) in the directives where 'unsafe-inline' must keep working."""
+    out: dict[str, set[str]] = {}
+    for directive, sources in table.items():
+        keep = set(sources)
+        if directive in no_hashes:
+            gone = {s for s in keep if s.startswith("'sha") or s == UNSAFE_HASHES}
+            dropped.setdefault(directive, set()).update(gone)
+            keep -= gone
+        keep -= set(effective_sources(base, directive) or [])
+        if keep:
+            out[directive] = keep
+    return out
+
+
+def _merged(*tables: dict[str, set[str]]) -> dict[str, set[str]]:
+    merged: dict[str, set[str]] = {}
+    for table in tables:
+        for d, s in table.items():
+            merged.setdefault(d, set()).update(s)
+    return merged
+
+
+def _split(
+    site: dict[str, set[str]], pages: dict[str, dict[str, set[str]]]
+) -> tuple[dict[str, set[str]], dict[str, dict[str, list[str]]]]:
+    """Per-page mode: (the sources every page gets, each page's own sources). Sources every
+    page has move to the shared part; each page keeps only its own."""
     common: dict[str, set[str]] = {}
     if pages:
         tables = list(pages.values())
@@ -381,9 +404,7 @@ def plan(result: FitResult, base: dict[str, list[str]], options: FitOptions = Fi
             shared = set.intersection(*(t.get(d, set()) for t in tables))
             if shared:
                 common[d] = shared
-    fitted = {d: set(s) for d, s in site.items()}
-    for d, s in common.items():
-        fitted.setdefault(d, set()).update(s)
+    fitted = _merged(site, common)
     # A site's 404 page is what CloudFront's custom error response serves for every missing
     # path, where the function only sees that path: what it needs goes to every page.
     for page in ERROR_PAGES:
@@ -391,27 +412,25 @@ def plan(result: FitResult, base: dict[str, list[str]], options: FitOptions = Fi
             fitted.setdefault(d, set()).update(s)
             common.setdefault(d, set()).update(s)
     own: dict[str, dict[str, list[str]]] = {}
-    shared_value = render(merge_sources(base, _ordered(fitted)))
-    largest, largest_page = len(shared_value), "pages without sources of their own"
-    fitted_base = merge_sources(base, _ordered(fitted))
     for page, table in pages.items():
         rest = {d: s - common.get(d, set()) for d, s in table.items()}
         rest = {d: s for d, s in rest.items() if s}
-        if not rest:
-            continue
-        own[page] = _ordered(rest)
-        size = len(render(merge_sources(fitted_base, own[page])))
+        if rest:
+            own[page] = _ordered(rest)
+    return fitted, own
+
+
+def _largest(
+    base: dict[str, list[str]], fitted: dict[str, set[str]], own: dict[str, dict[str, list[str]]]
+) -> tuple[int, str]:
+    """The largest CSP header value any page gets in per-page mode, and that page."""
+    fitted_base = merge_sources(base, _ordered(fitted))
+    largest, largest_page = len(render(fitted_base)), "pages without sources of their own"
+    for page, sources in own.items():
+        size = len(render(merge_sources(fitted_base, sources)))
         if size > largest:
             largest, largest_page = size, page
-    return Plan(
-        "per-page",
-        _ordered(fitted),
-        own,
-        len(union_value),
-        largest,
-        largest_page,
-        {d: _sorted(s) for d, s in dropped.items()},
-    )
+    return largest, largest_page
 
 
 def json_key(table: dict[str, set[str]]) -> str:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 from urllib.parse import quote
 
 from edgeshield.csp.browser import (
@@ -88,31 +88,23 @@ def html_pages(origin: Path) -> list[str]:
     return found
 
 
+class VerifyOptions(TypedDict, total=False):
+    """How much to check and how patiently (the defaults are ``verify_site_async``'s)."""
+
+    pages: int | None  # the first N pages in ``html_pages`` order; None: every page
+    paths: Sequence[str] | None  # exactly these site paths instead
+    jobs: int  # pages loaded at once (tabs of one browser context)
+    timeout_ms: float  # per page load
+    settle_ms: float  # quiet time after the network went idle
+    chromium: str | None  # the browser executable; None: EDGESHIELD_CHROMIUM or Debian's
+
+
 def verify_site(
-    origin: Path,
-    policy: Path | None = None,
-    *,
-    pages: int | None = None,
-    paths: Sequence[str] | None = None,
-    jobs: int = DEFAULT_JOBS,
-    timeout_ms: float = 15_000,
-    settle_ms: float = 250,
-    chromium: str | None = None,
+    origin: Path, policy: Path | None = None, **options: Unpack[VerifyOptions]
 ) -> VerifyReport:
     """Check ``origin`` (a site folder) under ``policy`` (None: the strict preset), every page
     or the first ``pages``, or exactly ``paths``. Raises BrowserMissing or EdgeStartError."""
-    return asyncio.run(
-        verify_site_async(
-            origin,
-            policy,
-            pages=pages,
-            paths=paths,
-            jobs=jobs,
-            timeout_ms=timeout_ms,
-            settle_ms=settle_ms,
-            chromium=chromium,
-        )
-    )
+    return asyncio.run(verify_site_async(origin, policy, **options))
 
 
 async def verify_site_async(
@@ -135,26 +127,7 @@ async def verify_site_async(
     async with launch(chromium) as browser, local_edge(origin, policy=policy) as edge:
         context = await watched_context(browser, edge.url, seen.append)
         report.startup_seconds = time.perf_counter() - started
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        for path in todo:
-            queue.put_nowait(path)
-
-        async def worker() -> None:
-            page = await context.new_page()
-            try:
-                while True:
-                    try:
-                        path = queue.get_nowait()
-                    except asyncio.QueueEmpty:
-                        return
-                    error = await _check(page, edge.url + path, timeout_ms, settle_ms)
-                    report.pages.append(path)
-                    if error is not None:
-                        report.errors.append(PageError(path, error))
-            finally:
-                await page.close()
-
-        await asyncio.gather(*(worker() for _ in range(max(1, min(jobs, len(todo) or 1)))))
+        await _check_pages(context, edge.url, todo, report, jobs, timeout_ms, settle_ms)
         if edge.inbox.bodies or any(v.disposition for v in seen):
             await asyncio.sleep(0.5)  # last Reporting-API batch (--short-reporting-delay)
         await context.close()
@@ -164,6 +137,39 @@ async def verify_site_async(
     report.errors.sort(key=lambda e: todo.index(e.page) if e.page in todo else 0)
     report.violations = dedupe(seen)
     return report
+
+
+async def _check_pages(
+    context: Any,
+    base_url: str,
+    todo: list[str],
+    report: VerifyReport,
+    jobs: int,
+    timeout_ms: float,
+    settle_ms: float,
+) -> None:
+    """Load every path of ``todo`` in up to ``jobs`` tabs of ``context``, recording each path
+    and its error (if any) on ``report`` in the order they finish."""
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for path in todo:
+        queue.put_nowait(path)
+
+    async def worker() -> None:
+        page = await context.new_page()
+        try:
+            while True:
+                try:
+                    path = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                error = await _check(page, base_url + path, timeout_ms, settle_ms)
+                report.pages.append(path)
+                if error is not None:
+                    report.errors.append(PageError(path, error))
+        finally:
+            await page.close()
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(jobs, len(todo) or 1)))))
 
 
 async def _check(page: Any, url: str, timeout_ms: float, settle_ms: float) -> str | None:

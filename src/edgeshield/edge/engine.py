@@ -11,6 +11,7 @@ from edgeshield.edge.pages import PageCsp
 
 TYPE_CHECKING = False  # typing costs ~2.7 ms of cold start; only the type checker needs it
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 # Defence in depth: the policy validator already refuses these, but the engine must never
@@ -92,7 +93,7 @@ class _Rule:
 
 
 class Engine:
-    def __init__(self, compiled: dict[str, Any]) -> None:
+    def __init__(self, compiled: Mapping[str, Any]) -> None:
         self.compiled = compiled
         self.rules = [_Rule(r) for r in compiled.get("rules", [])]
         self.base = self._build(())

@@ -26,9 +26,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 
 from edgeshield.cloudfront.rules import MAX_REQUEST_HEADER_BYTES, MAX_URL_BYTES
-from edgeshield.emulator.answers import PAGE_BAD_REQUEST, Answer, answer_for
-from edgeshield.emulator.origin import Body, wire_text
 from edgeshield.emulator.pipeline import Edge, EdgeResponse, ViewerRequest
+from edgeshield.emulator.pipeline.answers import PAGE_BAD_REQUEST, Answer, answer_for
+from edgeshield.emulator.pipeline.origin_fetch import Body, wire_text
 from edgeshield.safetext import printable
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ class EdgeServer:
         """CloudFront's answer to http:// under redirect-to-https: 301 to the same URL."""
         from aiohttp import web
 
-        from edgeshield.emulator.answers import redirect_page
+        from edgeshield.emulator.pipeline.answers import redirect_page
 
         target = request.raw_path
         refused = _refusal(request)

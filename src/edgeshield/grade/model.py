@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgeshield.grade.headers import Headers
+from edgeshield.grade.parse.headers import Headers
 
 # The Origin the Observatory sends with its CORS preflight.
 OBSERVATORY_ORIGIN = "https://http-observatory.security.mozilla.org"

@@ -6,9 +6,9 @@ Pure: the only file access is reading a policy file or a packaged preset.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from edgeshield.policy.compile import compile_policy, dumps
+from edgeshield.policy.compiled import CompiledPages, CompiledPolicy, CompiledRule
 from edgeshield.policy.load import load_policy, parse_policy
 from edgeshield.policy.model import Match, Policy, Rule
 from edgeshield.policy.presets import DEFAULT_PRESET, PRESETS, preset_text
@@ -32,7 +32,7 @@ def load(path: Path | None) -> tuple[Policy, list[Problem]]:
     return policy, problems
 
 
-def load_and_compile(path: Path | None) -> dict[str, Any]:
+def load_and_compile(path: Path | None) -> CompiledPolicy:
     """The compiled artifact for ``path`` (None = the built-in strict preset)."""
     policy, _warnings = load(path)
     return compile_policy(policy)
@@ -41,6 +41,9 @@ def load_and_compile(path: Path | None) -> dict[str, Any]:
 __all__ = [
     "DEFAULT_PRESET",
     "PRESETS",
+    "CompiledPages",
+    "CompiledPolicy",
+    "CompiledRule",
     "Match",
     "Policy",
     "PolicyError",

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
+from edgeshield.policy.compiled import CompiledPolicy, CompiledRule, HeaderRow, PolicyBody
 from edgeshield.policy.csp_pages import compile_pages
 from edgeshield.policy.headers import HeaderSetting
 from edgeshield.policy.model import Policy, Rule
@@ -50,11 +52,11 @@ def glob_to_regex(pattern: str) -> str:
     return "^" + "".join(out) + "$"
 
 
-def _headers(settings: tuple[HeaderSetting, ...]) -> list[list[Any]]:
+def _headers(settings: tuple[HeaderSetting, ...]) -> list[HeaderRow]:
     return [[s.name, s.key, s.value, s.override] for s in settings]
 
 
-def _rule(rule: Rule) -> dict[str, Any]:
+def _rule(rule: Rule) -> CompiledRule:
     match = rule.match
     return {
         "name": rule.name,
@@ -67,8 +69,8 @@ def _rule(rule: Rule) -> dict[str, Any]:
     }
 
 
-def compile_policy(policy: Policy) -> dict[str, Any]:
-    body: dict[str, Any] = {
+def compile_policy(policy: Policy) -> CompiledPolicy:
+    body: PolicyBody = {
         "format": FORMAT,
         "trigger": policy.trigger,
         "headers": _headers(policy.headers),
@@ -85,6 +87,6 @@ def compile_policy(policy: Policy) -> dict[str, Any]:
     return {**body, "digest": digest}
 
 
-def dumps(compiled: dict[str, Any]) -> str:
+def dumps(compiled: Mapping[str, Any]) -> str:
     """Canonical JSON: the same policy always gives the same bytes (reproducible bundles)."""
     return json.dumps(compiled, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

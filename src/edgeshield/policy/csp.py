@@ -10,7 +10,7 @@ import base64
 import binascii
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from edgeshield.policy.problems import Finding
 
@@ -123,20 +123,26 @@ def _hint(name: str, choices: Iterable[str]) -> str:
 
 def check_source(directive: str, source: str) -> list[Finding]:
     """Problems with one source expression in a source-list directive."""
-    where = directive
     lower = source.lower()
     if source in KEYWORDS or lower in KEYWORDS:
         return []
     if (control := _CONTROL_RE.search(source)) is not None:
         return [
             (
-                where,
+                directive,
                 f"source {source!r} holds the control character {control.group(0)!r}",
                 "header values may not contain control characters (CloudFront rejects them "
                 "with a 502); remove it",
                 "error",
             )
         ]
+    if source.startswith("'"):
+        return _quoted_source(directive, source)
+    return _unquoted_source(directive, source, lower)
+
+
+def _unquoted_source(where: str, source: str, lower: str) -> list[Finding]:
+    """A keyword, nonce or hash that lost its quotes, else a scheme or host source."""
     if lower in _BARE_KEYWORDS:
         quoted = _BARE_KEYWORDS[lower]
         return [
@@ -156,6 +162,11 @@ def check_source(directive: str, source: str) -> list[Finding]:
                 "error",
             )
         ]
+    return _host_source(where, source)
+
+
+def _quoted_source(where: str, source: str) -> list[Finding]:
+    """A quoted source that is not a plain keyword: a nonce, a hash, or a mistake."""
     if source.startswith("'nonce-"):
         if not _NONCE_RE.match(source):
             return [
@@ -175,15 +186,8 @@ def check_source(directive: str, source: str) -> list[Finding]:
             )
         ]
     if source.lower().startswith(("'sha256-", "'sha384-", "'sha512-")):
-        match = _HASH_RE.match(source)
-        if match:
-            algorithm, digest = match.group(1).lower(), match.group(2)
-            try:
-                raw = base64.b64decode(digest.replace("-", "+").replace("_", "/"), validate=True)
-            except (binascii.Error, ValueError):
-                raw = b""
-            if len(raw) == _HASH_BYTES[algorithm]:
-                return []
+        if _hash_ok(source):
+            return []
         return [
             (
                 where,
@@ -192,15 +196,31 @@ def check_source(directive: str, source: str) -> list[Finding]:
                 "error",
             )
         ]
-    if source.startswith("'"):
-        return [
-            (
-                where,
-                f"unknown keyword {source!r}",
-                "allowed keywords: " + ", ".join(sorted(KEYWORDS)) + ", 'nonce-…', 'sha256-…'",
-                "error",
-            )
-        ]
+    return [
+        (
+            where,
+            f"unknown keyword {source!r}",
+            "allowed keywords: " + ", ".join(sorted(KEYWORDS)) + ", 'nonce-…', 'sha256-…'",
+            "error",
+        )
+    ]
+
+
+def _hash_ok(source: str) -> bool:
+    """A hash source whose base64 (either alphabet) decodes to its algorithm's digest size."""
+    match = _HASH_RE.match(source)
+    if not match:
+        return False
+    algorithm, digest = match.group(1).lower(), match.group(2)
+    try:
+        raw = base64.b64decode(digest.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == _HASH_BYTES[algorithm]
+
+
+def _host_source(where: str, source: str) -> list[Finding]:
+    """A scheme or host source: valid, and warned about when it allows too much."""
     if _VALUE_CHARS_RE.search(source):
         return [
             (
@@ -210,44 +230,40 @@ def check_source(directive: str, source: str) -> list[Finding]:
                 "error",
             )
         ]
+    if not (_SCHEME_RE.match(source) or _HOST_RE.match(source)):
+        return [
+            (
+                where,
+                f"invalid source expression {source!r}",
+                "use a keyword like 'self', a scheme like https:, a host like cdn.example.com or https://*.example.com:443/path, a nonce or a hash",
+                "error",
+            )
+        ]
     findings: list[Finding] = []
-    if _SCHEME_RE.match(source) or _HOST_RE.match(source):
-        if lower in _WILDCARDS and directive in ("script-src", "script-src-elem", "default-src"):
-            findings.append(
-                (
-                    where,
-                    f"{source!r} allows scripts from almost anywhere",
-                    "list the exact origins you load scripts from, or use hashes",
-                    "warning",
-                )
+    lower = source.lower()
+    if lower in _WILDCARDS and where in ("script-src", "script-src-elem", "default-src"):
+        findings.append(
+            (
+                where,
+                f"{source!r} allows scripts from almost anywhere",
+                "list the exact origins you load scripts from, or use hashes",
+                "warning",
             )
-        elif lower in ("*", "http:", "https:", "http://*", "https://*"):
-            findings.append(
-                (
-                    where,
-                    f"wildcard source {source!r}",
-                    "list the exact origins instead",
-                    "warning",
-                )
-            )
-        if lower.startswith("http:") or lower.startswith("http://"):
-            findings.append(
-                (
-                    where,
-                    f"insecure scheme in {source!r}",
-                    "use https:// so the resource cannot be swapped in transit",
-                    "warning",
-                )
-            )
-        return findings
-    return [
-        (
-            where,
-            f"invalid source expression {source!r}",
-            "use a keyword like 'self', a scheme like https:, a host like cdn.example.com or https://*.example.com:443/path, a nonce or a hash",
-            "error",
         )
-    ]
+    elif lower in ("*", "http:", "https:", "http://*", "https://*"):
+        findings.append(
+            (where, f"wildcard source {source!r}", "list the exact origins instead", "warning")
+        )
+    if lower.startswith("http:") or lower.startswith("http://"):
+        findings.append(
+            (
+                where,
+                f"insecure scheme in {source!r}",
+                "use https:// so the resource cannot be swapped in transit",
+                "warning",
+            )
+        )
+    return findings
 
 
 # frame-ancestors takes only hosts, schemes, 'self' and 'none' (CSP3 ancestor-source-list);
@@ -346,104 +362,7 @@ def check_directives(directives: dict[str, list[str]], mode: str) -> list[Findin
     """Validate a whole policy given as directive -> sources (names already lower-cased)."""
     findings: list[Finding] = []
     for name, sources in directives.items():
-        if name in DEAD_DIRECTIVES:
-            findings.append(
-                (name, f"directive {name!r} does nothing", DEAD_DIRECTIVES[name], "warning")
-            )
-            continue
-        if name not in KNOWN_DIRECTIVES:
-            hint = _hint(name, KNOWN_DIRECTIVES)
-            findings.append(
-                (
-                    name,
-                    f"unknown directive {name!r}",
-                    hint or "see the CSP Level 3 directive list in docs/policy.md",
-                    "error",
-                )
-            )
-            continue
-        if mode == "report-only" and name in IGNORED_IN_REPORT_ONLY:
-            findings.append(
-                (
-                    name,
-                    f"{name!r} is ignored in a report-only policy",
-                    "move it to an enforced policy or remove it",
-                    "warning",
-                )
-            )
-        if name in NO_VALUE_DIRECTIVES and sources:
-            findings.append((name, f"{name!r} takes no value", "use an empty list: []", "error"))
-        elif name in SOURCE_LIST_DIRECTIVES:
-            if not sources:
-                findings.append(
-                    (
-                        name,
-                        f"{name} has no sources, which browsers read as 'none'",
-                        "write [\"'none'\"] if that is what you mean",
-                        "warning",
-                    )
-                )
-            if "'none'" in (s.lower() for s in sources) and len(sources) > 1:
-                findings.append(
-                    (
-                        name,
-                        "'none' combined with other sources",
-                        "'none' must be the only source; drop it or the others",
-                        "error",
-                    )
-                )
-            for source in sources:
-                found = check_source(name, source)
-                findings.extend(_navigation_source(name, source) or found)
-        elif name == "sandbox":
-            for token in sources:
-                if token.lower() not in SANDBOX_TOKENS:
-                    hint = _hint(token.lower(), SANDBOX_TOKENS)
-                    findings.append(
-                        (
-                            name,
-                            f"unknown sandbox flag {token!r}",
-                            hint or "allowed: " + ", ".join(sorted(SANDBOX_TOKENS)),
-                            "error",
-                        )
-                    )
-        elif name == "report-to" and len(sources) != 1:
-            findings.append(
-                (
-                    name,
-                    "report-to takes exactly one endpoint name",
-                    'e.g. report-to = ["csp"] with a matching Reporting-Endpoints entry',
-                    "error",
-                )
-            )
-        elif name == "report-uri":
-            if not sources:
-                findings.append(
-                    (
-                        name,
-                        "report-uri has no URL",
-                        'e.g. report-uri = ["/_edgeshield/csp-report"]',
-                        "error",
-                    )
-                )
-            for url in sources:
-                findings.extend(check_report_url(name, url, secure_only=False))
-        elif name == "require-trusted-types-for" and sources != ["'script'"]:
-            bare = [s for s in sources if s.lower() == "script"]
-            findings.append(
-                (
-                    name,
-                    "require-trusted-types-for takes exactly 'script'"
-                    + (
-                        " with the single quotes"
-                        if bare
-                        else f", not {' '.join(sources) or 'nothing'!r}"
-                    ),
-                    "write require-trusted-types-for = [\"'script'\"]; browsers ignore anything else",
-                    "error",
-                )
-            )
-
+        findings.extend(_check_directive(name, sources, mode))
     findings.extend(_check_script_policy(directives))
     if mode == "report-only" and not ({"report-uri", "report-to"} & directives.keys()):
         findings.append(
@@ -455,6 +374,135 @@ def check_directives(directives: dict[str, list[str]], mode: str) -> list[Findin
             )
         )
     return findings
+
+
+def _check_directive(name: str, sources: list[str], mode: str) -> list[Finding]:
+    """One directive: known and alive, then its value by the kind of directive it is."""
+    if name in DEAD_DIRECTIVES:
+        return [(name, f"directive {name!r} does nothing", DEAD_DIRECTIVES[name], "warning")]
+    if name not in KNOWN_DIRECTIVES:
+        hint = _hint(name, KNOWN_DIRECTIVES)
+        return [
+            (
+                name,
+                f"unknown directive {name!r}",
+                hint or "see the CSP Level 3 directive list in docs/policy.md",
+                "error",
+            )
+        ]
+    findings: list[Finding] = []
+    if mode == "report-only" and name in IGNORED_IN_REPORT_ONLY:
+        findings.append(
+            (
+                name,
+                f"{name!r} is ignored in a report-only policy",
+                "move it to an enforced policy or remove it",
+                "warning",
+            )
+        )
+    if name in NO_VALUE_DIRECTIVES:
+        if sources:
+            findings.append((name, f"{name!r} takes no value", "use an empty list: []", "error"))
+    elif name in SOURCE_LIST_DIRECTIVES:
+        findings.extend(_check_source_list(name, sources))
+    elif (check := _VALUE_CHECKS.get(name)) is not None:
+        findings.extend(check(sources))
+    return findings
+
+
+def _check_source_list(name: str, sources: list[str]) -> list[Finding]:
+    findings: list[Finding] = []
+    if not sources:
+        findings.append(
+            (
+                name,
+                f"{name} has no sources, which browsers read as 'none'",
+                "write [\"'none'\"] if that is what you mean",
+                "warning",
+            )
+        )
+    if "'none'" in (s.lower() for s in sources) and len(sources) > 1:
+        findings.append(
+            (
+                name,
+                "'none' combined with other sources",
+                "'none' must be the only source; drop it or the others",
+                "error",
+            )
+        )
+    for source in sources:
+        found = check_source(name, source)
+        findings.extend(_navigation_source(name, source) or found)
+    return findings
+
+
+def _check_sandbox(sources: list[str]) -> list[Finding]:
+    findings: list[Finding] = []
+    for token in sources:
+        if token.lower() not in SANDBOX_TOKENS:
+            hint = _hint(token.lower(), SANDBOX_TOKENS)
+            findings.append(
+                (
+                    "sandbox",
+                    f"unknown sandbox flag {token!r}",
+                    hint or "allowed: " + ", ".join(sorted(SANDBOX_TOKENS)),
+                    "error",
+                )
+            )
+    return findings
+
+
+def _check_report_to(sources: list[str]) -> list[Finding]:
+    if len(sources) == 1:
+        return []
+    return [
+        (
+            "report-to",
+            "report-to takes exactly one endpoint name",
+            'e.g. report-to = ["csp"] with a matching Reporting-Endpoints entry',
+            "error",
+        )
+    ]
+
+
+def _check_report_uri(sources: list[str]) -> list[Finding]:
+    findings: list[Finding] = []
+    if not sources:
+        findings.append(
+            (
+                "report-uri",
+                "report-uri has no URL",
+                'e.g. report-uri = ["/_edgeshield/csp-report"]',
+                "error",
+            )
+        )
+    for url in sources:
+        findings.extend(check_report_url("report-uri", url, secure_only=False))
+    return findings
+
+
+def _check_trusted_types(sources: list[str]) -> list[Finding]:
+    if sources == ["'script'"]:
+        return []
+    bare = [s for s in sources if s.lower() == "script"]
+    return [
+        (
+            "require-trusted-types-for",
+            "require-trusted-types-for takes exactly 'script'"
+            + (" with the single quotes" if bare else f", not {' '.join(sources) or 'nothing'!r}"),
+            "write require-trusted-types-for = [\"'script'\"]; browsers ignore anything else",
+            "error",
+        )
+    ]
+
+
+# Directives whose value is not a source list, by name -> the check of their value.
+_VALUE_CHECKS: dict[str, Callable[[list[str]], list[Finding]]] = {
+    "sandbox": _check_sandbox,
+    "report-to": _check_report_to,
+    "report-uri": _check_report_uri,
+    "require-trusted-types-for": _check_trusted_types,
+}
 
 
 def _check_script_policy(directives: dict[str, list[str]]) -> list[Finding]:

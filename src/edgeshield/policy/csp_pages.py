@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeshield.policy import csp
+from edgeshield.policy.compiled import CompiledPages, VariantPart
 from edgeshield.policy.problems import Problem
 
 FORMAT = 1
@@ -99,130 +100,122 @@ def _line_of(text: str, path: str | None) -> int:
     return text.count("\n", 0, at + 1) + 1 if at >= 0 else 1
 
 
+@dataclass(frozen=True)
+class _Manifest:
+    """The manifest's text, for problems that name its file and the line of their page."""
+
+    file: str
+    text: str = ""
+
+    def problem(self, where: str, what: str, fix: str, page: str | None = None) -> Problem:
+        return Problem(where, what, fix, file=self.file, line=_line_of(self.text, page))
+
+
+# Sources that belong in the policy's directives, never in one page's additions.
+_NOT_PER_PAGE = ("'none'", "'unsafe-inline'", "'unsafe-eval'")
+
+
 def load_manifest(path: Path, shown: str, header: str) -> tuple[CspPages | None, list[Problem]]:
     """Read and validate a manifest; every problem names ``shown`` (the path as written in the
     policy, resolved) and the line of the page it is about."""
-    file = str(path)
-
-    def problem(where: str, what: str, fix: str, page: str | None = None) -> Problem:
-        return Problem(where, what, fix, file=file, line=_line_of(text, page))
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
-        return None, [
-            problem(
-                "per-page",
-                f"no such file (named by {shown})",
-                "run `edgeshield csp fit --origin DIR` to write it, or remove per-page",
-            )
-        ]
-    except (OSError, UnicodeDecodeError) as exc:
-        text = ""
-        return None, [problem("per-page", f"cannot read it ({exc})", "a manifest is UTF-8 JSON")]
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        line = getattr(exc, "lineno", 1)
-        return None, [
-            Problem(
-                "per-page",
-                f"not valid JSON: {getattr(exc, 'msg', exc)}",
-                "re-run `edgeshield csp fit`, which writes it",
-                file=file,
-                line=line,
-            )
-        ]
-    problems: list[Problem] = []
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        return None, [
-            problem(
-                "format",
-                "not an edgeshield CSP manifest of format 1",
-                "re-run `edgeshield csp fit`, which writes it",
-            )
-        ]
+    manifest, data, problems = _read_manifest(path, shown)
+    if manifest is None:
+        return None, problems
     index = data.get("index-document", INDEX_DOCUMENT)
     if not isinstance(index, str) or not index or "/" in index:
         problems.append(
-            problem("index-document", f"invalid {index!r}", 'a file name like "index.html"')
+            manifest.problem(
+                "index-document", f"invalid {index!r}", 'a file name like "index.html"'
+            )
         )
         index = INDEX_DOCUMENT
     raw_pages = data.get("pages")
     if not isinstance(raw_pages, dict):
         return None, [
             *problems,
-            problem("pages", "missing or not an object", "an object of request path -> directives"),
+            manifest.problem(
+                "pages", "missing or not an object", "an object of request path -> directives"
+            ),
         ]
     pages: dict[str, dict[str, tuple[str, ...]]] = {}
     for page, table in raw_pages.items():
-        if not page.startswith("/") or any(c.isspace() or ord(c) < 0x20 for c in page):
-            problems.append(
-                problem(
-                    f"pages.{page}",
-                    "not a request path",
-                    "start with / and hold no spaces or control characters",
-                    page,
-                )
-            )
-            continue
-        if not isinstance(table, dict):
-            problems.append(
-                problem(
-                    f"pages.{page}",
-                    "must be an object of directive -> sources",
-                    '{"script-src": ["\'sha256-…\'"]}',
-                    page,
-                )
-            )
-            continue
-        entry: dict[str, tuple[str, ...]] = {}
-        for directive, sources in table.items():
-            where = f"pages.{page}.{directive}"
-            if directive not in PAGE_DIRECTIVES:
-                problems.append(
-                    problem(
-                        where,
-                        f"{directive!r} cannot be set per page",
-                        "fetch directives, base-uri or form-action",
-                        page,
-                    )
-                )
-                continue
-            if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-                problems.append(
-                    problem(
-                        where, "sources must be a list of strings", "e.g. [\"'sha256-…'\"]", page
-                    )
-                )
-                continue
-            bad = False
-            for source in sources:
-                for _w, what, fix, severity in csp.check_source(directive, source):
-                    if severity == "error" or source.lower() in (
-                        "'none'",
-                        "'unsafe-inline'",
-                        "'unsafe-eval'",
-                    ):
-                        problems.append(problem(where, what, fix, page))
-                        bad = True
-                if source.lower() in ("'none'", "'unsafe-inline'", "'unsafe-eval'", "*"):
-                    problems.append(
-                        problem(
-                            where,
-                            f"{source} does not belong in a per-page manifest",
-                            "put it in the policy's directives",
-                            page,
-                        )
-                    )
-                    bad = True
-            if not bad:
-                entry[directive] = tuple(sources)
-        pages[page] = entry
+        entry = _page(manifest, page, table, problems)
+        if entry is not None:
+            pages[page] = entry
     if any(p.severity == "error" for p in problems):
         return None, problems
-    return CspPages(header, file, index, pages), problems
+    return CspPages(header, manifest.file, index, pages), problems
+
+
+def _read_manifest(
+    path: Path, shown: str
+) -> tuple[_Manifest | None, dict[str, Any], list[Problem]]:
+    """The manifest's JSON object, if the file reads, parses and says format 1."""
+    manifest = _Manifest(str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fix = "run `edgeshield csp fit --origin DIR` to write it, or remove per-page"
+        return None, {}, [manifest.problem("per-page", f"no such file (named by {shown})", fix)]
+    except (OSError, UnicodeDecodeError) as exc:
+        what = f"cannot read it ({exc})"
+        return None, {}, [manifest.problem("per-page", what, "a manifest is UTF-8 JSON")]
+    rerun = "re-run `edgeshield csp fit`, which writes it"
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        what = f"not valid JSON: {getattr(exc, 'msg', exc)}"
+        line = getattr(exc, "lineno", 1)
+        return None, {}, [Problem("per-page", what, rerun, file=manifest.file, line=line)]
+    manifest = _Manifest(manifest.file, text)
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        what = "not an edgeshield CSP manifest of format 1"
+        return None, {}, [manifest.problem("format", what, rerun)]
+    return manifest, data, []
+
+
+def _page(
+    manifest: _Manifest, page: str, table: Any, problems: list[Problem]
+) -> dict[str, tuple[str, ...]] | None:
+    """One page's directive -> sources, the usable ones (None: the page itself is unusable)."""
+    if not page.startswith("/") or any(c.isspace() or ord(c) < 0x20 for c in page):
+        fix = "start with / and hold no spaces or control characters"
+        problems.append(manifest.problem(f"pages.{page}", "not a request path", fix, page))
+        return None
+    if not isinstance(table, dict):
+        what = "must be an object of directive -> sources"
+        fix = '{"script-src": ["\'sha256-…\'"]}'
+        problems.append(manifest.problem(f"pages.{page}", what, fix, page))
+        return None
+    entry: dict[str, tuple[str, ...]] = {}
+    for directive, sources in table.items():
+        found = _page_sources(directive, sources)
+        if not found:
+            entry[directive] = tuple(sources)
+            continue
+        where = f"pages.{page}.{directive}"
+        problems.extend(manifest.problem(where, what, fix, page) for what, fix in found)
+    return entry
+
+
+def _page_sources(directive: str, sources: Any) -> list[tuple[str, str]]:
+    """What is wrong with one page's sources for ``directive``, as (what, fix); [] = usable."""
+    if directive not in PAGE_DIRECTIVES:
+        return [
+            (f"{directive!r} cannot be set per page", "fetch directives, base-uri or form-action")
+        ]
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        return [("sources must be a list of strings", "e.g. [\"'sha256-…'\"]")]
+    found: list[tuple[str, str]] = []
+    for source in sources:
+        lower = source.lower()
+        for _w, what, fix, severity in csp.check_source(directive, source):
+            if severity == "error" or lower in _NOT_PER_PAGE:
+                found.append((what, fix))
+        if lower in _NOT_PER_PAGE or lower == "*":
+            what = f"{source} does not belong in a per-page manifest"
+            found.append((what, "put it in the policy's directives"))
+    return found
 
 
 def request_aliases(path: str, index_document: str) -> list[str]:
@@ -238,19 +231,19 @@ def request_aliases(path: str, index_document: str) -> list[str]:
     return aliases
 
 
-def compile_pages(pages: CspPages, name: str, key: str, base_value: str) -> dict[str, Any]:
+def compile_pages(pages: CspPages, name: str, key: str, base_value: str) -> CompiledPages:
     """The edge's table: base directives as parts, variants as (index, replacement) lists
     (index -1 appends), and request path -> variant."""
     base, _duplicates = csp.parse_raw(base_value)
     names = list(base)
     parts = [" ".join([n, *base[n]]) for n in names]
-    variants: list[list[list[Any]]] = []
+    variants: list[list[VariantPart]] = []
     seen: dict[str, int] = {}
     exact: dict[str, int] = {}
     aliased: dict[str, int] = {}
     for path in sorted(pages.pages):
         merged = merge_sources(base, {d: list(s) for d, s in pages.pages[path].items()})
-        variant: list[list[Any]] = [
+        variant: list[VariantPart] = [
             [i, " ".join([n, *merged[n]])] for i, n in enumerate(names) if merged[n] != base[n]
         ]
         variant += [[-1, " ".join([n, *merged[n]])] for n in merged if n not in base]

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeshield.cloudfront.rules import is_disallowed, is_read_only
 from edgeshield.targets import facts
 from edgeshield.targets.merge import lambda_only_features
+
+if TYPE_CHECKING:
+    from edgeshield.policy.compiled import CompiledPolicy, CompiledRule
 
 TRIGGER = "viewer-response"
 
@@ -119,7 +122,7 @@ def _touchable(name: str) -> bool:
     return not is_read_only(name, TRIGGER) and not is_disallowed(name)
 
 
-def _rule(rule: dict[str, Any]) -> dict[str, Any]:
+def _rule(rule: CompiledRule) -> dict[str, Any]:
     return {
         "p": rule.get("paths"),
         "t": rule.get("types"),
@@ -130,14 +133,14 @@ def _rule(rule: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _untouchable(compiled: dict[str, Any]) -> list[str]:
+def _untouchable(compiled: CompiledPolicy) -> list[str]:
     names = [n for n, *_ in compiled.get("headers", [])] + list(compiled.get("remove", []))
     for rule in compiled.get("rules", []):
         names += [n for n, *_ in rule.get("set", [])] + list(rule.get("remove", []))
     return sorted({n for n in names if not _touchable(n)})
 
 
-def generate(compiled: dict[str, Any]) -> FunctionCode:
+def generate(compiled: CompiledPolicy) -> FunctionCode:
     """The function's source for the compiled policy."""
     data: dict[str, Any] = {
         "h": [[n, v, bool(o)] for n, _k, v, o in compiled.get("headers", []) if _touchable(n)],
@@ -155,7 +158,7 @@ def generate(compiled: dict[str, Any]) -> FunctionCode:
     return FunctionCode(code, len(code.encode("utf-8")))
 
 
-def reasons(compiled: dict[str, Any]) -> list[str]:
+def reasons(compiled: CompiledPolicy) -> list[str]:
     """Why a viewer-response CloudFront Function cannot give exactly the policy's headers."""
     out: list[str] = []
     fn = generate(compiled)

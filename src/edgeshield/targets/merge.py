@@ -7,21 +7,24 @@ still carry it; the merge follows the edge engine's order (drop, remove, set; la
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edgeshield.policy.compiled import CompiledPolicy, CompiledRule
 
 
 @dataclass(frozen=True)
 class Base:
     headers: dict[str, tuple[str, str, bool]]  # name -> (wire key, value, override)
     remove: tuple[str, ...]
-    conditional: tuple[dict[str, Any], ...]  # compiled rules that depend on the response
+    conditional: tuple[CompiledRule, ...]  # compiled rules that depend on the response
 
 
-def is_conditional(rule: dict[str, Any]) -> bool:
+def is_conditional(rule: CompiledRule) -> bool:
     return bool(rule.get("paths") or rule.get("types") or rule.get("statuses"))
 
 
-def merge(compiled: dict[str, Any], rules: list[dict[str, Any]]) -> Base:
+def merge(compiled: CompiledPolicy, rules: list[CompiledRule]) -> Base:
     adds: dict[str, tuple[str, str, bool]] = {
         n: (k, v, bool(o)) for n, k, v, o in compiled.get("headers", [])
     }
@@ -39,13 +42,13 @@ def merge(compiled: dict[str, Any], rules: list[dict[str, Any]]) -> Base:
     return Base(adds, tuple(dict.fromkeys(remove)), ())
 
 
-def base(compiled: dict[str, Any]) -> Base:
+def base(compiled: CompiledPolicy) -> Base:
     rules = list(compiled.get("rules", []))
     merged = merge(compiled, [r for r in rules if not is_conditional(r)])
     return Base(merged.headers, merged.remove, tuple(r for r in rules if is_conditional(r)))
 
 
-def condition_kinds(rule: dict[str, Any]) -> list[str]:
+def condition_kinds(rule: CompiledRule) -> list[str]:
     """What a rule varies by, in words: 'path', 'content type', 'status'."""
     kinds = []
     if rule.get("paths"):
@@ -57,7 +60,7 @@ def condition_kinds(rule: dict[str, Any]) -> list[str]:
     return kinds
 
 
-def lambda_only_features(compiled: dict[str, Any]) -> list[str]:
+def lambda_only_features(compiled: CompiledPolicy) -> list[str]:
     """What the policy asks of the Lambda@Edge function itself, beyond headers."""
     out = []
     if compiled.get("metrics"):

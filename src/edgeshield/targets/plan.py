@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeshield.targets import cff, facts, rhp
+
+if TYPE_CHECKING:
+    from edgeshield.policy.compiled import CompiledPolicy
 
 LAMBDA_EDGE_MEMORY_MB = 128  # what edgeshield's CDK construct gives the function
 LAMBDA_EDGE_DURATION_MS = 1.0  # measured ~µs per response; billing rounds up to 1 ms
@@ -78,7 +81,7 @@ def _money(value: float) -> float:
     return round(value, 6)
 
 
-def _rhp(compiled: dict[str, Any], traffic: Traffic) -> Mechanism:
+def _rhp(compiled: CompiledPolicy, traffic: Traffic) -> Mechanism:
     why = rhp.reasons(compiled)
     return Mechanism(
         "response-headers-policy",
@@ -90,7 +93,7 @@ def _rhp(compiled: dict[str, Any], traffic: Traffic) -> Mechanism:
     )
 
 
-def _cff(compiled: dict[str, Any], traffic: Traffic) -> Mechanism:
+def _cff(compiled: CompiledPolicy, traffic: Traffic) -> Mechanism:
     why = cff.reasons(compiled)
     n = traffic.requests_per_month
     cost = n / 1e6 * facts.CFF_PRICE_PER_MILLION
@@ -105,7 +108,7 @@ def _cff(compiled: dict[str, Any], traffic: Traffic) -> Mechanism:
     )
 
 
-def _lambda(compiled: dict[str, Any], traffic: Traffic) -> Mechanism:
+def _lambda(compiled: CompiledPolicy, traffic: Traffic) -> Mechanism:
     trigger = compiled.get("trigger", "origin-response")
     n = traffic.requests_per_month
     if trigger == "origin-response":
@@ -131,7 +134,7 @@ def _lambda(compiled: dict[str, Any], traffic: Traffic) -> Mechanism:
 _PREFERENCE = {name: i for i, name in enumerate(facts.MECHANISMS)}
 
 
-def plan(compiled: dict[str, Any], traffic: Traffic | None = None) -> PlanResult:
+def plan(compiled: CompiledPolicy, traffic: Traffic | None = None) -> PlanResult:
     traffic = traffic or Traffic()
     mechanisms = [_rhp(compiled, traffic), _cff(compiled, traffic), _lambda(compiled, traffic)]
     exact = [m for m in mechanisms if m.exact]

@@ -10,10 +10,13 @@ CloudFormation ``ResponseHeadersPolicyConfig`` when it can.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeshield.targets import facts
 from edgeshield.targets.merge import Base, base, condition_kinds, lambda_only_features
+
+if TYPE_CHECKING:
+    from edgeshield.policy.compiled import CompiledPolicy
 
 _HSTS = re.compile(r"^max-age=(\d+)(; includeSubDomains)?(; preload)?$")
 _XSS = re.compile(r"^(0|1)(?:; mode=block|; report=(\S+))?$")
@@ -80,7 +83,7 @@ def _security(name: str, value: str, override: bool) -> tuple[str, dict[str, Any
     return "XSSProtection", entry
 
 
-def _analyse(compiled: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _analyse(compiled: CompiledPolicy) -> tuple[dict[str, Any], list[str]]:
     b: Base = base(compiled)
     reasons: list[str] = []
     for rule in b.conditional:
@@ -146,13 +149,13 @@ def _analyse(compiled: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return config, reasons
 
 
-def reasons(compiled: dict[str, Any]) -> list[str]:
+def reasons(compiled: CompiledPolicy) -> list[str]:
     """Why a response headers policy cannot give exactly the headers the policy gives; []
     when it can."""
     return _analyse(compiled)[1]
 
 
-def config(compiled: dict[str, Any], name: str, comment: str = "") -> dict[str, Any]:
+def config(compiled: CompiledPolicy, name: str, comment: str = "") -> dict[str, Any]:
     """The ``ResponseHeadersPolicyConfig`` for the policy (best effort when ``reasons`` is not
     empty: what does not fit is left out)."""
     body, _reasons = _analyse(compiled)
@@ -163,7 +166,7 @@ def config(compiled: dict[str, Any], name: str, comment: str = "") -> dict[str, 
     return out
 
 
-def cloudformation(compiled: dict[str, Any], name: str = "edgeshield") -> dict[str, Any]:
+def cloudformation(compiled: CompiledPolicy, name: str = "edgeshield") -> dict[str, Any]:
     """A CloudFormation template holding the policy as one resource, with its id as output."""
     digest = str(compiled.get("digest", ""))
     policy_name = f"{name}-{digest}"[:128] if digest else name

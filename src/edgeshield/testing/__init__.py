@@ -5,7 +5,7 @@ judges its result. The pytest plugin (``edgeshield.testing.plugin``, loaded auto
 edgeshield is installed) wraps both as the ``local_edge`` and ``invoke_edge`` fixtures.
 """
 
-from edgeshield.emulator.invoke import InvokeResult, invoke
+from edgeshield.emulator.functions.invoke import InvokeResult, invoke
 from edgeshield.testing.local_edge import EdgeResponse, LocalEdge
 
 __all__ = ["EdgeResponse", "InvokeResult", "LocalEdge", "invoke"]

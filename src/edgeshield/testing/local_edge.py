@@ -18,7 +18,7 @@ from typing import Any
 
 from edgeshield.cloudfront.rules import TRIGGERS
 from edgeshield.emulator.logstore import read_events
-from edgeshield.emulator.serve import (
+from edgeshield.emulator.runner import (
     FunctionOption,
     Running,
     ServeConfig,

@@ -29,7 +29,7 @@ import pytest
 # that has edgeshield installed, and most of those sessions never touch an edge.
 if TYPE_CHECKING:
     from edgeshield.cloudfront.rules import Trigger
-    from edgeshield.emulator.invoke import InvokeResult
+    from edgeshield.emulator.functions.invoke import InvokeResult
     from edgeshield.testing.local_edge import LocalEdge
 
 LocalEdgeFactory = Callable[..., "LocalEdge"]
@@ -70,7 +70,7 @@ def local_edge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Local
 
 @pytest.fixture
 def invoke_edge(request: pytest.FixtureRequest) -> InvokeEdge:
-    from edgeshield.emulator.invoke import invoke
+    from edgeshield.emulator.functions.invoke import invoke
 
     root = Path(str(request.config.rootpath))
 

@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from edgeshield.grade import Headers, analyze_scan
-from edgeshield.grade.csp_parser import CspInvalid, parse_csp
 from edgeshield.grade.model import OBSERVATORY_ORIGIN, Response, ScanInput
+from edgeshield.grade.parse.csp import CspInvalid, parse_csp
 
 OBS_DIR = os.environ.get("EDGESHIELD_OBSERVATORY_DIR", "")
 HARNESS = Path(__file__).with_name("observatory_harness.mjs")

@@ -8,17 +8,20 @@ function version for nothing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from edgeshield import bundle
 from edgeshield.packaging import stage_collector, stage_hasher
 
+if TYPE_CHECKING:
+    from edgeshield.policy.compiled import CompiledPolicy
 
-def stage_edge(compiled: dict[str, Any], dest: Path) -> Path:
+
+def stage_edge(compiled: CompiledPolicy, dest: Path) -> Path:
     return bundle.stage(compiled, dest)
 
 
-def stage_all(compiled: dict[str, Any], root: Path) -> dict[str, Path]:
+def stage_all(compiled: CompiledPolicy, root: Path) -> dict[str, Path]:
     """Write the three trees under ``root``; returns their directories by role."""
     return {
         "edge": stage_edge(compiled, root / "edge"),

@@ -27,7 +27,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
-from edgeshield.aws.cdk.nag import suppress
+from edgeshield.aws.cdk.nag import skip_checkov, suppress
 
 # The newest Python "Restrictions on Lambda@Edge", "Supported runtimes" lists. The bundle also runs
 # unchanged on python3.12.
@@ -73,14 +73,6 @@ def _ack_basic_role(role: IConstruct) -> None:
     )
 
 
-def add_checkov_skips(function: lambda_.IFunction, skips: list[tuple[str, str]]) -> None:
-    resource = function.node.default_child
-    assert isinstance(resource, lambda_.CfnFunction)
-    resource.add_metadata(
-        "checkov", {"skip": [{"id": check, "comment": why} for check, why in skips]}
-    )
-
-
 class EdgeFunction(Construct):
     """A versioned Lambda@Edge function from a code directory. ``version`` is what a
     distribution's association must reference."""
@@ -122,7 +114,7 @@ class EdgeFunction(Construct):
             function.apply_removal_policy(RemovalPolicy.RETAIN)
             self.function = function
             self.version: lambda_.IVersion = function.current_version
-            add_checkov_skips(function, EDGE_SKIPS)
+            skip_checkov(function, EDGE_SKIPS)
             target: Any = function
         else:
             # The role must live in the us-east-1 stack with the function; EdgeFunction makes
@@ -134,7 +126,7 @@ class EdgeFunction(Construct):
             self.role = edge.role
             # The function and its role live in the companion stack: acknowledge them there.
             target = edge.lambda_
-            add_checkov_skips(edge.lambda_, EDGE_SKIPS)
+            skip_checkov(edge.lambda_, EDGE_SKIPS)
             _ack_basic_role(edge.lambda_)  # its role is a child of the function there
         suppress(
             target,

@@ -1,9 +1,12 @@
-"""cdk-nag (AwsSolutions) wiring: every acknowledged finding carries its reason next to the
-construct it concerns, and the reasons are copied into the template metadata for auditors."""
+"""Acknowledged findings of cdk-nag (AwsSolutions) and checkov: every one carries its reason
+next to the construct it concerns, and the reasons are copied into the template metadata for
+auditors."""
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
+from collections.abc import Sequence
+
+from aws_cdk import Acknowledgment, CfnResource, Validations
 from constructs import IConstruct
 
 
@@ -21,4 +24,14 @@ def add_checks(app: IConstruct) -> None:
 
     Validations.of(app).add_plugins(
         AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True)
+    )
+
+
+def skip_checkov(scope: IConstruct, skips: Sequence[tuple[str, str]]) -> None:
+    """Record checkov skips, ``(check id, reason)``, on ``scope``'s CloudFormation resource
+    (``scope`` itself when it is one, else its default child)."""
+    resource = scope if isinstance(scope, CfnResource) else scope.node.default_child
+    assert isinstance(resource, CfnResource), scope.node.path
+    resource.add_metadata(
+        "checkov", {"skip": [{"id": check, "comment": why} for check, why in skips]}
     )

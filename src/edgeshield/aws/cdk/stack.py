@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, CfnParameter, CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, CfnParameter, CfnResource, Duration, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -21,18 +21,21 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from edgeshield.aws.cdk.collector import KEY_USER_ACTIONS, CspCollector
+from edgeshield.aws.cdk.buckets import private_bucket
+from edgeshield.aws.cdk.collector import KEY_USER_ACTIONS, CspCollector, encrypted_for
 from edgeshield.aws.cdk.edge import EDGE_REGION, EdgeFunction
-from edgeshield.aws.cdk.nag import suppress
-from edgeshield.aws.cdk.names import STACK_NAME_RE
-from edgeshield.aws.collector import SECRET_HEADER
+from edgeshield.aws.cdk.nag import skip_checkov, suppress
+from edgeshield.aws.cdk.names import (
+    CIPHERTEXT_PARAMETER,
+    KEY_OUTPUT,
+    PREVIOUS_PARAMETER,
+    SECRET_PARAMETER,
+    STACK_NAME_RE,
+)
 from edgeshield.aws.kms_env import CONTEXT_KEY
 from edgeshield.packaging import EDGE_HANDLER, HASHER_HANDLER
+from edgeshield.report_route import REPORT_PATH, SECRET_HEADER
 
-REPORT_PATH = "/_edgeshield/csp-report"
-SECRET_PARAMETER = "CollectorSecret"
-CIPHERTEXT_PARAMETER = "CollectorSecretCiphertext"
-PREVIOUS_PARAMETER = "CollectorPreviousSecretCiphertext"
 PROVIDER_REASON = (
     "CDK's deploy-time provider that reads the edge version ARN from SSM; CloudFormation "
     "calls it synchronously a few times per deployment, it needs no VPC, DLQ or reservation"
@@ -71,67 +74,19 @@ def function_names(stack_name: str) -> dict[str, str]:
 
 
 class EdgeShieldStack(Stack):
+    """Built in the order CloudFormation needs: parameters, the access-log bucket, the header
+    mechanism and the two regular/edge functions, the origin, the distribution, then what
+    watches and explains it (acknowledgements, the key users' policy, alarms, outputs)."""
+
     def __init__(
         self, scope: Construct, construct_id: str, *, config: StackConfig, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        if not STACK_NAME_RE.match(self.stack_name):
-            raise ValueError(
-                f"stack name {self.stack_name!r}: use letters, digits and '-' (at most 41), "
-                "starting with a letter; it prefixes the function names"
-            )
-        if config.certificate_arn and not config.domain_names:
-            raise ValueError("a certificate needs at least one domain name")
+        _check_names(self.stack_name, config)
         names = function_names(self.stack_name)
         self.config = config
-
-        secret = CfnParameter(
-            self,
-            SECRET_PARAMETER,
-            type="String",
-            no_echo=True,
-            min_length=1,
-            default=SECRET_PLACEHOLDER,
-            description="Shared secret CloudFront sends to the collector (edgeshield deploy "
-            "--rotate-secret sets it together with its ciphertext)",
-        )
-        ciphertext = CfnParameter(
-            self,
-            CIPHERTEXT_PARAMETER,
-            type="String",
-            no_echo=True,  # not secret, but CloudFormation's linter cannot know that
-            default="",
-            description=f"Base64 KMS ciphertext of the secret, context {CONTEXT_KEY}="
-            f"{names['collector']}",
-        )
-        previous = CfnParameter(
-            self,
-            PREVIOUS_PARAMETER,
-            type="String",
-            no_echo=True,
-            default="",
-            description="Ciphertext of the secret being rotated out; accepted until retired",
-        )
-
-        self.access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            versioned=True,
-            # CloudFront standard logging writes with ACLs.
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        # No AwsSolutions-S1 acknowledgement: cdk-nag itself exempts a bucket that receives
-        # other buckets' access logs (test_every_acknowledgement_matches_a_finding).
-        _checkov_skip(
-            self.access_logs,
-            [("CKV_AWS_18", "this is the access-log bucket; logging it into itself would loop")],
-        )
-
+        secret, ciphertext, previous = self._secret_parameters(names["collector"])
+        self.access_logs = self._access_logs_bucket()
         headers = self._headers_mechanism(config, names["edge"])
         self.hasher = EdgeFunction(
             self,
@@ -152,30 +107,87 @@ class EdgeShieldStack(Stack):
             access_logs_bucket=self.access_logs,
             key_user_role_arns=config.key_user_role_arns,
         )
+        origin = self._site_origin(config)
+        report_behavior = self._report_behavior(secret.value_as_string)
+        self.distribution = self._distribution(config, origin, headers, report_behavior)
+        self._acknowledge_distribution(config)
+        self._key_users_policy(names["collector"], config.key_user_role_arns)
+        self._alarms()
+        self._notify(config.alarm_topic_arn)
+        self._outputs(names)
+        self._skip_cdk_providers()
 
+    def _secret_parameters(
+        self, collector_name: str
+    ) -> tuple[CfnParameter, CfnParameter, CfnParameter]:
+        """The collector's shared secret, its KMS ciphertext and the one being rotated out
+        (``edgeshield deploy --rotate-secret`` sets all three)."""
+        secret = CfnParameter(
+            self,
+            SECRET_PARAMETER,
+            type="String",
+            no_echo=True,
+            min_length=1,
+            default=SECRET_PLACEHOLDER,
+            description="Shared secret CloudFront sends to the collector (edgeshield deploy "
+            "--rotate-secret sets it together with its ciphertext)",
+        )
+        ciphertext = CfnParameter(
+            self,
+            CIPHERTEXT_PARAMETER,
+            type="String",
+            no_echo=True,  # not secret, but CloudFormation's linter cannot know that
+            default="",
+            description=f"Base64 KMS ciphertext of the secret, context {CONTEXT_KEY}="
+            f"{collector_name}",
+        )
+        previous = CfnParameter(
+            self,
+            PREVIOUS_PARAMETER,
+            type="String",
+            no_echo=True,
+            default="",
+            description="Ciphertext of the secret being rotated out; accepted until retired",
+        )
+        return secret, ciphertext, previous
+
+    def _access_logs_bucket(self) -> s3.Bucket:
+        bucket = private_bucket(
+            self,
+            "AccessLogs",
+            # CloudFront standard logging writes with ACLs.
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+        )
+        # No AwsSolutions-S1 acknowledgement: cdk-nag itself exempts a bucket that receives
+        # other buckets' access logs (test_every_acknowledgement_matches_a_finding).
+        skip_checkov(
+            bucket,
+            [("CKV_AWS_18", "this is the access-log bucket; logging it into itself would loop")],
+        )
+        return bucket
+
+    def _site_origin(self, config: StackConfig) -> cloudfront.IOrigin:
+        """The user's HTTPS origin, or a private bucket that only this distribution reads."""
         self.site_bucket: s3.Bucket | None = None
-        origin: cloudfront.IOrigin
         if config.origin_domain:
-            origin = origins.HttpOrigin(
+            return origins.HttpOrigin(
                 config.origin_domain,
                 protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
                 origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
             )
-        else:
-            self.site_bucket = s3.Bucket(
-                self,
-                "Site",
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                encryption=s3.BucketEncryption.S3_MANAGED,
-                enforce_ssl=True,
-                versioned=True,
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                server_access_logs_bucket=self.access_logs,
-                server_access_logs_prefix="site-bucket/",
-                removal_policy=RemovalPolicy.RETAIN,
-            )
-            origin = origins.S3BucketOrigin.with_origin_access_control(self.site_bucket)
+        self.site_bucket = private_bucket(
+            self,
+            "Site",
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="site-bucket/",
+        )
+        return origins.S3BucketOrigin.with_origin_access_control(self.site_bucket)
 
+    def _report_behavior(self, secret: str) -> cloudfront.BehaviorOptions:
+        """``REPORT_PATH``: uncached, signed (OAC) to the collector's URL with the shared secret,
+        the body hashed at origin-request because OAC signs the payload's SHA-256."""
         report_requests = cloudfront.OriginRequestPolicy(
             self,
             "ReportRequests",
@@ -186,12 +198,38 @@ class EdgeShieldStack(Stack):
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
             query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
         )
+        return cloudfront.BehaviorOptions(
+            origin=origins.FunctionUrlOrigin.with_origin_access_control(
+                self.collector.url,
+                custom_headers={SECRET_HEADER: secret},
+                read_timeout=Duration.seconds(15),
+            ),
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+            origin_request_policy=report_requests,
+            edge_lambdas=[
+                cloudfront.EdgeLambda(
+                    event_type=cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
+                    function_version=self.hasher.version,
+                    include_body=True,
+                )
+            ],
+        )
+
+    def _distribution(
+        self,
+        config: StackConfig,
+        origin: cloudfront.IOrigin,
+        headers: dict[str, Any],
+        report_behavior: cloudfront.BehaviorOptions,
+    ) -> cloudfront.Distribution:
         certificate = (
             acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn)
             if config.certificate_arn
             else None
         )
-        self.distribution = cloudfront.Distribution(
+        return cloudfront.Distribution(
             self,
             "Distribution",
             comment=f"edgeshield {self.stack_name}",
@@ -202,26 +240,7 @@ class EdgeShieldStack(Stack):
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
                 **headers,
             ),
-            additional_behaviors={
-                REPORT_PATH: cloudfront.BehaviorOptions(
-                    origin=origins.FunctionUrlOrigin.with_origin_access_control(
-                        self.collector.url,
-                        custom_headers={SECRET_HEADER: secret.value_as_string},
-                        read_timeout=Duration.seconds(15),
-                    ),
-                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-                    allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
-                    cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
-                    origin_request_policy=report_requests,
-                    edge_lambdas=[
-                        cloudfront.EdgeLambda(
-                            event_type=cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
-                            function_version=self.hasher.version,
-                            include_body=True,
-                        )
-                    ],
-                )
-            },
+            additional_behaviors={REPORT_PATH: report_behavior},
             certificate=certificate,
             domain_names=list(config.domain_names) or None,
             # The default *.cloudfront.net certificate has a fixed policy: only set it with ours.
@@ -234,75 +253,74 @@ class EdgeShieldStack(Stack):
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             web_acl_id=config.web_acl_arn,
         )
-        self._acknowledge_distribution(config)
-        self._key_users_policy(names["collector"], config.key_user_role_arns)
-        self._alarms()
-        if config.alarm_topic_arn:
-            topic = sns.Topic.from_topic_arn(self, "AlarmTopic", config.alarm_topic_arn)
-            for alarm in (self.collector_errors, self.distribution_5xx):
-                if alarm is not None:
-                    alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
-                    alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
-        self._outputs(names)
-        self._skip_cdk_providers()
 
     def _headers_mechanism(self, config: StackConfig, name: str) -> dict[str, Any]:
         """The default behaviour's settings that put the security headers on responses."""
         self.headers: EdgeFunction | None = None
-        if config.mechanism == "lambda-edge":
-            self.headers = EdgeFunction(
-                self,
-                "Headers",
-                code_dir=config.edge_code,
-                handler=EDGE_HANDLER,
-                function_name=name,
-                description="edgeshield security headers (origin-response)",
+        build = {
+            "lambda-edge": self._edge_headers,
+            "response-headers-policy": self._policy_headers,
+            "cloudfront-function": self._function_headers,
+        }.get(config.mechanism)
+        if build is None:
+            raise ValueError(
+                f"mechanism {config.mechanism!r}: use lambda-edge, response-headers-policy or "
+                "cloudfront-function"
             )
-            return {
-                "edge_lambdas": [
-                    cloudfront.EdgeLambda(
-                        event_type=cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE,
-                        function_version=self.headers.version,
-                    )
-                ]
-            }
-        if config.mechanism == "response-headers-policy":
-            if not config.headers_policy_config:
-                raise ValueError("the response headers policy mechanism needs the policy's config")
-            body = {**config.headers_policy_config, "Name": name}
-            policy = CfnResource(
-                self,
-                "HeadersPolicy",
-                type="AWS::CloudFront::ResponseHeadersPolicy",
-                properties={"ResponseHeadersPolicyConfig": body},
-            )
-            return {
-                "response_headers_policy": cloudfront.ResponseHeadersPolicy.from_response_headers_policy_id(
-                    self, "HeadersPolicyRef", policy.ref
-                )
-            }
-        if config.mechanism == "cloudfront-function":
-            if not config.function_code:
-                raise ValueError("the CloudFront Function mechanism needs the function's code")
-            function = cloudfront.Function(
-                self,
-                "HeadersCfFunction",
-                code=cloudfront.FunctionCode.from_inline(config.function_code),
-                runtime=cloudfront.FunctionRuntime.JS_2_0,
-                function_name=name,
-                comment="edgeshield security headers (viewer-response)",
-            )
-            return {
-                "function_associations": [
-                    cloudfront.FunctionAssociation(
-                        function=function, event_type=cloudfront.FunctionEventType.VIEWER_RESPONSE
-                    )
-                ]
-            }
-        raise ValueError(
-            f"mechanism {config.mechanism!r}: use lambda-edge, response-headers-policy or "
-            "cloudfront-function"
+        return build(config, name)
+
+    def _edge_headers(self, config: StackConfig, name: str) -> dict[str, Any]:
+        self.headers = EdgeFunction(
+            self,
+            "Headers",
+            code_dir=config.edge_code,
+            handler=EDGE_HANDLER,
+            function_name=name,
+            description="edgeshield security headers (origin-response)",
         )
+        return {
+            "edge_lambdas": [
+                cloudfront.EdgeLambda(
+                    event_type=cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE,
+                    function_version=self.headers.version,
+                )
+            ]
+        }
+
+    def _policy_headers(self, config: StackConfig, name: str) -> dict[str, Any]:
+        if not config.headers_policy_config:
+            raise ValueError("the response headers policy mechanism needs the policy's config")
+        body = {**config.headers_policy_config, "Name": name}
+        policy = CfnResource(
+            self,
+            "HeadersPolicy",
+            type="AWS::CloudFront::ResponseHeadersPolicy",
+            properties={"ResponseHeadersPolicyConfig": body},
+        )
+        return {
+            "response_headers_policy": cloudfront.ResponseHeadersPolicy.from_response_headers_policy_id(
+                self, "HeadersPolicyRef", policy.ref
+            )
+        }
+
+    def _function_headers(self, config: StackConfig, name: str) -> dict[str, Any]:
+        if not config.function_code:
+            raise ValueError("the CloudFront Function mechanism needs the function's code")
+        function = cloudfront.Function(
+            self,
+            "HeadersCfFunction",
+            code=cloudfront.FunctionCode.from_inline(config.function_code),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+            function_name=name,
+            comment="edgeshield security headers (viewer-response)",
+        )
+        return {
+            "function_associations": [
+                cloudfront.FunctionAssociation(
+                    function=function, event_type=cloudfront.FunctionEventType.VIEWER_RESPONSE
+                )
+            ]
+        }
 
     def _skip_cdk_providers(self) -> None:
         """Outside us-east-1 CDK adds a provider Lambda that reads the edge version's ARN from
@@ -313,14 +331,12 @@ class EdgeShieldStack(Stack):
                 and child.cfn_resource_type == "AWS::Lambda::Function"
                 and "CustomResourceProvider" in child.node.path
             ):
-                child.add_metadata(
-                    "checkov",
-                    {
-                        "skip": [
-                            {"id": check, "comment": PROVIDER_REASON}
-                            for check in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117")
-                        ]
-                    },
+                skip_checkov(
+                    child,
+                    [
+                        (check, PROVIDER_REASON)
+                        for check in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117")
+                    ],
                 )
 
     def _acknowledge_distribution(self, config: StackConfig) -> None:
@@ -345,7 +361,7 @@ class EdgeShieldStack(Stack):
             "no geo restriction: the site's audience is not known to edgeshield",
         )
         if skips:
-            _checkov_skip(self.distribution, skips)
+            skip_checkov(self.distribution, skips)
 
     def _key_users_policy(self, collector_name: str, role_arns: tuple[str, ...]) -> None:
         """A managed policy for the people and roles who deploy and rotate the secret: the key
@@ -373,9 +389,7 @@ class EdgeShieldStack(Stack):
                     sid="EncryptTheCollectorSecret",
                     actions=["kms:Encrypt"],
                     resources=[key_arn],
-                    conditions={
-                        "StringEquals": {f"kms:EncryptionContext:{CONTEXT_KEY}": collector_name}
-                    },
+                    conditions=encrypted_for(collector_name),
                 ),
             ],
             roles=[
@@ -432,6 +446,16 @@ class EdgeShieldStack(Stack):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
+    def _notify(self, topic_arn: str | None) -> None:
+        """Send the alarms' state changes (to ALARM and back to OK) to the user's SNS topic."""
+        if not topic_arn:
+            return
+        topic = sns.Topic.from_topic_arn(self, "AlarmTopic", topic_arn)
+        for alarm in (self.collector_errors, self.distribution_5xx):
+            if alarm is not None:
+                alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+                alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
+
     def _outputs(self, names: dict[str, str]) -> None:
         CfnOutput(self, "DistributionId", value=self.distribution.distribution_id)
         CfnOutput(self, "DistributionDomainName", value=self.distribution.domain_name)
@@ -439,16 +463,18 @@ class EdgeShieldStack(Stack):
         if self.headers is not None:
             CfnOutput(self, "EdgeFunctionName", value=names["edge"])
         CfnOutput(self, "CollectorFunctionName", value=names["collector"])
-        CfnOutput(self, "CollectorKeyArn", value=self.collector.key.key_arn)
+        CfnOutput(self, KEY_OUTPUT, value=self.collector.key.key_arn)
         CfnOutput(self, "ReportsBucket", value=self.collector.bucket.bucket_name)
         CfnOutput(self, "KeyUsersPolicyArn", value=self.key_users_policy.managed_policy_arn)
         if self.site_bucket is not None:
             CfnOutput(self, "SiteBucket", value=self.site_bucket.bucket_name)
 
 
-def _checkov_skip(construct: Construct, skips: list[tuple[str, str]]) -> None:
-    resource = construct.node.default_child
-    assert resource is not None
-    resource.add_metadata(  # type: ignore[attr-defined]
-        "checkov", {"skip": [{"id": check, "comment": why} for check, why in skips]}
-    )
+def _check_names(stack_name: str, config: StackConfig) -> None:
+    if not STACK_NAME_RE.match(stack_name):
+        raise ValueError(
+            f"stack name {stack_name!r}: use letters, digits and '-' (at most 41), "
+            "starting with a letter; it prefixes the function names"
+        )
+    if config.certificate_arn and not config.domain_names:
+        raise ValueError("a certificate needs at least one domain name")

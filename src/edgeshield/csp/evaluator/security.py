@@ -32,34 +32,24 @@ DIRECTIVES_CAUSING_XSS: Final = ("script-src", "script-src-attr", "script-src-el
 URL_SCHEMES_CAUSING_XSS: Final = ("data:", "http:", "https:")
 
 
+# The inline-script keywords, worst first: (keyword, finding type, severity, why).
+_INLINE_KEYWORDS: Final = (
+    (UNSAFE_INLINE, T.SCRIPT_UNSAFE_INLINE, S.HIGH,
+     "'unsafe-inline' lets any inline <script> and event-handler attribute run, which is what "
+     "an XSS injection looks like."),
+    (UNSAFE_HASHES, T.SCRIPT_UNSAFE_HASHES, S.MEDIUM_MAYBE,
+     "'unsafe-hashes' lets event handlers and javascript: URLs whose hash is listed run. "
+     "Narrower than 'unsafe-inline', but better moved into script files."),
+)  # fmt: skip
+
+
 def check_script_unsafe_inline(csp: Csp) -> list[EvaluatorFinding]:
-    out = []
-    for directive in csp.effective_directives(SCRIPT_DIRECTIVES):
-        values = csp.values(directive)
-        if UNSAFE_INLINE in values:
-            out.append(
-                EvaluatorFinding(
-                    T.SCRIPT_UNSAFE_INLINE,
-                    S.HIGH,
-                    directive,
-                    UNSAFE_INLINE,
-                    "'unsafe-inline' lets any inline <script> and event-handler attribute "
-                    "run, which is what an XSS injection looks like.",
-                )
-            )
-        if UNSAFE_HASHES in values:
-            out.append(
-                EvaluatorFinding(
-                    T.SCRIPT_UNSAFE_HASHES,
-                    S.MEDIUM_MAYBE,
-                    directive,
-                    UNSAFE_HASHES,
-                    "'unsafe-hashes' lets event handlers and javascript: URLs whose hash is "
-                    "listed run. Narrower than 'unsafe-inline', but better moved into script "
-                    "files.",
-                )
-            )
-    return out
+    return [
+        EvaluatorFinding(kind, severity, directive, keyword, text)
+        for directive in csp.effective_directives(SCRIPT_DIRECTIVES)
+        for keyword, kind, severity, text in _INLINE_KEYWORDS
+        if keyword in csp.values(directive)
+    ]
 
 
 def check_script_unsafe_eval(csp: Csp) -> list[EvaluatorFinding]:
@@ -108,52 +98,39 @@ def check_wildcards(csp: Csp) -> list[EvaluatorFinding]:
     ]
 
 
+def _missing(directive: str, text: str) -> list[EvaluatorFinding]:
+    return [EvaluatorFinding(T.MISSING_DIRECTIVES, S.HIGH, directive, None, text)]
+
+
 def check_missing_object_src(csp: Csp) -> list[EvaluatorFinding]:
     d = csp.directives
     restrictions = d.get("object-src") if "object-src" in d else d.get("default-src", [])
     if restrictions:
         return []
-    return [
-        EvaluatorFinding(
-            T.MISSING_DIRECTIVES,
-            S.HIGH,
-            "object-src",
-            None,
-            "Without object-src (or a default-src) plugins can be embedded, and some run "
-            "script; set object-src 'none'.",
-        )
-    ]
+    return _missing(
+        "object-src",
+        "Without object-src (or a default-src) plugins can be embedded, and some run script; "
+        "set object-src 'none'.",
+    )
 
 
 def check_missing_script_src(csp: Csp) -> list[EvaluatorFinding]:
     if "script-src" in csp.directives or "default-src" in csp.directives:
         return []
-    return [
-        EvaluatorFinding(
-            T.MISSING_DIRECTIVES,
-            S.HIGH,
-            "script-src",
-            None,
-            "There is neither script-src nor default-src: scripts are not restricted.",
-        )
-    ]
+    return _missing(
+        "script-src", "There is neither script-src nor default-src: scripts are not restricted."
+    )
 
 
 def check_missing_base_uri(csp: Csp) -> list[EvaluatorFinding]:
     needs = csp.has_script_nonces() or (csp.has_script_hashes() and csp.has_strict_dynamic())
     if not needs or "base-uri" in csp.directives:
         return []
-    return [
-        EvaluatorFinding(
-            T.MISSING_DIRECTIVES,
-            S.HIGH,
-            "base-uri",
-            None,
-            "Without base-uri an injected <base> tag points every relative script URL at "
-            "another host, around the nonces or 'strict-dynamic'; set base-uri 'none' or "
-            "'self'.",
-        )
-    ]
+    return _missing(
+        "base-uri",
+        "Without base-uri an injected <base> tag points every relative script URL at another "
+        "host, around the nonces or 'strict-dynamic'; set base-uri 'none' or 'self'.",
+    )
 
 
 def check_missing_directives(csp: Csp) -> list[EvaluatorFinding]:
@@ -168,55 +145,43 @@ def check_script_allowlist_bypass(csp: Csp) -> list[EvaluatorFinding]:
         if NONE in values:
             continue
         for value in values:
-            if value == SELF:
+            verdict = _script_source_verdict(value, UNSAFE_EVAL in values)
+            if verdict is not None:
+                severity, text = verdict
                 out.append(
-                    EvaluatorFinding(
-                        T.SCRIPT_ALLOWLIST_BYPASS,
-                        S.MEDIUM_MAYBE,
-                        directive,
-                        value,
-                        "'self' is only as safe as the site: JSONP endpoints, AngularJS or "
-                        "files users can upload on this origin let an attacker run script.",
-                    )
-                )
-                continue
-            if value.startswith("'") or is_url_scheme(value) or "." not in value:
-                continue
-            if urls.source_url(value) is None:
-                continue  # the npm package throws here
-            jsonp, angular = urls.script_bypass(value)
-            if jsonp and jsonp.hostname in urls.JSONP_NEEDS_EVAL and UNSAFE_EVAL not in values:
-                jsonp = None
-            hit = angular or jsonp  # the evaluator names the AngularJS host when both match
-            if hit is not None:
-                what = " and ".join(
-                    kind
-                    for kind, found in (("JSONP endpoints", jsonp), ("AngularJS", angular))
-                    if found
-                )
-                host = hit.hostname
-                out.append(
-                    EvaluatorFinding(
-                        T.SCRIPT_ALLOWLIST_BYPASS,
-                        S.HIGH,
-                        directive,
-                        value,
-                        f"{host} serves {what} that an attacker can load to run their own "
-                        "script under this policy.",
-                    )
-                )
-            else:
-                out.append(
-                    EvaluatorFinding(
-                        T.SCRIPT_ALLOWLIST_BYPASS,
-                        S.MEDIUM_MAYBE,
-                        directive,
-                        value,
-                        "No known bypass on this host; check it serves no JSONP and no "
-                        "AngularJS, or any of its scripts can be turned against the page.",
-                    )
+                    EvaluatorFinding(T.SCRIPT_ALLOWLIST_BYPASS, severity, directive, value, text)
                 )
     return out
+
+
+def _script_source_verdict(value: str, allows_eval: bool) -> tuple[Severity, str] | None:
+    """How far one script source can be turned against the page; None for keywords, schemes
+    and what is not a host."""
+    if value == SELF:
+        return S.MEDIUM_MAYBE, (
+            "'self' is only as safe as the site: JSONP endpoints, AngularJS or files users can "
+            "upload on this origin let an attacker run script."
+        )
+    if value.startswith("'") or is_url_scheme(value) or "." not in value:
+        return None
+    if urls.source_url(value) is None:
+        return None  # the npm package throws here
+    jsonp, angular = urls.script_bypass(value)
+    if jsonp and jsonp.hostname in urls.JSONP_NEEDS_EVAL and not allows_eval:
+        jsonp = None
+    hit = angular or jsonp  # the evaluator names the AngularJS host when both match
+    if hit is None:
+        return S.MEDIUM_MAYBE, (
+            "No known bypass on this host; check it serves no JSONP and no AngularJS, or any "
+            "of its scripts can be turned against the page."
+        )
+    what = " and ".join(
+        kind for kind, found in (("JSONP endpoints", jsonp), ("AngularJS", angular)) if found
+    )
+    return S.HIGH, (
+        f"{hit.hostname} serves {what} that an attacker can load to run their own script "
+        "under this policy."
+    )
 
 
 def check_flash_object_allowlist_bypass(csp: Csp) -> list[EvaluatorFinding]:
@@ -232,26 +197,21 @@ def check_flash_object_allowlist_bypass(csp: Csp) -> list[EvaluatorFinding]:
             continue  # the npm package throws here
         flash = urls.flash_bypass(value)
         if flash:
-            out.append(
-                EvaluatorFinding(
-                    T.OBJECT_ALLOWLIST_BYPASS,
-                    S.HIGH,
-                    directive,
-                    value,
-                    f"{flash.hostname} hosts Flash files that an attacker can embed to run "
-                    "script under this policy.",
-                )
+            severity, text = (
+                S.HIGH,
+                (
+                    f"{flash.hostname} hosts Flash files that an attacker can embed to run script "
+                    "under this policy."
+                ),
             )
         elif directive == "object-src":
-            out.append(
-                EvaluatorFinding(
-                    T.OBJECT_ALLOWLIST_BYPASS,
-                    S.MEDIUM_MAYBE,
-                    directive,
-                    value,
-                    "Plugins are rarely needed; can object-src be just 'none'?",
-                )
+            severity, text = (
+                S.MEDIUM_MAYBE,
+                "Plugins are rarely needed; can object-src be just 'none'?",
             )
+        else:
+            continue
+        out.append(EvaluatorFinding(T.OBJECT_ALLOWLIST_BYPASS, severity, directive, value, text))
     return out
 
 
@@ -297,25 +257,11 @@ def check_nonce_length(csp: Csp) -> list[EvaluatorFinding]:
             if nonce is None:
                 continue
             if js_length(nonce) < 8:
-                out.append(
-                    EvaluatorFinding(
-                        T.NONCE_LENGTH,
-                        S.MEDIUM,
-                        directive,
-                        value,
-                        "A nonce shorter than 8 characters can be guessed.",
-                    )
-                )
+                text = "A nonce shorter than 8 characters can be guessed."
+                out.append(EvaluatorFinding(T.NONCE_LENGTH, S.MEDIUM, directive, value, text))
             if not is_nonce(value, strict=True):
-                out.append(
-                    EvaluatorFinding(
-                        T.NONCE_CHARSET,
-                        S.INFO,
-                        directive,
-                        value,
-                        "A nonce should be base64 (A-Z a-z 0-9 + / or - _, then up to two =).",
-                    )
-                )
+                text = "A nonce should be base64 (A-Z a-z 0-9 + / or - _, then up to two =)."
+                out.append(EvaluatorFinding(T.NONCE_CHARSET, S.INFO, directive, value, text))
     return out
 
 

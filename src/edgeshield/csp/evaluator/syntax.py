@@ -70,24 +70,13 @@ def check_invalid_keyword(csp: Csp) -> list[EvaluatorFinding]:
                 or value.startswith("nonce-")
                 or _UNQUOTED_HASH.match(value)
             ):
-                out.append(
-                    EvaluatorFinding(
-                        T.INVALID_KEYWORD,
-                        S.SYNTAX,
-                        directive,
-                        value,
-                        f"{value!r} needs single quotes around it to be a keyword, nonce or "
-                        "hash; without them it is read as a host name.",
-                    )
+                text = (
+                    f"{value!r} needs single quotes around it to be a keyword, nonce or hash; "
+                    "without them it is read as a host name."
                 )
             elif value.startswith("'") and not _valid_quoted(directive, value):
-                out.append(
-                    EvaluatorFinding(
-                        T.INVALID_KEYWORD,
-                        S.SYNTAX,
-                        directive,
-                        value,
-                        f"{value} is not a keyword this directive knows; browsers ignore it.",
-                    )
-                )
+                text = f"{value} is not a keyword this directive knows; browsers ignore it."
+            else:
+                continue
+            out.append(EvaluatorFinding(T.INVALID_KEYWORD, S.SYNTAX, directive, value, text))
     return out

@@ -18,17 +18,21 @@ is answered from a cached GET, and a HEAD that misses is forwarded as HEAD and i
 for later HEADs (never for a GET, which needs the body).
 
 The modules: ``flow`` (the request's data as it goes), ``edge`` (one method per stage),
-``invoker`` (who runs a function: worker pools, or plain Python in-process), ``origins`` (who
-answers a request that leaves the edge), ``results`` (a function's result applied),
-``conditional`` (304s both ways), ``reports`` (logs and console lines about functions),
-``settings``.
+``invoker`` (who runs a function: worker pools, or plain Python in-process), ``origin_choice``
+(the distribution's origin and what origin-request may turn it into), ``origin_fetch`` (a
+folder served as S3 would, and custom origins over HTTP), ``results`` (a function's result
+applied), ``conditional`` (304s both ways), ``cache`` and ``forwarding`` (what is cached and
+what reaches the origin), ``viewer_stage`` (CloudFront Functions and response headers
+policies, by ``response_headers_policy``), ``answers`` (CloudFront's own error responses),
+``collector_route`` (the local CSP-report route), ``reports`` (logs and console lines about
+functions), ``settings``.
 """
 
-from edgeshield.emulator.answers import ErrorKind
+from edgeshield.emulator.pipeline.answers import ErrorKind
 from edgeshield.emulator.pipeline.edge import Edge
 from edgeshield.emulator.pipeline.flow import EdgeResponse, Flow, Request, Response, ViewerRequest
 from edgeshield.emulator.pipeline.invoker import InMemoryInvoker, Invoker
-from edgeshield.emulator.pipeline.origins import (
+from edgeshield.emulator.pipeline.origin_choice import (
     MemoryOrigin,
     Origin,
     OriginSetup,

@@ -8,8 +8,8 @@ import email.utils
 from typing import Final
 
 from edgeshield.cloudfront import HeaderPairs
-from edgeshield.emulator import forwarding
-from edgeshield.emulator.cache import CachedObject
+from edgeshield.emulator.pipeline import forwarding
+from edgeshield.emulator.pipeline.cache import CachedObject
 
 # What a 304 to the viewer keeps of the full response's headers.
 KEEP_ON_304: Final = frozenset(

@@ -18,21 +18,26 @@ from edgeshield.cloudfront import (
     new_request_id,
     result_kind,
 )
-from edgeshield.emulator import forwarding
-from edgeshield.emulator.answers import PAGE_METHOD, Answer, answer_for, error_page, reason
-from edgeshield.emulator.cache import Cache, CachedObject, ttl_for
 from edgeshield.emulator.logstore import LogStore
-from edgeshield.emulator.origin import Body, OriginError, OriginRequest, OriginResponse, http_date
-from edgeshield.emulator.pipeline import conditional, reports
+from edgeshield.emulator.pipeline import conditional, forwarding, reports
+from edgeshield.emulator.pipeline.answers import PAGE_METHOD, Answer, answer_for, error_page, reason
+from edgeshield.emulator.pipeline.cache import Cache, CachedObject, ttl_for
 from edgeshield.emulator.pipeline.flow import EdgeResponse, Flow, Request, Response, ViewerRequest
 from edgeshield.emulator.pipeline.invoker import Invoker
-from edgeshield.emulator.pipeline.origins import (
+from edgeshield.emulator.pipeline.origin_choice import (
     Origin,
     OriginSetup,
     Route,
     custom_headers,
     event_origin_domain,
     resolve_route,
+)
+from edgeshield.emulator.pipeline.origin_fetch import (
+    Body,
+    OriginError,
+    OriginRequest,
+    OriginResponse,
+    http_date,
 )
 from edgeshield.emulator.pipeline.reports import Failed
 from edgeshield.emulator.pipeline.results import (
@@ -46,8 +51,8 @@ from edgeshield.emulator.pipeline.results import (
     wire_headers,
 )
 from edgeshield.emulator.pipeline.settings import CACHEABLE_METHODS, EdgeSettings
+from edgeshield.emulator.pipeline.viewer_stage import ViewerStage
 from edgeshield.emulator.stats import Stats
-from edgeshield.emulator.viewer_stage import ViewerStage
 
 _BUFFER_UNCACHED: Final = 1024 * 1024  # bodies up to this size are sent in one piece
 

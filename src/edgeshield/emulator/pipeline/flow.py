@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgeshield.cloudfront import HeaderPairs
-from edgeshield.emulator.cache import CachedObject
-from edgeshield.emulator.origin import Body
-from edgeshield.emulator.pipeline.origins import Route
+from edgeshield.emulator.pipeline.cache import CachedObject
+from edgeshield.emulator.pipeline.origin_choice import Route
+from edgeshield.emulator.pipeline.origin_fetch import Body
 
 
 @dataclass

@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable
 
 from edgeshield.cloudfront import Violation
-from edgeshield.emulator.answers import Answer
 from edgeshield.emulator.console import printable
 from edgeshield.emulator.logstore import LogStore
+from edgeshield.emulator.pipeline.answers import Answer
 from edgeshield.emulator.runtime import FunctionSpec
 from edgeshield.logrecords import edge_validation_log_group
 

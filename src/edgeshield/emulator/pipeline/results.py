@@ -11,8 +11,8 @@ from typing import Any
 
 from edgeshield.cloudfront import HeaderPairs
 from edgeshield.cloudfront.rules import canonical_key
-from edgeshield.emulator import forwarding
-from edgeshield.emulator.origin import http_date
+from edgeshield.emulator.pipeline import forwarding
+from edgeshield.emulator.pipeline.origin_fetch import http_date
 
 
 def wire_headers(headers: Mapping[str, Any]) -> HeaderPairs:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from edgeshield.emulator.cache import TtlSettings
+from edgeshield.emulator.pipeline.cache import TtlSettings
 
 # A cache behavior's allowed methods are one of three sets (CloudFront's AllowedMethods):
 # GET+HEAD, GET+HEAD+OPTIONS, or these seven. CloudFront answers any other method with 403.

@@ -1,0 +1,203 @@
+"""Run one Lambda@Edge function once, as Lambda would, and judge its result as CloudFront would.
+
+This is the library behind ``edgeshield invoke`` and the pytest plugin's ``invoke_edge``: the
+function runs in a worker process with Lambda's semantics (reserved environment only, the
+trigger's memory and timeout, a fresh execution environment), its output is captured as its
+CloudWatch log lines, and the result goes through the same checks CloudFront applies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from edgeshield.bundle import stage
+from edgeshield.cloudfront import Violation, check_result, event_trigger, normalize_event
+from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS, Trigger
+from edgeshield.emulator.logstore import LogStore, read_events
+from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, function_name_for
+from edgeshield.errors import EdgeshieldError
+from edgeshield.packaging import EDGE_HANDLER
+
+if TYPE_CHECKING:
+    from edgeshield.policy import CompiledPolicy
+
+# The kinds of Violation that make CloudFront refuse a result (others are advice).
+_REFUSING = frozenset({"validation", "execution"})
+
+
+class InvokeError(EdgeshieldError, ValueError):
+    """The invocation could not be set up: a bad timeout, both a handler and a policy, ..."""
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """What one invocation produced and what CloudFront would make of it."""
+
+    trigger: Trigger
+    status: Literal["ok", "error", "timeout"]
+    result: Any
+    error_type: str | None
+    error_message: str | None
+    duration_ms: float
+    timeout_s: float
+    violations: tuple[Violation, ...]
+    logs: tuple[str, ...]
+
+    @property
+    def refusals(self) -> tuple[Violation, ...]:
+        """The violations that make CloudFront refuse the result (not mere warnings)."""
+        return tuple(v for v in self.violations if v.kind in _REFUSING)
+
+    @property
+    def accepted(self) -> bool:
+        """True when the function returned and CloudFront would use its result."""
+        return self.status == "ok" and not self.refusals
+
+    @property
+    def cloudfront_error(self) -> str | None:
+        """The error CloudFront would report, ``None`` when it accepts the result:
+        ``LambdaValidationError`` (502), ``LambdaExecutionError`` or ``LambdaLimitExceeded``
+        (503 by default)."""
+        if self.status == "timeout":
+            return "LambdaLimitExceeded"
+        if self.status == "error":
+            return "LambdaExecutionError"
+        refusals = self.refusals
+        if not refusals:
+            return None
+        return (
+            "LambdaValidationError" if refusals[0].kind == "validation" else "LambdaExecutionError"
+        )
+
+    @property
+    def http_status(self) -> int | None:
+        """The status a viewer would get instead of the function's result (None: accepted)."""
+        error = self.cloudfront_error
+        if error is None:
+            return None
+        return 502 if error == "LambdaValidationError" else 503
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trigger": self.trigger,
+            "status": self.status,
+            "error_type": self.error_type,
+            "error_message": self.error_message,
+            "duration_ms": self.duration_ms,
+            "result": self.result,
+            "violations": [
+                {"kind": v.kind, "message": v.message, "header": v.header} for v in self.violations
+            ],
+            "logs": list(self.logs),
+            "accepted": self.accepted,
+        }
+
+
+def _check_timeout(timeout: float | None) -> None:
+    if timeout is not None and not (0 < timeout <= 30):  # also refuses nan
+        raise InvokeError(
+            f"timeout {timeout} must be more than 0 and at most the trigger's limit "
+            "(5 s viewer, 30 s origin)"
+        )
+
+
+async def invoke_async(
+    event: Mapping[str, Any],
+    *,
+    handler: str | None = None,
+    compiled_policy: CompiledPolicy | None = None,
+    trigger: Trigger | None = None,
+    timeout: float | None = None,
+    task_root: Path | None = None,
+) -> InvokeResult:
+    """Run ``handler`` (``module.function``, imported from ``task_root``, default the current
+    directory) — or, without a handler, edgeshield's own function with ``compiled_policy`` —
+    on ``event``. The event may be a CloudFront event or a SAM CLI sample (give ``trigger``
+    when it does not say). Raises ``EventError`` for a malformed event, ``InvokeError`` for
+    bad arguments; a failing function is a result, not an exception."""
+    if handler is not None and compiled_policy is not None:
+        raise InvokeError("give a handler or a compiled policy, not both")
+    _check_timeout(timeout)
+    normalized = normalize_event(dict(event), trigger)
+    kind = event_trigger(normalized)
+    limit = TIMEOUT_SECONDS[kind]
+    timeout_s = min(timeout, limit) if timeout is not None else limit
+    with tempfile.TemporaryDirectory(prefix="edgeshield-invoke-") as tmp:
+        scratch = Path(tmp)
+        if handler is None:
+            if compiled_policy is None:
+                from edgeshield.policy import load_and_compile
+
+                compiled_policy = load_and_compile(None)
+            root, target, name, stdlib_only = (
+                stage(compiled_policy, scratch / "bundle"),
+                EDGE_HANDLER,
+                "edgeshield",
+                True,
+            )
+        else:
+            root = (task_root or Path.cwd()).resolve()
+            target, name, stdlib_only = handler, function_name_for(handler), False
+        spec = FunctionSpec(
+            trigger=kind,
+            handler=target,
+            task_root=root,
+            name=name,
+            memory_mb=MEMORY_MB_VIEWER,
+            timeout_s=timeout_s,
+            region="us-east-1",
+            stdlib_only=stdlib_only,
+        )
+        logs_root = scratch / "logs"
+        pool = FunctionPool(spec, LogStore(logs_root), max_workers=1, scratch=scratch)
+        try:
+            invocation = await pool.invoke(normalized)
+        finally:
+            await pool.close()
+        log_lines = tuple(e.message.rstrip("\n") for e in read_events(logs_root))
+    violations = (
+        tuple(check_result(kind, normalized, invocation.result))
+        if invocation.status == "ok"
+        else ()
+    )
+    return InvokeResult(
+        trigger=kind,
+        status=invocation.status,
+        result=invocation.result,
+        error_type=invocation.error_type,
+        error_message=invocation.error_message,
+        duration_ms=invocation.duration_ms,
+        timeout_s=timeout_s,
+        violations=violations,
+        logs=log_lines,
+    )
+
+
+def invoke(
+    event: Mapping[str, Any],
+    *,
+    handler: str | None = None,
+    compiled_policy: CompiledPolicy | None = None,
+    trigger: Trigger | None = None,
+    timeout: float | None = None,
+    task_root: Path | None = None,
+) -> InvokeResult:
+    """Synchronous ``invoke_async``; call it from code that has no running event loop."""
+    return asyncio.run(
+        invoke_async(
+            event,
+            handler=handler,
+            compiled_policy=compiled_policy,
+            trigger=trigger,
+            timeout=timeout,
+            task_root=task_root,
+        )
+    )
+
+
+__all__ = ["InvokeError", "InvokeResult", "invoke", "invoke_async"]

@@ -1,0 +1,214 @@
+"""Content-Security-Policy parsing the way the Observatory does it.
+
+Several policies are intersected: a source survives only if every policy allows it (with
+path-prefix matching). A directive repeated inside one policy makes the header invalid, except
+report-uri/report-to, which are only flagged. (The Observatory's
+https://github.com/mdn/mdn-http-observatory/blob/main/src/analyzer/cspParser.js)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from edgeshield.grade.parse.jsstr import (
+    COLLATION_TABLE,
+    URIError,
+    collation_key,
+    decode_uri_component,
+    split_ws,
+    trim,
+)
+
+# The shortest accepted policy is one character shorter than "img-src".
+_SHORTEST_POLICY: Final = len("img-src") - 1
+_ALLOWED_DUPLICATES: Final = frozenset({"report-uri", "report-to"})
+DISALLOWED_IN_META: Final = ("frame-ancestors", "report-uri", "sandbox")
+# Where the parse records the report-uri/report-to directives that were repeated.
+DUPLICATES_KEY: Final = "_observatory_duplicate_warnings"
+
+CspMap = dict[str, set[str]]
+
+
+class CspInvalid(ValueError):
+    """The policy cannot be parsed; the CSP test reports csp-header-invalid."""
+
+
+class _Source:
+    __slots__ = ("index", "keep", "key", "source")
+
+    def __init__(self, source: str, index: int, keep: bool) -> None:
+        self.source = source
+        self.index = index
+        self.keep = keep
+        self.key = collation_key(source)
+
+
+def _sort_key(src: _Source) -> str:
+    return src.key
+
+
+def split_policies(values: Sequence[str]) -> list[str]:
+    """Every raw header value split on "," into policies (RFC 9110 list form)."""
+    out: list[str] = []
+    for v in values:
+        if "," in v:
+            out.extend(trim(p) for p in v.split(","))
+        else:
+            out.append(trim(v))
+    return out
+
+
+def _utf16_len(s: str) -> int:
+    return len(s) if s.isascii() else len(s.encode("utf-16-le")) // 2
+
+
+def _path_part_match(a: str, b: str) -> bool:
+    if not a:
+        return True
+    if a == "/" and not b:
+        return True
+    exact = not a.endswith("/")
+    parts_a = a.split("/")
+    parts_b = b.split("/")
+    if len(parts_a) > len(parts_b):
+        return False
+    if exact and len(parts_a) != len(parts_b):
+        return False
+    if not exact:
+        parts_a.pop()
+    for piece_a, piece_b in zip(parts_a, parts_b, strict=False):
+        if decode_uri_component(piece_a) != decode_uri_component(piece_b):
+            return False
+    return True
+
+
+def parse_csp(policies: Sequence[str]) -> CspMap:
+    """Parse and intersect policies into ``directive -> sources``; raise CspInvalid."""
+    clean = [
+        trim(p.replace("\r", "").replace("\n", "")) if ("\r" in p or "\n" in p) else trim(p)
+        for p in policies
+    ]
+    if not clean:
+        return {}
+    for p in clean:
+        if len(p) < _SHORTEST_POLICY and (not p or _utf16_len(p) < _SHORTEST_POLICY):
+            raise CspInvalid(p)
+    if len(clean) == 1:
+        return _parse_single(clean[0])
+    try:
+        return _parse_many(clean)
+    except URIError as exc:
+        # Intersecting paths decodes %-escapes; a malformed one makes the policy unreadable.
+        raise CspInvalid(str(exc)) from exc
+
+
+def _parse_single(policy: str) -> CspMap:
+    """One policy: no intersection, only sources made redundant by a shorter prefix go."""
+    out: CspMap = {}
+    seen: set[str] = set()
+    duplicates: set[str] | None = None
+    # Lower-casing creates and removes no whitespace, so the policy is lowered once, whole.
+    for entry in policy.lower().split(";"):
+        tokens = split_ws(entry)
+        directive = tokens[0]
+        if not directive:
+            continue
+        if directive in seen:
+            if directive not in _ALLOWED_DUPLICATES:
+                raise CspInvalid(f"duplicate directive {directive}")
+            if duplicates is None:
+                duplicates = set()
+            duplicates.add(directive)
+        else:
+            seen.add(directive)
+        n = len(tokens)
+        if n == 1:
+            # No sources: a *-src directive means 'none', and an emptied directive reads as
+            # 'none' too.
+            out[directive] = {"'none'"}
+            continue
+        if n == 2:
+            out[directive] = {tokens[1]}
+            continue
+        # sorted(tokens[1:], key=collation_key) without a Python call per comparison key.
+        keys = [t.translate(COLLATION_TABLE) for t in tokens]
+        sources = [tokens[i] for i in sorted(range(1, n), key=keys.__getitem__)]
+        kept = [sources[0]]
+        prev = sources[0]
+        for src in sources[1:]:
+            # A longer source that starts with the previous one adds nothing.
+            if not src.startswith(prev):
+                kept.append(src)
+            prev = src
+        out[directive] = set(kept)
+    if duplicates:
+        out[DUPLICATES_KEY] = duplicates
+    return out
+
+
+def _parse_many(policies: list[str]) -> CspMap:
+    csp: dict[str, list[_Source]] = {}
+    duplicates: set[str] = set()
+    for index, policy in enumerate(policies):
+        seen: set[str] = set()
+        first = index == 0
+        for entry in policy.split(";"):
+            tokens = split_ws(entry)
+            name = tokens[0]
+            if not name:
+                continue
+            directive = name.lower()
+            if directive in seen:
+                if directive not in _ALLOWED_DUPLICATES:
+                    raise CspInvalid(f"duplicate directive {directive}")
+                duplicates.add(directive)
+            else:
+                seen.add(directive)
+            values = [_Source(t.lower(), index, first) for t in tokens[1:]]
+            if not values and directive.endswith("-src"):
+                values = [_Source("'none'", index, first)]
+            combined = values if first else [*csp.get(directive, ()), *values]
+            if len(combined) > 1:
+                combined.sort(key=_sort_key)
+                prev = combined[0]
+                for src in combined[1:]:
+                    if src.index == prev.index and src.source.startswith(prev.source):
+                        src.keep = False
+                    # A source counts only if another policy allows it too.
+                    if src.index != prev.index and _path_part_match(prev.source, src.source):
+                        src.keep = True
+                    prev = src
+            kept = [s for s in combined if s.keep]
+            csp[directive] = kept
+            if first:
+                # Later policies must re-confirm every source of the first one.
+                for s in kept:
+                    s.keep = False
+    out: CspMap = {
+        directive: ({s.source for s in sources} if sources else {"'none'"})
+        for directive, sources in csp.items()
+    }
+    if duplicates:
+        out[DUPLICATES_KEY] = duplicates
+    return out
+
+
+def parse_csp_meta(policies: Sequence[str]) -> CspMap:
+    """Policies from <meta http-equiv>, without the directives only a header may carry."""
+    out = parse_csp(policies)
+    for directive in DISALLOWED_IN_META:
+        out.pop(directive, None)
+    return out
+
+
+__all__ = [
+    "DISALLOWED_IN_META",
+    "DUPLICATES_KEY",
+    "CspInvalid",
+    "CspMap",
+    "URIError",
+    "parse_csp",
+    "parse_csp_meta",
+    "split_policies",
+]
