@@ -222,3 +222,33 @@ def test_grade_rooms_point_down() -> None:
         if target_room not in allowed:
             bad.append(_where(i))
     assert bad == []
+
+
+# The emulator's rooms, bottom up. The services at its root (console, stats, logstore, pops)
+# import no other part of the emulator; functions/ runs code and knows nothing of requests;
+# pipeline/ is CloudFront's stages over an invoker and an origin; http/ puts the pipeline on a
+# socket. The assembly at the root (config, runner, collector_route) may use every room.
+EMULATOR_SERVICES = frozenset({"console", "stats", "logstore", "pops"})
+EMULATOR_ROOMS: dict[str, frozenset[str]] = {
+    "functions": EMULATOR_SERVICES,
+    "pipeline": EMULATOR_SERVICES | {"functions"},
+    "http": EMULATOR_SERVICES | {"functions", "pipeline"},
+}
+
+
+def _emulator_part(module: str) -> str | None:
+    prefix = f"{ROOT}.emulator."
+    return module[len(prefix) :].split(".")[0] if module.startswith(prefix) else None
+
+
+def test_emulator_rooms_point_down() -> None:
+    bad = []
+    for i in _imports():
+        source, target = _emulator_part(i.source), _emulator_part(i.target)
+        if source is None or target is None or source == target:
+            continue
+        if source in EMULATOR_SERVICES or source in EMULATOR_ROOMS:
+            allowed = EMULATOR_ROOMS.get(source, frozenset())
+            if target not in allowed:
+                bad.append(_where(i))
+    assert bad == []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeshield.emulator.lambdalog import VERSION
+from edgeshield.emulator.functions.lambdalog import VERSION
 from edgeshield.emulator.logstore import read_events
 from tests.servers import Edge
 

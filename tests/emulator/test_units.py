@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeshield.emulator import lambdalog
+from edgeshield.emulator.functions import lambdalog
 from edgeshield.emulator.logstore import LogStore, default_root, follow, read_events
 from edgeshield.emulator.pipeline import forwarding
 from edgeshield.emulator.pipeline.cache import (
@@ -262,7 +262,7 @@ def test_buffered_store_writes_on_flush(tmp_path: Path) -> None:
 
 
 def test_function_spec_edge_and_regional() -> None:
-    from edgeshield.emulator.runtime import FunctionSpec
+    from edgeshield.emulator.functions.runtime import FunctionSpec
 
     edge = FunctionSpec("origin-response", "m.h", Path("/x"), "fn", 128, 30, "eu-west-2")
     assert edge.replica_name == "us-east-1.fn"

@@ -84,8 +84,8 @@ def test_failed_cold_starts_leave_no_log_file_open(tmp_path: Path) -> None:
     store (a worker killed while starting, over and over, once leaked one descriptor each)."""
     import asyncio
 
+    from edgeshield.emulator.functions.runtime import FunctionPool, FunctionSpec
     from edgeshield.emulator.logstore import LogStore
-    from edgeshield.emulator.runtime import FunctionPool, FunctionSpec
 
     (tmp_path / "broken.py").write_text("raise RuntimeError('init fails')\n")
     spec = FunctionSpec(

@@ -66,8 +66,8 @@ def serve(
         parse_function_option,
         parse_response_headers_policy,
     )
+    from edgeshield.emulator.http.server import console_access_log
     from edgeshield.emulator.runner import ServeConfig, ServeConfigError, ServeError, prepare, run
-    from edgeshield.emulator.server import console_access_log
 
     fields = _same_named(options, ServeConfig)
     try:
@@ -164,7 +164,7 @@ def _mechanism(mechanism: str, policy: Path | None, with_functions: bool) -> dic
 
 def _collector(off: bool, env: list[str], secret: str | None) -> list[Any]:
     """The CSP-report collector as a serve extension ([] with --no-collector)."""
-    from edgeshield.emulator.pipeline.collector_route import CollectorExtension, CollectorOptions
+    from edgeshield.emulator.collector_route import CollectorExtension, CollectorOptions
     from edgeshield.emulator.runner import ServeError
 
     if off:

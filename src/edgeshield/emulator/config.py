@@ -16,6 +16,12 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from edgeshield.cloudfront.rules import TRIGGERS
 from edgeshield.emulator.console import console_line
+from edgeshield.emulator.http.server import (
+    HEADER_TIMEOUT,
+    AccessLog,
+    LocalRoute,
+    console_access_log,
+)
 from edgeshield.emulator.logstore import LOGS_DIR, STATE_DIR
 from edgeshield.emulator.pipeline.viewer_stage import (
     FunctionSource,
@@ -24,13 +30,12 @@ from edgeshield.emulator.pipeline.viewer_stage import (
     parse_function_file_option,
 )
 from edgeshield.emulator.pops import PopError, normalize_pop, region_for_pop
-from edgeshield.emulator.server import HEADER_TIMEOUT, AccessLog, LocalRoute, console_access_log
 from edgeshield.errors import EdgeshieldError, FieldError
 
 if TYPE_CHECKING:
+    from edgeshield.emulator.functions.runtime import FunctionSpec
     from edgeshield.emulator.logstore import LogStore
     from edgeshield.emulator.pipeline import OriginSetup
-    from edgeshield.emulator.runtime import FunctionSpec
 
 _HANDLER_RE: Final = re.compile(r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*$")
 # CloudFront's limits for a custom origin's connection attempts (1-3) and our worker pool's.

@@ -33,6 +33,13 @@ from edgeshield.emulator.config import (
     ServeError,
     parse_function_option,
 )
+from edgeshield.emulator.functions.runtime import (
+    FunctionPool,
+    FunctionSpec,
+    InitError,
+    function_name_for,
+)
+from edgeshield.emulator.http.server import EdgeServer
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.emulator.pipeline import ALL_METHODS, GET_HEAD, Edge, EdgeSettings, OriginSetup
 from edgeshield.emulator.pipeline.cache import Cache, TtlSettings
@@ -52,8 +59,6 @@ from edgeshield.emulator.pipeline.viewer_stage import (
     start_stage,
 )
 from edgeshield.emulator.pops import normalize_pop, region_for_pop
-from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, InitError, function_name_for
-from edgeshield.emulator.server import EdgeServer
 from edgeshield.emulator.stats import Stats
 from edgeshield.packaging import EDGE_HANDLER as BUILTIN_HANDLER
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from edgeshield.bundle import stage
 from edgeshield.cloudfront import Violation, check_result, event_trigger, normalize_event
 from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS, Trigger
+from edgeshield.emulator.functions.runtime import FunctionPool, FunctionSpec, function_name_for
 from edgeshield.emulator.logstore import LogStore, read_events
-from edgeshield.emulator.runtime import FunctionPool, FunctionSpec, function_name_for
 from edgeshield.errors import EdgeshieldError
 from edgeshield.packaging import EDGE_HANDLER
 

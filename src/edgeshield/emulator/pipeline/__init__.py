@@ -24,8 +24,7 @@ folder served as S3 would, and custom origins over HTTP), ``results`` (a functio
 applied), ``conditional`` (304s both ways), ``cache`` and ``forwarding`` (what is cached and
 what reaches the origin), ``viewer_stage`` (CloudFront Functions and response headers
 policies, by ``response_headers_policy``), ``answers`` (CloudFront's own error responses),
-``collector_route`` (the local CSP-report route), ``reports`` (logs and console lines about
-functions), ``settings``.
+``reports`` (logs and console lines about functions), ``settings``.
 """
 
 from edgeshield.emulator.pipeline.answers import ErrorKind

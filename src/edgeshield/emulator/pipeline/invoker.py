@@ -1,7 +1,7 @@
 """Who runs a trigger's function for the edge.
 
 ``Invoker`` is the little the edge needs: the function's spec (for log groups and console
-lines) and ``invoke(event) -> Invocation``. ``emulator.runtime.FunctionPool`` (worker
+lines) and ``invoke(event) -> Invocation``. ``emulator.functions.runtime.FunctionPool`` (worker
 processes, Lambda's isolation and timeouts) satisfies it; so does ``InMemoryInvoker``, which
 calls a plain Python handler in this process: no isolation and no timeout, for tests of the
 edge itself and of handlers that are safe to run in-process.
@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from edgeshield.cloudfront import Trigger
 from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS
-from edgeshield.emulator import lambdalog
-from edgeshield.emulator.bootstrap import LambdaContext
-from edgeshield.emulator.runtime import FunctionSpec, Invocation
+from edgeshield.emulator.functions import lambdalog
+from edgeshield.emulator.functions.bootstrap import LambdaContext
+from edgeshield.emulator.functions.runtime import FunctionSpec, Invocation
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -114,7 +114,7 @@ class InMemoryInvoker:
 
 
 if TYPE_CHECKING:
-    from edgeshield.emulator.runtime import FunctionPool
+    from edgeshield.emulator.functions.runtime import FunctionPool
 
     def _pool_is_an_invoker(pool: FunctionPool) -> Invoker:  # mypy checks the protocol fits
         return pool

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 from edgeshield.cloudfront import Violation
 from edgeshield.emulator.console import printable
+from edgeshield.emulator.functions.runtime import FunctionSpec
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.emulator.pipeline.answers import Answer
-from edgeshield.emulator.runtime import FunctionSpec
 from edgeshield.logrecords import edge_validation_log_group
 
 Console = Callable[[str], None]

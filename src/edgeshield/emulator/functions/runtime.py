@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from edgeshield.emulator import lambdalog
+from edgeshield.emulator.functions import lambdalog
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.errors import EdgeshieldError
 from edgeshield.logrecords import edge_function_log_group

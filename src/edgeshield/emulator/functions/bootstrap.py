@@ -1,6 +1,6 @@
 """Worker bootstrap: runs one Lambda function in its own process, one invocation at a time.
 
-Started by ``edgeshield.emulator.runtime`` as ``python -I [-S] bootstrap.py CONFIG_JSON`` with
+Started by ``edgeshield.emulator.functions.runtime`` as ``python -I [-S] bootstrap.py CONFIG_JSON`` with
 an environment that holds only Lambda's reserved variables. Standard library only, and it
 never imports edgeshield: the handler must come from the task root (the staged bundle or the
 user's directory), as Lambda imports it from the unzipped package.

@@ -2,7 +2,7 @@
 
 Refuses what CloudFront refuses before any function or origin sees it (URL over 8,192 bytes,
 request line + headers over 20,480 bytes: 413; malformed HTTP: CloudFront's 400 page, see
-httpguard.py), bounds the number of requests in the pipeline, and hands a few reserved paths
+guard.py), bounds the number of requests in the pipeline, and hands a few reserved paths
 to local routes (the seam for e.g. ``/_edgeshield/csp-report``, which another cache behavior
 serves in production).
 
@@ -107,7 +107,7 @@ class EdgeServer:
         """Listen; returns the bound port (useful with port 0)."""
         from aiohttp import web
 
-        from edgeshield.emulator.httpguard import GuardedServer
+        from edgeshield.emulator.http.guard import GuardedServer
 
         server = GuardedServer(
             self._handle,

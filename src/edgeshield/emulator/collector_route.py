@@ -25,8 +25,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from edgeshield.emulator.functions.runtime import FunctionPool, FunctionSpec
 from edgeshield.emulator.logstore import LogStore
-from edgeshield.emulator.runtime import FunctionPool, FunctionSpec
 from edgeshield.packaging import COLLECTOR_HANDLER, stage_collector
 from edgeshield.report_route import REPORT_PATH, SECRET_HEADER
 from edgeshield.safetext import printable
@@ -229,8 +229,8 @@ class CollectorExtension:
         self.scratch: Path | None = None
 
     async def start(self, prepared: Any, logs: LogStore) -> Mapping[str, Any]:
-        from edgeshield.emulator.runner import ServeError
-        from edgeshield.emulator.runtime import InitError
+        from edgeshield.emulator.config import ServeError
+        from edgeshield.emulator.functions.runtime import InitError
 
         config = prepared.config
         root = stage_collector(config.state_dir / "build" / "collector")  # the tree CDK deploys
