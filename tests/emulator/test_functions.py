@@ -226,6 +226,7 @@ def test_origin_request_body_is_truncated_at_1_mb_and_can_be_replaced(edge: Proc
         ("/ors/big-body", "a origin-response function may return at most 1048576 bytes."),
         ("/vr/not-a-dict", "The JSON output must be an object type."),
         ("/ors/not-a-dict", "The JSON output must be an object type."),
+        ("/ors/nan", "The JSON output is not parsable."),
         ("/vrs/change-status", "a viewer-response function cannot change the status code"),
     ],
 )  # fmt: skip
@@ -240,6 +241,14 @@ def test_invalid_results_are_502_validation_errors(edge: Proc, path: str, logged
     ]
     assert lines, messages(edge.cwd, VALIDATION_GROUP)
     assert logged in lines[0]
+
+
+@pytest.mark.parametrize("path", ["/ors/nan-in-text", "/ors/deep"])
+def test_results_that_only_look_unusual_are_served(edge: Proc, path: str) -> None:
+    # The runtime skips re-encoding a result only when the reply has no NaN/Infinity text and
+    # little nesting; these fall back to the full check, which accepts them.
+    reply = fetch(edge.port, path)
+    assert reply.status == 200, reply.body[:300]
 
 
 def test_read_only_error_page_uses_cloudfronts_sentence(edge: Proc) -> None:

@@ -127,19 +127,20 @@ def validate_result(trigger: str, event: dict[str, Any], result: Any) -> list[Vi
     return [v for v in check_result(trigger, event, result) if v.kind != "warning"]
 
 
-def check_result(trigger: str, event: dict[str, Any], result: Any) -> list[Violation]:
+def check_result(
+    trigger: str, event: dict[str, Any], result: Any, *, serialisable: bool = False
+) -> list[Violation]:
     """``validate_result``'s refusals plus warnings about what AWS documents nowhere (the
-    response is served anyway)."""
+    response is served anyway). ``serialisable``: the caller knows ``result`` re-encodes as
+    strict JSON (it was just decoded from JSON text without NaN/Infinity), so the costliest
+    check, encoding it again, is skipped; the verdict is the same."""
     if trigger not in READ_ONLY_HEADERS:
         raise ValueError(f"unknown trigger {trigger!r}")
-    if not isinstance(result, dict):
-        marshal = _marshal_problem(result)
-        if marshal:
-            return [marshal]
-        return [_refused("not-object", PAGE_NOT_OBJECT, page=PAGE_NOT_OBJECT)]
-    marshal = _marshal_problem(result)
+    marshal = None if serialisable else _marshal_problem(result)
     if marshal:
         return [marshal]
+    if not isinstance(result, dict):
+        return [_refused("not-object", PAGE_NOT_OBJECT, page=PAGE_NOT_OBJECT)]
 
     cf = event["Records"][0]["cf"]
     out: list[Violation] = []

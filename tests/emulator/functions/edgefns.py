@@ -176,6 +176,15 @@ def origin_response(event, context):
         response["bodyEncoding"] = "base64"
     elif uri.endswith("/ors/not-a-dict"):
         return ["not", "a", "dict"]
+    elif uri.endswith("/ors/nan"):  # json.dumps writes a bare NaN: not JSON
+        response["extra"] = [1.5, float("nan")]
+    elif uri.endswith("/ors/nan-in-text"):  # the letters alone are fine
+        headers["x-nan"] = [{"key": "X-NaN", "value": "NaN -Infinity"}]
+    elif uri.endswith("/ors/deep"):  # nested past the runtime's quick check: still fine
+        deep: list = []
+        for _ in range(450):
+            deep = [deep]
+        response["extra"] = deep
     elif uri.endswith("/ors/echo-event"):
         response["body"] = json.dumps(event)
         response["status"] = "200"

@@ -99,6 +99,26 @@ class Invocation:
     error_type: str | None = None
     error_message: str | None = None
     cold: bool = False
+    # The result was just decoded from JSON text holding no NaN/Infinity token and nested well
+    # within the recursion limit: Lambda's strict re-encoding of it cannot fail, so the caller
+    # may skip that check (cloudfront.check_result's ``serialisable``).
+    serialisable: bool = False
+
+
+# Nesting that a result may have for its re-encoding to be known safe; brackets are counted in
+# the whole reply line (strings too), so this over-counts and never under-counts.
+_SAFE_BRACKETS: Final = 400
+
+
+def _plain_json(line: bytes) -> bool:
+    """Whether every value ``json.loads`` made of ``line`` re-encodes as strict JSON: Python's
+    decoder accepts the non-JSON tokens NaN, Infinity and -Infinity, and nothing else it
+    produces (str keys, str/int/float/bool/None/list/dict) can fail to encode."""
+    return (
+        b"NaN" not in line
+        and b"Infinity" not in line
+        and line.count(b"[") + line.count(b"{") <= _SAFE_BRACKETS
+    )
 
 
 class InitError(EdgeshieldError):
@@ -206,7 +226,7 @@ class Worker:
             os.close(from_worker_w)
         self.channel = _Channel(to_worker_w, from_worker_r)
         try:
-            ready = await self._read(INIT_TIMEOUT_S)
+            ready, _ = await self._read(INIT_TIMEOUT_S)
         except TimeoutError:
             await self.kill()
             raise InitError(
@@ -223,7 +243,8 @@ class Worker:
             await self.kill()
             raise InitError(spec, str(error.get("errorType")), str(error.get("errorMessage")))
 
-    async def _read(self, timeout: float) -> dict[str, Any]:
+    async def _read(self, timeout: float) -> tuple[dict[str, Any], bool]:
+        """The next reply, and whether it is plain JSON (``_plain_json``)."""
         assert self.proc is not None and self.channel is not None
         line = await self.channel.read_line(timeout)
         if line is None:
@@ -238,18 +259,21 @@ class Worker:
             reply: dict[str, Any] = json.loads(line)
         except ValueError:
             raise WorkerGone("the runtime wrote an unreadable reply") from None
-        return reply
+        return reply, _plain_json(line)
 
-    async def call(self, message: bytes, timeout: float, message_id: int) -> dict[str, Any]:
-        """Send one invocation and wait for its reply. Raises TimeoutError or WorkerGone."""
+    async def call(
+        self, message: bytes, timeout: float, message_id: int
+    ) -> tuple[dict[str, Any], bool]:
+        """Send one invocation and wait for its reply (and whether it is plain JSON). Raises
+        TimeoutError or WorkerGone."""
         assert self.channel is not None
         await self.channel.write(message)
-        reply = await self._read(timeout)
+        reply, plain = await self._read(timeout)
         if reply.get("id") != message_id:
             # Another process (a fork of the function) answered on the protocol pipe: the
             # worker can no longer be trusted to pair replies with requests.
             raise WorkerGone("a reply for another invocation arrived (did the function fork?)")
-        return reply
+        return reply, plain
 
     @property
     def alive(self) -> bool:
@@ -467,7 +491,7 @@ class FunctionPool:
         events: list[tuple[int, str]] = [(start_ms, lambdalog.start_line(request_id))]
         alive = True
         try:
-            reply = await worker.call(message, timeout, message_id)
+            reply, plain = await worker.call(message, timeout, message_id)
         except TimeoutError:
             alive = False
             logs = await self._kill(worker)
@@ -496,6 +520,7 @@ class FunctionPool:
             )  # fmt: skip
         else:
             invocation = self._replied(reply, request_id, worker, init_ms, events)
+            invocation.serialisable = plain
         worker.invocations += 1
         invocation.cold = init_ms is not None
         self.logs.put(spec.region, spec.log_group, worker.stream, events)

@@ -334,7 +334,9 @@ class Edge:
             why = exception_line(invocation.error_type, invocation.error_message)
             reports.say(self.console, answer, invoker.spec, cf_id, why)
             raise Failed(answer)
-        found = check_result(trigger, event, invocation.result)
+        found = check_result(
+            trigger, event, invocation.result, serialisable=invocation.serialisable
+        )
         ids = (invocation.request_id, cf_id)
         warnings = [v for v in found if v.kind == "warning"]
         if warnings:
