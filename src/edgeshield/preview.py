@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from edgeshield.cloudfront.events import build_event, from_cf_headers
+from edgeshield.cloudfront.rules import TRIGGERS, Trigger
 
 if TYPE_CHECKING:
     from edgeshield.policy.compiled import CompiledPolicy
@@ -57,10 +58,10 @@ class SampleResult:
         }
 
 
-def sample_event(sample: Sample, trigger: str = "origin-response") -> dict[str, Any]:
+def sample_event(sample: Sample, trigger: Trigger = "origin-response") -> dict[str, Any]:
     headers = [("Content-Type", sample.content_type), *_ORIGIN_HEADERS]
     return build_event(
-        trigger,  # type: ignore[arg-type]
+        trigger,
         uri=sample.uri,
         status=sample.status,
         response_headers=headers,
@@ -72,7 +73,10 @@ def run_sample(compiled: CompiledPolicy, sample: Sample) -> SampleResult:
     """Apply the compiled policy to one sample with the edge engine and describe the result."""
     from edgeshield.edge.engine import Engine  # the exact code that ships
 
-    event = sample_event(sample, compiled.get("trigger", "origin-response"))
+    # The compiled policy is JSON, so its trigger is a plain string: find the Trigger it names.
+    trigger: Trigger = "origin-response"
+    trigger = next((t for t in TRIGGERS if t == compiled.get("trigger")), trigger)
+    event = sample_event(sample, trigger)
     cf = event["Records"][0]["cf"]
     engine = Engine(compiled)
     result, plan, matched = engine.apply(cf["response"], cf["request"]["uri"])

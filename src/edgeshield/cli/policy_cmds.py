@@ -237,7 +237,8 @@ def event(
             "--body applies to request triggers only (origin bodies are never exposed)", EXIT_USAGE
         )
     try:
-        print_json(build_event(trigger, **kwargs))  # type: ignore[arg-type]
+        chosen = next(t for t in TRIGGERS if t == trigger)  # checked above; now a Trigger
+        print_json(build_event(chosen, **kwargs))
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
 
