@@ -69,7 +69,7 @@ class Rig:
         self.invokers = {t: InMemoryInvoker(t, h) for t, h in (handlers or {}).items()}
         self.console: list[str] = []
         self.logs = LogStore(tmp_path / "logs")
-        functions: dict[str, Invoker] = dict(self.invokers)
+        functions: dict[Trigger, Invoker] = dict(self.invokers)
         self.edge = Edge(
             EdgeSettings(pop="IAD89-C1", region="us-east-1", **settings),
             OriginSetup(custom_origin(ORIGIN), target=CustomTarget("https", ORIGIN, 443)),

@@ -26,7 +26,7 @@ from edgeshield.cloudfront.parse import (
     load_event,
     normalize_event,
 )
-from edgeshield.cloudfront.rules import TRIGGERS, Trigger
+from edgeshield.cloudfront.rules import TRIGGERS, Trigger, trigger_named
 from edgeshield.cloudfront.validate import Violation, check_result, result_kind, validate_result
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "result_kind",
     "s3_origin",
     "to_cf_headers",
+    "trigger_named",
     "validate_result",
     "viewer_request_event",
     "viewer_response_event",

@@ -19,6 +19,13 @@ TRIGGERS: Final[tuple[Trigger, ...]] = (
     "origin-response",
     "viewer-response",
 )
+
+
+def trigger_named(value: object) -> Trigger | None:
+    """The Trigger spelled ``value`` (text from a policy file or a command line), else None."""
+    return next((t for t in TRIGGERS if t == value), None)
+
+
 REQUEST_TRIGGERS: Final[frozenset[str]] = frozenset({"viewer-request", "origin-request"})
 RESPONSE_TRIGGERS: Final[frozenset[str]] = frozenset({"origin-response", "viewer-response"})
 VIEWER_TRIGGERS: Final[frozenset[str]] = frozenset({"viewer-request", "viewer-response"})

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from edgeshield.cloudfront.events import custom_origin, s3_origin
-from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS
+from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS, Trigger, trigger_named
 from edgeshield.emulator.config import (
     Extension,
     FunctionOption,
@@ -83,7 +83,15 @@ def prepare(config: ServeConfig) -> Prepared:
 
     origin, label = _origin(config)
     specs = [
-        _spec(config, o.trigger, o.handler, config.cwd, function_name_for(o.handler), region, False)
+        _spec(
+            config,
+            _trigger(o.trigger),
+            o.handler,
+            config.cwd,
+            function_name_for(o.handler),
+            region,
+            False,
+        )
         for o in config.functions
     ]
     policy_label: str | None = None
@@ -93,7 +101,7 @@ def prepare(config: ServeConfig) -> Prepared:
     # With --mechanism other than lambda-edge the policy travels another way (no function).
     if config.policy_function and (not config.functions or config.policy is not None):
         compiled = _compile_policy(config.policy)
-        trigger = str(compiled.get("trigger", "origin-response"))
+        trigger = _trigger(compiled.get("trigger", "origin-response"))
         if trigger in seen:
             raise ServeConfigError(
                 "functions",
@@ -152,9 +160,17 @@ def _compile_policy(path: Path | None) -> CompiledPolicy:
         raise ServeError(str(exc)) from None
 
 
+def _trigger(value: object) -> Trigger:
+    # Both sources were checked before (ServeConfig.check, the policy's validation).
+    trigger = trigger_named(value)
+    if trigger is None:
+        raise ServeError(f"unknown trigger {str(value)!r}")
+    return trigger
+
+
 def _spec(
     config: ServeConfig,
-    trigger: str,
+    trigger: Trigger,
     handler: str,
     root: Path,
     name: str,
@@ -225,14 +241,16 @@ def _url_origin(value: str, config: ServeConfig) -> tuple[OriginSetup, str]:
     return OriginSetup(event_origin, None, target), f"{parts.scheme}://{host}:{port}{path}"
 
 
-async def start_pools(prepared: Prepared, logs: LogStore, stats: Stats) -> dict[str, FunctionPool]:
+async def start_pools(
+    prepared: Prepared, logs: LogStore, stats: Stats
+) -> dict[Trigger, FunctionPool]:
     """One warm worker per function, so a handler that cannot be imported fails at start."""
     scratch = Path(tempfile.mkdtemp(prefix="edgeshield-workers-"))
 
     def record(spec: FunctionSpec, invocation: Any) -> None:
         pass  # counted by the pipeline, which also sees validation results
 
-    pools: dict[str, FunctionPool] = {}
+    pools: dict[Trigger, FunctionPool] = {}
     try:
         for spec in prepared.specs:
             pool = FunctionPool(
@@ -243,7 +261,7 @@ async def start_pools(prepared: Prepared, logs: LogStore, stats: Stats) -> dict[
                 scratch=scratch,
             )
             await pool.start()
-            pools[spec.trigger] = pool
+            pools[_trigger(spec.trigger)] = pool
     except InitError as exc:
         for pool in pools.values():
             await pool.close()
@@ -288,7 +306,7 @@ class Running:
     prepared: Prepared
     server: EdgeServer
     edge: Edge
-    pools: dict[str, FunctionPool]
+    pools: dict[Trigger, FunctionPool]
     http: HttpOrigin
     logs: LogStore
     tls: Any = None  # the TlsFiles served, with --tls

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from edgeshield.cloudfront.rules import Trigger
 from edgeshield.emulator.functions import lambdalog
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.errors import EdgeshieldError
@@ -50,11 +51,16 @@ def function_name_for(handler: str) -> str:
     return (name or "function")[:64]
 
 
+# An edge function runs on one of CloudFront's four triggers; the local CSP-report collector
+# is an ordinary Lambda behind a function URL.
+FunctionTrigger = Trigger | Literal["function-url"]
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     """One function associated with one trigger."""
 
-    trigger: str
+    trigger: FunctionTrigger
     handler: str  # module.function or module:function, relative to task_root
     task_root: Path
     name: str  # the function's name in us-east-1; replicas are "us-east-1.<name>"

@@ -61,10 +61,8 @@ _BUFFER_UNCACHED: Final = 1024 * 1024  # bodies up to this size are sent in one 
 class Edge:
     settings: EdgeSettings
     origin: OriginSetup
-    # The function on each trigger, keyed by trigger name: worker pools in `serve`,
-    # in-memory invokers in tests. (Keys are plain str because `serve` builds the mapping
-    # from FunctionSpec.trigger, a str; the edge only ever looks up Trigger values.)
-    functions: Mapping[str, Invoker]
+    # The function on each trigger: worker pools in `serve`, in-memory invokers in tests.
+    functions: Mapping[Trigger, Invoker]
     logs: LogStore
     http: Origin | None  # what reaches custom origins (HttpOrigin in `serve`)
     stats: Stats = field(default_factory=Stats)
