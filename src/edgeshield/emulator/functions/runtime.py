@@ -93,6 +93,17 @@ class FunctionSpec:
         region = lambdalog.HOME_REGION if self.edge else self.region
         return lambdalog.function_arn(self.name, region=region)
 
+    def context_fields(self, log_stream: str) -> dict[str, Any]:
+        """What the handler's context object reports about this function, as Lambda's."""
+        return {
+            "function_name": self.replica_name,
+            "function_version": lambdalog.VERSION,
+            "invoked_function_arn": self.arn,
+            "memory_limit_in_mb": self.memory_mb,
+            "log_group_name": self.log_group,
+            "log_stream_name": log_stream,
+        }
+
 
 @dataclass
 class Invocation:
@@ -189,14 +200,7 @@ class Worker:
 
     async def start(self) -> None:
         spec = self.spec
-        meta = {
-            "function_name": spec.replica_name,
-            "function_version": lambdalog.VERSION,
-            "invoked_function_arn": spec.arn,
-            "memory_limit_in_mb": spec.memory_mb,
-            "log_group_name": spec.log_group,
-            "log_stream_name": self.stream,
-        }
+        meta = spec.context_fields(self.stream)
         config = {
             "handler": spec.handler,
             "task_root": str(spec.task_root),

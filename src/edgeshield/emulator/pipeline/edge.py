@@ -235,20 +235,14 @@ class Edge:
             return flow
         response, sent, route = flow.response, flow.origin_request, flow.route
         assert response is not None and sent is not None and route is not None
-        event = build_event(
+        event = self._event(
             "origin-response",
-            uri=sent.uri,
-            method=flow.method,
-            querystring=sent.querystring,
-            headers=sent.headers,
-            client_ip=flow.viewer.client_ip,
+            flow,
+            sent,
             status=response.status,
             status_description=response.reason,
             response_headers=response.headers,
             origin=route.event_origin,
-            distribution_id=self.settings.distribution_id,
-            distribution_domain=self.settings.distribution_domain,
-            request_id=flow.request_id,
         )
         try:
             result = await self.run_function("origin-response", event, flow.request_id)
@@ -362,6 +356,15 @@ class Edge:
         self, trigger: Trigger, flow: Flow, request: Request, origin: dict[str, Any] | None
     ) -> dict[str, Any]:
         include = trigger in self.settings.include_body and flow.method not in ("GET", "HEAD")
+        return self._event(
+            trigger, flow, request, origin=origin, body=request.body, include_body=include
+        )
+
+    def _event(
+        self, trigger: Trigger, flow: Flow, request: Request, **trigger_parts: Any
+    ) -> dict[str, Any]:
+        """The trigger's event for ``request`` as this flow has it, with the parts only some
+        triggers carry (response, origin, body) given by the caller."""
         return build_event(
             trigger,
             uri=request.uri,
@@ -369,12 +372,10 @@ class Edge:
             querystring=request.querystring,
             headers=request.headers,
             client_ip=flow.viewer.client_ip,
-            origin=origin,
             distribution_id=self.settings.distribution_id,
             distribution_domain=self.settings.distribution_domain,
             request_id=flow.request_id,
-            body=request.body,
-            include_body=include,
+            **trigger_parts,
         )
 
     async def _viewer_function(self, flow: Flow, stage: ViewerStage) -> None:
@@ -402,19 +403,13 @@ class Edge:
 
     async def _viewer_response_function(self, flow: Flow, response: Response) -> None:
         request = flow.request
-        event = build_event(
+        event = self._event(
             "viewer-response",
-            uri=request.uri,
-            method=flow.method,
-            querystring=request.querystring,
-            headers=request.headers,
-            client_ip=flow.viewer.client_ip,
+            flow,
+            request,
             status=response.status,
             status_description=response.reason,
             response_headers=[(n, v) for n, v in response.headers if n.lower() != "content-length"],
-            distribution_id=self.settings.distribution_id,
-            distribution_domain=self.settings.distribution_domain,
-            request_id=flow.request_id,
         )
         result = await self.run_function("viewer-response", event, flow.request_id)
         response.reason = description_of(result, response.reason)

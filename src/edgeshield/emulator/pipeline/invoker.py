@@ -101,14 +101,7 @@ class InMemoryInvoker:
 
     def _context(self, request_id: str) -> LambdaContext:
         spec = self._spec
-        meta = {
-            "function_name": spec.replica_name,
-            "function_version": lambdalog.VERSION,
-            "invoked_function_arn": spec.arn,
-            "memory_limit_in_mb": spec.memory_mb,
-            "log_group_name": spec.log_group,
-            "log_stream_name": lambdalog.log_stream_name(),
-        }
+        meta = spec.context_fields(lambdalog.log_stream_name())
         deadline = int((time.time() + spec.timeout_s) * 1000)
         return LambdaContext(meta, request_id, deadline)
 
