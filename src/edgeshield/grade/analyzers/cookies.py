@@ -99,49 +99,70 @@ def parse_set_cookie(line: str) -> Cookie | None:
     return _parse(line)[0]
 
 
+def _name(pair: str) -> str | None:
+    """The cookie name of a line's first piece; None if the jar rejects the pair."""
+    if pair.isprintable():
+        # The common case, one C-level scan: no terminator to cut at, no control character.
+        eq = pair.find("=")
+        return pair[:eq].strip(JS_WS) if eq > 0 else None
+    cut = _TERMINATOR.search(pair)
+    if cut is not None:
+        pair = pair[: cut.start()]
+    eq = pair.find("=")
+    name = pair[:eq].strip(JS_WS)
+    if eq <= 0 or _CONTROL.search(name) or _CONTROL.search(pair[eq + 1 :].strip(JS_WS)):
+        return None
+    return name
+
+
+# The attributes a jar reads; the others are skipped.
+_PATH, _SECURE, _HTTPONLY, _SAMESITE_ATTR, _DOMAIN = range(5)
+_ATTRIBUTES: Final = {
+    "path": _PATH,
+    "secure": _SECURE,
+    "httponly": _HTTPONLY,
+    "samesite": _SAMESITE_ATTR,
+    "domain": _DOMAIN,
+}
+
+
 def _parse(line: str) -> tuple[Cookie | None, bool]:
     """The cookie a line sets (None if rejected), and ``has_invalid_samesite(line)``: one pass
     over the attributes serves both, as every line is read by both checks."""
     # str.strip with JS_WS is String.prototype.trim (jsstr.trim, inlined: this loop is hot).
     pair, sep, attrs = line.strip(JS_WS).partition(";")
     bad_samesite = "samesite" in pair.lower() and _samesite_invalid(pair)
-    cut = _TERMINATOR.search(pair)
-    if cut is not None:
-        pair = pair[: cut.start()]
-    eq = pair.find("=")
-    name = pair[:eq].strip(JS_WS)
-    rejected = eq <= 0 or bool(
-        _CONTROL.search(name) or _CONTROL.search(pair[eq + 1 :].strip(JS_WS))
-    )
+    name = _name(pair)
     if not sep:
-        return (None if rejected else Cookie(name)), bad_samesite
-    domain = path = same_site = None
-    secure = http_only = False
-    for raw in attrs.split(";"):
+        return (None if name is None else Cookie(name)), bad_samesite
+    cookie = Cookie(name or "")
+    # Lower-casing creates and removes no ";", "=" or whitespace: lower the attributes once,
+    # and go back to the original text only for the case-sensitive Path.
+    for i, raw in enumerate(attrs.lower().split(";")):
         # Trimming the key and the value trims the attribute too; an empty one matches no key.
         key, has_value, val = raw.partition("=")
-        key = key.strip(JS_WS).lower()
-        if key == "path":
-            val = val.strip(JS_WS)
-            path = val if val.startswith("/") else None
-        elif key == "secure":
-            secure = True
-        elif key == "httponly":
-            http_only = True
-        elif key == "samesite":
-            same_site = _SAMESITE.get(val.strip(JS_WS).lower()) if has_value else None
+        kind = _ATTRIBUTES.get(key.strip(JS_WS))
+        if kind is None:
+            continue
+        if kind == _SECURE:
+            cookie.secure = True
+        elif kind == _HTTPONLY:
+            cookie.http_only = True
+        elif kind == _PATH:
+            val = attrs.split(";")[i].partition("=")[2].strip(JS_WS)
+            cookie.path = val if val.startswith("/") else None
+        elif kind == _SAMESITE_ATTR:
+            cookie.same_site = _SAMESITE.get(val.strip(JS_WS)) if has_value else None
             # The Observatory's own check reads only up to a second "=" ("lax=1" is lax).
-            if not has_value or val.partition("=")[0].strip(JS_WS).lower() not in _SAMESITE:
+            if not has_value or val.partition("=")[0].strip(JS_WS) not in _SAMESITE:
                 bad_samesite = True
-        elif key == "domain":
-            val = val.strip(JS_WS).lower()
+        else:
+            val = val.strip(JS_WS)
             if val.startswith("."):
                 val = val[1:]
             if val:
-                domain = val
-    if rejected:
-        return None, bad_samesite
-    return Cookie(name, domain, path, secure, http_only, same_site), bad_samesite
+                cookie.domain = val
+    return (None if name is None else cookie), bad_samesite
 
 
 def _is_ip(host: str) -> bool:

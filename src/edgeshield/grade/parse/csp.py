@@ -8,14 +8,14 @@ https://github.com/mdn/mdn-http-observatory/blob/main/src/analyzer/cspParser.js)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final
 
 from edgeshield.grade.parse.jsstr import (
-    COLLATION_TABLE,
     URIError,
     collation_key,
     decode_uri_component,
+    printable_collation_key,
     split_ws,
     trim,
 )
@@ -34,14 +34,17 @@ class CspInvalid(ValueError):
     """The policy cannot be parsed; the CSP test reports csp-header-invalid."""
 
 
+_SEMICOLON_KEY: Final = collation_key(";")
+
+
 class _Source:
     __slots__ = ("index", "keep", "key", "source")
 
-    def __init__(self, source: str, index: int, keep: bool) -> None:
+    def __init__(self, source: str, key: str, index: int, keep: bool) -> None:
         self.source = source
+        self.key = key  # collation_key(source)
         self.index = index
         self.keep = keep
-        self.key = collation_key(source)
 
 
 def _sort_key(src: _Source) -> str:
@@ -103,14 +106,28 @@ def parse_csp(policies: Sequence[str]) -> CspMap:
         raise CspInvalid(str(exc)) from exc
 
 
+def _entries(policy: str) -> Iterator[tuple[list[str], list[str]]]:
+    """The ";"-separated entries of a lower-cased policy: their tokens, and the tokens' collation
+    keys (``Intl.Collator`` order), computed for the whole policy at once when it is plain ASCII.
+    """
+    keyed = printable_collation_key(policy)
+    if keyed is None:
+        for entry in policy.split(";"):
+            tokens = split_ws(entry)
+            yield tokens, [collation_key(t) for t in tokens]
+        return
+    # Printable ASCII: the space is the only whitespace, in the policy as in its key.
+    for entry, key in zip(policy.split(";"), keyed.split(_SEMICOLON_KEY), strict=True):
+        yield entry.split() or [""], key.split()
+
+
 def _parse_single(policy: str) -> CspMap:
     """One policy: no intersection, only sources made redundant by a shorter prefix go."""
     out: CspMap = {}
     seen: set[str] = set()
     duplicates: set[str] | None = None
     # Lower-casing creates and removes no whitespace, so the policy is lowered once, whole.
-    for entry in policy.lower().split(";"):
-        tokens = split_ws(entry)
+    for tokens, keys in _entries(policy.lower()):
         directive = tokens[0]
         if not directive:
             continue
@@ -131,8 +148,6 @@ def _parse_single(policy: str) -> CspMap:
         if n == 2:
             out[directive] = {tokens[1]}
             continue
-        # sorted(tokens[1:], key=collation_key) without a Python call per comparison key.
-        keys = [t.translate(COLLATION_TABLE) for t in tokens]
         sources = [tokens[i] for i in sorted(range(1, n), key=keys.__getitem__)]
         kept = [sources[0]]
         prev = sources[0]
@@ -153,37 +168,23 @@ def _parse_many(policies: list[str]) -> CspMap:
     for index, policy in enumerate(policies):
         seen: set[str] = set()
         first = index == 0
-        for entry in policy.split(";"):
-            tokens = split_ws(entry)
-            name = tokens[0]
-            if not name:
+        for tokens, keys in _entries(policy.lower()):
+            directive = tokens[0]
+            if not directive:
                 continue
-            directive = name.lower()
             if directive in seen:
                 if directive not in _ALLOWED_DUPLICATES:
                     raise CspInvalid(f"duplicate directive {directive}")
                 duplicates.add(directive)
             else:
                 seen.add(directive)
-            values = [_Source(t.lower(), index, first) for t in tokens[1:]]
+            values = [_Source(tokens[i], keys[i], index, first) for i in range(1, len(tokens))]
             if not values and directive.endswith("-src"):
-                values = [_Source("'none'", index, first)]
-            combined = values if first else [*csp.get(directive, ()), *values]
-            if len(combined) > 1:
-                combined.sort(key=_sort_key)
-                prev = combined[0]
-                for src in combined[1:]:
-                    if src.index == prev.index and src.source.startswith(prev.source):
-                        src.keep = False
-                    # A source counts only if another policy allows it too.
-                    if src.index != prev.index and _path_part_match(prev.source, src.source):
-                        src.keep = True
-                    prev = src
-            kept = [s for s in combined if s.keep]
-            csp[directive] = kept
+                values = [_Source("'none'", collation_key("'none'"), index, first)]
+            csp[directive] = _intersect(values if first else [*csp.get(directive, ()), *values])
             if first:
                 # Later policies must re-confirm every source of the first one.
-                for s in kept:
+                for s in csp[directive]:
                     s.keep = False
     out: CspMap = {
         directive: ({s.source for s in sources} if sources else {"'none'"})
@@ -192,6 +193,21 @@ def _parse_many(policies: list[str]) -> CspMap:
     if duplicates:
         out[DUPLICATES_KEY] = duplicates
     return out
+
+
+def _intersect(combined: list[_Source]) -> list[_Source]:
+    """A directive's sources so far with this policy's: the ones still allowed."""
+    if len(combined) > 1:
+        combined.sort(key=_sort_key)
+        prev = combined[0]
+        for src in combined[1:]:
+            if src.index == prev.index and src.source.startswith(prev.source):
+                src.keep = False
+            # A source counts only if another policy allows it too.
+            if src.index != prev.index and _path_part_match(prev.source, src.source):
+                src.keep = True
+            prev = src
+    return [s for s in combined if s.keep]
 
 
 def parse_csp_meta(policies: Sequence[str]) -> CspMap:

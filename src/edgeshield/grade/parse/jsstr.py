@@ -79,12 +79,17 @@ _ICU_ASCII_ORDER: Final = (
 )
 
 
+# Keys start just below the space, so a printable ASCII string's key has whitespace exactly
+# where the string has spaces (see printable_collation_key).
+_KEY_BASE: Final = ord(" ") - _ICU_ASCII_ORDER.index(" ")
+
+
 def _collation_table() -> dict[int, str | None]:
     table: dict[int, str | None] = {}
     for rank, ch in enumerate(_ICU_ASCII_ORDER):
-        table[ord(ch)] = chr(0x20 + rank)
+        table[ord(ch)] = chr(_KEY_BASE + rank)
         if ch.isalpha():
-            table[ord(ch.upper())] = chr(0x20 + rank)
+            table[ord(ch.upper())] = chr(_KEY_BASE + rank)
     for code in range(0x80):
         if code not in table:
             table[code] = None  # ignorable control character
@@ -92,7 +97,24 @@ def _collation_table() -> dict[int, str | None]:
 
 
 COLLATION_TABLE: Final = _collation_table()  # str.translate table of collation_key
+# The same mapping for bytes.translate, which runs a plain table look-up per byte instead of a
+# dict look-up per character; only printable ASCII goes through it.
+_PRINTABLE_TABLE: Final = bytes(
+    ord(key) if isinstance(key := COLLATION_TABLE.get(code), str) else code for code in range(256)
+)
 
 
 def collation_key(s: str) -> str:
     return s.translate(COLLATION_TABLE)
+
+
+def printable_collation_key(s: str) -> str | None:
+    """``collation_key(s)`` if ``s`` is printable ASCII, else None.
+
+    Every character keys to one printable character, and only the space to a space: the key
+    splits (``str.split()``, or on the key of any character) exactly where ``s`` does, so a
+    whole policy is keyed once and its tokens' keys are cut out alongside the tokens.
+    """
+    if not (s.isascii() and s.isprintable()):
+        return None
+    return s.encode("ascii").translate(_PRINTABLE_TABLE).decode("ascii")

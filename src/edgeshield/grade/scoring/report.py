@@ -18,12 +18,19 @@ _SCALARS: Final = frozenset({str, int, bool, float, type(None)})
 
 
 def _jsonable(value: Any) -> Any:
-    """Sets become sorted lists, recursively, so a report serialises as JSON."""
+    """A deep copy in which sets become sorted lists, so a report serialises as JSON."""
     kind = type(value)
-    if kind in _SCALARS:  # most leaves: one look-up instead of three isinstance checks
-        return value
-    if isinstance(value, dict):
+    if kind is dict:
+        # Most values are scalars: test the type inline instead of calling per value.
         return {k: v if type(v) in _SCALARS else _jsonable(v) for k, v in value.items()}
+    if kind is set or kind is frozenset:
+        return sorted(value)
+    if kind is list or kind is tuple:
+        return [v if type(v) in _SCALARS else _jsonable(v) for v in value]
+    if kind in _SCALARS:
+        return value
+    if isinstance(value, dict):  # subclasses: the slower checks
+        return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, set | frozenset):
         return sorted(value)
     if isinstance(value, list | tuple):
@@ -58,6 +65,24 @@ def _entry_parts(o: Outcome) -> _EntryParts:
     return head, fix
 
 
+def _test_entry(o: Outcome) -> dict[str, Any]:
+    """A test's entry in ``Report.to_dict()``: fresh containers, so callers may edit it."""
+    key = (o.name, o.result, o.passed, o.assumed)
+    parts = _ENTRY_PARTS.get(key)
+    if parts is None:
+        parts = _entry_parts(o)
+        if len(_ENTRY_PARTS) < _ENTRY_PARTS_MAX:
+            _ENTRY_PARTS[key] = parts
+    head, fix = parts
+    entry = head.copy()
+    data = o.data
+    if data:
+        entry["data"] = {k: v if type(v) in _SCALARS else _jsonable(v) for k, v in data.items()}
+    if fix is not None:
+        entry["fix"] = fix.copy()
+    return entry
+
+
 class Report:
     """The result of grading one response or one live scan."""
 
@@ -89,30 +114,23 @@ class Report:
         return not outcome.passed or SCORE_TABLE[outcome.result][0] < BEST_MODIFIER[outcome.name]
 
     def test_dict(self, o: Outcome) -> dict[str, Any]:
-        key = (o.name, o.result, o.passed, o.assumed)
-        parts = _ENTRY_PARTS.get(key)
-        if parts is None:
-            parts = _entry_parts(o)
-            if len(_ENTRY_PARTS) < _ENTRY_PARTS_MAX:
-                _ENTRY_PARTS[key] = parts
-        head, fix = parts
-        entry = dict(head)
-        if o.data:
-            entry["data"] = _jsonable(o.data)
-        if fix is not None:
-            entry["fix"] = dict(fix)
-        return entry
+        return _test_entry(o)
 
     def to_dict(self) -> dict[str, Any]:
+        tests: dict[str, Any] = {}
+        passed = 0
+        for o in self.outcomes:
+            tests[o.name] = _test_entry(o)
+            passed += o.passed
         return {
             "url": self.url,
             "score": self.score,
             "grade": self.grade,
             "algorithm_version": ALGORITHM_VERSION,
             "header_only": self.header_only,
-            "tests_passed": self.tests_passed,
+            "tests_passed": passed,
             "tests_quantity": len(self.outcomes),
-            "tests": {o.name: self.test_dict(o) for o in self.outcomes},
+            "tests": tests,
         }
 
     def __repr__(self) -> str:
