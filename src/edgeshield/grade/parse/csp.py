@@ -9,11 +9,14 @@ https://github.com/mdn/mdn-http-observatory/blob/main/src/analyzer/cspParser.js)
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from itertools import compress
+from operator import not_
 from typing import Final
 
 from edgeshield.grade.parse.jsstr import (
     URIError,
     collation_key,
+    collation_keys,
     decode_uri_component,
     printable_collation_key,
     split_ws,
@@ -112,13 +115,20 @@ def _entries(policy: str) -> Iterator[tuple[list[str], list[str]]]:
     """
     keyed = printable_collation_key(policy)
     if keyed is None:
-        for entry in policy.split(";"):
-            tokens = split_ws(entry)
-            yield tokens, [collation_key(t) for t in tokens]
+        yield from map(_entry, policy.split(";"))
         return
     # Printable ASCII: the space is the only whitespace, in the policy as in its key.
     for entry, key in zip(policy.split(";"), keyed.split(_SEMICOLON_KEY), strict=True):
         yield entry.split() or [""], key.split()
+
+
+def _entry(entry: str) -> tuple[list[str], list[str]]:
+    """One entry's tokens and their keys, in a policy that is not plain ASCII as a whole."""
+    keyed = printable_collation_key(entry)
+    if keyed is not None:
+        return entry.split() or [""], keyed.split()
+    tokens = split_ws(entry)
+    return tokens, collation_keys(tokens)
 
 
 def _parse_single(policy: str) -> CspMap:
@@ -148,18 +158,21 @@ def _parse_single(policy: str) -> CspMap:
         if n == 2:
             out[directive] = {tokens[1]}
             continue
-        sources = [tokens[i] for i in sorted(range(1, n), key=keys.__getitem__)]
-        kept = [sources[0]]
-        prev = sources[0]
-        for src in sources[1:]:
-            # A longer source that starts with the previous one adds nothing.
-            if not src.startswith(prev):
-                kept.append(src)
-            prev = src
-        out[directive] = set(kept)
+        out[directive] = _without_longer(tokens, keys)
     if duplicates:
         out[DUPLICATES_KEY] = duplicates
     return out
+
+
+def _without_longer(tokens: list[str], keys: list[str]) -> set[str]:
+    """A directive's sources (``tokens[1:]``) in collation order, less each source that starts
+    with the one sorted just before it: it adds nothing to that one."""
+    # C-level loops (map, compress) instead of a Python loop per source: policies are long.
+    ordered = list(map(tokens.__getitem__, sorted(range(1, len(tokens)), key=keys.__getitem__)))
+    later = ordered[1:]
+    kept = set(compress(later, map(not_, map(str.startswith, later, ordered))))
+    kept.add(ordered[0])
+    return kept
 
 
 def _parse_many(policies: list[str]) -> CspMap:

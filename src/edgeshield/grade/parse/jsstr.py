@@ -97,15 +97,24 @@ def _collation_table() -> dict[int, str | None]:
 
 
 COLLATION_TABLE: Final = _collation_table()  # str.translate table of collation_key
-# The same mapping for bytes.translate, which runs a plain table look-up per byte instead of a
-# dict look-up per character; only printable ASCII goes through it.
-_PRINTABLE_TABLE: Final = bytes(
+# The same mapping for bytes.translate: a plain table look-up per byte instead of a dict look-up
+# per character. Bytes from 0x80 up map to themselves, so UTF-8's multi-byte sequences pass.
+_BYTE_TABLE: Final = bytes(
     ord(key) if isinstance(key := COLLATION_TABLE.get(code), str) else code for code in range(256)
 )
+_IGNORABLE: Final = bytes(code for code in range(0x80) if COLLATION_TABLE[code] is None)
 
 
 def collation_key(s: str) -> str:
-    return s.translate(COLLATION_TABLE)
+    """``s.translate(COLLATION_TABLE)``, by way of UTF-8 bytes (lone surrogates included)."""
+    raw = s.encode("utf-8", "surrogatepass")
+    return raw.translate(_BYTE_TABLE, _IGNORABLE).decode("utf-8", "surrogatepass")
+
+
+def collation_keys(tokens: list[str]) -> list[str]:
+    """``collation_key`` of each token (none holds whitespace), in one pass over them all."""
+    # A space keys as a space, and no token has one: the joined key splits where the tokens do.
+    return collation_key(" ".join(tokens)).split(" ")
 
 
 def printable_collation_key(s: str) -> str | None:
@@ -117,4 +126,4 @@ def printable_collation_key(s: str) -> str | None:
     """
     if not (s.isascii() and s.isprintable()):
         return None
-    return s.encode("ascii").translate(_PRINTABLE_TABLE).decode("ascii")
+    return s.encode("ascii").translate(_BYTE_TABLE).decode("ascii")
