@@ -44,12 +44,6 @@ _SPECIAL_USE: Final = frozenset({"local", "example", "invalid", "localhost", "te
 _SAMESITE: Final = {"strict": "strict", "lax": "lax", "none": "none"}
 
 
-def _worse(new: str, old: str | None) -> str:
-    if old is None or _RANK[new] > _RANK[old]:
-        return new
-    return old
-
-
 def has_invalid_samesite(line: str) -> bool:
     """A SameSite attribute that is empty or not lax/strict/none."""
     # Lower-casing works character by character, so an attribute whose lower-cased name is
@@ -242,58 +236,75 @@ def build_jar(cookies: list[tuple[str, str]], bad_samesite: set[str] | None = No
     return list(jar.values())
 
 
+def _final_samesite_invalid(
+    final_set_cookie: list[str], cookies: list[tuple[str, str]], flagged: set[str]
+) -> bool:
+    """A line of the final response has a malformed SameSite (``flagged``: the session's)."""
+    lines = [line for line, _ in cookies]
+    if final_set_cookie == lines:  # header-only grading: the very same lines
+        return bool(flagged)
+    # Otherwise the final response's lines are normally among the session's, already read.
+    seen = set(lines)
+    return any(
+        line in flagged if line in seen else has_invalid_samesite(line) for line in final_set_cookie
+    )
+
+
+_SAMESITE_INVALID: Final = _RANK["cookies-samesite-flag-invalid"]
+_ANTICSRF: Final = _RANK["cookies-anticsrf-without-samesite-flag"]
+_SESSION_HTTPONLY: Final = _RANK["cookies-session-without-httponly-flag"]
+# Without Secure, by whether HSTS passed: (any cookie, a session cookie).
+_INSECURE: Final = {
+    True: (
+        _RANK["cookies-without-secure-flag-but-protected-by-hsts"],
+        _RANK["cookies-session-without-secure-flag-but-protected-by-hsts"],
+    ),
+    False: (_RANK["cookies-without-secure-flag"], _RANK["cookies-session-without-secure-flag"]),
+}
+
+
+def _worst(jar: list[Cookie], hsts_passed: bool, worst: int) -> tuple[int, bool]:
+    """The rank of the worst finding over the jar (-1: none; ``worst`` so far), and whether
+    every cookie has a SameSite."""
+    insecure, insecure_session = _INSECURE[hsts_passed]
+    all_samesite = True
+    for c in jar:
+        key = c.name.lower()
+        session = "login" in key or "sess" in key
+        if not c.secure:
+            rank = insecure_session if session else insecure
+            if c.same_site == "none" and rank < _SAMESITE_INVALID:
+                rank = _SAMESITE_INVALID
+            if rank > worst:
+                worst = rank
+        if session and not c.http_only and worst < _SESSION_HTTPONLY:
+            worst = _SESSION_HTTPONLY
+        if not c.same_site:
+            all_samesite = False
+            if "csrf" in key and worst < _ANTICSRF:
+                worst = _ANTICSRF
+    return worst, all_samesite
+
+
 def analyze(
     final_set_cookie: list[str], cookies: list[tuple[str, str]], hsts_passed: bool
 ) -> Outcome:
     """``final_set_cookie``: raw lines of the final response; ``cookies``: every (line, URL)."""
-    result: str | None = None
-    bad_samesite: set[str] = set()
-    jar = build_jar(cookies, bad_samesite) if cookies else []
-    # The final response's lines are normally among the session's, already read by build_jar.
-    seen = {line for line, _ in cookies} if cookies else set()
-    for line in final_set_cookie:
-        if line in bad_samesite if line in seen else has_invalid_samesite(line):
-            result = _worse("cookies-samesite-flag-invalid", result)
-
+    flagged: set[str] = set()
+    jar = build_jar(cookies, flagged) if cookies else []
     jar = [c for c in jar if c.name and c.name not in _IGNORED]
     if not jar:
-        result = "cookies-not-found"
-        return Outcome(NAME, result, True)
-
-    missing_samesite = False
-    for c in jar:
-        key = c.name.lower()
-        session = "login" in key or "sess" in key
-        anticsrf = "csrf" in key
-        if not c.secure and c.same_site == "none":
-            result = _worse("cookies-samesite-flag-invalid", result)
-        if not c.secure:
-            result = _worse(
-                "cookies-without-secure-flag-but-protected-by-hsts"
-                if hsts_passed
-                else "cookies-without-secure-flag",
-                result,
-            )
-        if anticsrf and not c.same_site:
-            result = _worse("cookies-anticsrf-without-samesite-flag", result)
-        if session and not c.secure:
-            result = _worse(
-                "cookies-session-without-secure-flag-but-protected-by-hsts"
-                if hsts_passed
-                else "cookies-session-without-secure-flag",
-                result,
-            )
-        if session and not c.http_only:
-            result = _worse("cookies-session-without-httponly-flag", result)
-        if not c.same_site:
-            missing_samesite = True
-
-    if result is None:
-        result = (
-            "cookies-secure-with-httponly-sessions"
-            if missing_samesite
-            else "cookies-secure-with-httponly-sessions-and-samesite"
-        )
+        return Outcome(NAME, "cookies-not-found", True)
+    worst = -1
+    if final_set_cookie and _final_samesite_invalid(final_set_cookie, cookies, flagged):
+        worst = _SAMESITE_INVALID
+    worst, all_samesite = _worst(jar, hsts_passed, worst)
+    if worst >= 0:
+        result = _ORDER[worst]
+    elif all_samesite:
+        result = "cookies-secure-with-httponly-sessions-and-samesite"
+    else:
+        result = "cookies-secure-with-httponly-sessions"
     data: dict[str, Any] = {
         c.name: {
             "domain": c.domain,
@@ -304,6 +315,4 @@ def analyze(
         }
         for c in jar
     }
-    return Outcome(
-        NAME, result, result in _PASSING, {"cookies": data, "sameSite": not missing_samesite}
-    )
+    return Outcome(NAME, result, result in _PASSING, {"cookies": data, "sameSite": all_samesite})

@@ -9,7 +9,7 @@ grades as the live scanner would grade it: invalid for XFO, HSTS, COOP, COEP, CO
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 # Node's http module keeps only the first line of these (lib/_http_incoming.js).
@@ -57,14 +57,15 @@ def _field(value: Any) -> str:
 class Headers:
     """Folded response headers: lower-case name -> value, plus the Set-Cookie lines."""
 
-    __slots__ = ("set_cookie", "values")
+    __slots__ = ("get", "set_cookie", "values")
+    # The folded value of a lower-case name, or None: the dict's own C-level ``get``, bound
+    # once, as every test of every grade reads headers through it.
+    get: Callable[[str], str | None]
 
     def __init__(self, values: dict[str, str], set_cookie: list[str]) -> None:
         self.values = values
         self.set_cookie = set_cookie
-
-    def get(self, name: str) -> str | None:
-        return self.values.get(name)
+        self.get = values.get
 
     def __contains__(self, name: object) -> bool:
         return name in self.values or (name == "set-cookie" and bool(self.set_cookie))
