@@ -24,10 +24,14 @@ def trim(s: str) -> str:
     return s.strip(JS_WS)
 
 
+# Whitespace to str.split() but not to JS, and the other way round (U+FEFF).
+_SPLIT_DISAGREES: Final = re.compile("[\x1c-\x1f\x85\ufeff]")
+
+
 def split_ws(s: str) -> list[str]:
     """``s.trim().split(/\\s+/)`` (an empty string gives ``['']``)."""
-    if s.isascii() and s.isprintable():
-        # Only the space character can be whitespace here; str.split agrees with JS.
+    if (s.isascii() and s.isprintable()) or _SPLIT_DISAGREES.search(s) is None:
+        # str.split cuts at the same characters as JS here, and faster than the regex below.
         parts = s.split()
         return parts or [""]
     s = trim(s)
