@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from itertools import compress
-from operator import not_
+from operator import attrgetter, not_
 from typing import Final
 
 from edgeshield.grade.parse.jsstr import (
@@ -50,8 +50,7 @@ class _Source:
         self.keep = keep
 
 
-def _sort_key(src: _Source) -> str:
-    return src.key
+_sort_key: Final = attrgetter("key")  # a C-level key function: no Python call per source
 
 
 def split_policies(values: Sequence[str]) -> list[str]:
