@@ -1,0 +1,205 @@
+"""The worker runtime through ``FunctionPool`` directly (real worker processes, no server):
+what the function prints by any route, children it forks or runs, its own signal handling,
+Lambda's limits on results, and the memory figure of REPORT lines."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from edgeshield.emulator.functions.runtime import FunctionPool, FunctionSpec, Invocation
+from edgeshield.emulator.logstore import LogStore, read_events
+from tests.emulator.helpers import children, wait_until
+
+FUNCTION = """
+import ctypes, os, signal, subprocess, sys
+
+SEEN = []
+
+
+def handler(event, context):
+    action = event["action"]
+    if action == "print-all-ways":
+        print("from print", end="")  # no newline: still pending in sys.stdout's buffer
+        sys.stderr.write("from stderr, unflushed")
+        os.write(1, b"from fd 1\\n")
+        os.write(2, b"from fd 2\\n")
+        ctypes.CDLL(None).write(1, b"from C\\n", 7)
+        subprocess.run(["sh", "-c", "echo from a child; echo child err >&2"], check=True)
+    elif action == "exit-status":
+        return subprocess.run(["sh", "-c", "exit 7"]).returncode
+    elif action == "leave-sleeper":
+        if os.fork() == 0:
+            import time
+            time.sleep(0.5)
+            os._exit(0)
+    elif action == "own-sigchld":
+        signal.signal(signal.SIGCHLD, lambda *_: SEEN.append(1))
+    elif action == "has-own-sigchld":
+        subprocess.run(["true"])
+        return [signal.getsignal(signal.SIGCHLD) not in (signal.SIG_DFL, None), len(SEEN) > 0]
+    elif action == "pid":
+        return os.getpid()
+    elif action == "hang":
+        while True:
+            pass
+    elif action == "big":
+        return "x" * 6_300_000
+    elif action == "set":
+        return {1, 2}
+    elif action == "nan":
+        return {"v": float("nan")}
+    elif action == "raise":
+        raise KeyError("missing thing")
+    elif action == "allocate":
+        SEEN.append(bytearray(80 * 1024 * 1024))
+    elif action == "flood":
+        sys.stdout.write("y" * (2 * 1024 * 1024))
+    elif action == "context":
+        return [context.aws_request_id, context.function_name, context.memory_limit_in_mb,
+                0 < context.get_remaining_time_in_millis() <= 5000]
+    return event.get("echo")
+"""
+
+
+def _pool(tmp_path: Path, timeout_s: float = 5.0) -> tuple[FunctionPool, LogStore]:
+    (tmp_path / "fn.py").write_text(textwrap.dedent(FUNCTION))
+    spec = FunctionSpec(
+        "origin-response", "fn.handler", tmp_path, "fn", 256, timeout_s, "us-east-1"
+    )
+    store = LogStore(tmp_path / "logs")
+    return FunctionPool(spec, store, max_workers=1, scratch=tmp_path), store
+
+
+def _run(tmp_path: Path, *events: dict[str, Any]) -> tuple[list[Invocation], list[str]]:
+    """Invoke the function once per event, in order, on one worker; the invocations and
+    every message of the function's log group."""
+    pool, store = _pool(tmp_path)
+
+    async def scenario() -> list[Invocation]:
+        try:
+            return [await pool.invoke(event) for event in events]
+        finally:
+            await pool.close()
+
+    invocations = asyncio.run(scenario())
+    store.close()
+    messages = [e.message for e in read_events(tmp_path / "logs")]
+    return invocations, messages
+
+
+def _between(messages: list[str], request_id: str) -> list[str]:
+    start = messages.index(f"START RequestId: {request_id} Version: 1")
+    end = messages.index(f"END RequestId: {request_id}")
+    return messages[start + 1 : end]
+
+
+def test_output_by_every_route_lands_in_its_invocation(tmp_path: Path) -> None:
+    (first, second), messages = _run(
+        tmp_path, {"action": "print-all-ways"}, {"action": "echo", "echo": "quiet"}
+    )
+    assert first.status == "ok" and second.result == "quiet"
+    lines = _between(messages, first.request_id)
+    for text in ("from print", "from stderr, unflushed", "from fd 1", "from fd 2", "from C",
+                 "from a child", "child err"):  # fmt: skip
+        assert any(text in line for line in lines), (text, lines)
+    assert _between(messages, second.request_id) == []  # the file was emptied
+
+
+def test_children_keep_their_exit_status_and_leftovers_are_reaped(tmp_path: Path) -> None:
+    pool, store = _pool(tmp_path)
+
+    async def scenario() -> tuple[list[Any], int]:
+        try:
+            results = [(await pool.invoke({"action": "exit-status"})).result]
+            pid = (await pool.invoke({"action": "pid"})).result
+            await pool.invoke({"action": "leave-sleeper"})  # a child outlives the call
+            results.append((await pool.invoke({"action": "exit-status"})).result)
+            await pool.invoke({"action": "leave-sleeper"})
+            # Idle now; the child exits after 0.5 s and must not stay a zombie.
+            await asyncio.sleep(0.1)
+            states = [state for _pid, state in children(pid)]
+            assert states and "Z" not in states, states
+            reaped = await asyncio.to_thread(wait_until, lambda: children(pid) == [], timeout=3)
+            assert reaped, children(pid)
+            results.append((await pool.invoke({"action": "exit-status"})).result)
+            return results, pid
+        finally:
+            await pool.close()
+
+    results, _pid = asyncio.run(scenario())
+    store.close()
+    assert results == [7, 7, 7]
+
+
+def test_a_sigchld_handler_the_function_sets_stays_in_place(tmp_path: Path) -> None:
+    invocations, _ = _run(
+        tmp_path,
+        {"action": "own-sigchld"},
+        {"action": "leave-sleeper"},
+        {"action": "has-own-sigchld"},
+    )
+    assert invocations[-1].result == [True, True]
+
+
+def test_results_lambda_refuses(tmp_path: Path) -> None:
+    (big, unset, nan, raised), messages = _run(
+        tmp_path, {"action": "big"}, {"action": "set"}, {"action": "nan"}, {"action": "raise"}
+    )
+    assert (big.status, big.error_type) == ("error", "Function.ResponseSizeTooLarge")
+    assert (unset.status, unset.error_type) == ("error", "Runtime.MarshalError")
+    assert unset.error_message is not None
+    assert unset.error_message.startswith("Unable to marshal response: Object of type set")
+    # Python's encoder writes NaN: the result arrives, but not as known-strict JSON.
+    assert nan.status == "ok" and math.isnan(nan.result["v"]) and not nan.serialisable
+    assert (raised.status, raised.error_type) == ("error", "KeyError")
+    assert raised.error_message == "'missing thing'"
+    error = next(m for m in _between(messages, raised.request_id) if m.startswith("[ERROR]"))
+    assert error.startswith("[ERROR] KeyError: 'missing thing'\nTraceback")
+    assert 'raise KeyError("missing thing")' in error
+
+
+def test_report_lines_carry_the_peak_memory(tmp_path: Path) -> None:
+    (small, _big, after), messages = _run(
+        tmp_path, {"action": "echo"}, {"action": "allocate"}, {"action": "echo"}
+    )
+
+    def used(invocation: Invocation) -> int:
+        report = next(
+            m for m in messages if m.startswith(f"REPORT RequestId: {invocation.request_id}")
+        )
+        return int(report.split("Max Memory Used: ")[1].split(" MB")[0])
+
+    assert used(small) < 80
+    assert used(after) >= 80  # the peak so far, as Lambda reports it
+
+
+def test_a_flood_of_output_is_cut_at_one_megabyte(tmp_path: Path) -> None:
+    (flood, quiet), messages = _run(tmp_path, {"action": "flood"}, {"action": "echo"})
+    lines = _between(messages, flood.request_id)
+    assert sum(len(line) for line in lines) < 1100 * 1024
+    assert "[edgeshield: log output of this invocation truncated at 1 MB]" in lines
+    assert quiet.status == "ok" and _between(messages, quiet.request_id) == []
+
+
+def test_context_and_a_timeout_then_a_fresh_worker(tmp_path: Path) -> None:
+    pool, store = _pool(tmp_path, timeout_s=1.0)
+
+    async def scenario() -> list[Invocation]:
+        try:
+            return [
+                await pool.invoke({"action": "context"}),
+                await pool.invoke({"action": "hang"}),
+                await pool.invoke({"action": "context"}),
+            ]
+        finally:
+            await pool.close()
+
+    context, hung, fresh = asyncio.run(scenario())
+    store.close()
+    assert context.result == [context.request_id, "us-east-1.fn", "256", True]
+    assert (hung.status, hung.error_type) == ("timeout", "Sandbox.Timedout")
+    assert fresh.status == "ok" and fresh.cold and fresh.result[0] == fresh.request_id
