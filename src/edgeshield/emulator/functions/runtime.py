@@ -488,14 +488,9 @@ class FunctionPool:
         start_ms = _now_ms()
         deadline_ms = start_ms + int(timeout * 1000)
         message_id = next(self._ids)
-        # ensure_ascii: text from undecodable request bytes (lone surrogates) stays encodable.
-        message = (
-            json.dumps(
-                {"id": message_id, "request_id": request_id, "deadline_ms": deadline_ms,
-                 "event": event},
-            )
-            + "\n"
-        ).encode("ascii")  # fmt: skip
+        # The protocol's request line (bootstrap.py). ensure_ascii: text from undecodable
+        # request bytes (lone surrogates) stays encodable.
+        message = f"{message_id} {deadline_ms} {request_id} {json.dumps(event)}\n".encode("ascii")
         began = time.perf_counter()
         init_ms, worker.pending_init_ms = worker.pending_init_ms, None  # first call = cold
         events: list[tuple[int, str]] = [(start_ms, lambdalog.start_line(request_id))]
