@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import math
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,10 @@ def handler(event, context):
         return [signal.getsignal(signal.SIGCHLD) not in (signal.SIG_DFL, None), len(SEEN) > 0]
     elif action == "pid":
         return os.getpid()
+    elif action == "nap":
+        import time
+        time.sleep(0.05)
+        return os.getpid()
     elif action == "hang":
         while True:
             pass
@@ -65,13 +70,15 @@ def handler(event, context):
 """
 
 
-def _pool(tmp_path: Path, timeout_s: float = 5.0) -> tuple[FunctionPool, LogStore]:
+def _pool(
+    tmp_path: Path, timeout_s: float = 5.0, workers: int = 1
+) -> tuple[FunctionPool, LogStore]:
     (tmp_path / "fn.py").write_text(textwrap.dedent(FUNCTION))
     spec = FunctionSpec(
         "origin-response", "fn.handler", tmp_path, "fn", 256, timeout_s, "us-east-1"
     )
     store = LogStore(tmp_path / "logs")
-    return FunctionPool(spec, store, max_workers=1, scratch=tmp_path), store
+    return FunctionPool(spec, store, max_workers=workers, scratch=tmp_path), store
 
 
 def _run(tmp_path: Path, *events: dict[str, Any]) -> tuple[list[Invocation], list[str]]:
@@ -190,11 +197,12 @@ def test_context_and_a_timeout_then_a_fresh_worker(tmp_path: Path) -> None:
 
     async def scenario() -> list[Invocation]:
         try:
-            return [
-                await pool.invoke({"action": "context"}),
-                await pool.invoke({"action": "hang"}),
-                await pool.invoke({"action": "context"}),
-            ]
+            context = await pool.invoke({"action": "context"})
+            began = time.monotonic()
+            hung = await pool.invoke({"action": "hang"})
+            # At the deadline, not at the start-up's 10 s one still pending on the channel.
+            assert time.monotonic() - began < 3.0
+            return [context, hung, await pool.invoke({"action": "context"})]
         finally:
             await pool.close()
 
@@ -203,3 +211,34 @@ def test_context_and_a_timeout_then_a_fresh_worker(tmp_path: Path) -> None:
     assert context.result == [context.request_id, "us-east-1.fn", "256", True]
     assert (hung.status, hung.error_type) == ("timeout", "Sandbox.Timedout")
     assert fresh.status == "ok" and fresh.cold and fresh.result[0] == fresh.request_id
+
+
+def test_more_invocations_than_workers_wait_their_turn(tmp_path: Path) -> None:
+    pool, store = _pool(tmp_path, workers=2)
+
+    async def scenario() -> tuple[list[Invocation], int, list[BaseException | Invocation]]:
+        try:
+            done = await asyncio.gather(*(pool.invoke({"action": "nap"}) for _ in range(12)))
+            most = pool.size
+            # Waiting invocations that give up leave neither a worker nor a slot behind.
+            tasks = [asyncio.create_task(pool.invoke({"action": "nap"})) for _ in range(6)]
+            await asyncio.sleep(0.01)
+            for task in tasks[2:5]:
+                task.cancel()
+            settled = await asyncio.gather(*tasks, return_exceptions=True)
+            done += await asyncio.gather(*(pool.invoke({"action": "nap"}) for _ in range(4)))
+            # Shutting down fails those still waiting, at once.
+            waiting = [asyncio.create_task(pool.invoke({"action": "nap"})) for _ in range(5)]
+            await asyncio.sleep(0.01)
+        finally:
+            await pool.close()
+        settled += await asyncio.gather(*waiting, return_exceptions=True)
+        return done, most, settled
+
+    done, most, settled = asyncio.run(scenario())
+    store.close()
+    assert all(i.status == "ok" for i in done)
+    assert len({i.result for i in done}) == 2 and most == 2  # two processes did all the work
+    kinds = [type(x).__name__ for x in settled]
+    assert kinds[:6] == ["Invocation"] * 2 + ["CancelledError"] * 3 + ["Invocation"]
+    assert "RuntimeError" in kinds[6:]
