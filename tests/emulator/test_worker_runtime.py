@@ -8,6 +8,7 @@ import asyncio
 import math
 import textwrap
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,11 @@ def test_more_invocations_than_workers_wait_their_turn(tmp_path: Path) -> None:
     done, most, settled = asyncio.run(scenario())
     store.close()
     assert all(i.status == "ok" for i in done)
+    ids = [uuid.UUID(i.request_id) for i in done]  # Lambda's request ids: random UUIDs
+    assert len(set(ids)) == len(ids) and {(u.version, u.variant) for u in ids} == {
+        (4, uuid.RFC_4122)
+    }
+    assert all(str(u) == i.request_id for u, i in zip(ids, done, strict=True))
     assert len({i.result for i in done}) == 2 and most == 2  # two processes did all the work
     kinds = [type(x).__name__ for x in settled]
     assert kinds[:6] == ["Invocation"] * 2 + ["CancelledError"] * 3 + ["Invocation"]

@@ -38,6 +38,9 @@ MAX_CAPTURE_BYTES = 1024 * 1024
 # json.dumps(result, ensure_ascii=False), as Lambda's runtime encodes a result, made once: the
 # function builds a new encoder on every call when given options.
 _encode_result = json.JSONEncoder(ensure_ascii=False).encode
+# json.loads without its per-call checks (encoding detection, surrounding whitespace): the
+# parent writes each event as compact ASCII JSON.
+_decode_event = json.JSONDecoder().raw_decode
 
 
 class LambdaContext:
@@ -259,7 +262,7 @@ def _serve(
         message_id, deadline_ms, raw_id, event_json = line.split(b" ", 3)
         request_id = id_filter.request_id = raw_id.decode("ascii")
         context = LambdaContext(meta, request_id, int(deadline_ms))
-        event = json.loads(event_json)
+        event, _end = _decode_event(event_json.decode("ascii"))
         begin = time.perf_counter()
         if handler is None:
             payload, error = None, init_error

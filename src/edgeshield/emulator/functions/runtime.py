@@ -23,6 +23,7 @@ import contextlib
 import itertools
 import json
 import os
+import random
 import re
 import signal
 import sys
@@ -786,8 +787,9 @@ def _now_ms() -> int:
 
 
 def _request_id() -> str:
-    """A random (version 4) UUID as text, as Lambda's request ids are, without building a
-    ``uuid.UUID`` first: one per invocation."""
-    h = os.urandom(16).hex()
+    """A random (version 4) UUID as text, as Lambda's request ids are: one per invocation, so
+    without building a ``uuid.UUID`` or a system call for randomness (an id that is unique is
+    all a log needs; it guards nothing)."""
+    h = f"{random.getrandbits(128):032x}"
     variant = "89ab"[int(h[16], 16) & 3]
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
