@@ -248,3 +248,32 @@ def test_more_invocations_than_workers_wait_their_turn(tmp_path: Path) -> None:
     kinds = [type(x).__name__ for x in settled]
     assert kinds[:6] == ["Invocation"] * 2 + ["CancelledError"] * 3 + ["Invocation"]
     assert "RuntimeError" in kinds[6:]
+
+
+def test_a_worker_handed_to_an_invocation_that_gave_up_is_not_lost(tmp_path: Path) -> None:
+    """The hand-over and the cancellation land in the same turn of the loop: the worker must
+    go on to the next invocation (here: back to idle), not vanish with the cancelled one."""
+    pool, store = _pool(tmp_path)
+
+    async def scenario() -> tuple[list[Any], Invocation]:
+        try:
+            await pool.start()
+            worker = await pool._acquire()  # the only worker, busy
+            assert worker is not None
+            waiting = asyncio.create_task(pool.invoke({"action": "pid"}))
+            await asyncio.sleep(0.01)
+            await pool._release(worker, alive=True)  # handed to the waiting invocation...
+            waiting.cancel()  # ...which gives up before it runs again
+            outcome = await asyncio.gather(waiting, return_exceptions=True)
+            state = [pool.size, pool._idle == [worker], *outcome]
+            assert worker.proc is not None
+            # A lost worker would leave this waiting forever for a slot.
+            after = await asyncio.wait_for(pool.invoke({"action": "pid"}), 10)
+            return [*state, worker.proc.pid], after
+        finally:
+            await pool.close()
+
+    state, after = asyncio.run(scenario())
+    store.close()
+    assert state[:2] == [1, True] and isinstance(state[2], asyncio.CancelledError)
+    assert after.status == "ok" and after.result == state[3]  # the same process served it

@@ -415,7 +415,10 @@ class FunctionPool:
             return await turn
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled() and turn.exception() is None:
-                self._pass_on(turn.result())  # handed over just as the caller gave up
+                # Handed over just as the caller gave up: to the next waiter, or (a reload or
+                # shutdown began meanwhile) retired.
+                granted = turn.result()
+                await self._release(granted, alive=granted is not None)
             else:
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(turn)
