@@ -119,10 +119,12 @@ def _run_case(src: Path, case: str, invocations: int) -> dict[str, float]:
     return result
 
 
-def _report(results: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> None:
+def _report(
+    results: dict[str, list[dict[str, float]]], args: argparse.Namespace, load: float
+) -> None:
     print(f"# {machine.describe()}, {machine.utc_now()}")
     print(f"# {args.invocations} invocations per case and round, {args.rounds} rounds (medians);")
-    print(f"# load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"# 1-minute load average before the run {load:.2f}, after {os.getloadavg()[0]:.2f}")
     print("| function @ concurrency | parent CPU µs | worker CPU µs | wall µs |")
     print("| --- | ---: | ---: | ---: |")
     for name, rows in results.items():
@@ -142,6 +144,7 @@ def main() -> None:
     if args.child:
         _child(args.child, args.invocations, args.concurrency)
         return
+    load = os.getloadavg()[0]
     trees = [("", ROOT / "src")]
     if args.baseline:
         trees.append(("baseline ", args.baseline.resolve()))
@@ -151,7 +154,7 @@ def main() -> None:
             for label, src in trees:
                 row = _run_case(src, case, args.invocations)
                 results.setdefault(f"{label}{case}", []).append(row)
-    _report(results, args)
+    _report(results, args, load)
 
 
 if __name__ == "__main__":
