@@ -143,11 +143,19 @@ def from_origin(headers: HeaderPairs) -> HeaderPairs:
     ]
 
 
-def to_viewer(headers: HeaderPairs) -> HeaderPairs:
-    """Headers safe to send to the viewer: no hop-by-hop ones, no framing (redone on send)."""
-    return [
-        (n, v) for n, v in headers if n.lower() not in HOP_BY_HOP and n.lower() != "content-length"
-    ]
+def to_viewer(headers: HeaderPairs) -> tuple[HeaderPairs, bool]:
+    """Headers safe to send to the viewer: no hop-by-hop ones, no framing (redone on send);
+    and whether a ``Server`` header is among them (one pass: every answer goes through here)."""
+    out: HeaderPairs = []
+    has_server = False
+    for pair in headers:
+        lower = pair[0].lower()
+        if lower in HOP_BY_HOP or lower == "content-length":
+            continue
+        if lower == "server":
+            has_server = True
+        out.append(pair)
+    return out, has_server
 
 
 def get(headers: Iterable[tuple[str, str]], name: str) -> str | None:
