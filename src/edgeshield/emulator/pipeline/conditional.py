@@ -40,7 +40,9 @@ def validators(stale: CachedObject) -> HeaderPairs:
 
 
 def with_age(entry: CachedObject, now: float) -> HeaderPairs:
-    return [*((n, v) for n, v in entry.headers if n.lower() != "age"), ("Age", str(entry.age(now)))]
+    headers = [pair for pair in entry.headers if pair[0].lower() != "age"]
+    headers.append(("Age", str(entry.age(now))))
+    return headers
 
 
 def merge_304(cached: HeaderPairs, fresh: HeaderPairs) -> HeaderPairs:

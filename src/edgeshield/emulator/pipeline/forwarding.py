@@ -66,6 +66,18 @@ def normalize_accept_encoding(value: str | None) -> str | None:
     """CloudFront keeps only what it caches on: ``br,gzip``, ``gzip`` or nothing."""
     if not value:
         return None
+    if value in _NORMALIZED:  # browsers send a handful of values: each is parsed once
+        return _NORMALIZED[value]
+    if len(_NORMALIZED) >= 1024:  # values chosen by viewers: keep the memo bounded
+        _NORMALIZED.clear()
+    normalized = _NORMALIZED[value] = _normalize(value)
+    return normalized
+
+
+_NORMALIZED: dict[str, str | None] = {}
+
+
+def _normalize(value: str) -> str | None:
     codings = {part.split(";")[0].strip().lower() for part in value.split(",")}
     gzip = "gzip" in codings or "*" in codings
     br = "br" in codings
