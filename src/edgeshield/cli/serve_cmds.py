@@ -59,15 +59,19 @@ def serve(
 
     The four triggers with CloudFront's rules, cache and error pages, and CloudWatch-style logs under .edgeshield/."""
     options = dict(locals())
-    import asyncio
-
     from edgeshield.emulator.config import (
         parse_cloudfront_function,
         parse_function_option,
         parse_response_headers_policy,
     )
     from edgeshield.emulator.http.server import console_access_log
-    from edgeshield.emulator.runner import ServeConfig, ServeConfigError, ServeError, prepare, run
+    from edgeshield.emulator.runner import (
+        ServeConfig,
+        ServeConfigError,
+        ServeError,
+        prepare,
+        serve_forever,
+    )
 
     fields = _same_named(options, ServeConfig)
     try:
@@ -93,7 +97,7 @@ def serve(
         )
         prepared = prepare(ServeConfig(**fields))
         implicit = policy is None and chosen is not None
-        asyncio.run(run(prepared, lambda running: _banner(running, implicit)))
+        serve_forever(prepared, lambda running: _banner(running, implicit))
     except ServeConfigError as exc:
         fail(exc.render(flag_for_field), EXIT_USAGE)
     except ServeError as exc:
