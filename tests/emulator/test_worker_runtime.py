@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from edgeshield.cloudfront import build_event
 from edgeshield.emulator.functions.runtime import FunctionPool, FunctionSpec, Invocation
 from edgeshield.emulator.logstore import LogStore, read_events
 from tests.emulator.helpers import children, wait_until
@@ -45,6 +46,9 @@ def handler(event, context):
         return [signal.getsignal(signal.SIGCHLD) not in (signal.SIG_DFL, None), len(SEEN) > 0]
     elif action == "pid":
         return os.getpid()
+    elif action == "headers":
+        headers = event["Records"][0]["cf"]["request"]["headers"]
+        return {name: ascii(entries[0]["value"]) for name, entries in headers.items()}
     elif action == "nap":
         import time
         time.sleep(0.05)
@@ -277,3 +281,21 @@ def test_a_worker_handed_to_an_invocation_that_gave_up_is_not_lost(tmp_path: Pat
     store.close()
     assert state[:2] == [1, True] and isinstance(state[2], asyncio.CancelledError)
     assert after.status == "ok" and after.result == state[3]  # the same process served it
+
+
+def test_event_text_reaches_the_function_unchanged(tmp_path: Path) -> None:
+    """Whichever encoder the edge takes for the pipe (orjson, or the standard library for a
+    lone surrogate from bytes that were not valid text), the function reads the same text."""
+    values = {
+        "x-text": "caf\u00e9 \u2028 line\u2029sep \U0001f600 \x7f",
+        "x-quote": 'a "quoted" \\ back\\slash\t',
+    }
+    plain = build_event("origin-response", headers=list(values.items()))
+    hostile = build_event("origin-response", headers=[*values.items(), ("x-raw", "\udcff!")])
+    (first, second), _ = _run(
+        tmp_path, {**plain, "action": "headers"}, {**hostile, "action": "headers"}
+    )
+    assert first.status == "ok" and second.status == "ok", (first, second)
+    for name, value in values.items():
+        assert first.result[name] == second.result[name] == ascii(value)
+    assert second.result["x-raw"] == ascii("\udcff!")

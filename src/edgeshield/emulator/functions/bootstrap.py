@@ -39,7 +39,7 @@ MAX_CAPTURE_BYTES = 1024 * 1024
 # function builds a new encoder on every call when given options.
 _encode_result = json.JSONEncoder(ensure_ascii=False).encode
 # json.loads without its per-call checks (encoding detection, surrounding whitespace): the
-# parent writes each event as compact ASCII JSON.
+# parent writes each event as one line of compact UTF-8 JSON.
 _decode_event = json.JSONDecoder().raw_decode
 
 
@@ -262,7 +262,7 @@ def _serve(
         message_id, deadline_ms, raw_id, event_json = line.split(b" ", 3)
         request_id = id_filter.request_id = raw_id.decode("ascii")
         context = LambdaContext(meta, request_id, int(deadline_ms))
-        event, _end = _decode_event(event_json.decode("ascii"))
+        event, _end = _decode_event(event_json.decode("utf-8"))
         begin = time.perf_counter()
         if handler is None:
             payload, error = None, init_error

@@ -36,6 +36,7 @@ from typing import Any, Final, Literal
 
 from edgeshield.cloudfront.rules import Trigger
 from edgeshield.emulator.functions import lambdalog
+from edgeshield.emulator.functions.pipe_json import encode_line
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.errors import EdgeshieldError
 from edgeshield.logrecords import edge_function_log_group
@@ -517,9 +518,9 @@ class FunctionPool:
         start_ms = _now_ms()
         deadline_ms = start_ms + int(timeout * 1000)
         message_id = next(self._ids)
-        # The protocol's request line (bootstrap.py). ensure_ascii: text from undecodable
-        # request bytes (lone surrogates) stays encodable.
-        message = f"{message_id} {deadline_ms} {request_id} {json.dumps(event)}\n".encode("ascii")
+        # The protocol's request line (bootstrap.py): three fields, then the event's JSON.
+        head = b"%d %d %s " % (message_id, deadline_ms, request_id.encode("ascii"))
+        message = head + encode_line(event)
         began = time.perf_counter()
         init_ms, worker.pending_init_ms = worker.pending_init_ms, None  # first call = cold
         events: list[tuple[int, str]] = [(start_ms, lambdalog.start_line(request_id))]
