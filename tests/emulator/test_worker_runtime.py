@@ -46,6 +46,18 @@ def handler(event, context):
         return [signal.getsignal(signal.SIGCHLD) not in (signal.SIG_DFL, None), len(SEEN) > 0]
     elif action == "pid":
         return os.getpid()
+    elif action == "forge":
+        import fcntl
+        for name in os.listdir("/proc/self/fd"):  # the protocol pipe: the one write-only pipe
+            fd = int(name)
+            try:
+                flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+            except OSError:
+                continue
+            if flags & os.O_ACCMODE == os.O_WRONLY and os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+                os.write(fd, event["line"].encode())
+                while True:
+                    pass
     elif action == "headers":
         headers = event["Records"][0]["cf"]["request"]["headers"]
         return {name: ascii(entries[0]["value"]) for name, entries in headers.items()}
@@ -301,3 +313,17 @@ def test_event_text_reaches_the_function_unchanged(tmp_path: Path) -> None:
     for name, value in values.items():
         assert first.result[name] == second.result[name] == ascii(value)
     assert second.result["x-raw"] == ascii("\udcff!")
+
+
+def test_a_forged_reply_is_the_function_failing_not_the_edge(tmp_path: Path) -> None:
+    """A function that finds the protocol pipe and writes its own 'reply' (unreadable, far too
+    deeply nested, or for another invocation) fails its own invocation; the next one gets a
+    fresh worker."""
+    forgeries = ["not json\n", "[" * 100_000 + "\n", "[1]\n", '{"id": 123456789}\n']
+    events: list[dict[str, Any]] = []
+    for line in forgeries:
+        events += [{"action": "forge", "line": line}, {"action": "pid"}]
+    invocations, _ = _run(tmp_path, *events)
+    for forged, after in zip(invocations[::2], invocations[1::2], strict=True):
+        assert (forged.status, forged.error_type) == ("error", "Runtime.ExitError"), forged
+        assert after.status == "ok" and after.cold

@@ -271,8 +271,10 @@ class Worker:
             raise WorkerGone(detail)
         try:
             reply: dict[str, Any] = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # the function can reach the pipe and forge one
             raise WorkerGone("the runtime wrote an unreadable reply") from None
+        if not isinstance(reply, dict):
+            raise WorkerGone("the runtime wrote an unreadable reply")
         return reply, _plain_json(line)
 
     async def call(
