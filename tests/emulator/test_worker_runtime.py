@@ -197,10 +197,11 @@ def test_report_lines_carry_the_peak_memory(tmp_path: Path) -> None:
         )
         return int(report.split("Max Memory Used: ")[1].split(" MB")[0])
 
-    # The peak so far, as Lambda reports it. (Not asserted: that the small figure is small. A
-    # worker's getrusage peak starts at the RSS of the process that started it, the emulator's
-    # or this test's, because exec carries the old address space's high-water mark over.)
-    assert used(after) >= 80 and used(after) >= used(small)
+    # The peak so far, as Lambda reports it: the runtime's own (an interpreter and this small
+    # module), not the peak of the process that started the worker, which exec carries over
+    # into getrusage's figure (this test's process, or the emulator's, is far larger).
+    assert 1 <= used(small) < 30
+    assert used(after) >= 80 + used(small) - 5
 
 
 def test_a_flood_of_output_is_cut_at_one_megabyte(tmp_path: Path) -> None:
