@@ -1,7 +1,9 @@
 """Benchmark of ``edgeshield serve``: requests/s and p50/p99 latency through the local edge
 (strict policy at origin-response; cache off, then cache hits) against the same origin
 directly and against a bare aiohttp reverse proxy in front of it (the floor for any Python
-proxy: no function, no cache, no logging), with the same client in the same run. Cases are
+proxy: no function, no cache, no logging), and against that proxy plus one round trip per
+request to a worker process (the floor for any proxy that runs its function out of process, as
+the edge does), with the same client in the same run. Cases are
 interleaved in rounds, so a burst of load from elsewhere hits every case alike; the ratios are
 medians of per-round ratios. Bounded: a fixed number of requests per case and round.
 
@@ -70,6 +72,55 @@ async def handle(request):
         for k, v in headers:
             resp.headers.add(k, v)
         return resp
+app = web.Application()
+app.on_startup.append(start)
+app.on_cleanup.append(stop)
+app.router.add_get("/{tail:.*}", handle)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+# The floor for a proxy that runs its function in another process, as the edge does: the bare
+# proxy, plus one round trip per request to a worker (a pool of four) that decodes the
+# response's status and headers from a JSON line and echoes them back, which the proxy then
+# serves. No policy, no validation, no logs: only the hop.
+HOP_PROXY = r"""
+import asyncio, json, sys
+import aiohttp
+from aiohttp import web
+HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
+       "proxy-authenticate", "proxy-authorization", "te", "trailer", "upgrade"}
+ORIGIN = sys.argv[2]
+ECHO = ("import json, sys\n"
+        "for line in sys.stdin.buffer:\n"
+        "    sys.stdout.buffer.write(json.dumps(json.loads(line)).encode() + b'\\n')\n"
+        "    sys.stdout.buffer.flush()\n")
+async def start(app):
+    app["client"] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                          auto_decompress=False)
+    app["free"] = asyncio.Queue()
+    for _ in range(4):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", ECHO, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE)
+        app["free"].put_nowait(proc)
+async def stop(app):
+    await app["client"].close()
+    while not app["free"].empty():
+        app["free"].get_nowait().kill()
+async def handle(request):
+    async with request.app["client"].get(ORIGIN + request.path_qs) as r:
+        body = await r.read()
+        headers = [(k, v) for k, v in r.headers.items() if k.lower() not in HOP]
+    worker = await request.app["free"].get()
+    try:
+        worker.stdin.write(json.dumps({"status": r.status, "headers": headers}).encode() + b"\n")
+        reply = json.loads(await worker.stdout.readline())
+    finally:
+        request.app["free"].put_nowait(worker)
+    resp = web.Response(status=reply["status"], body=body)
+    for k, v in reply["headers"]:
+        resp.headers.add(k, v)
+    return resp
 app = web.Application()
 app.on_startup.append(start)
 app.on_cleanup.append(stop)
@@ -197,9 +248,12 @@ def main() -> None:
         try:
             proxy, proxy_port = start(["-c", BARE_PROXY, "{port}", origin_url], cwd)
             procs.append(proxy)
+            hop, hop_port = start(["-c", HOP_PROXY, "{port}", origin_url], cwd)
+            procs.append(hop)
             cases: list[tuple[str, str, bool, int | None]] = [
                 ("origin directly", origin_url, False, origin.pid),
                 ("bare aiohttp reverse proxy", f"http://127.0.0.1:{proxy_port}", False, proxy.pid),
+                (_HOP_CASE, f"http://127.0.0.1:{hop_port}", False, hop.pid),
             ]
             sources: list[tuple[str, Path | None]] = [("edge", None)]
             if options.baseline is not None:
@@ -226,6 +280,7 @@ def main() -> None:
     report(runs, [case[0] for case in cases], options)
 
 
+_HOP_CASE = "bare proxy + a worker hop (floor)"
 _SERVE = ["-c", "from edgeshield.cli import main; main()", "serve", "--port", "{port}", "--quiet"]
 
 
@@ -239,7 +294,7 @@ def report(
     def med(name: str, level: int, key: str) -> float:
         return statistics.median(r[level][key] for r in runs[name])
 
-    direct, proxy_name, miss, hit = names[:4]
+    direct, proxy_name, hop_name, miss, hit = names[:5]
     print(
         f"{options.requests} requests per case and round, {options.rounds} rounds (medians); "
         f"{machine.describe()}; load average {os.getloadavg()[0]:.1f}; {machine.utc_now()}"
@@ -279,9 +334,11 @@ def report(
     print(f"| bare proxy throughput vs origin (c={c}) | {ratio(proxy_name, direct, 1):.2f}× | |")
     print(f"| hit throughput vs origin (c={c}) | **{ratio(hit, direct, 1):.2f}×** | ≥ 1.0× |")
     print(f"| added p50 of a miss over the origin (c=1) | **{added(miss):.2f} ms** | ≤ 1 ms |")
+    print(f"| added p50 of the floor (bare proxy + a worker hop) over the origin (c=1) | {added(hop_name):.2f} ms | |")  # fmt: skip
+    print(f"| miss throughput vs the floor with a worker hop (c={c}) | {ratio(miss, hop_name, 1):.2f}× | |")  # fmt: skip
     print(f"| hit p50 vs origin p50 (c=1) | {med(hit, 0, 'p50'):.2f} vs {med(direct, 0, 'p50'):.2f} ms | |")  # fmt: skip
-    if len(names) > 4:
-        base_miss, base_hit = names[4:6]
+    if len(names) > 5:
+        base_miss, base_hit = names[5:7]
         print(f"| baseline: miss throughput vs bare proxy (c={c}) | {ratio(base_miss, proxy_name, 1):.2f}× | |")  # fmt: skip
         print(f"| baseline: hit throughput vs origin (c={c}) | {ratio(base_hit, direct, 1):.2f}× | |")  # fmt: skip
         print(f"| baseline: added p50 of a miss (c=1) | {added(base_miss):.2f} ms | |")

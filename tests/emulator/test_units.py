@@ -143,7 +143,12 @@ def test_from_origin_keeps_transfer_encoding_for_origin_response() -> None:
         ("ETag", "x"),
     ]
     assert forwarding.from_origin(headers) == [("Transfer-Encoding", "chunked"), ("ETag", "x")]
-    assert forwarding.to_viewer([*headers, ("Content-Length", "3")]) == [("ETag", "x")]
+    kept = forwarding.to_viewer([*headers, ("Content-Length", "3")])
+    assert kept == ([("ETag", "x")], False)
+    assert forwarding.to_viewer([("server", "origin"), ("TE", "trailers")]) == (
+        [("server", "origin")],
+        True,
+    )
 
 
 @pytest.mark.parametrize(

@@ -59,17 +59,15 @@ def serve(
 
     The four triggers with CloudFront's rules, cache and error pages, and CloudWatch-style logs under .edgeshield/."""
     options = dict(locals())
-    import asyncio
-
+    from edgeshield.emulator import runner
     from edgeshield.emulator.config import (
         parse_cloudfront_function,
         parse_function_option,
         parse_response_headers_policy,
     )
     from edgeshield.emulator.http.server import console_access_log
-    from edgeshield.emulator.runner import ServeConfig, ServeConfigError, ServeError, prepare, run
 
-    fields = _same_named(options, ServeConfig)
+    fields = _same_named(options, runner.ServeConfig)
     try:
         functions = [parse_function_option(text) for text in function or []]
         # Alone, edgeshield's function takes the policy the other commands take; next to your
@@ -91,12 +89,12 @@ def serve(
             ],
             **_mechanism(mechanism, policy, bool(functions)),
         )
-        prepared = prepare(ServeConfig(**fields))
+        prepared = runner.prepare(runner.ServeConfig(**fields))
         implicit = policy is None and chosen is not None
-        asyncio.run(run(prepared, lambda running: _banner(running, implicit)))
-    except ServeConfigError as exc:
+        runner.serve_forever(prepared, lambda running: _banner(running, implicit))
+    except runner.ServeConfigError as exc:
         fail(exc.render(flag_for_field), EXIT_USAGE)
-    except ServeError as exc:
+    except runner.ServeError as exc:
         fail(str(exc), EXIT_USAGE)
 
 

@@ -240,8 +240,8 @@ def build_event(
 
     if headers is None:
         pairs = _default_request_headers(trigger, client_ip, distribution_domain, origin)
-    else:
-        pairs = header_pairs(headers)
+    else:  # the edge passes its header lists as they are: no copy, no Mapping check
+        pairs = headers if type(headers) is list else header_pairs(headers)
     request: dict[str, Any] = {
         "clientIp": client_ip,
         "headers": to_cf_headers(pairs),
@@ -270,9 +270,8 @@ def build_event(
                 status_description = HTTPStatus(code).phrase
             except ValueError:
                 status_description = ""
-        resp_pairs = header_pairs(
-            DEFAULT_RESPONSE_HEADERS if response_headers is None else response_headers
-        )
+        given = DEFAULT_RESPONSE_HEADERS if response_headers is None else response_headers
+        resp_pairs = given if type(given) is list else header_pairs(given)
         cf["response"] = {
             "headers": to_cf_headers(resp_pairs),
             "status": str(code),

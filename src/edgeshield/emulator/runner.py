@@ -442,6 +442,25 @@ async def _start_around(
     await server.start()
 
 
+def serve_forever(prepared: Prepared, on_ready: Callable[[Running], None] | None = None) -> None:
+    """``run`` on its own event loop, until SIGINT/SIGTERM (what ``edgeshield serve`` does)."""
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        runner.run(run(prepared, on_ready))
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it is installed (Linux and macOS): the edge spends a good
+    part of each request in the loop and in socket I/O, which uvloop does in C. None (asyncio's
+    own loop) without it, or with ``EDGESHIELD_LOOP=asyncio``."""
+    if os.environ.get("EDGESHIELD_LOOP", "").strip().lower() == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 async def run(prepared: Prepared, on_ready: Callable[[Running], None] | None = None) -> None:
     """Serve until SIGINT/SIGTERM; then stop accepting, finish in-flight requests, clean up."""
     running = await start(prepared)

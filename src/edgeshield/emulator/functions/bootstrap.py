@@ -5,17 +5,22 @@ an environment that holds only Lambda's reserved variables. Standard library onl
 never imports edgeshield: the handler must come from the task root (the staged bundle or the
 user's directory), as Lambda imports it from the unzipped package.
 
-Protocol (JSON, one object per line): the parent writes an invocation on stdin; the worker
-answers on its original stdout. Before importing user code the worker points file descriptors
-1 and 2 at the per-worker log file the parent opened, so everything the function prints (also
-from C code or child processes) is captured; after each invocation the worker hands the
-captured text back (only when there is any) and empties the file. If the worker is killed
-(timeout) or dies, the parent reads what is left in the file itself.
+Protocol, one line per message. The parent writes an invocation on stdin as
+``<id> <deadline_ms> <request_id> <event JSON>``; the worker answers on its original stdout with
+one JSON object (``id``, ``duration_ms``, ``rss_mb``, and ``result``, ``error`` or ``logs`` when
+there are any). Before importing user code the worker points file descriptors 1 and 2 at the
+per-worker log file the parent opened, so everything the function prints (also from C code or
+child processes) is captured; after each invocation the worker hands the captured text back
+(only when there is any) and empties the file. If the worker is killed (timeout) or dies, the
+parent reads what is left in the file itself.
+
+Per invocation the worker does only what Lambda's semantics need: one ``fstat`` to see whether
+anything was printed, one ``getrusage`` for the REPORT line's memory, one ``waitpid`` to reap
+what the function left behind (a SIGCHLD handler only while children it started still run).
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import logging
@@ -25,11 +30,17 @@ import signal
 import sys
 import time
 import traceback
-from typing import Any
+from typing import IO, Any
 
 # Lambda refuses to return more than this (6 MB minus framing), as Function.ResponseSizeTooLarge.
 MAX_RESPONSE_BYTES = 6291556
 MAX_CAPTURE_BYTES = 1024 * 1024
+# json.dumps(result, ensure_ascii=False), as Lambda's runtime encodes a result, made once: the
+# function builds a new encoder on every call when given options.
+_encode_result = json.JSONEncoder(ensure_ascii=False).encode
+# json.loads without its per-call checks (encoding detection, surrounding whitespace): the
+# parent writes each event as one line of compact UTF-8 JSON.
+_decode_event = json.JSONDecoder().raw_decode
 
 
 class LambdaContext:
@@ -148,9 +159,14 @@ class _Capture:
         self._reader = open(path, "rb")  # noqa: SIM115, PTH123  (kept open; no pathlib import)
 
     def take(self) -> str:
+        # What print() left in the streams' buffers; try rather than contextlib.suppress, which
+        # costs a context manager per stream per call. A stream the function closed or replaced
+        # with something odd has nothing of ours to flush.
         for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
+            try:  # noqa: SIM105
                 stream.flush()
+            except Exception:
+                pass
         if os.fstat(2).st_size == 0:
             return ""  # the common case: nothing printed, one syscall
         self._reader.seek(0)
@@ -162,31 +178,142 @@ class _Capture:
         return text
 
 
-def _reap_children() -> None:
+def _children_left() -> bool:
     """Collect the exit status of children the function forked and left behind (zombies
-    otherwise, one per call, until the worker ends). Only between invocations, and only those
-    already gone: a child the function waits for is never taken from it mid-call."""
+    otherwise, one per call, until the worker ends); whether any still run. Only between
+    invocations, and only those already gone: a child the function waits for is never taken
+    from it mid-call."""
     while True:
         try:
             pid, _status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:  # no children at all
-            return
+        except ChildProcessError:  # no children at all: the common case, one syscall
+            return False
         if pid == 0:  # children remain, none exited
-            return
+            return True
 
 
 def _on_sigchld(_signum: int, _frame: Any) -> None:
-    _reap_children()
+    _children_left()
 
 
-def _rss_mb() -> int:
-    return max(1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+def _next_request(requests: IO[bytes]) -> bytes:
+    """The next invocation line (empty when the emulator closed the pipe). While idle, children
+    the function left running are reaped as they exit (SIGCHLD); during an invocation the
+    function's own handler (or none) is in place, so its waits are never disturbed."""
+    if not _children_left():
+        return requests.readline()
+    previous = signal.signal(signal.SIGCHLD, _on_sigchld)
+    try:
+        _children_left()  # any that exited before the handler was in place
+        return requests.readline()
+    finally:
+        if previous is not None:  # None: a handler set outside Python, left alone
+            signal.signal(signal.SIGCHLD, previous)
+
+
+def _call(handler: Any, event: Any, context: LambdaContext) -> tuple[bytes | None, Any]:
+    """Run the handler: its result as JSON, or the error Lambda reports instead."""
+    try:
+        result = handler(event, context)
+    except Exception as exc:
+        frames = traceback.extract_tb(exc.__traceback__)[1:]
+        return None, _error(type(exc).__name__, str(exc), traceback.format_list(frames))
+    try:
+        payload = _encode_result(result).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
+        return None, _error("Runtime.MarshalError", f"Unable to marshal response: {exc}")
+    if len(payload) > MAX_RESPONSE_BYTES:
+        return None, _error(
+            "Function.ResponseSizeTooLarge",
+            "Response payload size exceeded maximum allowed payload size "
+            f"({MAX_RESPONSE_BYTES} bytes).",
+        )
+    return payload, None
+
+
+class _PeakMemory:
+    """The runtime's own peak resident memory, REPORT's "Max Memory Used".
+
+    ``getrusage``'s peak carries over the peak of the process that started the worker (exec
+    keeps the old address space's high-water mark: the emulator's 80-100 MB), so it speaks for
+    the worker only once the worker has grown past that. Until then the peak is the largest
+    resident size seen after an invocation (``/proc/self/statm``, read with one ``pread``)."""
+
+    def __init__(self) -> None:
+        self._inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
+        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+        self._seen = 0
+        try:
+            self._statm: int | None = os.open("/proc/self/statm", os.O_RDONLY)
+        except OSError:  # no /proc (macOS): getrusage alone
+            self._statm = None
+
+    def mb(self) -> int:
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if peak_kib > self._inherited or self._statm is None:
+            return max(1, peak_kib // 1024)
+        try:
+            resident = int(os.pread(self._statm, 64, 0).split()[1]) * self._page
+        except (OSError, ValueError, IndexError):  # the function closed our descriptor
+            self._statm = None
+            return max(1, peak_kib // 1024)
+        self._seen = max(self._seen, resident)
+        return max(1, self._seen >> 20)
+
+
+def _reply(
+    message_id: bytes,
+    duration_ms: float,
+    rss_mb: int,
+    payload: bytes | None,
+    error: Any,
+    logs: str,
+) -> bytes:
+    """The reply line, written out rather than encoded from a dict: only an error and printed
+    text (both rare) go through the JSON encoder, and the result is already JSON."""
+    line = b'{"id": %s, "duration_ms": %.3f, "rss_mb": %d' % (message_id, duration_ms, rss_mb)
+    if error is not None:
+        line += b', "error": ' + json.dumps(error).encode("ascii")
+    if logs:
+        line += b', "logs": ' + json.dumps(logs).encode("ascii")
+    if payload is not None:
+        line += b', "result": ' + payload
+    return line + b"}\n"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:  # a signal handler of the function's may interrupt a long write part-way
+        view = view[os.write(fd, view) :]
+
+
+def _serve(
+    requests: IO[bytes], proto: int, handler: Any, init_error: Any, meta: dict[str, Any],
+    capture: _Capture, id_filter: _RequestIdFilter,
+) -> None:  # fmt: skip
+    runtime_pid = os.getpid()
+    memory = _PeakMemory()
+    while line := _next_request(requests):
+        message_id, deadline_ms, raw_id, event_json = line.split(b" ", 3)
+        request_id = id_filter.request_id = raw_id.decode("ascii")
+        context = LambdaContext(meta, request_id, int(deadline_ms))
+        event, _end = _decode_event(event_json.decode("utf-8"))
+        begin = time.perf_counter()
+        if handler is None:
+            payload, error = None, init_error
+        else:
+            payload, error = _call(handler, event, context)
+        if os.getpid() != runtime_pid:
+            # A fork of the function came back here: only the runtime may answer.
+            os._exit(0)
+        duration_ms = (time.perf_counter() - begin) * 1000
+        reply = _reply(message_id, duration_ms, memory.mb(), payload, error, capture.take())
+        _write_all(proto, reply)
 
 
 def main() -> None:
     config = json.loads(sys.argv[1])
-    runtime_pid = os.getpid()
-    proto = os.fdopen(os.dup(1), "wb")
+    proto = os.dup(1)
     requests = os.fdopen(os.dup(0), "rb")
     os.dup2(2, 1)
     # The function gets an empty stdin, so it can never read (and eat) the protocol.
@@ -198,70 +325,13 @@ def main() -> None:
     _die_with_parent()
     capture = _Capture(config["log_path"])
     id_filter = _install_logging()
-    meta = config["meta"]
-
-    def send(obj: dict[str, Any], result_json: bytes | None = None) -> None:
-        line = json.dumps(obj, ensure_ascii=False).encode("utf-8")
-        if result_json is not None:  # splice the already-encoded result in, no re-encoding
-            line = line[:-1] + b', "result": ' + result_json + b"}"
-        proto.write(line + b"\n")
-        proto.flush()
-
     started = time.perf_counter()
     handler, init_error = _load_handler(config["handler"], config["task_root"])
     init_ms = (time.perf_counter() - started) * 1000
-    send({"ready": init_error is None, "init_ms": init_ms, "error": init_error,
-          "logs": capture.take()})  # fmt: skip
-
-    while True:
-        # While idle, children that exit are reaped at once (SIGCHLD); during an invocation
-        # the function's own handler (or none) is in place, so its waits are never disturbed.
-        previous = signal.signal(signal.SIGCHLD, _on_sigchld)
-        _reap_children()
-        line = requests.readline()
-        if previous is not None:  # None: a handler set outside Python, left alone
-            signal.signal(signal.SIGCHLD, previous)
-        if not line:
-            return  # the emulator closed the pipe: shut down
-        msg = json.loads(line)
-        request_id = msg["request_id"]
-        id_filter.request_id = request_id
-        context = LambdaContext(meta, request_id, int(msg["deadline_ms"]))
-        begin = time.perf_counter()
-        reply: dict[str, Any] = {"id": msg["id"]}
-        payload: bytes | None = None
-        if handler is None:
-            reply["error"] = init_error
-        else:
-            try:
-                result = handler(msg["event"], context)
-            except Exception as exc:
-                frames = traceback.extract_tb(exc.__traceback__)[1:]
-                reply["error"] = _error(type(exc).__name__, str(exc), traceback.format_list(frames))
-            else:
-                try:
-                    payload = json.dumps(result, ensure_ascii=False).encode("utf-8")
-                except (TypeError, ValueError, RecursionError) as exc:
-                    reply["error"] = _error(
-                        "Runtime.MarshalError", f"Unable to marshal response: {exc}"
-                    )
-                else:
-                    if len(payload) > MAX_RESPONSE_BYTES:
-                        payload = None
-                        reply["error"] = _error(
-                            "Function.ResponseSizeTooLarge",
-                            "Response payload size exceeded maximum allowed payload size "
-                            f"({MAX_RESPONSE_BYTES} bytes).",
-                        )
-        if os.getpid() != runtime_pid:
-            # A fork of the function came back here: only the runtime may answer.
-            os._exit(0)
-        reply["duration_ms"] = (time.perf_counter() - begin) * 1000
-        reply["rss_mb"] = _rss_mb()
-        logs = capture.take()
-        if logs:  # most invocations print nothing: no empty field to encode and decode
-            reply["logs"] = logs
-        send(reply, payload)
+    ready = {"ready": init_error is None, "init_ms": init_ms, "error": init_error,
+             "logs": capture.take()}  # fmt: skip
+    _write_all(proto, json.dumps(ready).encode("ascii") + b"\n")
+    _serve(requests, proto, handler, init_error, config["meta"], capture, id_filter)
 
 
 if __name__ == "__main__":

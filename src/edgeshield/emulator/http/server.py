@@ -320,17 +320,20 @@ class EdgeServer:
         from aiohttp import web
         from multidict import CIMultiDict
 
-        headers: CIMultiDict[str] = CIMultiDict(response.headers)
         body = response.body
         if isinstance(body, bytes):
+            # web.Response makes its own CIMultiDict of the list: no copy of ours in between.
+            # The edge's headers never carry framing (it is redone here).
+            pairs = response.headers
             if request.method == "HEAD":
                 if response.head_length is not None:
-                    headers["Content-Length"] = response.head_length
-                return web.Response(status=response.status, reason=response.reason, headers=headers)
+                    pairs = [*pairs, ("Content-Length", response.head_length)]
+                return web.Response(status=response.status, reason=response.reason, headers=pairs)
             return web.Response(
-                status=response.status, reason=response.reason, headers=headers, body=body
+                status=response.status, reason=response.reason, headers=pairs, body=body
             )
         assert isinstance(body, Body)
+        headers: CIMultiDict[str] = CIMultiDict(response.headers)
         stream = web.StreamResponse(status=response.status, reason=response.reason, headers=headers)
         length = response.stream_length
         if length is not None and length.strip().isdigit():

@@ -40,7 +40,9 @@ def validators(stale: CachedObject) -> HeaderPairs:
 
 
 def with_age(entry: CachedObject, now: float) -> HeaderPairs:
-    return [*((n, v) for n, v in entry.headers if n.lower() != "age"), ("Age", str(entry.age(now)))]
+    headers = [pair for pair in entry.headers if pair[0].lower() != "age"]
+    headers.append(("Age", str(entry.age(now))))
+    return headers
 
 
 def merge_304(cached: HeaderPairs, fresh: HeaderPairs) -> HeaderPairs:
@@ -55,13 +57,15 @@ def merge_304(cached: HeaderPairs, fresh: HeaderPairs) -> HeaderPairs:
 def viewer_not_modified(request: HeaderPairs, response: HeaderPairs) -> bool:
     """Whether the viewer's If-None-Match / If-Modified-Since matches the response."""
     inm = forwarding.get(request, "if-none-match")
-    etag = forwarding.get(response, "etag")
+    ims = forwarding.get(request, "if-modified-since") if inm is None else None
+    if inm is None and ims is None:
+        return False  # most requests: nothing to compare, no need to read the response
     if inm is not None:
+        etag = forwarding.get(response, "etag")
         if etag is None:
             return False
         tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
         return "*" in tags or etag.removeprefix("W/") in tags
-    ims = forwarding.get(request, "if-modified-since")
     modified = forwarding.get(response, "last-modified")
     if ims is None or modified is None:
         return False

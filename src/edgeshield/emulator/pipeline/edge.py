@@ -72,6 +72,10 @@ class Edge:
     # One line per function failure or warning, for serve's console (untrusted text already
     # made printable); None: say nothing.
     console: Callable[[str], None] | None = None
+    _via: str = field(init=False, repr=False)  # this edge's own Via entry
+
+    def __post_init__(self) -> None:
+        self._via = forwarding.via_value("1.1", self.edge_id)
 
     # -- entry points --------------------------------------------------------------------
     async def handle(self, viewer: ViewerRequest) -> EdgeResponse:
@@ -512,12 +516,19 @@ class Edge:
 
     # -- to the viewer -------------------------------------------------------------------
     def _with_via(self, headers: HeaderPairs) -> HeaderPairs:
-        ours = forwarding.via_value("1.1", self.edge_id)
-        vias = [v for n, v in headers if n.lower() == "via"]
+        ours = self._via
+        vias: list[str] = []
+        rest: HeaderPairs = []
+        for pair in headers:
+            if pair[0].lower() == "via":
+                vias.append(pair[1])
+            else:
+                rest.append(pair)
         if vias and vias[-1].endswith(ours):
             return headers
-        rest = [(n, v) for n, v in headers if n.lower() != "via"]
-        return [*rest, ("Via", ", ".join([*vias, ours]))]
+        vias.append(ours)
+        rest.append(("Via", ", ".join(vias)))
+        return rest
 
     def _to_viewer(self, response: Response, x_cache: str, cf_id: str) -> EdgeResponse:
         body = response.body
@@ -525,8 +536,8 @@ class Edge:
         stream_length = (
             forwarding.get(headers, "content-length") if isinstance(body, Body) else None
         )
-        out = forwarding.to_viewer(headers)
-        if forwarding.get(out, "server") is None:
+        out, has_server = forwarding.to_viewer(headers)
+        if not has_server:
             out.append(("Server", "CloudFront"))
         out += [
             ("X-Cache", f"{x_cache} from cloudfront"),

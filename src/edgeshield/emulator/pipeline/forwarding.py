@@ -66,6 +66,18 @@ def normalize_accept_encoding(value: str | None) -> str | None:
     """CloudFront keeps only what it caches on: ``br,gzip``, ``gzip`` or nothing."""
     if not value:
         return None
+    if value in _NORMALIZED:  # browsers send a handful of values: each is parsed once
+        return _NORMALIZED[value]
+    if len(_NORMALIZED) >= 1024:  # values chosen by viewers: keep the memo bounded
+        _NORMALIZED.clear()
+    normalized = _NORMALIZED[value] = _normalize(value)
+    return normalized
+
+
+_NORMALIZED: dict[str, str | None] = {}
+
+
+def _normalize(value: str) -> str | None:
     codings = {part.split(";")[0].strip().lower() for part in value.split(",")}
     gzip = "gzip" in codings or "*" in codings
     br = "br" in codings
@@ -143,11 +155,19 @@ def from_origin(headers: HeaderPairs) -> HeaderPairs:
     ]
 
 
-def to_viewer(headers: HeaderPairs) -> HeaderPairs:
-    """Headers safe to send to the viewer: no hop-by-hop ones, no framing (redone on send)."""
-    return [
-        (n, v) for n, v in headers if n.lower() not in HOP_BY_HOP and n.lower() != "content-length"
-    ]
+def to_viewer(headers: HeaderPairs) -> tuple[HeaderPairs, bool]:
+    """Headers safe to send to the viewer: no hop-by-hop ones, no framing (redone on send);
+    and whether a ``Server`` header is among them (one pass: every answer goes through here)."""
+    out: HeaderPairs = []
+    has_server = False
+    for pair in headers:
+        lower = pair[0].lower()
+        if lower in HOP_BY_HOP or lower == "content-length":
+            continue
+        if lower == "server":
+            has_server = True
+        out.append(pair)
+    return out, has_server
 
 
 def get(headers: Iterable[tuple[str, str]], name: str) -> str | None:

@@ -307,6 +307,7 @@ class HttpOrigin:
         self.timeouts = timeouts
         self._ca_file = ca_file
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     async def start(self) -> None:
         import aiohttp
@@ -345,13 +346,15 @@ class HttpOrigin:
         url = URL(target.url(uri, querystring), encoded=True)
         # Framing follows the body actually sent (a function may have replaced it).
         send = CIMultiDict(
-            (n, v) for n, v in headers if n.lower() not in ("content-length", "transfer-encoding")
+            [(n, v) for n, v in headers if n.lower() not in ("content-length", "transfer-encoding")]
         )
         send["X-Amz-Cf-Id"] = cf_id
         read = target.read_timeout or self.timeouts.read
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self.timeouts.connect, sock_read=read
-        )
+        timeout = self._timeouts.get(read)
+        if timeout is None:  # one per read timeout (origins may set their own), made once
+            timeout = self._timeouts[read] = aiohttp.ClientTimeout(
+                total=None, sock_connect=self.timeouts.connect, sock_read=read
+            )
         idempotent = method in ("GET", "HEAD", "OPTIONS")
         last: OriginError | None = None
         for _attempt in range(max(1, self.timeouts.attempts)):

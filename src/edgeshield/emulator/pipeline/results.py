@@ -25,10 +25,15 @@ def wire_headers(headers: Mapping[str, Any]) -> HeaderPairs:
         lower = str(name).lower()
         for entry in entries:
             key = entry.get("key")
-            if not isinstance(key, str) or key.lower() != lower:
-                key = canonical_key(str(name))
+            if type(key) is not str or key.lower() != lower:
+                key = canonical_key(str(name)) if not _spells(key, lower) else key
             out.append((key, entry["value"]))
     return out
+
+
+def _spells(key: Any, lower: str) -> bool:
+    """Whether ``key`` (a str subclass, say) still names the header ``lower``."""
+    return isinstance(key, str) and key.lower() == lower
 
 
 def reason_phrase(status: int) -> str:

@@ -1,0 +1,56 @@
+"""The worker pipe's JSON lines decode, with the standard library the worker uses, to exactly
+what the standard library's own encoding gives: for events, and for anything JSON-shaped."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgeshield.cloudfront import build_event
+from edgeshield.emulator.functions import pipe_json
+from edgeshield.emulator.functions.pipe_json import encode_line
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)  # past 64 bits: the fallback path
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()  # lone surrogates included: the fallback path
+)
+_json_like = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _round_trip(message: Any) -> Any:
+    line = encode_line(message)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    return json.loads(line)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json_like)
+def test_any_json_shaped_message_reads_back_as_the_stdlib_encoding_does(message: Any) -> None:
+    assert _round_trip(message) == json.loads(json.dumps(message))
+
+
+def test_an_event_with_hostile_header_text_reads_back_unchanged() -> None:
+    headers = [
+        ("X-Text", "caf\u00e9 \u2028 line\u2029sep \U0001f600"),
+        ("X-Raw", "\udcff\udcfe from undecodable bytes"),  # lone surrogates
+        ("X-Quote", 'a "quoted" \\ back\\slash\t\x7f'),
+    ]
+    event = build_event("origin-response", headers=headers, response_headers=headers)
+    message = {"id": 2**80, "request_id": "r", "deadline_ms": 1, "event": event}
+    assert _round_trip(message) == json.loads(json.dumps(message))
+
+
+def test_the_fast_path_is_taken_where_orjson_is_installed() -> None:
+    # CI installs orjson (a dependency on CPython): its output is compact, json.dumps's is not.
+    assert pipe_json._fast_dumps is not None
+    assert encode_line({"a": [1, "é"]}) == '{"a":[1,"é"]}\n'.encode()
