@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from edgeshield.cloudfront import build_event
 from edgeshield.emulator.functions import pipe_json
-from edgeshield.emulator.functions.pipe_json import encode_line
+from edgeshield.emulator.functions.pipe_json import decode_line, encode_line
 
 _scalars = (
     st.none()
@@ -54,3 +54,51 @@ def test_the_fast_path_is_taken_where_orjson_is_installed() -> None:
     # CI installs orjson (a dependency on CPython): its output is compact, json.dumps's is not.
     assert pipe_json._fast_dumps is not None
     assert encode_line({"a": [1, "é"]}) == '{"a":[1,"é"]}\n'.encode()
+
+
+def _worker_line(message: Any) -> bytes:
+    """What the worker writes: Python's encoder, non-ASCII as UTF-8 (NaN and big ints too)."""
+    return json.dumps(message, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n"
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json_like)
+def test_a_reply_line_decodes_as_the_stdlib_decodes_it(message: Any) -> None:
+    line = _worker_line(message)
+    decoded, strict = decode_line(line)
+    assert decoded == json.loads(line)
+    assert type(decoded) is type(json.loads(line))
+    assert strict
+
+
+def test_numbers_orjson_would_change_stay_exact() -> None:
+    # orjson reads integers past 64 bits (19 digits when negative) as floats.
+    for text in (
+        b"-9999999999999999999",
+        b"123456789012345678901234567890",
+        b"[1, -9223372036854775809]",
+    ):
+        decoded, strict = decode_line(text)
+        assert decoded == json.loads(text) and strict
+        assert "float" not in repr(type(decoded))
+    decoded, _ = decode_line(b'{"status": 18446744073709551616}')
+    assert decoded == {"status": 18446744073709551616}
+
+
+def test_nan_and_infinity_decode_but_are_not_strict() -> None:
+    for text in (b'{"v": NaN}', b'{"v": [Infinity]}', b'{"v": -Infinity}'):
+        decoded, strict = decode_line(text)
+        assert not strict
+        assert decoded.keys() == {"v"}
+    # The words inside a string are text, not numbers: still strict when orjson reads it.
+    assert decode_line(b'{"v": "NaN and Infinity"}') == ({"v": "NaN and Infinity"}, True)
+
+
+def test_lone_surrogates_and_bad_lines() -> None:
+    assert decode_line(b'{"v": "\\udcff"}') == ({"v": "\udcff"}, True)
+    for bad in (b"", b"{", b'{"a": }', b"\xff\xfe"):
+        try:
+            decode_line(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} decoded")

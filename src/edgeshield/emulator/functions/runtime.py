@@ -38,7 +38,7 @@ from typing import Any, Final, Literal
 
 from edgeshield.cloudfront.rules import Trigger
 from edgeshield.emulator.functions import lambdalog
-from edgeshield.emulator.functions.pipe_json import encode_line
+from edgeshield.emulator.functions.pipe_json import decode_line, encode_line
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.errors import EdgeshieldError
 from edgeshield.logrecords import edge_function_log_group
@@ -131,15 +131,12 @@ class Invocation:
 _SAFE_BRACKETS: Final = 400
 
 
-def _plain_json(line: bytes) -> bool:
-    """Whether every value ``json.loads`` made of ``line`` re-encodes as strict JSON: Python's
-    decoder accepts the non-JSON tokens NaN, Infinity and -Infinity, and nothing else it
-    produces (str keys, str/int/float/bool/None/list/dict) can fail to encode."""
-    return (
-        b"NaN" not in line
-        and b"Infinity" not in line
-        and line.count(b"[") + line.count(b"{") <= _SAFE_BRACKETS
-    )
+def _plain_json(line: bytes, strict: bool) -> bool:
+    """Whether every value ``json.loads`` made of ``line`` re-encodes as strict JSON: the line
+    is ``strict`` (Python's decoder also accepts the non-JSON tokens NaN, Infinity and
+    -Infinity, and nothing else it produces, str keys, str/int/float/bool/None/list/dict, can
+    fail to encode) and not nested deeper than the re-encoder may go."""
+    return strict and line.count(b"[") + line.count(b"{") <= _SAFE_BRACKETS
 
 
 class InitError(EdgeshieldError):
@@ -270,12 +267,12 @@ class Worker:
             )
             raise WorkerGone(detail)
         try:
-            reply: dict[str, Any] = json.loads(line)
+            reply, strict = decode_line(line)
         except (ValueError, RecursionError):  # the function can reach the pipe and forge one
             raise WorkerGone("the runtime wrote an unreadable reply") from None
         if not isinstance(reply, dict):
             raise WorkerGone("the runtime wrote an unreadable reply")
-        return reply, _plain_json(line)
+        return reply, _plain_json(line, strict)
 
     async def call(
         self, message: bytes, timeout: float, message_id: int
