@@ -181,11 +181,21 @@ def _marshal_problem(result: Any) -> Violation | None:
 def _name_facts(name: str) -> tuple[bool, bool, bool]:
     """(is lower-case, is a token, is disallowed) for a header dict key."""
     lower = name.lower()
-    return (
+    facts = (
         name == lower,
         is_token(name),
         lower in DISALLOWED_HEADERS or lower.startswith(DISALLOWED_PREFIXES),
     )
+    if facts == (True, True, False):
+        if len(_PLAIN_NAMES) >= 4096:  # names chosen by functions: keep the set bounded
+            _PLAIN_NAMES.clear()
+        _PLAIN_NAMES.add(name)
+    return facts
+
+
+# Keys with nothing to say about them (lower-case tokens a function may set): most keys of
+# every result, so the header loop looks them up here before anything else.
+_PLAIN_NAMES: set[str] = set()
 
 
 def _display(name: str, entries: Any) -> str:
@@ -211,6 +221,9 @@ def _check_headers(
         out.append(_refused("headers-shape", f"{_FAILED}the {where} field must be an object."))
         return
     for name, entries in headers.items():
+        if name in _PLAIN_NAMES and type(entries) is list:
+            _check_entries(name, entries, where, out)
+            continue
         if not isinstance(name, str):
             # Lambda's JSON encoder writes 1 as "1" and None as "null": CloudFront only ever
             # sees the text, so judge that.
