@@ -283,3 +283,13 @@ def test_function_spec_edge_and_regional() -> None:
         FunctionSpec(
             "viewer-request", "m.h", Path("/x"), "fn", 128, 5, "us-east-1", environment={"A": "b"}
         )
+
+
+def test_wire_pairs_reads_utf8_values_and_falls_back_per_value() -> None:
+    from edgeshield.emulator.pipeline.origin_fetch import wire_pairs
+
+    utf8 = [(b"X-A", "café".encode()), (b"X-B", b"plain")]
+    assert wire_pairs(utf8) == [("X-A", "café"), ("X-B", "plain")]
+    # One value that is not UTF-8: that one is read as ISO-8859-1, the others stay UTF-8.
+    mixed = [(b"X-A", "café".encode()), (b"X-\xe9", b"caf\xe9")]
+    assert wire_pairs(mixed) == [("X-A", "café"), ("X-\u00e9", "caf\u00e9")]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Final
 from edgeshield.cloudfront.rules import MAX_REQUEST_HEADER_BYTES, MAX_URL_BYTES
 from edgeshield.emulator.pipeline import Edge, EdgeResponse, ViewerRequest
 from edgeshield.emulator.pipeline.answers import PAGE_BAD_REQUEST, Answer, answer_for
-from edgeshield.emulator.pipeline.origin_fetch import Body, wire_text
+from edgeshield.emulator.pipeline.origin_fetch import Body, wire_pairs
 from edgeshield.safetext import printable
 
 if TYPE_CHECKING:
@@ -304,7 +304,7 @@ class EdgeServer:
                 if request.transport is not None:
                     request.transport.close()
                 return edge.answer(answer_for("bad-request"), _rid())
-            headers = [(k.decode("latin-1"), wire_text(v)) for k, v in request.raw_headers]
+            headers = wire_pairs(request.raw_headers)
             viewer = ViewerRequest(
                 method=request.method,
                 uri=path,

@@ -77,6 +77,11 @@ class Edge:
     def __post_init__(self) -> None:
         self._via = forwarding.via_value("1.1", self.edge_id)
 
+    @property
+    def _viewer_request_runs(self) -> bool:
+        """Whether anything runs at viewer-request (a function, or the viewer stage)."""
+        return "viewer-request" in self.functions or self.viewer_stage is not None
+
     # -- entry points --------------------------------------------------------------------
     async def handle(self, viewer: ViewerRequest) -> EdgeResponse:
         flow = Flow.start(viewer, new_request_id())
@@ -98,9 +103,10 @@ class Edge:
         if flow.method not in self.settings.allowed_methods:
             # Refused before any function runs, as a behavior that does not accept the method.
             return self.answer(Answer(403, "Error", PAGE_METHOD), flow.request_id)
-        flow = await self.viewer_request(flow)
-        if flow.response is not None:  # generated at viewer-request: as is, never cached
-            return self._to_viewer(flow.response, flow.x_cache, flow.request_id)
+        if self._viewer_request_runs:
+            flow = await self.viewer_request(flow)
+            if flow.response is not None:  # generated at viewer-request: as is, never cached
+                return self._to_viewer(flow.response, flow.x_cache, flow.request_id)
         flow = self.cache_lookup(flow)
         if flow.response is None:
             flow = await self.origin_request(flow)

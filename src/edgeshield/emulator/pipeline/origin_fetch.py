@@ -18,7 +18,7 @@ import mimetypes
 import ssl
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -424,8 +424,18 @@ def wire_text(value: bytes) -> str:
         return value.decode("latin-1")
 
 
+def wire_pairs(raw: Iterable[tuple[bytes, bytes]]) -> HeaderPairs:
+    """Raw header lines as text: names read as ISO-8859-1, values as ``wire_text`` reads them.
+    Values are nearly always UTF-8 (mostly ASCII): one pass decodes them all, and only when one
+    is not does each value go through ``wire_text``."""
+    try:
+        return [(k.decode("latin-1"), v.decode("utf-8")) for k, v in raw]
+    except UnicodeDecodeError:
+        return [(k.decode("latin-1"), wire_text(v)) for k, v in raw]
+
+
 def _wrap(response: aiohttp.ClientResponse) -> OriginResponse:
-    headers = [(k.decode("latin-1"), wire_text(v)) for k, v in response.raw_headers]
+    headers = wire_pairs(response.raw_headers)
     rest = response.content.iter_chunked(_CHUNK)
     return OriginResponse(
         response.status, response.reason or "", headers, Body(b"", rest, response.release)
