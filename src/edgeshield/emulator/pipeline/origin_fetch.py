@@ -436,10 +436,15 @@ def wire_pairs(raw: Iterable[tuple[bytes, bytes]]) -> HeaderPairs:
 
 def _wrap(response: aiohttp.ClientResponse) -> OriginResponse:
     headers = wire_pairs(response.raw_headers)
-    rest = response.content.iter_chunked(_CHUNK)
-    return OriginResponse(
-        response.status, response.reason or "", headers, Body(b"", rest, response.release)
-    )
+    content, reason = response.content, response.reason or ""
+    if content.is_eof() and content.exception() is None:
+        # The whole body came with the head (most small answers): take it as it is, and give
+        # the connection back to the pool now, instead of streaming it chunk by chunk.
+        data = content.read_nowait(-1)
+        response.release()
+        return OriginResponse(response.status, reason, headers, Body(data))
+    rest = content.iter_chunked(_CHUNK)
+    return OriginResponse(response.status, reason, headers, Body(b"", rest, response.release))
 
 
 def http_date(epoch: float | None = None) -> str:
