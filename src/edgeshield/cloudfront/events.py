@@ -52,8 +52,12 @@ class EventError(EdgeshieldError, ValueError):
 
 def new_request_id() -> str:
     """A fresh CloudFront-style request id: 56 URL-safe base64 characters ending in ``==``.
-    An identifier, not a secret: ``random`` gives it without a system call per request."""
-    return base64.urlsafe_b64encode(random.getrandbits(320).to_bytes(40, "big")).decode("ascii")
+    An identifier, not a secret: a generator of its own (seeded from the OS once) gives it
+    without a system call per request, whatever else seeds or draws from ``random``."""
+    return base64.urlsafe_b64encode(_IDS.getrandbits(320).to_bytes(40, "big")).decode("ascii")
+
+
+_IDS: Final = random.Random()
 
 
 # Header name -> (lower-case name, disallowed?): every event converts the same few names.
