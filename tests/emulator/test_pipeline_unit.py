@@ -405,3 +405,69 @@ def test_an_origin_failure_while_revalidating_serves_the_expired_copy(tmp_path: 
     # Without a copy to fall back on, the failure is CloudFront's 502.
     assert (fresh_miss.status, fresh_miss.x_cache) == (502, "Error")
     assert rig.edge.stats.errors["origin-connect"] == 2
+
+
+def test_a_plain_hit_is_what_the_general_path_makes_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hits with nothing at viewer-response take a shortcut (headers worked out once per
+    cached object); header for header, it must answer as the stages would."""
+
+    def answer(request: OriginRequest) -> OriginResponse:
+        headers = [
+            ("Content-Type", "text/html"),
+            ("Age", "7"),  # an upstream cache's: replaced by the edge's own
+            ("Via", "1.1 upstream.example"),  # kept, the edge's own appended
+            ("Cache-Control", "max-age=300"),
+            ("ETag", '"v1"'),
+            ("Server", "origin-server"),
+        ]
+        return static_response(200, headers, b"" if request.method == "HEAD" else PAGE, "OK")
+
+    handlers: dict[Trigger, Handler] = {"origin-response": add_header("X-Added", "yes")}
+    fast = Rig(tmp_path / "fast", handlers, origin=MemoryOrigin(answer))
+    general = Rig(tmp_path / "general", handlers, origin=MemoryOrigin(answer))
+    general.edge.edge_id = fast.edge.edge_id  # the same Via for both
+    general.edge.__post_init__()
+    shortcuts: list[EdgeResponse] = []
+    plain_hit = Edge._plain_hit
+
+    def counted(edge: Edge, flow: Any) -> EdgeResponse | None:
+        made = plain_hit(edge, flow)
+        if made is not None:
+            shortcuts.append(made)
+        return made
+
+    monkeypatch.setattr(Edge, "_plain_hit", counted)
+
+    def answers(rig: Rig) -> list[tuple[int, list[tuple[str, str]], bytes, str | None]]:
+        out = []
+        for method, extra in (
+            ("GET", []),
+            ("GET", []),
+            ("HEAD", []),
+            ("GET", [("If-None-Match", '"v1"')]),
+        ):
+            response = rig.get("/page", method, extra)
+            # Every header in its place; only the id (and Age's second) may differ.
+            kept = [(n, "*" if n in ("X-Amz-Cf-Id", "Age") else v) for n, v in response.headers]
+            out.append((response.status, kept, body(response), response.head_length))
+        return out
+
+    fast_answers = answers(fast)
+    assert len(shortcuts) == 2  # the GET and the HEAD hits; the conditional one went the long way
+    monkeypatch.setattr(Edge, "_plain_hits", property(lambda self: False))
+    general_answers = answers(general)
+    assert len(shortcuts) == 2
+    # The first request was a miss; the rest are hits (plain: the second and third).
+    assert [a[1][-3] for a in fast_answers] == [("X-Cache", "Miss from cloudfront")] + [
+        ("X-Cache", "Hit from cloudfront")
+    ] * 3
+    assert fast_answers == general_answers
+    hit = fast_answers[1][1]
+    assert (
+        "Via",
+        f"1.1 upstream.example, 1.1 {fast.edge.edge_id}.cloudfront.net (CloudFront)",
+    ) in hit
+    assert ("Server", "origin-server") in hit and ("X-Added", "yes") in hit
+    assert fast_answers[3][0] == 304

@@ -125,6 +125,11 @@ class CachedObject:
     head_only: bool = False
     head_length: str | None = None
     size: int = field(init=False)
+    # What a plain hit sends, worked out once per stored header list by the edge (the list it
+    # was made from, the headers kept, whether a Server header is among them, the Via value).
+    viewer_memo: tuple[object, list[tuple[str, str]], bool, str] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.size = len(self.body) + sum(len(n) + len(v) + 4 for n, v in self.headers) + _OVERHEAD

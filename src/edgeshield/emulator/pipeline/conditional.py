@@ -54,6 +54,11 @@ def merge_304(cached: HeaderPairs, fresh: HeaderPairs) -> HeaderPairs:
     return kept + [(n, v) for n, v in fresh if n.lower() in updates]
 
 
+def asks(request: HeaderPairs) -> bool:
+    """Whether the viewer's request is conditional (If-None-Match or If-Modified-Since)."""
+    return any(name.lower() in ("if-none-match", "if-modified-since") for name, _ in request)
+
+
 def viewer_not_modified(request: HeaderPairs, response: HeaderPairs) -> bool:
     """Whether the viewer's If-None-Match / If-Modified-Since matches the response."""
     inm = forwarding.get(request, "if-none-match")

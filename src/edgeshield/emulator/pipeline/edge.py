@@ -78,6 +78,11 @@ class Edge:
         self._via = forwarding.via_value("1.1", self.edge_id)
 
     @property
+    def _plain_hits(self) -> bool:
+        """Whether a hit goes to the viewer untouched (nothing runs at viewer-response)."""
+        return "viewer-response" not in self.functions and self.viewer_stage is None
+
+    @property
     def _viewer_request_runs(self) -> bool:
         """Whether anything runs at viewer-request (a function, or the viewer stage)."""
         return "viewer-request" in self.functions or self.viewer_stage is not None
@@ -108,6 +113,10 @@ class Edge:
             if flow.response is not None:  # generated at viewer-request: as is, never cached
                 return self._to_viewer(flow.response, flow.x_cache, flow.request_id)
         flow = self.cache_lookup(flow)
+        if flow.x_cache == "Hit" and self._plain_hits:
+            answer = self._plain_hit(flow)
+            if answer is not None:
+                return answer
         if flow.response is None:
             flow = await self.origin_request(flow)
             if flow.response is None:
@@ -172,9 +181,13 @@ class Edge:
         if not entry.fresh(now):
             flow.cached = entry
             return flow
+        flow.hit = entry
+        flow.x_cache = "Hit"
+        if self._plain_hits:  # the headers are made in _plain_hit, from the object's memo
+            flow.response = Response(entry.status, entry.reason, [], entry.body, entry.head_length)
+            return flow
         headers = conditional.with_age(entry, now)
         flow.response = Response(entry.status, entry.reason, headers, entry.body, entry.head_length)
-        flow.x_cache = "Hit"
         return flow
 
     async def origin_request(self, flow: Flow) -> Flow:
@@ -521,6 +534,49 @@ class Edge:
         self.cache.put(flow.cache_key, kept)
 
     # -- to the viewer -------------------------------------------------------------------
+    def _plain_hit(self, flow: Flow) -> EdgeResponse | None:
+        """A fresh hit with nothing at viewer-response, from headers worked out once per
+        cached object: what ``viewer_response`` and ``_to_viewer`` would make of it, header
+        for header. None when the viewer asked a conditional question, or when the object's
+        own Via already ends with this edge's (the general path answers those)."""
+        entry, response = flow.hit, flow.response
+        assert entry is not None and response is not None
+        now = time.monotonic()
+        kept, has_server, via = self._hit_headers(entry)
+        if not via or conditional.asks(flow.viewer.headers):
+            response.headers = conditional.with_age(entry, now)  # for the general path
+            return None
+        out = [*kept, ("Age", str(entry.age(now))), ("Via", via)]
+        if not has_server:
+            out.append(("Server", "CloudFront"))
+        cf_id = flow.request_id
+        out += [
+            ("X-Cache", "Hit from cloudfront"),
+            ("X-Amz-Cf-Pop", self.settings.pop),
+            ("X-Amz-Cf-Id", cf_id),
+        ]
+        head_length = response.head_length
+        if flow.method == "HEAD" and head_length is None:
+            head_length = str(len(entry.body))
+        return EdgeResponse(
+            entry.status, entry.reason, out, entry.body, "Hit", cf_id, head_length, None
+        )
+
+    def _hit_headers(self, entry: CachedObject) -> tuple[HeaderPairs, bool, str]:
+        """The cached headers a viewer gets (no Age, Via or framing), whether a Server header
+        is among them, and the Via value to send ("" when the object's own Via already ends
+        with this edge's); recomputed when a revalidation replaces the object's headers."""
+        memo = entry.viewer_memo
+        if memo is not None and memo[0] is entry.headers:
+            return memo[1], memo[2], memo[3]
+        vias = [v for n, v in entry.headers if n.lower() == "via"]
+        kept, has_server = forwarding.to_viewer(
+            [p for p in entry.headers if p[0].lower() not in ("age", "via")]
+        )
+        via = "" if vias and vias[-1].endswith(self._via) else ", ".join([*vias, self._via])
+        entry.viewer_memo = (entry.headers, kept, has_server, via)
+        return kept, has_server, via
+
     def _with_via(self, headers: HeaderPairs) -> HeaderPairs:
         ours = self._via
         vias: list[str] = []

@@ -78,6 +78,7 @@ class Flow:
     route: Route | None = None
     cache_key: str | None = None  # None: this request is neither looked up nor stored
     cached: CachedObject | None = None  # the expired entry being revalidated
+    hit: CachedObject | None = None  # the fresh entry that answers (X-Cache: Hit)
     response: Response | None = None
     x_cache: str = "Miss"  # the word before " from cloudfront"
     storable: bool = False  # the response is new (origin's, or origin-request's) and cacheable
