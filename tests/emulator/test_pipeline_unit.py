@@ -428,7 +428,6 @@ def test_a_plain_hit_is_what_the_general_path_makes_of_it(
     fast = Rig(tmp_path / "fast", handlers, origin=MemoryOrigin(answer))
     general = Rig(tmp_path / "general", handlers, origin=MemoryOrigin(answer))
     general.edge.edge_id = fast.edge.edge_id  # the same Via for both
-    general.edge.__post_init__()
     shortcuts: list[EdgeResponse] = []
     plain_hit = Edge._plain_hit
 

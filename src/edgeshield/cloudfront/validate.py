@@ -181,16 +181,11 @@ def _marshal_problem(result: Any) -> Violation | None:
 def _name_facts(name: str) -> tuple[bool, bool, bool]:
     """(is lower-case, is a token, is disallowed) for a header dict key."""
     lower = name.lower()
-    facts = (
+    return (
         name == lower,
         is_token(name),
         lower in DISALLOWED_HEADERS or lower.startswith(DISALLOWED_PREFIXES),
     )
-    if facts == (True, True, False):
-        if len(_PLAIN_NAMES) >= 4096:  # names chosen by functions: keep the set bounded
-            _PLAIN_NAMES.clear()
-        _PLAIN_NAMES.add(name)
-    return facts
 
 
 # Keys with nothing to say about them (lower-case tokens a function may set): most keys of
@@ -240,6 +235,12 @@ def _check_name(
 ) -> bool:
     """The checks on a header's dict key; False when its entries are not worth checking."""
     lower_ok, token_ok, disallowed = _name_facts(name)
+    if lower_ok and token_ok and not disallowed:
+        # Remembered here, not inside the lru-cached function: a name whose facts are still
+        # cached comes back into the set after the set was emptied.
+        if len(_PLAIN_NAMES) >= 4096:  # names chosen by functions: keep the set bounded
+            _PLAIN_NAMES.clear()
+        _PLAIN_NAMES.add(name)
     if not token_ok:
         out.append(
             _refused(

@@ -72,10 +72,11 @@ class Edge:
     # One line per function failure or warning, for serve's console (untrusted text already
     # made printable); None: say nothing.
     console: Callable[[str], None] | None = None
-    _via: str = field(init=False, repr=False)  # this edge's own Via entry
 
-    def __post_init__(self) -> None:
-        self._via = forwarding.via_value("1.1", self.edge_id)
+    @property
+    def _via(self) -> str:
+        """This edge's own Via entry (derived from ``edge_id``, never stale)."""
+        return forwarding.via_value("1.1", self.edge_id)
 
     @property
     def _plain_hits(self) -> bool:
