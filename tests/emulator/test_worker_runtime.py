@@ -5,6 +5,7 @@ Lambda's limits on results, and the memory figure of REPORT lines."""
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import textwrap
 import time
@@ -21,6 +22,7 @@ FUNCTION = """
 import ctypes, os, signal, subprocess, sys
 
 SEEN = []
+SHARED = {}
 
 
 def handler(event, context):
@@ -74,6 +76,21 @@ def handler(event, context):
         return {1, 2}
     elif action == "nan":
         return {"v": float("nan")}
+    elif action == "cycle":
+        looped = {"headers": []}
+        looped["headers"].append(looped)
+        return looped
+    elif action == "deep":
+        deep = []
+        for _ in range(100_000):
+            deep = [deep]
+        return deep
+    elif action == "shared":  # one dict, unencodable deep inside the first time only
+        if not SHARED:
+            SHARED.update(outer={"inner": {1, 2}})
+            return SHARED
+        SHARED["outer"]["inner"] = 3
+        return SHARED
     elif action == "raise":
         raise KeyError("missing thing")
     elif action == "allocate":
@@ -184,6 +201,74 @@ def test_results_lambda_refuses(tmp_path: Path) -> None:
     error = next(m for m in _between(messages, raised.request_id) if m.startswith("[ERROR]"))
     assert error.startswith("[ERROR] KeyError: 'missing thing'\nTraceback")
     assert 'raise KeyError("missing thing")' in error
+
+
+def test_results_are_judged_as_json_dumps_judges_them(tmp_path: Path) -> None:
+    """A cycle and nesting too deep are MarshalErrors with json.dumps's own messages, and an
+    object that failed to encode once (part-way down) encodes once it is fixed: no container
+    of the failed attempt is remembered as 'circular'."""
+    (cycle, deep, bad, fixed, again), _ = _run(
+        tmp_path, *({"action": a} for a in ("cycle", "deep", "shared", "shared", "shared"))
+    )
+    assert (cycle.status, cycle.error_type) == ("error", "Runtime.MarshalError")
+    assert cycle.error_message == "Unable to marshal response: Circular reference detected"
+    assert (deep.status, deep.error_type) == ("error", "Runtime.MarshalError")
+    assert deep.error_message is not None and "maximum recursion depth" in deep.error_message
+    assert (bad.status, bad.error_type) == ("error", "Runtime.MarshalError")
+    assert (
+        bad.error_message
+        == "Unable to marshal response: Object of type set is not JSON serializable"
+    )
+    assert fixed.status == again.status == "ok"
+    assert fixed.result == again.result == {"outer": {"inner": 3}}
+
+
+def test_the_result_encoder_is_json_dumps() -> None:
+    """bootstrap's encoder, built once, against json.dumps(ensure_ascii=False) built per call:
+    the same text or the same exception, message and all."""
+    from edgeshield.emulator.functions import bootstrap
+
+    class Number(int):
+        def __repr__(self) -> str:
+            return "not used by JSON"
+
+    looped: list[Any] = []
+    looped.append([looped])
+    nested: Any = {}
+    for _ in range(5000):
+        nested = {"n": nested}
+    values: list[Any] = [
+        {"status": "200", "headers": {"x": [{"key": "X", "value": "caf\u00e9 \u2028"}]}},
+        "\udcff lone",
+        10**30,
+        -0.0,
+        1e300 * 10,
+        float("nan"),
+        True,
+        None,
+        [],
+        {},
+        {1: "int key", 2.5: "float key", None: "none", False: "bool"},
+        Number(7),
+        (1, 2),
+        {"k": {1, 2}},
+        {("t",): 1},
+        looped,
+        nested,
+        {"a": object()},
+        b"bytes",
+        10**5000,
+    ]
+    for value in values:
+        try:
+            expected: Any = json.dumps(value, ensure_ascii=False)
+        except Exception as exc:  # whatever it raises, ours must raise too
+            expected = (type(exc), str(exc))
+        try:
+            got: Any = bootstrap._encode_result(value)
+        except Exception as exc:
+            got = (type(exc), str(exc))
+        assert got == expected, value if not isinstance(value, dict) else list(value)[:1]
 
 
 def test_report_lines_carry_the_peak_memory(tmp_path: Path) -> None:
