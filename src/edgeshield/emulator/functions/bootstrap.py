@@ -200,6 +200,17 @@ def _load_handler(spec: str, task_root: str) -> tuple[Any, dict[str, Any] | None
     return handler, None
 
 
+def _size(fd: int) -> int:
+    """The size of the file ``fd`` points at. ``lseek`` to the end rather than ``fstat``,
+    which builds a whole stat result: moving the offset changes nothing for writers, as the
+    parent opened the file O_APPEND (every write goes to the end, wherever the offset is).
+    Should the function have pointed ``fd`` at a pipe or a terminal, ``fstat`` answers."""
+    try:
+        return os.lseek(fd, 0, os.SEEK_END)
+    except OSError:
+        return os.fstat(fd).st_size
+
+
 class _Capture:
     """Reads back and empties the log file fds 1 and 2 point at."""
 
@@ -215,7 +226,7 @@ class _Capture:
                 stream.flush()
             except Exception:
                 pass
-        if os.fstat(2).st_size == 0:
+        if _size(2) == 0:
             return ""  # the common case: nothing printed, one syscall
         self._reader.seek(0)
         data = self._reader.read(MAX_CAPTURE_BYTES + 1)
