@@ -350,14 +350,14 @@ def _reply(
 ) -> bytes:
     """The reply line, written out rather than encoded from a dict: only an error and printed
     text (both rare) go through the JSON encoder, and the result is already JSON."""
-    line = b'{"id": %s, "duration_ms": %.3f, "rss_mb": %d' % (message_id, duration_ms, rss_mb)
+    head = b'{"id": %s, "duration_ms": %.3f, "rss_mb": %d' % (message_id, duration_ms, rss_mb)
     if error is not None:
-        line += b', "error": ' + json.dumps(error).encode("ascii")
+        head += b', "error": ' + json.dumps(error).encode("ascii")
     if logs:
-        line += b', "logs": ' + json.dumps(logs).encode("ascii")
-    if payload is not None:
-        line += b', "result": ' + payload
-    return line + b"}\n"
+        head += b', "logs": ' + json.dumps(logs).encode("ascii")
+    if payload is None:
+        return head + b"}\n"
+    return b"".join((head, b', "result": ', payload, b"}\n"))  # the result copied once
 
 
 def _write_all(fd: int, data: bytes) -> None:
