@@ -25,6 +25,9 @@ from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 
+from aiohttp import web
+from multidict import CIMultiDict
+
 from edgeshield.cloudfront.rules import MAX_REQUEST_HEADER_BYTES, MAX_URL_BYTES
 from edgeshield.emulator.pipeline import Edge, EdgeResponse, ViewerRequest
 from edgeshield.emulator.pipeline.answers import PAGE_BAD_REQUEST, Answer, answer_for
@@ -32,7 +35,6 @@ from edgeshield.emulator.pipeline.origin_fetch import Body, wire_pairs
 from edgeshield.safetext import printable
 
 if TYPE_CHECKING:
-    from aiohttp import web
     from aiohttp.http_exceptions import HttpProcessingError
 
 LocalRoute = Callable[["web.BaseRequest"], Awaitable["web.StreamResponse"]]
@@ -105,7 +107,6 @@ class EdgeServer:
 
     async def start(self) -> int:
         """Listen; returns the bound port (useful with port 0)."""
-        from aiohttp import web
 
         from edgeshield.emulator.http.guard import GuardedServer
 
@@ -152,7 +153,6 @@ class EdgeServer:
 
     async def _redirect(self, request: web.BaseRequest) -> web.StreamResponse:
         """CloudFront's answer to http:// under redirect-to-https: 301 to the same URL."""
-        from aiohttp import web
 
         from edgeshield.emulator.pipeline.answers import redirect_page
 
@@ -200,9 +200,10 @@ class EdgeServer:
         response = await self._route(request, raw, path, query)
         ms = (time.perf_counter() - started) * 1000
         if isinstance(response, EdgeResponse):
-            self.edge.stats.request(response.status, response.x_cache, ms)
             out = await self._send(request, response)
-            self._log(request.method, path, response.status, response.x_cache, ms)
+            # Counted and printed once the answer is under way (aiohttp writes it as this task
+            # step ends): neither changes it, so the viewer does not wait for them.
+            asyncio.get_running_loop().call_soon(self._account, request.method, path, response, ms)
             return out
         self._stamp(response)
         self._log(request.method, path, response.status, "Local", ms)
@@ -228,7 +229,6 @@ class EdgeServer:
         """CloudFront speaks HTTP/1.0 and later to viewers: an HTTP/0.9 request (no version,
         no headers) gets the 400 page with an HTTP/1.1 status line, then the connection
         closes. aiohttp would echo "HTTP/0.9" in the status line, so the bytes go out here."""
-        from aiohttp import web
 
         response = self.edge.answer(answer_for("bad-request"), _rid())
         self.edge.stats.request(response.status, response.x_cache, 0.0)
@@ -253,6 +253,10 @@ class EdgeServer:
                 value = f"{headers['Via']}, {value}"
             headers[name] = value
         headers.setdefault("Server", "CloudFront")
+
+    def _account(self, method: str, path: str, response: EdgeResponse, ms: float) -> None:
+        self.edge.stats.request(response.status, response.x_cache, ms)
+        self._log(method, path, response.status, response.x_cache, ms)
 
     def _log(self, method: str, path: str, status: int, x_cache: str, ms: float) -> None:
         if self.access_log is None:
@@ -317,9 +321,6 @@ class EdgeServer:
             return await edge.handle(viewer)
 
     async def _send(self, request: web.BaseRequest, response: EdgeResponse) -> web.StreamResponse:
-        from aiohttp import web
-        from multidict import CIMultiDict
-
         body = response.body
         if isinstance(body, bytes):
             # web.Response makes its own CIMultiDict of the list: no copy of ours in between.
@@ -367,9 +368,6 @@ def _refusal(request: web.BaseRequest) -> Answer | None:
 
 def _plain(response: EdgeResponse) -> web.Response:
     """An edge answer with an in-memory body (CloudFront's own pages) as an aiohttp response."""
-    from aiohttp import web
-    from multidict import CIMultiDict
-
     assert isinstance(response.body, bytes)
     return web.Response(
         status=response.status,
