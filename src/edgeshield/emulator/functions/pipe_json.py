@@ -51,4 +51,12 @@ def decode_line(line: bytes) -> tuple[Any, bool]:
             return _fast_loads(line), True  # orjson accepts strict JSON only
         except ValueError:  # orjson's JSONDecodeError: NaN, surrogates, too deep, not JSON
             pass
-    return json.loads(line), b"NaN" not in line and b"Infinity" not in line
+    # Strict unless the decoder met a NaN or Infinity token (a string that merely contains the
+    # word, as a header value or key may, does not count).
+    tokens: list[str] = []
+
+    def constant(token: str) -> float:
+        tokens.append(token)
+        return float(token)
+
+    return json.loads(line, parse_constant=constant), not tokens
