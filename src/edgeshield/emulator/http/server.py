@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
@@ -100,6 +101,7 @@ class EdgeServer:
         self._limit = asyncio.Semaphore(max_in_flight)
         self._shutdown_timeout = shutdown_timeout
         self._runner: web.ServerRunner | None = None
+        self._later: Callable[..., object] = _no_loop_yet
 
     def add_local_route(self, path: str, handler: LocalRoute) -> None:
         """Serve ``path`` (exact, without query) locally instead of through the edge."""
@@ -109,6 +111,9 @@ class EdgeServer:
         """Listen; returns the bound port (useful with port 0)."""
 
         from edgeshield.emulator.http.guard import GuardedServer
+
+        # Looked up once: asyncio's lookup asks the kernel for the process id every time.
+        self._later = asyncio.get_running_loop().call_soon
 
         server = GuardedServer(
             self._handle,
@@ -203,7 +208,7 @@ class EdgeServer:
             out = await self._send(request, response)
             # Counted and printed once the answer is under way (aiohttp writes it as this task
             # step ends): neither changes it, so the viewer does not wait for them.
-            asyncio.get_running_loop().call_soon(self._account, request.method, path, response, ms)
+            self._later(self._account, request.method, path, response, ms)
             return out
         self._stamp(response)
         self._log(request.method, path, response.status, "Local", ms)
@@ -273,7 +278,8 @@ class EdgeServer:
         if len(raw.encode("utf-8", "surrogateescape")) > MAX_URL_BYTES:
             return edge.answer(answer_for("too-large"), _rid())
         size = len(request.method) + len(raw) + 12
-        size += sum(len(k) + len(v) + 4 for k, v in request.raw_headers)
+        lines = request.raw_headers  # each counted as "name: value" and CRLF
+        size += sum(map(len, chain.from_iterable(lines))) + 4 * len(lines)
         if size > MAX_REQUEST_HEADER_BYTES:
             return edge.answer(answer_for("too-large"), _rid())
         if not path.startswith("/"):
@@ -352,6 +358,10 @@ class EdgeServer:
             if request.transport is not None:
                 request.transport.close()
         return stream
+
+
+def _no_loop_yet(*_args: object) -> None:
+    raise RuntimeError("EdgeServer.start() has not run")
 
 
 def _refusal(request: web.BaseRequest) -> Answer | None:
