@@ -1,5 +1,6 @@
 """Instructions per request of the server process, counted by valgrind's callgrind: the edge
-on misses (`serve --no-cache`, strict policy at origin-response) against the bare aiohttp
+on misses (`serve --no-cache`, strict policy at origin-response; and the same policy as a
+response headers policy, `--mechanism response-headers-policy`) against the bare aiohttp
 reverse proxy of benchmarks/emulator.py, in front of the same origin.
 
     .venv/bin/python benchmarks/emulator_instructions.py [--requests 300] [--baseline OLD_SRC]
@@ -91,9 +92,14 @@ def main() -> None:
         try:
             cases = [("bare aiohttp reverse proxy", ["-c", BARE_PROXY, "{port}", origin_url], None)]
             edge = [*_SERVE, "--origin", origin_url, "--no-cache"]
+            # The same policy carried by a response headers policy: no function, no worker.
+            rhp = [*edge, "--mechanism", "response-headers-policy"]
             cases.append(("edge, cache off (miss)", edge, None))
+            cases.append(("edge, response headers policy, cache off (miss)", rhp, None))
             if options.baseline is not None:
-                cases.append(("baseline edge, cache off (miss)", edge, options.baseline.resolve()))
+                base = options.baseline.resolve()
+                cases.append(("baseline edge, cache off (miss)", edge, base))
+                cases.append(("baseline edge, response headers policy (miss)", rhp, base))
             figures = {name: count(args, cwd, options.requests, src) for name, args, src in cases}
         finally:
             origin.terminate()

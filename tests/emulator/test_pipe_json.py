@@ -71,6 +71,16 @@ def test_a_reply_line_decodes_as_the_stdlib_decodes_it(message: Any) -> None:
     assert strict
 
 
+def test_strictness_is_judged_by_tokens_not_by_text() -> None:
+    # The fallback path (a 19-digit run) with the words NaN and Infinity only inside strings:
+    # still strict JSON; with a real NaN token: not.
+    line = _worker_line({"NaN": "Infinity", "n": 10**18, "k": "-Infinity"})
+    assert decode_line(line) == ({"NaN": "Infinity", "n": 10**18, "k": "-Infinity"}, True)
+    decoded, strict = decode_line(_worker_line({"n": 10**18, "x": float("nan")}))
+    assert decoded["n"] == 10**18 and decoded["x"] != decoded["x"] and not strict
+    assert decode_line(b'{"a": -Infinity}\n')[1] is False
+
+
 def test_numbers_orjson_would_change_stay_exact() -> None:
     # orjson reads integers past 64 bits (19 digits when negative) as floats.
     for text in (

@@ -80,7 +80,10 @@ class Stats:
         self.invocations[trigger] += 1
         if cold:
             self.cold_starts[trigger] += 1
-        self.function_ms.setdefault(trigger, Histogram()).add(ms)
+        histogram = self.function_ms.get(trigger)
+        if histogram is None:  # once per trigger, not a throw-away Histogram per invocation
+            histogram = self.function_ms[trigger] = Histogram()
+        histogram.add(ms)
         if outcome != "ok":
             self.errors[outcome] += 1
 

@@ -74,4 +74,12 @@ def decode_reply(line: bytes, max_brackets: int) -> tuple[Any, bool]:
 
 
 def _slow(line: bytes) -> tuple[Any, bool]:
-    return json.loads(line), b"NaN" not in line and b"Infinity" not in line
+    """The standard library's decoding, strict unless the decoder met a NaN or Infinity token
+    (a string that merely contains the word, as a header value or key may, does not count)."""
+    tokens: list[str] = []
+
+    def constant(token: str) -> float:
+        tokens.append(token)
+        return float(token)
+
+    return json.loads(line, parse_constant=constant), not tokens

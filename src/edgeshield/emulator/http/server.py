@@ -23,7 +23,11 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING, Final
+
+from aiohttp import web
+from multidict import CIMultiDict
 
 from edgeshield.cloudfront.rules import MAX_REQUEST_HEADER_BYTES, MAX_URL_BYTES
 from edgeshield.emulator.pipeline import Edge, EdgeResponse, ViewerRequest
@@ -32,7 +36,6 @@ from edgeshield.emulator.pipeline.origin_fetch import Body, wire_pairs
 from edgeshield.safetext import printable
 
 if TYPE_CHECKING:
-    from aiohttp import web
     from aiohttp.http_exceptions import HttpProcessingError
 
 LocalRoute = Callable[["web.BaseRequest"], Awaitable["web.StreamResponse"]]
@@ -98,6 +101,7 @@ class EdgeServer:
         self._limit = asyncio.Semaphore(max_in_flight)
         self._shutdown_timeout = shutdown_timeout
         self._runner: web.ServerRunner | None = None
+        self._later: Callable[..., object] = _no_loop_yet
 
     def add_local_route(self, path: str, handler: LocalRoute) -> None:
         """Serve ``path`` (exact, without query) locally instead of through the edge."""
@@ -105,9 +109,11 @@ class EdgeServer:
 
     async def start(self) -> int:
         """Listen; returns the bound port (useful with port 0)."""
-        from aiohttp import web
 
         from edgeshield.emulator.http.guard import GuardedServer
+
+        # Looked up once: asyncio's lookup asks the kernel for the process id every time.
+        self._later = asyncio.get_running_loop().call_soon
 
         server = GuardedServer(
             self._handle,
@@ -152,7 +158,6 @@ class EdgeServer:
 
     async def _redirect(self, request: web.BaseRequest) -> web.StreamResponse:
         """CloudFront's answer to http:// under redirect-to-https: 301 to the same URL."""
-        from aiohttp import web
 
         from edgeshield.emulator.pipeline.answers import redirect_page
 
@@ -200,9 +205,10 @@ class EdgeServer:
         response = await self._route(request, raw, path, query)
         ms = (time.perf_counter() - started) * 1000
         if isinstance(response, EdgeResponse):
-            self.edge.stats.request(response.status, response.x_cache, ms)
             out = await self._send(request, response)
-            self._log(request.method, path, response.status, response.x_cache, ms)
+            # Counted and printed once the answer is under way (aiohttp writes it as this task
+            # step ends): neither changes it, so the viewer does not wait for them.
+            self._later(self._account, request.method, path, response, ms)
             return out
         self._stamp(response)
         self._log(request.method, path, response.status, "Local", ms)
@@ -228,7 +234,6 @@ class EdgeServer:
         """CloudFront speaks HTTP/1.0 and later to viewers: an HTTP/0.9 request (no version,
         no headers) gets the 400 page with an HTTP/1.1 status line, then the connection
         closes. aiohttp would echo "HTTP/0.9" in the status line, so the bytes go out here."""
-        from aiohttp import web
 
         response = self.edge.answer(answer_for("bad-request"), _rid())
         self.edge.stats.request(response.status, response.x_cache, 0.0)
@@ -254,6 +259,10 @@ class EdgeServer:
             headers[name] = value
         headers.setdefault("Server", "CloudFront")
 
+    def _account(self, method: str, path: str, response: EdgeResponse, ms: float) -> None:
+        self.edge.stats.request(response.status, response.x_cache, ms)
+        self._log(method, path, response.status, response.x_cache, ms)
+
     def _log(self, method: str, path: str, status: int, x_cache: str, ms: float) -> None:
         if self.access_log is None:
             return
@@ -269,7 +278,8 @@ class EdgeServer:
         if len(raw.encode("utf-8", "surrogateescape")) > MAX_URL_BYTES:
             return edge.answer(answer_for("too-large"), _rid())
         size = len(request.method) + len(raw) + 12
-        size += sum(len(k) + len(v) + 4 for k, v in request.raw_headers)
+        lines = request.raw_headers  # each counted as "name: value" and CRLF
+        size += sum(map(len, chain.from_iterable(lines))) + 4 * len(lines)
         if size > MAX_REQUEST_HEADER_BYTES:
             return edge.answer(answer_for("too-large"), _rid())
         if not path.startswith("/"):
@@ -317,9 +327,6 @@ class EdgeServer:
             return await edge.handle(viewer)
 
     async def _send(self, request: web.BaseRequest, response: EdgeResponse) -> web.StreamResponse:
-        from aiohttp import web
-        from multidict import CIMultiDict
-
         body = response.body
         if isinstance(body, bytes):
             # web.Response makes its own CIMultiDict of the list: no copy of ours in between.
@@ -353,6 +360,10 @@ class EdgeServer:
         return stream
 
 
+def _no_loop_yet(*_args: object) -> None:
+    raise RuntimeError("EdgeServer.start() has not run")
+
+
 def _refusal(request: web.BaseRequest) -> Answer | None:
     """CloudFront's answer to a request it would not route, or None."""
     if request.version[:2] not in ((1, 0), (1, 1)):
@@ -367,9 +378,6 @@ def _refusal(request: web.BaseRequest) -> Answer | None:
 
 def _plain(response: EdgeResponse) -> web.Response:
     """An edge answer with an in-memory body (CloudFront's own pages) as an aiohttp response."""
-    from aiohttp import web
-    from multidict import CIMultiDict
-
     assert isinstance(response.body, bytes)
     return web.Response(
         status=response.status,

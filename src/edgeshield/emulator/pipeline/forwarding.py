@@ -49,6 +49,8 @@ _NOT_FORWARDED: Final = frozenset(
         "if-range",
     }
 )
+# What an origin's response loses on the way in: hop-by-hop headers but Transfer-Encoding.
+_DROPPED_FROM_ORIGIN: Final = HOP_BY_HOP - {"transfer-encoding"}
 _NOT_FORWARDED_PREFIXES: Final = ("x-edge-", "x-amz-cf-", "x-amzn-")
 _REPLACED: Final = frozenset({"host", "user-agent", "via", "x-forwarded-for", "accept-encoding"})
 
@@ -88,12 +90,15 @@ def _normalize(value: str) -> str | None:
     return None
 
 
-def _connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
-    tokens: set[str] = set()
-    for name, value in headers:
-        if name.lower() == "connection":
-            tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
-    return tokens
+def _connection_tokens(value: str, tokens: set[str]) -> None:
+    """Add the header names a ``Connection`` value lists (hop-by-hop for this message)."""
+    tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
+
+
+def _without(pairs: HeaderPairs, named: set[str]) -> HeaderPairs:
+    """``pairs`` less the headers a ``Connection`` header named (a second pass only when one
+    did: most messages have none, or one that names nothing but keep-alive)."""
+    return [p for p in pairs if p[0].lower() not in named]
 
 
 def to_origin(
@@ -106,14 +111,17 @@ def to_origin(
     method: str,
 ) -> HeaderPairs:
     """The headers CloudFront sends the origin for a viewer request (before origin-request)."""
-    named = _connection_tokens(viewer_headers)
     conditional_ok = method not in ("GET", "HEAD")
     out: HeaderPairs = []
+    named: set[str] = set()
     xff: list[str] = []
     vias: list[str] = []
     accept_encoding: str | None = None
     for name, value in viewer_headers:
         lower = name.lower()
+        if lower == "connection":  # hop-by-hop itself; what it names goes too (below)
+            _connection_tokens(value, named)
+            continue
         if lower == "x-forwarded-for":
             xff.append(value)
             continue
@@ -123,7 +131,7 @@ def to_origin(
         if lower == "accept-encoding":
             accept_encoding = value
             continue
-        if lower in _REPLACED or lower in HOP_BY_HOP or lower in named:
+        if lower in _REPLACED or lower in HOP_BY_HOP:
             continue
         if lower.startswith(_NOT_FORWARDED_PREFIXES):
             continue
@@ -132,6 +140,8 @@ def to_origin(
         if lower == "cookie" and not forward_cookies:
             continue
         out.append((name, value))
+    if named - HOP_BY_HOP:  # hop-by-hop names are gone already
+        out = _without(out, named)
     out.insert(0, ("Host", origin_host))
     out.append(("User-Agent", "Amazon CloudFront"))
     out.append(("Via", ", ".join([*vias, via])))
@@ -146,13 +156,15 @@ def from_origin(headers: HeaderPairs) -> HeaderPairs:
     """An origin response's headers as CloudFront keeps them (hop-by-hop ones removed, except
     ``Transfer-Encoding``, which origin-response functions see and may not touch: a read-only
     header, "Restrictions on all edge functions")."""
-    named = _connection_tokens(headers)
-    return [
-        (n, v)
-        for n, v in headers
-        if (n.lower() not in HOP_BY_HOP or n.lower() == "transfer-encoding")
-        and n.lower() not in named
-    ]
+    out: HeaderPairs = []
+    named: set[str] = set()
+    for pair in headers:
+        lower = pair[0].lower()
+        if lower == "connection":
+            _connection_tokens(pair[1], named)
+        elif lower not in _DROPPED_FROM_ORIGIN:
+            out.append(pair)
+    return _without(out, named) if named - _DROPPED_FROM_ORIGIN else out
 
 
 def to_viewer(headers: HeaderPairs) -> tuple[HeaderPairs, bool]:

@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote
@@ -31,6 +32,8 @@ from edgeshield.errors import EdgeshieldError
 
 if TYPE_CHECKING:
     import aiohttp
+    from multidict import CIMultiDict
+    from yarl import URL
 
 _SMALL_FILE: Final = 256 * 1024
 _CHUNK: Final = 64 * 1024
@@ -330,10 +333,7 @@ class HttpOrigin:
             await self._session.close()
 
     async def fetch(self, request: OriginRequest) -> OriginResponse:
-        import aiohttp
-        from multidict import CIMultiDict
-        from yarl import URL
-
+        client, CIMultiDict, URL = _client_names()
         target, method, headers, body = (
             request.target,
             request.method,
@@ -352,7 +352,7 @@ class HttpOrigin:
         read = target.read_timeout or self.timeouts.read
         timeout = self._timeouts.get(read)
         if timeout is None:  # one per read timeout (origins may set their own), made once
-            timeout = self._timeouts[read] = aiohttp.ClientTimeout(
+            timeout = self._timeouts[read] = client.ClientTimeout(
                 total=None, sock_connect=self.timeouts.connect, sock_read=read
             )
         idempotent = method in ("GET", "HEAD", "OPTIONS")
@@ -367,7 +367,7 @@ class HttpOrigin:
                     timeout=timeout,
                     allow_redirects=False,
                 )
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except (client.ClientError, TimeoutError) as exc:
                 last, again = _failed_attempt(exc, self.timeouts.connect, read, idempotent)
                 if again:
                     continue
@@ -383,6 +383,17 @@ class HttpOrigin:
             return _wrap(response)
         assert last is not None
         raise last
+
+
+@lru_cache(maxsize=1)
+def _client_names() -> tuple[Any, type[CIMultiDict[str]], type[URL]]:
+    """aiohttp and the two classes a fetch needs, imported on first use (the pipeline is
+    imported without a custom origin too) and then looked up once, not per request."""
+    import aiohttp
+    from multidict import CIMultiDict
+    from yarl import URL
+
+    return aiohttp, CIMultiDict, URL
 
 
 def _failed_attempt(

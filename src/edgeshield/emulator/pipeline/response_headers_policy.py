@@ -129,15 +129,28 @@ class ResponseHeadersPolicy:
         return cls(str(name), remove, tuple(headers))
 
     def apply(self, headers: HeaderPairs) -> HeaderPairs:
-        """The viewer's headers: remove first, then add (override or only-if-missing)."""
-        out = [(n, v) for n, v in headers if n.lower() not in self.remove]
+        """The viewer's headers: remove first, then add (override or only-if-missing), each
+        of the policy's headers in turn. A header it sets replaces every line of that name
+        and goes last. One pass over the response's headers, not one per policy header."""
+        remove = self.remove
+        kept: list[tuple[str, str, str]] = []  # (lower-case name, name, value)
+        for name, value in headers:
+            lower = name.lower()
+            if lower not in remove:
+                kept.append((lower, name, value))
+        present = {lower for lower, _n, _v in kept}
+        replaced: set[str] = set()  # names whose original lines a policy header replaced
+        added: dict[str, tuple[str, str]] = {}  # in the order of each name's last setting
         for name, value, override in self.headers:
             lower = name.lower()
-            present = any(n.lower() == lower for n, _v in out)
-            if present and not override:
+            there = lower in added or (lower in present and lower not in replaced)
+            if there and not override:
                 continue
-            out = [(n, v) for n, v in out if n.lower() != lower]
-            out.append((name, value))
+            replaced.add(lower)
+            added.pop(lower, None)  # set again: it moves to the end
+            added[lower] = (name, value)
+        out = [(n, v) for lower, n, v in kept if lower not in replaced]
+        out += added.values()
         return out
 
 
