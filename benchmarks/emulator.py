@@ -8,7 +8,11 @@ interleaved in rounds, so a burst of load from elsewhere hits every case alike; 
 medians of per-round ratios. Bounded: a fixed number of requests per case and round.
 
     .venv/bin/python benchmarks/emulator.py [--requests 1500] [--rounds 3] [--concurrency 16]
-        [--baseline OLD_SRC_DIR]
+        [--baseline OLD_SRC_DIR] [--function TRIGGER=MODULE.HANDLER ...]
+
+``--function`` adds a case per function: the edge running that function (from
+``--function-dir``, default ``benchmarks/functions``) instead of the built-in one, e.g.
+``origin-response=header_setter.handler`` or ``origin-request=index_rewriter.handler``.
 
 It also reports the CPU time each server process spends per request (from /proc), which
 unlike throughput stays meaningful when other jobs share the cores.
@@ -238,6 +242,20 @@ def main() -> None:
         help="another edgeshield src/ directory (e.g. from `git archive`): its edge runs as two "
         "more cases in the same rounds, for a same-run before/after",
     )
+    parser.add_argument(
+        "--function",
+        action="append",
+        default=[],
+        metavar="TRIGGER=MODULE.HANDLER",
+        help="also measure misses through the edge running this function instead of the "
+        "built-in one (repeatable: one case each); modules are imported from --function-dir",
+    )
+    parser.add_argument(
+        "--function-dir",
+        type=Path,
+        default=Path(__file__).resolve().parent / "functions",
+        help="where --function modules live (default: benchmarks/functions)",
+    )
     options = parser.parse_args()
     c = options.concurrency
     with tempfile.TemporaryDirectory() as tmp:
@@ -265,6 +283,11 @@ def main() -> None:
                     procs.append(edge)
                     kind = "cache on (hits)" if cache else "cache off (miss: origin + function)"
                     cases.append((f"{label}, {kind}", f"http://127.0.0.1:{port}", cache, edge.pid))
+            for function in options.function:
+                flags = ["--origin", origin_url, "--no-cache", "--function", function]
+                edge, port = start([*_SERVE, *flags], options.function_dir.resolve())
+                procs.append(edge)
+                cases.append((f"edge, {function}, cache off (miss)", f"http://127.0.0.1:{port}", False, edge.pid))  # fmt: skip
             runs: dict[str, list[tuple[dict[str, float], dict[str, float]]]] = {
                 case[0]: [] for case in cases
             }
@@ -337,13 +360,18 @@ def report(
     print(f"| added p50 of the floor (bare proxy + a worker hop) over the origin (c=1) | {added(hop_name):.2f} ms | |")  # fmt: skip
     print(f"| miss throughput vs the floor with a worker hop (c={c}) | {ratio(miss, hop_name, 1):.2f}× | |")  # fmt: skip
     print(f"| hit p50 vs origin p50 (c=1) | {med(hit, 0, 'p50'):.2f} vs {med(direct, 0, 'p50'):.2f} ms | |")  # fmt: skip
-    if len(names) > 5:
+    extra = names[5:]
+    if options.baseline is not None:
         base_miss, base_hit = names[5:7]
+        extra = names[7:]
         print(f"| baseline: miss throughput vs bare proxy (c={c}) | {ratio(base_miss, proxy_name, 1):.2f}× | |")  # fmt: skip
         print(f"| baseline: hit throughput vs origin (c={c}) | {ratio(base_hit, direct, 1):.2f}× | |")  # fmt: skip
         print(f"| baseline: added p50 of a miss (c=1) | {added(base_miss):.2f} ms | |")
         print(f"| miss throughput, edge vs baseline edge (c={c}) | {ratio(miss, base_miss, 1):.2f}× | |")  # fmt: skip
         print(f"| CPU per miss (server process), edge vs baseline edge | {ratio(miss, base_miss, 1, 'cpu_us'):.2f}× | |")  # fmt: skip
+    for name in extra:  # --function cases: other people's functions
+        print(f"| {name}: throughput vs bare proxy (c={c}) | {ratio(name, proxy_name, 1):.2f}× | ≥ 0.5× |")  # fmt: skip
+        print(f"| {name}: added p50 over the origin (c=1) | {added(name):.2f} ms | ≤ 1 ms |")  # fmt: skip
 
 
 if __name__ == "__main__":
