@@ -54,20 +54,34 @@ app.router.add_get("/{tail:.*}", handle)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
 
-# The floor: an aiohttp server that forwards each GET to the origin with one pooled client
-# session and returns status, end-to-end headers and body. What every Python proxy must do.
-BARE_PROXY = r"""
-import sys
+# What both proxies below share: the origin's address, the headers not passed on, one pooled
+# client session, and the app around a `handle` each defines (plus its own start and stop).
+_PROXY_HEAD = r"""
+import asyncio, json, sys
 import aiohttp
 from aiohttp import web
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
        "proxy-authenticate", "proxy-authorization", "te", "trailer", "upgrade"}
 ORIGIN = sys.argv[2]
-async def start(app):
+async def start_client(app):
     app["client"] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
                                           auto_decompress=False)
-async def stop(app):
+async def stop_client(app):
     await app["client"].close()
+"""
+_PROXY_TAIL = r"""
+app = web.Application()
+app.on_startup.extend(STARTUP)
+app.on_cleanup.extend(CLEANUP)
+app.router.add_get("/{tail:.*}", handle)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+# The floor: an aiohttp server that forwards each GET to the origin with one pooled client
+# session and returns status, end-to-end headers and body. What every Python proxy must do.
+BARE_PROXY = (
+    _PROXY_HEAD
+    + r"""
 async def handle(request):
     async with request.app["client"].get(ORIGIN + request.path_qs) as r:
         body = await r.read()
@@ -76,39 +90,30 @@ async def handle(request):
         for k, v in headers:
             resp.headers.add(k, v)
         return resp
-app = web.Application()
-app.on_startup.append(start)
-app.on_cleanup.append(stop)
-app.router.add_get("/{tail:.*}", handle)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+STARTUP, CLEANUP = [start_client], [stop_client]
 """
+    + _PROXY_TAIL
+)
 
 # The floor for a proxy that runs its function in another process, as the edge does: the bare
 # proxy, plus one round trip per request to a worker (a pool of four) that decodes the
 # response's status and headers from a JSON line and echoes them back, which the proxy then
 # serves. No policy, no validation, no logs: only the hop.
-HOP_PROXY = r"""
-import asyncio, json, sys
-import aiohttp
-from aiohttp import web
-HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
-       "proxy-authenticate", "proxy-authorization", "te", "trailer", "upgrade"}
-ORIGIN = sys.argv[2]
+HOP_PROXY = (
+    _PROXY_HEAD
+    + r"""
 ECHO = ("import json, sys\n"
         "for line in sys.stdin.buffer:\n"
         "    sys.stdout.buffer.write(json.dumps(json.loads(line)).encode() + b'\\n')\n"
         "    sys.stdout.buffer.flush()\n")
-async def start(app):
-    app["client"] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
-                                          auto_decompress=False)
+async def start_workers(app):
     app["free"] = asyncio.Queue()
     for _ in range(4):
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-c", ECHO, stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE)
         app["free"].put_nowait(proc)
-async def stop(app):
-    await app["client"].close()
+async def stop_workers(app):
     while not app["free"].empty():
         app["free"].get_nowait().kill()
 async def handle(request):
@@ -125,12 +130,10 @@ async def handle(request):
     for k, v in reply["headers"]:
         resp.headers.add(k, v)
     return resp
-app = web.Application()
-app.on_startup.append(start)
-app.on_cleanup.append(stop)
-app.router.add_get("/{tail:.*}", handle)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+STARTUP, CLEANUP = [start_client, start_workers], [stop_client, stop_workers]
 """
+    + _PROXY_TAIL
+)
 
 
 def start(
