@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -286,9 +287,12 @@ def main() -> None:
                     procs.append(edge)
                     kind = "cache on (hits)" if cache else "cache off (miss: origin + function)"
                     cases.append((f"{label}, {kind}", f"http://127.0.0.1:{port}", cache, edge.pid))
+            if options.function:  # a copy: serve keeps its state beside the functions
+                functions = cwd / "functions"
+                shutil.copytree(options.function_dir, functions)
             for function in options.function:
                 flags = ["--origin", origin_url, "--no-cache", "--function", function]
-                edge, port = start([*_SERVE, *flags], options.function_dir.resolve())
+                edge, port = start([*_SERVE, *flags], functions)
                 procs.append(edge)
                 cases.append((f"edge, {function}, cache off (miss)", f"http://127.0.0.1:{port}", False, edge.pid))  # fmt: skip
             runs: dict[str, list[tuple[dict[str, float], dict[str, float]]]] = {
