@@ -8,7 +8,11 @@ interleaved in rounds, so a burst of load from elsewhere hits every case alike; 
 medians of per-round ratios. Bounded: a fixed number of requests per case and round.
 
     .venv/bin/python benchmarks/emulator.py [--requests 1500] [--rounds 3] [--concurrency 16]
-        [--baseline OLD_SRC_DIR]
+        [--baseline OLD_SRC_DIR] [--function TRIGGER=MODULE.HANDLER ...]
+
+``--function`` adds a case per function: the edge running that function (from
+``--function-dir``, default ``benchmarks/functions``) instead of the built-in one, e.g.
+``origin-response=header_setter.handler`` or ``origin-request=index_rewriter.handler``.
 
 It also reports the CPU time each server process spends per request (from /proc), which
 unlike throughput stays meaningful when other jobs share the cores.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -50,20 +55,34 @@ app.router.add_get("/{tail:.*}", handle)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
 
-# The floor: an aiohttp server that forwards each GET to the origin with one pooled client
-# session and returns status, end-to-end headers and body. What every Python proxy must do.
-BARE_PROXY = r"""
-import sys
+# What both proxies below share: the origin's address, the headers not passed on, one pooled
+# client session, and the app around a `handle` each defines (plus its own start and stop).
+_PROXY_HEAD = r"""
+import asyncio, json, sys
 import aiohttp
 from aiohttp import web
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
        "proxy-authenticate", "proxy-authorization", "te", "trailer", "upgrade"}
 ORIGIN = sys.argv[2]
-async def start(app):
+async def start_client(app):
     app["client"] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
                                           auto_decompress=False)
-async def stop(app):
+async def stop_client(app):
     await app["client"].close()
+"""
+_PROXY_TAIL = r"""
+app = web.Application()
+app.on_startup.extend(STARTUP)
+app.on_cleanup.extend(CLEANUP)
+app.router.add_get("/{tail:.*}", handle)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+# The floor: an aiohttp server that forwards each GET to the origin with one pooled client
+# session and returns status, end-to-end headers and body. What every Python proxy must do.
+BARE_PROXY = (
+    _PROXY_HEAD
+    + r"""
 async def handle(request):
     async with request.app["client"].get(ORIGIN + request.path_qs) as r:
         body = await r.read()
@@ -72,39 +91,30 @@ async def handle(request):
         for k, v in headers:
             resp.headers.add(k, v)
         return resp
-app = web.Application()
-app.on_startup.append(start)
-app.on_cleanup.append(stop)
-app.router.add_get("/{tail:.*}", handle)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+STARTUP, CLEANUP = [start_client], [stop_client]
 """
+    + _PROXY_TAIL
+)
 
 # The floor for a proxy that runs its function in another process, as the edge does: the bare
 # proxy, plus one round trip per request to a worker (a pool of four) that decodes the
 # response's status and headers from a JSON line and echoes them back, which the proxy then
 # serves. No policy, no validation, no logs: only the hop.
-HOP_PROXY = r"""
-import asyncio, json, sys
-import aiohttp
-from aiohttp import web
-HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
-       "proxy-authenticate", "proxy-authorization", "te", "trailer", "upgrade"}
-ORIGIN = sys.argv[2]
+HOP_PROXY = (
+    _PROXY_HEAD
+    + r"""
 ECHO = ("import json, sys\n"
         "for line in sys.stdin.buffer:\n"
         "    sys.stdout.buffer.write(json.dumps(json.loads(line)).encode() + b'\\n')\n"
         "    sys.stdout.buffer.flush()\n")
-async def start(app):
-    app["client"] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
-                                          auto_decompress=False)
+async def start_workers(app):
     app["free"] = asyncio.Queue()
     for _ in range(4):
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-c", ECHO, stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE)
         app["free"].put_nowait(proc)
-async def stop(app):
-    await app["client"].close()
+async def stop_workers(app):
     while not app["free"].empty():
         app["free"].get_nowait().kill()
 async def handle(request):
@@ -121,12 +131,10 @@ async def handle(request):
     for k, v in reply["headers"]:
         resp.headers.add(k, v)
     return resp
-app = web.Application()
-app.on_startup.append(start)
-app.on_cleanup.append(stop)
-app.router.add_get("/{tail:.*}", handle)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+STARTUP, CLEANUP = [start_client, start_workers], [stop_client, stop_workers]
 """
+    + _PROXY_TAIL
+)
 
 
 def start(
@@ -238,6 +246,20 @@ def main() -> None:
         help="another edgeshield src/ directory (e.g. from `git archive`): its edge runs as two "
         "more cases in the same rounds, for a same-run before/after",
     )
+    parser.add_argument(
+        "--function",
+        action="append",
+        default=[],
+        metavar="TRIGGER=MODULE.HANDLER",
+        help="also measure misses through the edge running this function instead of the "
+        "built-in one (repeatable: one case each); modules are imported from --function-dir",
+    )
+    parser.add_argument(
+        "--function-dir",
+        type=Path,
+        default=Path(__file__).resolve().parent / "functions",
+        help="where --function modules live (default: benchmarks/functions)",
+    )
     options = parser.parse_args()
     c = options.concurrency
     with tempfile.TemporaryDirectory() as tmp:
@@ -265,6 +287,14 @@ def main() -> None:
                     procs.append(edge)
                     kind = "cache on (hits)" if cache else "cache off (miss: origin + function)"
                     cases.append((f"{label}, {kind}", f"http://127.0.0.1:{port}", cache, edge.pid))
+            if options.function:  # a copy: serve keeps its state beside the functions
+                functions = cwd / "functions"
+                shutil.copytree(options.function_dir, functions)
+            for function in options.function:
+                flags = ["--origin", origin_url, "--no-cache", "--function", function]
+                edge, port = start([*_SERVE, *flags], functions)
+                procs.append(edge)
+                cases.append((f"edge, {function}, cache off (miss)", f"http://127.0.0.1:{port}", False, edge.pid))  # fmt: skip
             runs: dict[str, list[tuple[dict[str, float], dict[str, float]]]] = {
                 case[0]: [] for case in cases
             }
@@ -337,13 +367,18 @@ def report(
     print(f"| added p50 of the floor (bare proxy + a worker hop) over the origin (c=1) | {added(hop_name):.2f} ms | |")  # fmt: skip
     print(f"| miss throughput vs the floor with a worker hop (c={c}) | {ratio(miss, hop_name, 1):.2f}× | |")  # fmt: skip
     print(f"| hit p50 vs origin p50 (c=1) | {med(hit, 0, 'p50'):.2f} vs {med(direct, 0, 'p50'):.2f} ms | |")  # fmt: skip
-    if len(names) > 5:
+    extra = names[5:]
+    if options.baseline is not None:
         base_miss, base_hit = names[5:7]
+        extra = names[7:]
         print(f"| baseline: miss throughput vs bare proxy (c={c}) | {ratio(base_miss, proxy_name, 1):.2f}× | |")  # fmt: skip
         print(f"| baseline: hit throughput vs origin (c={c}) | {ratio(base_hit, direct, 1):.2f}× | |")  # fmt: skip
         print(f"| baseline: added p50 of a miss (c=1) | {added(base_miss):.2f} ms | |")
         print(f"| miss throughput, edge vs baseline edge (c={c}) | {ratio(miss, base_miss, 1):.2f}× | |")  # fmt: skip
         print(f"| CPU per miss (server process), edge vs baseline edge | {ratio(miss, base_miss, 1, 'cpu_us'):.2f}× | |")  # fmt: skip
+    for name in extra:  # --function cases: other people's functions
+        print(f"| {name}: throughput vs bare proxy (c={c}) | {ratio(name, proxy_name, 1):.2f}× | ≥ 0.5× |")  # fmt: skip
+        print(f"| {name}: added p50 over the origin (c=1) | {added(name):.2f} ms | ≤ 1 ms |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -26,9 +26,6 @@ from functools import lru_cache
 from itertools import chain
 from typing import TYPE_CHECKING, Final
 
-from aiohttp import web
-from multidict import CIMultiDict
-
 from edgeshield.cloudfront.rules import MAX_REQUEST_HEADER_BYTES, MAX_URL_BYTES
 from edgeshield.emulator.pipeline import Edge, EdgeResponse, ViewerRequest
 from edgeshield.emulator.pipeline.answers import PAGE_BAD_REQUEST, Answer, answer_for
@@ -36,7 +33,9 @@ from edgeshield.emulator.pipeline.origin_fetch import Body, wire_pairs
 from edgeshield.safetext import printable
 
 if TYPE_CHECKING:
+    from aiohttp import web
     from aiohttp.http_exceptions import HttpProcessingError
+    from multidict import CIMultiDict
 
 LocalRoute = Callable[["web.BaseRequest"], Awaitable["web.StreamResponse"]]
 AccessLog = Callable[[str, str, int, str, float], None]
@@ -109,6 +108,7 @@ class EdgeServer:
 
     async def start(self) -> int:
         """Listen; returns the bound port (useful with port 0)."""
+        from aiohttp import web
 
         from edgeshield.emulator.http.guard import GuardedServer
 
@@ -158,6 +158,7 @@ class EdgeServer:
 
     async def _redirect(self, request: web.BaseRequest) -> web.StreamResponse:
         """CloudFront's answer to http:// under redirect-to-https: 301 to the same URL."""
+        from aiohttp import web
 
         from edgeshield.emulator.pipeline.answers import redirect_page
 
@@ -205,10 +206,11 @@ class EdgeServer:
         response = await self._route(request, raw, path, query)
         ms = (time.perf_counter() - started) * 1000
         if isinstance(response, EdgeResponse):
+            self.edge.stats.request(response.status, response.x_cache, ms)
             out = await self._send(request, response)
-            # Counted and printed once the answer is under way (aiohttp writes it as this task
-            # step ends): neither changes it, so the viewer does not wait for them.
-            self._later(self._account, request.method, path, response, ms)
+            # Printed once the answer is under way (aiohttp writes it as this task step ends):
+            # the console line changes nothing the viewer gets, so the viewer does not wait.
+            self._later(self._log, request.method, path, response.status, response.x_cache, ms)
             return out
         self._stamp(response)
         self._log(request.method, path, response.status, "Local", ms)
@@ -234,6 +236,7 @@ class EdgeServer:
         """CloudFront speaks HTTP/1.0 and later to viewers: an HTTP/0.9 request (no version,
         no headers) gets the 400 page with an HTTP/1.1 status line, then the connection
         closes. aiohttp would echo "HTTP/0.9" in the status line, so the bytes go out here."""
+        from aiohttp import web
 
         response = self.edge.answer(answer_for("bad-request"), _rid())
         self.edge.stats.request(response.status, response.x_cache, 0.0)
@@ -258,10 +261,6 @@ class EdgeServer:
                 value = f"{headers['Via']}, {value}"
             headers[name] = value
         headers.setdefault("Server", "CloudFront")
-
-    def _account(self, method: str, path: str, response: EdgeResponse, ms: float) -> None:
-        self.edge.stats.request(response.status, response.x_cache, ms)
-        self._log(method, path, response.status, response.x_cache, ms)
 
     def _log(self, method: str, path: str, status: int, x_cache: str, ms: float) -> None:
         if self.access_log is None:
@@ -327,6 +326,7 @@ class EdgeServer:
             return await edge.handle(viewer)
 
     async def _send(self, request: web.BaseRequest, response: EdgeResponse) -> web.StreamResponse:
+        response_class, stream_class, multidict_class = _aiohttp_names()
         body = response.body
         if isinstance(body, bytes):
             # web.Response makes its own CIMultiDict of the list: no copy of ours in between.
@@ -335,13 +335,13 @@ class EdgeServer:
             if request.method == "HEAD":
                 if response.head_length is not None:
                     pairs = [*pairs, ("Content-Length", response.head_length)]
-                return web.Response(status=response.status, reason=response.reason, headers=pairs)
-            return web.Response(
+                return response_class(status=response.status, reason=response.reason, headers=pairs)
+            return response_class(
                 status=response.status, reason=response.reason, headers=pairs, body=body
             )
         assert isinstance(body, Body)
-        headers: CIMultiDict[str] = CIMultiDict(response.headers)
-        stream = web.StreamResponse(status=response.status, reason=response.reason, headers=headers)
+        headers: CIMultiDict[str] = multidict_class(response.headers)
+        stream = stream_class(status=response.status, reason=response.reason, headers=headers)
         length = response.stream_length
         if length is not None and length.strip().isdigit():
             stream.content_length = int(length)
@@ -358,6 +358,17 @@ class EdgeServer:
             if request.transport is not None:
                 request.transport.close()
         return stream
+
+
+@lru_cache(maxsize=1)
+def _aiohttp_names() -> tuple[type[web.Response], type[web.StreamResponse], type[CIMultiDict[str]]]:
+    """The classes ``_send`` needs, imported on first use (pytest's plugin imports this
+    module in every session, and most never serve) and then looked up once, not per
+    request."""
+    from aiohttp import web
+    from multidict import CIMultiDict
+
+    return web.Response, web.StreamResponse, CIMultiDict
 
 
 def _no_loop_yet(*_args: object) -> None:
@@ -378,6 +389,9 @@ def _refusal(request: web.BaseRequest) -> Answer | None:
 
 def _plain(response: EdgeResponse) -> web.Response:
     """An edge answer with an in-memory body (CloudFront's own pages) as an aiohttp response."""
+    from aiohttp import web
+    from multidict import CIMultiDict
+
     assert isinstance(response.body, bytes)
     return web.Response(
         status=response.status,

@@ -139,17 +139,16 @@ class ResponseHeadersPolicy:
             if lower not in remove:
                 kept.append((lower, name, value))
         present = {lower for lower, _n, _v in kept}
-        replaced: set[str] = set()  # names whose original lines a policy header replaced
-        added: dict[str, tuple[str, str]] = {}  # in the order of each name's last setting
+        # What the policy set, in the order of each name's last setting; a name set here has
+        # lost its original lines.
+        added: dict[str, tuple[str, str]] = {}
         for name, value, override in self.headers:
             lower = name.lower()
-            there = lower in added or (lower in present and lower not in replaced)
-            if there and not override:
+            if not override and (lower in added or lower in present):
                 continue
-            replaced.add(lower)
             added.pop(lower, None)  # set again: it moves to the end
             added[lower] = (name, value)
-        out = [(n, v) for lower, n, v in kept if lower not in replaced]
+        out = [(n, v) for lower, n, v in kept if lower not in added]
         out += added.values()
         return out
 
