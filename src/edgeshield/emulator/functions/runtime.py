@@ -47,8 +47,8 @@ BOOTSTRAP: Final = Path(__file__).with_name("bootstrap.py")
 INIT_TIMEOUT_S: Final = 10.0  # Lambda's limit for the init phase
 _PIPE_LIMIT: Final = 16 * 1024 * 1024  # longest reply line (results are capped at 6 MB)
 # One read takes what a full pipe holds (64 KiB on Linux). Not more: os.read allocates the size
-# asked for before it knows how much comes, and a block past malloc's mmap threshold (128 KiB)
-# is an mmap and munmap per read, ten times the cost of the read itself.
+# asked for before it knows how much comes, and while glibc's mmap threshold is at its initial
+# 128 KiB, a larger block is an mmap and a munmap per read (15 µs against 1.4 for a 2 KB reply).
 _READ_SIZE: Final = 64 * 1024
 _NAME_RE: Final = re.compile(r"[^A-Za-z0-9_-]+")
 
