@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import resource
 import textwrap
 import time
 import uuid
@@ -19,10 +20,11 @@ from edgeshield.emulator.logstore import LogStore, read_events
 from tests.emulator.helpers import children, wait_until
 
 FUNCTION = """
-import ctypes, os, signal, subprocess, sys
+import ctypes, os, signal, subprocess, sys, threading
 
 SEEN = []
 SHARED = {}
+GROWN = threading.Event()
 
 
 def handler(event, context):
@@ -95,6 +97,15 @@ def handler(event, context):
         raise KeyError("missing thing")
     elif action == "allocate":
         SEEN.append(bytearray(80 * 1024 * 1024))
+    elif action == "allocate-later":  # after the invocation has ended, from a thread
+        def grow():
+            import time
+            time.sleep(0.1)
+            SEEN.append(bytearray(20 * 1024 * 1024))
+            GROWN.set()
+        threading.Thread(target=grow).start()
+    elif action == "wait-grown":
+        GROWN.wait(5)
     elif action == "flood":
         sys.stdout.write("y" * (2 * 1024 * 1024))
     elif action == "context":
@@ -287,6 +298,40 @@ def test_report_lines_carry_the_peak_memory(tmp_path: Path) -> None:
     # into getrusage's figure (this test's process, or the emulator's, is far larger).
     assert 1 <= used(small) < 30
     assert used(after) >= 80 + used(small) - 5
+
+
+def test_memory_the_function_takes_between_invocations_is_reported_next(
+    tmp_path: Path,
+) -> None:
+    """The worker reads its resident size only when page faults say it may have grown: what
+    a thread of the function's allocates after its invocation ended shows in the next REPORT
+    (sooner than the once-a-second read, which would catch it anyway)."""
+    pool, store = _pool(tmp_path)
+
+    async def scenario() -> list[Invocation]:
+        try:
+            done = [await pool.invoke({"action": "echo"})]
+            done.append(await pool.invoke({"action": "allocate-later"}))
+            done.append(await pool.invoke({"action": "wait-grown"}))
+            return done
+        finally:
+            await pool.close()
+
+    before, _, after = asyncio.run(scenario())
+    store.close()
+    messages = [e.message for e in read_events(tmp_path / "logs")]
+
+    def used(invocation: Invocation) -> int:
+        report = next(
+            m for m in messages if m.startswith(f"REPORT RequestId: {invocation.request_id}")
+        )
+        return int(report.split("Max Memory Used: ")[1].split(" MB")[0])
+
+    # Below the peak the worker inherited from this process (exec keeps it in getrusage's
+    # figure), so the figure is the resident size the worker read, not getrusage's.
+    inherited_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    assert used(before) + 25 < inherited_mb, (used(before), inherited_mb)
+    assert used(after) >= used(before) + 18
 
 
 def test_a_flood_of_output_is_cut_at_one_megabyte(tmp_path: Path) -> None:
