@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import itertools
 import json
 import os
@@ -88,15 +89,15 @@ class FunctionSpec:
             # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html).
             raise ValueError("Lambda@Edge functions cannot have environment variables")
 
-    @property
+    @functools.cached_property  # the fields are frozen: worked out once, not per call
     def replica_name(self) -> str:
         return f"{lambdalog.HOME_REGION}.{self.name}" if self.edge else self.name
 
-    @property
+    @functools.cached_property
     def log_group(self) -> str:
         return edge_function_log_group(self.name) if self.edge else f"/aws/lambda/{self.name}"
 
-    @property
+    @functools.cached_property
     def arn(self) -> str:
         region = lambdalog.HOME_REGION if self.edge else self.region
         return lambdalog.function_arn(self.name, region=region)
