@@ -1,7 +1,7 @@
 """CPU of one Lambda invocation through the emulator's worker runtime, in isolation.
 
     .venv/bin/python benchmarks/function_worker.py [--invocations 3000] [--rounds 3]
-        [--baseline OLD_SRC_DIR]
+        [--baseline OLD_SRC_DIR] [--loop asyncio|uvloop]
 
 ``FunctionPool`` with one warm worker, invoked back to back (one at a time) with the
 origin-response event the local edge builds for a typical origin reply. Two functions: the
@@ -11,7 +11,9 @@ almost nothing). Reported per invocation: CPU time of the parent process (encodi
 invocation, reading and decoding the reply, log lines; from ``time.process_time``) and of the
 worker process (from /proc/PID/stat), median over rounds. With ``--baseline``, the same cases
 run against another ``src`` tree (``git archive main src | tar -x -C /tmp/base``), interleaved
-in the same rounds, each case in a fresh process.
+in the same rounds, each case in a fresh process. ``--loop uvloop`` runs the parent on
+uvloop's event loop, as ``edgeshield serve`` does where uvloop is installed
+(``runner.loop_factory``); the default, asyncio's own loop, keeps older figures comparable.
 """
 
 from __future__ import annotations
@@ -103,17 +105,24 @@ async def _measure(
     }
 
 
-def _child(function: str, invocations: int, concurrency: int) -> None:
+def _child(function: str, invocations: int, concurrency: int, loop: str) -> None:
+    factory = None
+    if loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
     with tempfile.TemporaryDirectory(prefix="edgeshield-bench-") as tmp:
-        result = asyncio.run(_measure(function, invocations, concurrency, Path(tmp)))
+        coro = _measure(function, invocations, concurrency, Path(tmp))
+        with asyncio.Runner(loop_factory=factory) as runner:
+            result = runner.run(coro)
     print(json.dumps(result))
 
 
-def _run_case(src: Path, case: str, invocations: int) -> dict[str, float]:
+def _run_case(src: Path, case: str, invocations: int, loop: str) -> dict[str, float]:
     function, concurrency = case.split("@")
     env = {**os.environ, "PYTHONPATH": str(src)}
     argv = [sys.executable, __file__, "--child", function, "--invocations", str(invocations)]
-    argv += ["--concurrency", concurrency]
+    argv += ["--concurrency", concurrency, "--loop", loop]
     out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return result
@@ -124,6 +133,7 @@ def _report(
 ) -> None:
     print(f"# {machine.describe()}, {machine.utc_now()}")
     print(f"# {args.invocations} invocations per case and round, {args.rounds} rounds (medians);")
+    print(f"# parent on {args.loop}'s event loop;")
     print(f"# 1-minute load average before the run {load:.2f}, after {os.getloadavg()[0]:.2f}")
     print("| function @ concurrency | parent CPU µs | worker CPU µs | wall µs |")
     print("| --- | ---: | ---: | ---: |")
@@ -138,11 +148,14 @@ def main() -> None:
     parser.add_argument("--invocations", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", type=Path, help="another src tree, measured alike")
+    parser.add_argument(
+        "--loop", choices=["asyncio", "uvloop"], default="asyncio", help="the parent's event loop"
+    )
     parser.add_argument("--child", choices=["strict", "echo"], help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.child, args.invocations, args.concurrency)
+        _child(args.child, args.invocations, args.concurrency, args.loop)
         return
     load = os.getloadavg()[0]
     trees = [("", ROOT / "src")]
@@ -152,7 +165,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for case in ("strict@1", "echo@1", "strict@16"):
             for label, src in trees:
-                row = _run_case(src, case, args.invocations)
+                row = _run_case(src, case, args.invocations, args.loop)
                 results.setdefault(f"{label}{case}", []).append(row)
     _report(results, args, load)
 

@@ -112,3 +112,28 @@ def test_lone_surrogates_and_bad_lines() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{bad!r} decoded")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    _json_like | st.just(float("nan")) | st.just([float("inf"), {"a": float("-inf")}]),
+    st.integers(min_value=0, max_value=6),
+)
+def test_a_reply_is_plain_when_strict_and_bracketed_no_deeper_than_allowed(
+    message: Any, max_brackets: int
+) -> None:
+    line = _worker_line(message)
+    decoded, plain = pipe_json.decode_reply(line, max_brackets)
+    expected, strict = decode_line(line)
+    assert repr(decoded) == repr(expected) and type(decoded) is type(expected)
+    assert plain == (strict and line.count(b"[") + line.count(b"{") <= max_brackets)
+
+
+def test_brackets_inside_strings_count_too() -> None:
+    line = b'{"v": "[[{{"}\n'
+    assert pipe_json.decode_reply(line, 5) == ({"v": "[[{{"}, True)
+    assert pipe_json.decode_reply(line, 4) == ({"v": "[[{{"}, False)
+    assert pipe_json.decode_reply(b'{"v": 123456789012345678901}', 1) == (
+        {"v": 123456789012345678901},
+        True,
+    )

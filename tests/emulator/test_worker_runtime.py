@@ -5,7 +5,9 @@ Lambda's limits on results, and the memory figure of REPORT lines."""
 from __future__ import annotations
 
 import asyncio
+import json
 import math
+import resource
 import textwrap
 import time
 import uuid
@@ -18,9 +20,11 @@ from edgeshield.emulator.logstore import LogStore, read_events
 from tests.emulator.helpers import children, wait_until
 
 FUNCTION = """
-import ctypes, os, signal, subprocess, sys
+import ctypes, os, signal, subprocess, sys, threading
 
 SEEN = []
+SHARED = {}
+GROWN = threading.Event()
 
 
 def handler(event, context):
@@ -74,10 +78,34 @@ def handler(event, context):
         return {1, 2}
     elif action == "nan":
         return {"v": float("nan")}
+    elif action == "cycle":
+        looped = {"headers": []}
+        looped["headers"].append(looped)
+        return looped
+    elif action == "deep":
+        deep = []
+        for _ in range(100_000):
+            deep = [deep]
+        return deep
+    elif action == "shared":  # one dict, unencodable deep inside the first time only
+        if not SHARED:
+            SHARED.update(outer={"inner": {1, 2}})
+            return SHARED
+        SHARED["outer"]["inner"] = 3
+        return SHARED
     elif action == "raise":
         raise KeyError("missing thing")
     elif action == "allocate":
         SEEN.append(bytearray(80 * 1024 * 1024))
+    elif action == "allocate-later":  # after the invocation has ended, from a thread
+        def grow():
+            import time
+            time.sleep(0.1)
+            SEEN.append(bytearray(20 * 1024 * 1024))
+            GROWN.set()
+        threading.Thread(target=grow).start()
+    elif action == "wait-grown":
+        GROWN.wait(5)
     elif action == "flood":
         sys.stdout.write("y" * (2 * 1024 * 1024))
     elif action == "context":
@@ -186,6 +214,74 @@ def test_results_lambda_refuses(tmp_path: Path) -> None:
     assert 'raise KeyError("missing thing")' in error
 
 
+def test_results_are_judged_as_json_dumps_judges_them(tmp_path: Path) -> None:
+    """A cycle and nesting too deep are MarshalErrors with json.dumps's own messages, and an
+    object that failed to encode once (part-way down) encodes once it is fixed: no container
+    of the failed attempt is remembered as 'circular'."""
+    (cycle, deep, bad, fixed, again), _ = _run(
+        tmp_path, *({"action": a} for a in ("cycle", "deep", "shared", "shared", "shared"))
+    )
+    assert (cycle.status, cycle.error_type) == ("error", "Runtime.MarshalError")
+    assert cycle.error_message == "Unable to marshal response: Circular reference detected"
+    assert (deep.status, deep.error_type) == ("error", "Runtime.MarshalError")
+    assert deep.error_message is not None and "maximum recursion depth" in deep.error_message
+    assert (bad.status, bad.error_type) == ("error", "Runtime.MarshalError")
+    assert (
+        bad.error_message
+        == "Unable to marshal response: Object of type set is not JSON serializable"
+    )
+    assert fixed.status == again.status == "ok"
+    assert fixed.result == again.result == {"outer": {"inner": 3}}
+
+
+def test_the_result_encoder_is_json_dumps() -> None:
+    """bootstrap's encoder, built once, against json.dumps(ensure_ascii=False) built per call:
+    the same text or the same exception, message and all."""
+    from edgeshield.emulator.functions import bootstrap
+
+    class Number(int):
+        def __repr__(self) -> str:
+            return "not used by JSON"
+
+    looped: list[Any] = []
+    looped.append([looped])
+    nested: Any = {}
+    for _ in range(5000):
+        nested = {"n": nested}
+    values: list[Any] = [
+        {"status": "200", "headers": {"x": [{"key": "X", "value": "caf\u00e9 \u2028"}]}},
+        "\udcff lone",
+        10**30,
+        -0.0,
+        1e300 * 10,
+        float("nan"),
+        True,
+        None,
+        [],
+        {},
+        {1: "int key", 2.5: "float key", None: "none", False: "bool"},
+        Number(7),
+        (1, 2),
+        {"k": {1, 2}},
+        {("t",): 1},
+        looped,
+        nested,
+        {"a": object()},
+        b"bytes",
+        10**5000,
+    ]
+    for value in values:
+        try:
+            expected: Any = json.dumps(value, ensure_ascii=False)
+        except Exception as exc:  # whatever it raises, ours must raise too
+            expected = (type(exc), str(exc))
+        try:
+            got: Any = bootstrap._encode_result(value)
+        except Exception as exc:
+            got = (type(exc), str(exc))
+        assert got == expected, value if not isinstance(value, dict) else list(value)[:1]
+
+
 def test_report_lines_carry_the_peak_memory(tmp_path: Path) -> None:
     (small, _big, after), messages = _run(
         tmp_path, {"action": "echo"}, {"action": "allocate"}, {"action": "echo"}
@@ -202,6 +298,40 @@ def test_report_lines_carry_the_peak_memory(tmp_path: Path) -> None:
     # into getrusage's figure (this test's process, or the emulator's, is far larger).
     assert 1 <= used(small) < 30
     assert used(after) >= 80 + used(small) - 5
+
+
+def test_memory_the_function_takes_between_invocations_is_reported_next(
+    tmp_path: Path,
+) -> None:
+    """The worker reads its resident size only when page faults say it may have grown: what
+    a thread of the function's allocates after its invocation ended shows in the next REPORT
+    (sooner than the once-a-second read, which would catch it anyway)."""
+    pool, store = _pool(tmp_path)
+
+    async def scenario() -> list[Invocation]:
+        try:
+            done = [await pool.invoke({"action": "echo"})]
+            done.append(await pool.invoke({"action": "allocate-later"}))
+            done.append(await pool.invoke({"action": "wait-grown"}))
+            return done
+        finally:
+            await pool.close()
+
+    before, _, after = asyncio.run(scenario())
+    store.close()
+    messages = [e.message for e in read_events(tmp_path / "logs")]
+
+    def used(invocation: Invocation) -> int:
+        report = next(
+            m for m in messages if m.startswith(f"REPORT RequestId: {invocation.request_id}")
+        )
+        return int(report.split("Max Memory Used: ")[1].split(" MB")[0])
+
+    # Below the peak the worker inherited from this process (exec keeps it in getrusage's
+    # figure), so the figure is the resident size the worker read, not getrusage's.
+    inherited_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    assert used(before) + 25 < inherited_mb, (used(before), inherited_mb)
+    assert used(after) >= used(before) + 18
 
 
 def test_a_flood_of_output_is_cut_at_one_megabyte(tmp_path: Path) -> None:

@@ -89,9 +89,11 @@ class LogStore:
         path = self.path_for(region, group, stream)
         with self._lock:
             last = self._last_ms.get(path, 0)
-            lines = []
+            pending = self._pending.get(path) if self.buffered else None
+            lines = [] if pending is None else pending  # queued in place when buffered
             for ts, message in events:
-                last = max(last, ts)
+                if ts > last:
+                    last = ts
                 if len(message) > MAX_EVENT_BYTES:
                     message = message[:MAX_EVENT_BYTES] + " ... [truncated]"
                 # What json.dumps({"t": last, "m": message}, ensure_ascii=False) writes,
@@ -99,7 +101,8 @@ class LogStore:
                 lines.append(f'{{"t": {last}, "m": {_json_string(message)}}}\n')
             self._last_ms[path] = last
             if self.buffered:
-                self._pending.setdefault(path, []).extend(lines)
+                if pending is None:
+                    self._pending[path] = lines
                 return
             handle = self._open(path)
             handle.write("".join(lines))

@@ -15,7 +15,8 @@ child processes) is captured; after each invocation the worker hands the capture
 parent reads what is left in the file itself.
 
 Per invocation the worker does only what Lambda's semantics need: one ``fstat`` to see whether
-anything was printed, one ``getrusage`` for the REPORT line's memory, one ``waitpid`` to reap
+anything was printed, one ``getrusage`` for the REPORT line's memory (and a read of
+``/proc/self/statm`` only when that memory may have grown), one ``waitpid`` to reap
 what the function left behind (a SIGCHLD handler only while children it started still run).
 """
 
@@ -30,17 +31,64 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from typing import IO, Any
 
 # Lambda refuses to return more than this (6 MB minus framing), as Function.ResponseSizeTooLarge.
 MAX_RESPONSE_BYTES = 6291556
 MAX_CAPTURE_BYTES = 1024 * 1024
-# json.dumps(result, ensure_ascii=False), as Lambda's runtime encodes a result, made once: the
-# function builds a new encoder on every call when given options.
-_encode_result = json.JSONEncoder(ensure_ascii=False).encode
 # json.loads without its per-call checks (encoding detection, surrounding whitespace): the
-# parent writes each event as one line of compact UTF-8 JSON.
-_decode_event = json.JSONDecoder().raw_decode
+# parent writes each event as one line of compact UTF-8 JSON, starting at its first character.
+# The scanner is the one json.loads ends in (it empties its key memo after every call).
+_scan_event: Callable[[str, int], tuple[Any, int]]
+_scan_event = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set in __init__
+
+
+def _result_encoders() -> tuple[Callable[[Any], str], Callable[[Any], str]]:
+    """How ``json.dumps(result, ensure_ascii=False)`` (Lambda's runtime's encoding) works out,
+    built once rather than per call: a fast encoder that skips the circular-reference check,
+    and one with it. A cycle sends the fast one round and round until RecursionError, so only
+    then does the checking one need to run (from scratch, with fresh markers: after an error
+    its markers would keep the containers it was inside, and call them circular next time).
+    Both come from the same C encoder ``JSONEncoder.encode`` builds on every call."""
+    base = json.JSONEncoder(ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the _json accelerator
+        return base.encode, base.encode
+
+    def build(markers: dict[int, Any] | None) -> Callable[[Any, int], Any]:
+        return make(  # type: ignore[no-any-return]  # getattr: Any
+            markers, base.default, json.encoder.encode_basestring, base.indent,
+            base.key_separator, base.item_separator, base.sort_keys, base.skipkeys,
+            base.allow_nan,
+        )  # fmt: skip
+
+    probe = {"k": [1.5, None, True, 10**20, "\u00e9\n"], "": {}}
+    try:
+        fast = build(None)
+        if "".join(fast(probe, 0)) != base.encode(probe):
+            raise TypeError("not the encoder JSONEncoder.encode builds")
+    except TypeError:  # another signature in another Python: the encoder as it is
+        return base.encode, base.encode
+
+    def checked(result: Any) -> str:
+        return "".join(build({})(result, 0))
+
+    def unchecked(result: Any) -> str:
+        return "".join(fast(result, 0))
+
+    return unchecked, checked
+
+
+_encode_unchecked, _encode_checked = _result_encoders()
+
+
+def _encode_result(result: Any) -> str:
+    """``json.dumps(result, ensure_ascii=False)``: the same text, the same exceptions."""
+    try:
+        return _encode_unchecked(result)
+    except RecursionError:  # a cycle (ValueError from the check) or nesting that deep
+        return _encode_checked(result)
 
 
 class LambdaContext:
@@ -152,6 +200,17 @@ def _load_handler(spec: str, task_root: str) -> tuple[Any, dict[str, Any] | None
     return handler, None
 
 
+def _size(fd: int) -> int:
+    """The size of the file ``fd`` points at. ``lseek`` to the end rather than ``fstat``,
+    which builds a whole stat result: moving the offset changes nothing for writers, as the
+    parent opened the file O_APPEND (every write goes to the end, wherever the offset is).
+    Should the function have pointed ``fd`` at a pipe or a terminal, ``fstat`` answers."""
+    try:
+        return os.lseek(fd, 0, os.SEEK_END)
+    except OSError:
+        return os.fstat(fd).st_size
+
+
 class _Capture:
     """Reads back and empties the log file fds 1 and 2 point at."""
 
@@ -167,7 +226,7 @@ class _Capture:
                 stream.flush()
             except Exception:
                 pass
-        if os.fstat(2).st_size == 0:
+        if _size(2) == 0:
             return ""  # the common case: nothing printed, one syscall
         self._reader.seek(0)
         data = self._reader.read(MAX_CAPTURE_BYTES + 1)
@@ -237,27 +296,47 @@ class _PeakMemory:
     ``getrusage``'s peak carries over the peak of the process that started the worker (exec
     keeps the old address space's high-water mark: the emulator's 80-100 MB), so it speaks for
     the worker only once the worker has grown past that. Until then the peak is the largest
-    resident size seen after an invocation (``/proc/self/statm``, read with one ``pread``)."""
+    resident size seen after an invocation (``/proc/self/statm``, read with one ``pread``).
+
+    That read is skipped when it cannot tell anything new: resident memory grows only by
+    pages being faulted in (by the function's threads touching memory, or by the kernel on
+    their behalf, as when ``read`` fills a fresh buffer), and ``getrusage``, made anyway,
+    counts those faults. A warm function that allocates nothing new faults nothing, so most
+    invocations cost one system call here, not two. Background work of the kernel's own
+    (khugepaged filling a huge page) can add resident pages without a fault of ours: a read
+    at least every ``REFRESH_S`` catches that as the per-invocation read did, at the next
+    invocation."""
+
+    REFRESH_S = 1.0
 
     def __init__(self) -> None:
         self._inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
         self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
         self._seen = 0
+        self._faults = -1  # the fault count when statm was last read
+        self._read_at = 0.0
         try:
             self._statm: int | None = os.open("/proc/self/statm", os.O_RDONLY)
         except OSError:  # no /proc (macOS): getrusage alone
             self._statm = None
 
-    def mb(self) -> int:
-        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    def mb(self, now: float) -> int:
+        """The figure for the invocation that just ended (``now``: ``time.perf_counter()``)."""
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        peak_kib = usage.ru_maxrss
         if peak_kib > self._inherited or self._statm is None:
             return max(1, peak_kib // 1024)
-        try:
-            resident = int(os.pread(self._statm, 64, 0).split()[1]) * self._page
-        except (OSError, ValueError, IndexError):  # the function closed our descriptor
-            self._statm = None
-            return max(1, peak_kib // 1024)
-        self._seen = max(self._seen, resident)
+        faults = usage.ru_minflt + usage.ru_majflt
+        if faults != self._faults or now - self._read_at >= self.REFRESH_S:
+            # Faults after getrusage and before the read are in the figure read, and counted
+            # again next time: a spare read, never a missed one.
+            self._faults, self._read_at = faults, now
+            try:
+                resident = int(os.pread(self._statm, 64, 0).split()[1]) * self._page
+            except (OSError, ValueError, IndexError):  # the function closed our descriptor
+                self._statm = None
+                return max(1, peak_kib // 1024)
+            self._seen = max(self._seen, resident)
         return max(1, self._seen >> 20)
 
 
@@ -271,14 +350,14 @@ def _reply(
 ) -> bytes:
     """The reply line, written out rather than encoded from a dict: only an error and printed
     text (both rare) go through the JSON encoder, and the result is already JSON."""
-    line = b'{"id": %s, "duration_ms": %.3f, "rss_mb": %d' % (message_id, duration_ms, rss_mb)
+    head = b'{"id": %s, "duration_ms": %.3f, "rss_mb": %d' % (message_id, duration_ms, rss_mb)
     if error is not None:
-        line += b', "error": ' + json.dumps(error).encode("ascii")
+        head += b', "error": ' + json.dumps(error).encode("ascii")
     if logs:
-        line += b', "logs": ' + json.dumps(logs).encode("ascii")
-    if payload is not None:
-        line += b', "result": ' + payload
-    return line + b"}\n"
+        head += b', "logs": ' + json.dumps(logs).encode("ascii")
+    if payload is None:
+        return head + b"}\n"
+    return b"".join((head, b', "result": ', payload, b"}\n"))  # the result copied once
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -297,7 +376,7 @@ def _serve(
         message_id, deadline_ms, raw_id, event_json = line.split(b" ", 3)
         request_id = id_filter.request_id = raw_id.decode("ascii")
         context = LambdaContext(meta, request_id, int(deadline_ms))
-        event, _end = _decode_event(event_json.decode("utf-8"))
+        event, _end = _scan_event(event_json.decode("utf-8"), 0)
         begin = time.perf_counter()
         if handler is None:
             payload, error = None, init_error
@@ -306,8 +385,9 @@ def _serve(
         if os.getpid() != runtime_pid:
             # A fork of the function came back here: only the runtime may answer.
             os._exit(0)
-        duration_ms = (time.perf_counter() - begin) * 1000
-        reply = _reply(message_id, duration_ms, memory.mb(), payload, error, capture.take())
+        end = time.perf_counter()
+        duration_ms = (end - begin) * 1000
+        reply = _reply(message_id, duration_ms, memory.mb(end), payload, error, capture.take())
         _write_all(proto, reply)
 
 

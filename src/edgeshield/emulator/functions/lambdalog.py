@@ -42,20 +42,18 @@ def report_line(
 ) -> str:
     """``REPORT RequestId: ... Duration: ... ms Billed Duration: ... ms ...``, tab-separated.
     Billing rounds up to the millisecond; the init phase is reported separately."""
-    parts = [
-        f"REPORT RequestId: {request_id}",
-        f"Duration: {duration_ms:.2f} ms",
-        f"Billed Duration: {max(1, math.ceil(duration_ms))} ms",
-        f"Memory Size: {memory_mb} MB",
-        f"Max Memory Used: {max_memory_used_mb} MB",
-    ]
+    line = (
+        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+        f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\tMemory Size: {memory_mb} MB\t"
+        f"Max Memory Used: {max_memory_used_mb} MB\t"
+    )
     if init_ms is not None:
-        parts.append(f"Init Duration: {init_ms:.2f} ms")
+        line += f"Init Duration: {init_ms:.2f} ms\t"
     if status is not None:
-        parts.append(f"Status: {status}")
+        line += f"Status: {status}\t"
     if error_type is not None:
-        parts.append(f"Error Type: {error_type}")
-    return "\t".join(parts) + "\t"
+        line += f"Error Type: {error_type}\t"
+    return line
 
 
 def timeout_line(request_id: str, timeout_s: float, now: float | None = None) -> str:

@@ -26,8 +26,10 @@ try:
 except ImportError:  # an optional speed-up: the standard library does the same job
     _fast_dumps = _fast_loads = None
 
-# Every digit as "0": a run of 19 zeros in the translated line is a run of 19 digits.
-_DIGITS_AS_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
+# Every digit as "0" (a run of 19 zeros in the translated line is a run of 19 digits) and every
+# "{" as "[" (one count of "[" in it counts the opening brackets of both kinds): one pass over
+# the line for both questions decode_reply asks.
+_SCAN: Final = bytes.maketrans(b"123456789{", b"000000000[")
 _LONG_NUMBER: Final = b"0" * 19
 
 
@@ -46,13 +48,34 @@ def decode_line(line: bytes) -> tuple[Any, bool]:
     """A line of JSON as ``json.loads`` reads it, and whether the line is strict JSON (no NaN
     or Infinity tokens: what ``json.loads`` made of it re-encodes with ``allow_nan=False``).
     Raises ValueError (or RecursionError) where ``json.loads`` does."""
-    if _fast_loads is not None and _LONG_NUMBER not in line.translate(_DIGITS_AS_ZERO):
+    if _fast_loads is not None and _LONG_NUMBER not in line.translate(_SCAN):
         try:
             return _fast_loads(line), True  # orjson accepts strict JSON only
         except ValueError:  # orjson's JSONDecodeError: NaN, surrogates, too deep, not JSON
             pass
-    # Strict unless the decoder met a NaN or Infinity token (a string that merely contains the
-    # word, as a header value or key may, does not count).
+    return _slow(line)
+
+
+def decode_reply(line: bytes, max_brackets: int) -> tuple[Any, bool]:
+    """``decode_line``, but whether the line is strict JSON *and* holds at most
+    ``max_brackets`` opening brackets (``[`` or ``{``, strings counted too: never fewer than
+    the decoded value's depth)."""
+    if _fast_loads is not None:
+        scanned = line.translate(_SCAN)
+        if _LONG_NUMBER not in scanned:
+            try:
+                value = _fast_loads(line)  # orjson accepts strict JSON only
+            except ValueError:  # orjson's JSONDecodeError: NaN, surrogates, too deep, not JSON
+                pass
+            else:
+                return value, scanned.count(b"[") <= max_brackets
+    value, strict = _slow(line)
+    return value, strict and line.count(b"[") + line.count(b"{") <= max_brackets
+
+
+def _slow(line: bytes) -> tuple[Any, bool]:
+    """The standard library's decoding, strict unless the decoder met a NaN or Infinity token
+    (a string that merely contains the word, as a header value or key may, does not count)."""
     tokens: list[str] = []
 
     def constant(token: str) -> float:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import itertools
 import json
 import os
@@ -38,7 +39,7 @@ from typing import Any, Final, Literal
 
 from edgeshield.cloudfront.rules import Trigger
 from edgeshield.emulator.functions import lambdalog
-from edgeshield.emulator.functions.pipe_json import decode_line, encode_line
+from edgeshield.emulator.functions.pipe_json import decode_reply, encode_line
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.errors import EdgeshieldError
 from edgeshield.logrecords import edge_function_log_group
@@ -46,6 +47,10 @@ from edgeshield.logrecords import edge_function_log_group
 BOOTSTRAP: Final = Path(__file__).with_name("bootstrap.py")
 INIT_TIMEOUT_S: Final = 10.0  # Lambda's limit for the init phase
 _PIPE_LIMIT: Final = 16 * 1024 * 1024  # longest reply line (results are capped at 6 MB)
+# One read takes what a full pipe holds (64 KiB on Linux). Not more: os.read allocates the size
+# asked for before it knows how much comes, and while glibc's mmap threshold is at its initial
+# 128 KiB, a larger block is an mmap and a munmap per read (15 µs against 1.4 for a 2 KB reply).
+_READ_SIZE: Final = 64 * 1024
 _NAME_RE: Final = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -84,15 +89,15 @@ class FunctionSpec:
             # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edge-function-restrictions.html).
             raise ValueError("Lambda@Edge functions cannot have environment variables")
 
-    @property
+    @functools.cached_property  # the fields are frozen: worked out once, not per call
     def replica_name(self) -> str:
         return f"{lambdalog.HOME_REGION}.{self.name}" if self.edge else self.name
 
-    @property
+    @functools.cached_property
     def log_group(self) -> str:
         return edge_function_log_group(self.name) if self.edge else f"/aws/lambda/{self.name}"
 
-    @property
+    @functools.cached_property
     def arn(self) -> str:
         region = lambdalog.HOME_REGION if self.edge else self.region
         return lambdalog.function_arn(self.name, region=region)
@@ -127,16 +132,24 @@ class Invocation:
 
 
 # Nesting that a result may have for its re-encoding to be known safe; brackets are counted in
-# the whole reply line (strings too), so this over-counts and never under-counts.
+# the whole reply line (strings too), so this over-counts and never under-counts. A reply is
+# "plain" (``Invocation.serialisable``) when its line is strict JSON (Python's decoder also
+# accepts the non-JSON tokens NaN, Infinity and -Infinity, and nothing else it produces, str
+# keys, str/int/float/bool/None/list/dict, can fail to encode) nested no deeper than this.
 _SAFE_BRACKETS: Final = 400
 
 
-def _plain_json(line: bytes, strict: bool) -> bool:
-    """Whether every value ``json.loads`` made of ``line`` re-encodes as strict JSON: the line
-    is ``strict`` (Python's decoder also accepts the non-JSON tokens NaN, Infinity and
-    -Infinity, and nothing else it produces, str keys, str/int/float/bool/None/list/dict, can
-    fail to encode) and not nested deeper than the re-encoder may go."""
-    return strict and line.count(b"[") + line.count(b"{") <= _SAFE_BRACKETS
+def _parse_reply(line: bytes) -> tuple[dict[str, Any], bool]:
+    """A reply line as the object it holds, and whether it is plain JSON (``_SAFE_BRACKETS``).
+    Raises WorkerGone for anything but a JSON object: the function can reach the pipe and
+    forge a line."""
+    try:
+        reply, plain = decode_reply(line, _SAFE_BRACKETS)
+    except (ValueError, RecursionError):
+        raise WorkerGone("the runtime wrote an unreadable reply") from None
+    if not isinstance(reply, dict):
+        raise WorkerGone("the runtime wrote an unreadable reply")
+    return reply, plain
 
 
 class InitError(EdgeshieldError):
@@ -255,33 +268,38 @@ class Worker:
             raise InitError(spec, str(error.get("errorType")), str(error.get("errorMessage")))
 
     async def _read(self, timeout: float) -> tuple[dict[str, Any], bool]:
-        """The next reply, and whether it is plain JSON (``_plain_json``)."""
-        assert self.proc is not None and self.channel is not None
+        """The next reply, and whether it is plain JSON (``_SAFE_BRACKETS``)."""
+        assert self.channel is not None
         line = await self.channel.read_line(timeout)
         if line is None:
-            code = await self.proc.wait()
-            detail = (
-                f"signal: {signal.Signals(-code).name.lower().removeprefix('sig')}"
-                if code < 0
-                else f"exit status {code}"
-            )
-            raise WorkerGone(detail)
-        try:
-            reply, strict = decode_line(line)
-        except (ValueError, RecursionError):  # the function can reach the pipe and forge one
-            raise WorkerGone("the runtime wrote an unreadable reply") from None
-        if not isinstance(reply, dict):
-            raise WorkerGone("the runtime wrote an unreadable reply")
-        return reply, _plain_json(line, strict)
+            raise await self._gone()
+        return _parse_reply(line)
+
+    async def _gone(self) -> WorkerGone:
+        """Why the reply pipe closed: how the process ended."""
+        assert self.proc is not None
+        code = await self.proc.wait()
+        detail = (
+            f"signal: {signal.Signals(-code).name.lower().removeprefix('sig')}"
+            if code < 0
+            else f"exit status {code}"
+        )
+        return WorkerGone(detail)
 
     async def call(
         self, message: bytes, timeout: float, message_id: int
     ) -> tuple[dict[str, Any], bool]:
         """Send one invocation and wait for its reply (and whether it is plain JSON). Raises
         TimeoutError or WorkerGone."""
-        assert self.channel is not None
-        await self.channel.write(message)
-        reply, plain = await self._read(timeout)
+        channel = self.channel
+        assert channel is not None
+        rest = channel.send(message)
+        if rest:  # the pipe was full: the rest as the worker reads
+            await channel.write(rest)
+        line = await channel.read_line(timeout)
+        if line is None:
+            raise await self._gone()
+        reply, plain = _parse_reply(line)
         if reply.get("id") != message_id:
             # Another process (a fork of the function) answered on the protocol pipe: the
             # worker can no longer be trusted to pair replies with requests.
@@ -469,7 +487,11 @@ class FunctionPool:
     async def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> Invocation:
         timeout = self.spec.timeout_s if timeout_s is None else timeout_s
         request_id = _request_id()
-        worker = await self._acquire()
+        idle = self._idle
+        if idle and idle[-1].alive and not self._closed:
+            worker: Worker | None = idle.pop()  # the usual case, without _acquire's round
+        else:
+            worker = await self._acquire()
         alive = False
         try:
             if worker is None:
@@ -484,7 +506,15 @@ class FunctionPool:
             invocation, alive = await self._run(worker, request_id, event, timeout)
             return invocation
         finally:
-            await self._release(worker, alive)
+            if (
+                alive
+                and worker is not None
+                and worker.generation == self._generation
+                and not self._closed
+            ):
+                self._pass_on(worker)  # the usual case: what _release does, without its round
+            else:
+                await self._release(worker, alive)
 
     def _init_failed(self, request_id: str, exc: InitError) -> Invocation:
         now = _now_ms()
@@ -592,14 +622,14 @@ class FunctionPool:
             )
             events += self._closing(
                 request_id, duration, worker, init_ms, status="error",
-                error=str(error.get("errorType")),
+                error=str(error.get("errorType")), now=now,
             )  # fmt: skip
             invocation = Invocation(
                 "error", request_id, duration, None, str(error.get("errorType")),
                 str(error.get("errorMessage")),
             )  # fmt: skip
         else:
-            events += self._closing(request_id, duration, worker, init_ms)
+            events += self._closing(request_id, duration, worker, init_ms, now=now)
             invocation = Invocation("ok", request_id, duration, reply.get("result"))
         return invocation
 
@@ -611,8 +641,10 @@ class FunctionPool:
         init_ms: float | None,
         status: str | None = None,
         error: str | None = None,
+        now: int | None = None,
     ) -> list[tuple[int, str]]:
-        now = _now_ms()
+        if now is None:
+            now = _now_ms()
         return [
             (now, lambdalog.end_line(request_id)),
             (
@@ -673,23 +705,29 @@ class _Channel:
         self._timer: asyncio.TimerHandle | None = None
         self.at_eof = False
         self._too_large = False
+        # A reply that arrived whole in one read (the usual case), kept as it was read rather
+        # than copied through the buffer; anything after it goes to the buffer.
+        self._line: bytes | None = None
         self._loop.add_reader(in_fd, self._readable)
 
     def _readable(self) -> None:
         assert self._in is not None
         try:
-            data = os.read(self._in, 256 * 1024)
+            data = os.read(self._in, _READ_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             data = b""
         if data:
-            self._buffer += data
-            if len(self._buffer) > _PIPE_LIMIT and b"\n" not in self._buffer:
-                self._too_large = True
-                self._stop_reading()
-            elif b"\n" not in data:
-                return  # a reply still arriving
+            if self._line is None and not self._buffer and data.find(b"\n") == len(data) - 1:
+                self._line = data  # one whole line and nothing more: the usual reply
+            else:
+                self._buffer += data
+                if len(self._buffer) > _PIPE_LIMIT and b"\n" not in self._buffer:
+                    self._too_large = True
+                    self._stop_reading()
+                elif b"\n" not in data:
+                    return  # a reply still arriving
         else:
             self.at_eof = True
             self._stop_reading()
@@ -707,6 +745,10 @@ class _Channel:
         loop = self._loop
         deadline = loop.time() + timeout
         while True:
+            line = self._line
+            if line is not None:
+                self._line = None
+                return line
             end = self._buffer.find(b"\n")
             if end >= 0:
                 line = bytes(self._buffer[: end + 1])
@@ -740,7 +782,19 @@ class _Channel:
         else:
             self._timer = self._loop.call_at(self._deadline, self._check_deadline)
 
-    async def write(self, message: bytes) -> None:
+    def send(self, message: bytes) -> bytes | memoryview:
+        """Write what the pipe takes of ``message`` now, without waiting; what is left (empty
+        in the usual case: an event is far smaller than the pipe) goes to ``write``, which
+        also raises WorkerGone if the worker's end is closed."""
+        if self._out is None:
+            return message
+        try:
+            written = os.write(self._out, message)
+        except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+            return message
+        return memoryview(message)[written:] if written < len(message) else b""
+
+    async def write(self, message: bytes | memoryview) -> None:
         """Write all of ``message``; raises WorkerGone when the worker's end is closed."""
         view = memoryview(message)
         while view:
@@ -791,10 +845,14 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# A version 4 UUID's fixed bits: version 4 (0100) in bits 76-79, variant 10 in bits 62-63.
+_UUID_KEEP: Final = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
+_UUID_SET: Final = (0x4 << 76) | (0x2 << 62)
+
+
 def _request_id() -> str:
     """A random (version 4) UUID as text, as Lambda's request ids are: one per invocation, so
     without building a ``uuid.UUID`` or a system call for randomness (an id that is unique is
     all a log needs; it guards nothing)."""
-    h = f"{random.getrandbits(128):032x}"
-    variant = "89ab"[int(h[16], 16) & 3]
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+    h = f"{random.getrandbits(128) & _UUID_KEEP | _UUID_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
