@@ -79,6 +79,10 @@ def test_strictness_is_judged_by_tokens_not_by_text() -> None:
     decoded, strict = decode_line(_worker_line({"n": 10**18, "x": float("nan")}))
     assert decoded["n"] == 10**18 and decoded["x"] != decoded["x"] and not strict
     assert decode_line(b'{"a": -Infinity}\n')[1] is False
+    # A number past the largest float reads as infinity: not something that re-encodes.
+    assert decode_line(b'{"a": 1e400}\n') == ({"a": float("inf")}, False)
+    assert decode_line(b'{"a": -1E+999, "b": "1e400"}\n')[1] is False
+    assert decode_line(b'{"a": 1.5e300, "b": "1e400"}\n')[1] is True
 
 
 def test_numbers_orjson_would_change_stay_exact() -> None:

@@ -75,11 +75,21 @@ def decode_reply(line: bytes, max_brackets: int) -> tuple[Any, bool]:
 
 def _slow(line: bytes) -> tuple[Any, bool]:
     """The standard library's decoding, strict unless the decoder met a NaN or Infinity token
-    (a string that merely contains the word, as a header value or key may, does not count)."""
+    (a string that merely contains the word, as a header value or key may, does not count) or
+    a number too large for a float (``1e400`` reads as infinity, which re-encodes as no JSON)."""
     tokens: list[str] = []
 
     def constant(token: str) -> float:
         tokens.append(token)
         return float(token)
 
-    return json.loads(line, parse_constant=constant), not tokens
+    def number(text: str) -> float:
+        value = float(text)
+        if value in (_INF, -_INF):
+            tokens.append(text)
+        return value
+
+    return json.loads(line, parse_constant=constant, parse_float=number), not tokens
+
+
+_INF: Final = float("inf")
