@@ -68,14 +68,14 @@ class _InProcess:
 
     async def invoke(self, event: dict[str, Any]) -> Any:
         from edgeshield.emulator.functions import pipe_json
-        from edgeshield.emulator.functions.runtime import Invocation
+        from edgeshield.emulator.functions.runtime import _SAFE_BRACKETS, Invocation
 
         line = pipe_json.encode_line(event)  # the edge's side
         began = time.perf_counter()
         result = self.handler(json.loads(line), None)  # the runtime's side
         reply = json.dumps(result, ensure_ascii=False).encode() + b"\n"
         self.runtime_s += time.perf_counter() - began
-        decoded, strict = pipe_json.decode_line(reply)  # the edge's side again
+        decoded, strict = pipe_json.decode_reply(reply, _SAFE_BRACKETS)  # the edge's again
         invocation = Invocation("ok", "0" * 36, 0.1, decoded)
         invocation.serialisable = strict
         return invocation

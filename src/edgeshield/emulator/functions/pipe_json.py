@@ -14,6 +14,7 @@ side stays stdlib-only.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -48,12 +49,7 @@ def decode_line(line: bytes) -> tuple[Any, bool]:
     """A line of JSON as ``json.loads`` reads it, and whether the line is strict JSON (no NaN
     or Infinity tokens: what ``json.loads`` made of it re-encodes with ``allow_nan=False``).
     Raises ValueError (or RecursionError) where ``json.loads`` does."""
-    if _fast_loads is not None and _LONG_NUMBER not in line.translate(_SCAN):
-        try:
-            return _fast_loads(line), True  # orjson accepts strict JSON only
-        except ValueError:  # orjson's JSONDecodeError: NaN, surrogates, too deep, not JSON
-            pass
-    return _slow(line)
+    return decode_reply(line, sys.maxsize)  # no bound on the brackets: strictness alone
 
 
 def decode_reply(line: bytes, max_brackets: int) -> tuple[Any, bool]:
