@@ -296,10 +296,7 @@ class Worker:
         rest = channel.send(message)
         if rest:  # the pipe was full: the rest as the worker reads
             await channel.write(rest)
-        line = await channel.read_line(timeout)
-        if line is None:
-            raise await self._gone()
-        reply, plain = _parse_reply(line)
+        reply, plain = await self._read(timeout)
         if reply.get("id") != message_id:
             # Another process (a fork of the function) answered on the protocol pipe: the
             # worker can no longer be trusted to pair replies with requests.
@@ -457,9 +454,18 @@ class FunctionPool:
         else:
             self._idle.append(worker)
 
+    def _reusable(self, worker: Worker | None, alive: bool) -> bool:
+        """Whether a worker that finished an invocation may take the next one: alive, running
+        the current code, and the pool not shutting down."""
+        return (
+            worker is not None
+            and alive
+            and worker.generation == self._generation
+            and not self._closed
+        )
+
     async def _release(self, worker: Worker | None, alive: bool) -> None:
-        current = worker is not None and worker.generation == self._generation
-        if worker is not None and alive and current and not self._closed:
+        if self._reusable(worker, alive):
             self._pass_on(worker)
             return
         self._pass_on(None)
@@ -506,13 +512,8 @@ class FunctionPool:
             invocation, alive = await self._run(worker, request_id, event, timeout)
             return invocation
         finally:
-            if (
-                alive
-                and worker is not None
-                and worker.generation == self._generation
-                and not self._closed
-            ):
-                self._pass_on(worker)  # the usual case: what _release does, without its round
+            if self._reusable(worker, alive):
+                self._pass_on(worker)  # the usual case, without _release's round
             else:
                 await self._release(worker, alive)
 
