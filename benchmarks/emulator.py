@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
@@ -137,6 +138,28 @@ STARTUP, CLEANUP = [start_client, start_workers], [stop_client, stop_workers]
 )
 
 
+# The floor for a cache hit on the edge's own stack: aiohttp's low-level server on uvloop (as
+# `serve` runs it) answering every request from memory with the edge's hit response, header
+# for header (taken from the edge at the start of the run, passed as a JSON file). No cache
+# lookup, no flow, no stats: what any hit served through this stack costs, whatever the edge
+# does around it. The origin above is aiohttp's application layer on asyncio's loop.
+HIT_FLOOR = r"""
+import asyncio, json, sys
+import uvloop
+from aiohttp import web
+status, headers, body = json.load(open(sys.argv[2]))
+BODY = body.encode("latin-1")
+async def handle(request):
+    return web.Response(status=status, headers=headers, body=BODY)
+async def main():
+    runner = web.ServerRunner(web.Server(handle))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", int(sys.argv[1]), backlog=512).start()
+    await asyncio.Event().wait()
+uvloop.run(main())
+"""
+
+
 def start(
     args: list[str], cwd: Path, src: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
@@ -231,6 +254,19 @@ async def measure(
     }
 
 
+async def hit_response(url: str) -> tuple[int, list[tuple[str, str]], str]:
+    """Status, headers (less framing, which aiohttp redoes) and body of a cache hit at ``url``."""
+    framing = {"content-length", "transfer-encoding", "connection", "keep-alive"}
+    async with aiohttp.ClientSession() as session:
+        for _ in range(2):  # the first fills the cache
+            async with session.get(f"{url}/page") as response:
+                body = await response.read()
+    if response.headers.get("X-Cache") != "Hit from cloudfront":
+        raise RuntimeError(f"{url}/page is not a cache hit the second time")
+    headers = [(k, v) for k, v in response.headers.items() if k.lower() not in framing]
+    return response.status, headers, body.decode("latin-1")
+
+
 def _median_ratio(pairs: list[tuple[float, float]]) -> float:
     return statistics.median(a / b for a, b in pairs)
 
@@ -287,6 +323,12 @@ def main() -> None:
                     procs.append(edge)
                     kind = "cache on (hits)" if cache else "cache off (miss: origin + function)"
                     cases.append((f"{label}, {kind}", f"http://127.0.0.1:{port}", cache, edge.pid))
+            # The hit floor answers with the response the edge's cache-on case gives a hit.
+            answer = cwd / "hit.json"
+            answer.write_text(json.dumps(asyncio.run(hit_response(cases[4][1]))))
+            floor, floor_port = start(["-c", HIT_FLOOR, "{port}", str(answer)], cwd)
+            procs.append(floor)
+            cases.insert(5, (_HIT_FLOOR_CASE, f"http://127.0.0.1:{floor_port}", True, floor.pid))
             if options.function:  # a copy: serve keeps its state beside the functions
                 functions = cwd / "functions"
                 shutil.copytree(options.function_dir, functions)
@@ -311,6 +353,7 @@ def main() -> None:
 
 
 _HOP_CASE = "bare proxy + a worker hop (floor)"
+_HIT_FLOOR_CASE = "the edge's hit response from memory, same server stack (hit floor)"
 _SERVE = ["-c", "from edgeshield.cli import main; main()", "serve", "--port", "{port}", "--quiet"]
 
 
@@ -324,7 +367,7 @@ def report(
     def med(name: str, level: int, key: str) -> float:
         return statistics.median(r[level][key] for r in runs[name])
 
-    direct, proxy_name, hop_name, miss, hit = names[:5]
+    direct, proxy_name, hop_name, miss, hit, hit_floor = names[:6]
     print(
         f"{options.requests} requests per case and round, {options.rounds} rounds (medians); "
         f"{machine.describe()}; load average {os.getloadavg()[0]:.1f}; {machine.utc_now()}"
@@ -366,11 +409,13 @@ def report(
     print(f"| added p50 of a miss over the origin (c=1) | **{added(miss):.2f} ms** | ≤ 1 ms |")
     print(f"| added p50 of the floor (bare proxy + a worker hop) over the origin (c=1) | {added(hop_name):.2f} ms | |")  # fmt: skip
     print(f"| miss throughput vs the floor with a worker hop (c={c}) | {ratio(miss, hop_name, 1):.2f}× | |")  # fmt: skip
+    print(f"| hit floor (the edge's hit response from memory) vs origin (c={c}) | {ratio(hit_floor, direct, 1):.2f}× | |")  # fmt: skip
+    print(f"| hit throughput vs the hit floor (c={c}) | {ratio(hit, hit_floor, 1):.2f}× | |")  # fmt: skip
     print(f"| hit p50 vs origin p50 (c=1) | {med(hit, 0, 'p50'):.2f} vs {med(direct, 0, 'p50'):.2f} ms | |")  # fmt: skip
-    extra = names[5:]
+    extra = names[6:]
     if options.baseline is not None:
-        base_miss, base_hit = names[5:7]
-        extra = names[7:]
+        base_miss, base_hit = names[6:8]
+        extra = names[8:]
         print(f"| baseline: miss throughput vs bare proxy (c={c}) | {ratio(base_miss, proxy_name, 1):.2f}× | |")  # fmt: skip
         print(f"| baseline: hit throughput vs origin (c={c}) | {ratio(base_hit, direct, 1):.2f}× | |")  # fmt: skip
         print(f"| baseline: added p50 of a miss (c=1) | {added(base_miss):.2f} ms | |")

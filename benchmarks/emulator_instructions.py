@@ -1,9 +1,11 @@
 """Instructions per request of the server process, counted by valgrind's callgrind: the edge
 on misses (`serve --no-cache`, strict policy at origin-response; and the same policy as a
 response headers policy, `--mechanism response-headers-policy`) against the bare aiohttp
-reverse proxy of benchmarks/emulator.py, in front of the same origin.
+reverse proxy of benchmarks/emulator.py, in front of the same origin; and the edge on cache
+hits against the origin itself (an aiohttp application answering from memory).
 
     .venv/bin/python benchmarks/emulator_instructions.py [--requests 300] [--baseline OLD_SRC]
+        [--only WORDS ...]
 
 Unlike throughput or CPU time, an instruction count hardly moves when other jobs share the
 cores, so a change of a few per cent shows on a busy machine too. It counts user-space
@@ -35,22 +37,24 @@ sys.path.insert(0, str(ROOT))
 from tests.emulator.helpers import free_port, wait_for_port  # noqa: E402
 
 
-async def drive(url: str, requests: int, concurrency: int = 4) -> None:
-    """``requests`` GETs of distinct paths (every one a miss), ``concurrency`` at a time."""
+async def drive(url: str, requests: int, hits: bool, concurrency: int = 4) -> None:
+    """``requests`` GETs, ``concurrency`` at a time: of distinct paths (every one a miss), or
+    with ``hits`` of one path (after the first, every one a cache hit)."""
     paths = iter(range(requests))
     async with aiohttp.ClientSession() as session:
 
         async def worker() -> None:
             for i in paths:
-                async with session.get(f"{url}/miss-{i}") as response:
+                path = "/page" if hits else f"/miss-{i}"
+                async with session.get(url + path) as response:
                     await response.read()
                     if response.status != 200:
-                        raise RuntimeError(f"/miss-{i}: {response.status}")
+                        raise RuntimeError(f"{path}: {response.status}")
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-def count(args: list[str], cwd: Path, requests: int, src: Path | None) -> int:
+def count(args: list[str], cwd: Path, requests: int, src: Path | None, hits: bool) -> int:
     """Instructions per request of one server started with ``args`` under callgrind."""
     port = free_port()
     out = cwd / f"callgrind.{port}"
@@ -64,9 +68,9 @@ def count(args: list[str], cwd: Path, requests: int, src: Path | None) -> int:
     try:
         wait_for_port(port, proc, 300.0)  # start-up under valgrind takes a while
         url = f"http://127.0.0.1:{port}"
-        asyncio.run(drive(url, 50))  # warm-up: connections, the worker's cold start
+        asyncio.run(drive(url, 50, hits))  # warm-up: connections, the worker's cold start
         subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, capture_output=True)
-        asyncio.run(drive(url, requests))
+        asyncio.run(drive(url, requests, hits))
         subprocess.run(["callgrind_control", "-d", str(proc.pid)], check=True, capture_output=True)
     finally:
         proc.terminate()
@@ -82,6 +86,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--baseline", type=Path, help="another edgeshield src/ directory")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="WORDS",
+        help="run only the cases whose name contains WORDS (repeatable; the two reference "
+        "cases, the proxy and the origin, always run)",
+    )
     options = parser.parse_args()
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         sys.exit("needs valgrind (apt-get install valgrind)")
@@ -90,26 +102,48 @@ def main() -> None:
         origin, origin_port = start(["-c", ORIGIN, "{port}"], cwd)
         origin_url = f"http://127.0.0.1:{origin_port}"
         try:
-            cases = [("bare aiohttp reverse proxy", ["-c", BARE_PROXY, "{port}", origin_url], None)]
-            edge = [*_SERVE, "--origin", origin_url, "--no-cache"]
+            # (name, server's arguments, edgeshield's src or None, hits): the first two are
+            # what misses and hits are held against.
+            cases = [
+                (_PROXY, ["-c", BARE_PROXY, "{port}", origin_url], None, False),
+                (_ORIGIN, ["-c", ORIGIN, "{port}"], None, True),
+            ]
+            edge = [*_SERVE, "--origin", origin_url]
+            miss = [*edge, "--no-cache"]
             # The same policy carried by a response headers policy: no function, no worker.
-            rhp = [*edge, "--mechanism", "response-headers-policy"]
-            cases.append(("edge, cache off (miss)", edge, None))
-            cases.append(("edge, response headers policy, cache off (miss)", rhp, None))
+            rhp = [*miss, "--mechanism", "response-headers-policy"]
+            sources: list[tuple[str, Path | None]] = [("edge", None)]
             if options.baseline is not None:
-                base = options.baseline.resolve()
-                cases.append(("baseline edge, cache off (miss)", edge, base))
-                cases.append(("baseline edge, response headers policy (miss)", rhp, base))
-            figures = {name: count(args, cwd, options.requests, src) for name, args, src in cases}
+                sources.append(("baseline edge", options.baseline.resolve()))
+            for label, src in sources:
+                cases.append((f"{label}, cache off (miss)", miss, src, False))
+                cases.append((f"{label}, response headers policy, cache off (miss)", rhp, src, False))  # fmt: skip
+                cases.append((f"{label}, cache on (hit)", edge, src, True))
+            cases = [
+                case
+                for case in cases
+                if case[0] in (_PROXY, _ORIGIN)
+                or not options.only
+                or any(words in case[0] for words in options.only)
+            ]
+            figures = {
+                (name, hits): count(args, cwd, options.requests, src, hits)
+                for name, args, src, hits in cases
+            }
         finally:
             origin.terminate()
             origin.wait(15)
     print(f"{options.requests} requests per case after 50 to warm up; {machine.describe()}; "
           f"{machine.utc_now()}")  # fmt: skip
-    proxy = figures["bare aiohttp reverse proxy"]
-    print("| case | instructions per request | vs bare proxy |\n|---|---|---|")
-    for name, figure in figures.items():
-        print(f"| {name} | {figure:,} | {figure / proxy:.2f}× |")
+    print("| case | instructions per request | vs bare proxy (misses) or origin (hits) |")
+    print("|---|---|---|")
+    for (name, hits), figure in figures.items():
+        against = figures[(_ORIGIN, True)] if hits else figures[(_PROXY, False)]
+        print(f"| {name} | {figure:,} | {figure / against:.2f}× |")
+
+
+_PROXY = "bare aiohttp reverse proxy"
+_ORIGIN = "the origin itself (an aiohttp application)"
 
 
 if __name__ == "__main__":
