@@ -208,9 +208,10 @@ class EdgeServer:
         if isinstance(response, EdgeResponse):
             self.edge.stats.request(response.status, response.x_cache, ms)
             out = await self._send(request, response)
-            # Printed once the answer is under way (aiohttp writes it as this task step ends):
-            # the console line changes nothing the viewer gets, so the viewer does not wait.
-            self._later(self._log, request.method, path, response.status, response.x_cache, ms)
+            if self.access_log is not None:
+                # Printed once the answer is under way (aiohttp writes it as this task step
+                # ends): the console line changes nothing the viewer gets, so it need not wait.
+                self._later(self._log, request.method, path, response.status, response.x_cache, ms)
             return out
         self._stamp(response)
         self._log(request.method, path, response.status, "Local", ms)
@@ -294,6 +295,12 @@ class EdgeServer:
             return edge.answer(
                 answer_for("too-large", "Bad request. The body is too large."), _rid()
             )
+        if not request.body_exists:
+            # A fresh cache hit with nothing to run is answered here: it needs neither a slot
+            # in the in-flight limit nor the request decoded into the edge's own terms.
+            hit = edge.quick_hit(request.method, path, query, request.headers)
+            if hit is not None:
+                return hit
         # The body is read inside the in-flight limit, so memory for bodies is bounded by
         # --max-in-flight x the body limit, not by the number of open connections.
         async with self._limit:

@@ -5,7 +5,9 @@ does I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from edgeshield.cloudfront import HeaderPairs
 from edgeshield.emulator.pipeline.cache import CachedObject
@@ -24,6 +26,17 @@ class ViewerRequest:
     body: bytes
     client_ip: str
     http_version: str = "1.1"
+
+
+class HeaderLookup(Protocol):
+    """A viewer's headers by name, whatever its case, as a server parsed them (aiohttp's
+    ``CIMultiDictProxy`` is one): all ``Edge.quick_hit`` needs of a request to answer it."""
+
+    def __contains__(self, name: object, /) -> bool: ...
+
+    def get(self, name: str, /) -> str | None: ...
+
+    def getall(self, name: str, default: Sequence[str], /) -> Sequence[str]: ...
 
 
 @dataclass

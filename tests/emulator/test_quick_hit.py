@@ -1,0 +1,194 @@
+"""``Edge.quick_hit`` answers a plain cache hit from what the server parsed, before the request
+becomes a flow. Whatever the requests, the headers' case, the cookies, the query strings and
+the behavior's settings, it must answer exactly as ``Edge.handle`` does (only the request id
+and Age's second may differ), never answer what ``handle`` would not answer from the cache,
+and not leave a plain hit to the long way."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from unittest import mock
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from edgeshield.cloudfront import HeaderPairs, Trigger, custom_origin
+from edgeshield.emulator.logstore import LogStore
+from edgeshield.emulator.pipeline import (
+    GET_HEAD,
+    Edge,
+    EdgeResponse,
+    EdgeSettings,
+    InMemoryInvoker,
+    Invoker,
+    MemoryOrigin,
+    OriginSetup,
+    ViewerRequest,
+    static_response,
+)
+from edgeshield.emulator.pipeline.cache import Cache
+from edgeshield.emulator.pipeline.origin_fetch import CustomTarget, OriginRequest, OriginResponse
+
+ORIGIN = "origin.example.com"
+
+
+def _origin(edge_via: list[str]) -> MemoryOrigin:
+    """An origin whose answers differ by everything a cache key could hold, so that a hit
+    taken from the wrong object shows; some paths are not cacheable, one comes back through
+    this very edge (its Via already ends with the edge's own), one carries a Server header."""
+
+    def answer(request: OriginRequest) -> OriginResponse:
+        seen = f"{request.uri}?{request.querystring}|" + "|".join(
+            f"{n.lower()}={v}" for n, v in request.headers if n.lower() in ("cookie", "accept-encoding")
+        )  # fmt: skip
+        headers = [("Content-Type", "text/plain"), ("X-Seen", seen), ("Age", "3")]
+        if request.uri == "/a":  # validators: a conditional question may get a 304
+            headers += [("ETag", '"x"'), ("Last-Modified", "Sun, 29 Nov 2026 09:00:00 GMT")]
+        if request.uri == "/private":
+            headers.append(("Cache-Control", "no-store"))
+        else:
+            headers.append(("Cache-Control", "max-age=600"))
+        if request.uri == "/looped":
+            headers.append(("Via", edge_via[0]))
+        if request.uri == "/served":
+            headers += [("Server", "origin-server"), ("Via", "1.1 upstream.example")]
+        body = b"" if request.method == "HEAD" else seen.encode()
+        return static_response(200, headers, body, "OK")
+
+    return MemoryOrigin(answer)
+
+
+def _edge(scratch: Path, functions: dict[Trigger, Invoker], **options: Any) -> Edge:
+    via: list[str] = []
+    edge = Edge(
+        EdgeSettings(pop="IAD89-C1", region="us-east-1", **options),
+        OriginSetup(custom_origin(ORIGIN), target=CustomTarget("https", ORIGIN, 443)),
+        functions,
+        LogStore(scratch / "logs"),
+        _origin(via),
+        cache=Cache(4 * 1024 * 1024),
+    )
+    via.append(f"1.1 {edge.edge_id}.cloudfront.net (CloudFront)")
+    return edge
+
+
+_hosts = st.sampled_from(["Site.Example", "site.example", "other.example:8443"])
+_encodings = st.sampled_from(["gzip", "br, gzip", "gzip;q=0, br", "identity", "*"])
+_validators = st.sampled_from(['"x"', "Mon, 30 Nov 2026 09:00:00 GMT"])
+_header = st.one_of(
+    st.tuples(st.sampled_from(["Host", "host", "HOST"]), _hosts),
+    st.tuples(st.sampled_from(["Accept-Encoding", "accept-encoding"]), _encodings),
+    st.tuples(st.sampled_from(["Cookie", "cookie"]), st.sampled_from(["a=1", "b=2", "a=1; b=2"])),
+    st.tuples(st.sampled_from(["User-Agent", "Accept"]), st.sampled_from(["x", "*/*"])),
+)
+_request = st.tuples(
+    st.sampled_from(["GET", "GET", "GET", "HEAD", "POST", "OPTIONS"]),
+    st.sampled_from(["/a", "/a", "/A", "/private", "/looped", "/served"]),
+    st.sampled_from(["", "", "v=1"]),
+    st.lists(_header, max_size=4),
+)
+# A step: which of a few requests comes again (repeats are what a cache is about), with its
+# own method or as a GET or HEAD, the seconds that pass before it (cached answers keep 600),
+# and a conditional question it may add.
+_step = st.tuples(
+    st.integers(0, 5),
+    st.sampled_from([None, None, "GET", "HEAD"]),
+    st.sampled_from([0.0, 0.0, 0.0, 1.5, 700.0]),
+    st.one_of(
+        st.none(),
+        st.tuples(st.sampled_from(["If-None-Match", "if-modified-since"]), _validators),
+    ),
+)
+
+
+def _masked(response: EdgeResponse) -> tuple[Any, ...]:
+    headers = [(n, "*" if n == "X-Amz-Cf-Id" else v) for n, v in response.headers]
+    return (
+        response.status,
+        response.reason,
+        headers,
+        response.body,
+        response.x_cache,
+        response.head_length,
+        response.stream_length,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pool=st.lists(_request, min_size=1, max_size=6),
+    steps=st.lists(_step, min_size=1, max_size=25),
+    query_string=st.booleans(),
+    forward_cookies=st.booleans(),
+    get_head_only=st.booleans(),
+)
+def test_a_quick_hit_is_what_handle_answers(
+    pool: list[tuple[str, str, str, HeaderPairs]],
+    steps: list[tuple[int, str | None, float, tuple[str, str] | None]],
+    query_string: bool,
+    forward_cookies: bool,
+    get_head_only: bool,
+) -> None:
+    options: dict[str, Any] = {"query_string": query_string, "forward_cookies": forward_cookies}
+    if get_head_only:
+        options["allowed_methods"] = GET_HEAD
+    # The edge's clock moves only when the test says, so Age is compared too, and cached
+    # objects go stale on cue.
+    clock = [1000.0]
+    edge_time = SimpleNamespace(monotonic=lambda: clock[0], time=time.time)
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        mock.patch("edgeshield.emulator.pipeline.edge.time", edge_time),
+    ):
+        edge = _edge(Path(scratch), {}, **options)
+        for index, as_method, later, question in steps:
+            method, uri, query, headers = pool[index % len(pool)]
+            method = as_method or method
+            headers = [*headers, question] if question is not None else headers
+            clock[0] += later
+            parsed = CIMultiDictProxy(CIMultiDict(headers))
+            quick = edge.quick_hit(method, uri, query, parsed)
+            viewer = ViewerRequest(method, uri, query, headers, b"", "203.0.113.9")
+            full = asyncio.run(edge.handle(viewer))
+            if quick is not None:
+                assert quick.x_cache == "Hit"
+                assert _masked(quick) == _masked(full)
+            elif (full.x_cache, full.status) == ("Hit", 200) and uri != "/looped":
+                # Every plain hit goes the quick way (a conditional question goes the long way).
+                assert question is not None, (method, uri, query, headers)
+
+
+def test_repeated_plain_hits_go_the_quick_way() -> None:
+    """The property above could pass with quick_hit never answering: here it must."""
+    with tempfile.TemporaryDirectory() as scratch:
+        edge = _edge(Path(scratch), {})
+        headers = CIMultiDictProxy(CIMultiDict([("Host", "site.example")]))
+        assert edge.quick_hit("GET", "/a", "", headers) is None  # nothing cached yet
+        asyncio.run(edge.handle(ViewerRequest("GET", "/a", "", [("Host", "site.example")], b"", "")))  # fmt: skip
+        hit = edge.quick_hit("GET", "/a", "", headers)
+        assert hit is not None and (hit.status, hit.x_cache) == (200, "Hit")
+        other = edge.quick_hit("GET", "/a", "", headers)
+        assert other is not None and other.request_id != hit.request_id
+
+
+def test_no_quick_hit_when_a_function_runs_on_the_way() -> None:
+    def passthrough(event: dict[str, Any], _context: Any) -> Any:
+        cf = event["Records"][0]["cf"]
+        return cf.get("response", cf["request"])
+
+    headers = [("Host", "site.example")]
+    triggers: tuple[Trigger, ...] = ("viewer-request", "viewer-response")
+    for trigger in triggers:
+        with tempfile.TemporaryDirectory() as scratch:
+            edge = _edge(Path(scratch), {trigger: InMemoryInvoker(trigger, passthrough)})
+            for _ in range(2):
+                full = asyncio.run(edge.handle(ViewerRequest("GET", "/a", "", headers, b"", "")))
+            assert full.x_cache == "Hit"  # cached, but the function must see it
+            parsed = CIMultiDictProxy(CIMultiDict(headers))
+            assert edge.quick_hit("GET", "/a", "", parsed) is None
