@@ -3,12 +3,15 @@
 directly and against a bare aiohttp reverse proxy in front of it (the floor for any Python
 proxy: no function, no cache, no logging), and against that proxy plus one round trip per
 request to a worker process (the floor for any proxy that runs its function out of process, as
-the edge does), with the same client in the same run. Cases are
-interleaved in rounds, so a burst of load from elsewhere hits every case alike; the ratios are
-medians of per-round ratios. Bounded: a fixed number of requests per case and round.
+the edge does), and hits against the edge's own hit response served from memory on the same
+server stack (the floor for a hit), with the same client in the same run. Cases are
+interleaved in rounds (every other round in reverse order), each measured over the same
+window of time, so a burst of load from elsewhere hits every case alike; the ratios are
+medians of per-round ratios. Bounded: a window of time, and at most a number of requests,
+per case, level and round.
 
-    .venv/bin/python benchmarks/emulator.py [--requests 1500] [--rounds 3] [--concurrency 16]
-        [--baseline OLD_SRC_DIR] [--function TRIGGER=MODULE.HANDLER ...]
+    .venv/bin/python benchmarks/emulator.py [--seconds 2] [--rounds 5] [--concurrency 16]
+        [--requests 50000] [--baseline OLD_SRC_DIR] [--function TRIGGER=MODULE.HANDLER ...]
 
 ``--function`` adds a case per function: the edge running that function (from
 ``--function-dir``, default ``benchmarks/functions``) instead of the built-in one, e.g.
@@ -210,12 +213,21 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
 
 
 async def measure(
-    url: str, requests: int, concurrency: int, same_path: bool, pid: int | None = None
+    url: str,
+    seconds: float,
+    limit: int,
+    concurrency: int,
+    same_path: bool,
+    pid: int | None = None,
 ) -> dict[str, float]:
-    """Throughput and latency of one case; with ``pid``, also the CPU time the server process
-    (and, separately, its children) spent per request during the measured part."""
+    """Throughput and latency of one case over a window of ``seconds`` (at most ``limit``
+    requests); with ``pid``, also the CPU time the server process (and, separately, its
+    children) spent per request during the window. Every case gets the same time, not the same
+    count: a burst of load from elsewhere (this VM's host takes CPU time at moments) then
+    weighs on each case alike, where a fixed count gave fast cases windows too short to
+    average it out."""
     latencies: list[float] = []
-    counter = iter(range(requests))
+    counter = iter(range(limit))
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
         # Warm up at the measured concurrency: connections, every worker's cold start, and
@@ -228,6 +240,7 @@ async def measure(
                     await r.read()
 
         await asyncio.gather(*(warm_up() for _ in range(concurrency)))
+        deadline = time.perf_counter() + seconds
 
         async def worker() -> None:
             for i in counter:
@@ -237,20 +250,25 @@ async def measure(
                     await response.read()
                     if response.status != 200:
                         raise RuntimeError(f"{path}: {response.status}")
-                latencies.append((time.perf_counter() - began) * 1000)
+                done = time.perf_counter()
+                latencies.append((done - began) * 1000)
+                if done >= deadline:
+                    return
 
         cpu_before = cpu_seconds(pid) if pid else (0.0, 0.0)
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
         cpu_after = cpu_seconds(pid) if pid else (0.0, 0.0)
+    count = len(latencies)
     latencies.sort()
     return {
-        "rps": requests / elapsed,
+        "requests": count,
+        "rps": count / elapsed,
         "p50": statistics.median(latencies),
-        "p99": latencies[int(len(latencies) * 0.99) - 1],
-        "cpu_us": (cpu_after[0] - cpu_before[0]) / requests * 1e6,
-        "child_cpu_us": (cpu_after[1] - cpu_before[1]) / requests * 1e6,
+        "p99": latencies[int(count * 0.99) - 1],
+        "cpu_us": (cpu_after[0] - cpu_before[0]) / count * 1e6,
+        "child_cpu_us": (cpu_after[1] - cpu_before[1]) / count * 1e6,
     }
 
 
@@ -273,8 +291,13 @@ def _median_ratio(pairs: list[tuple[float, float]]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1500, help="per case and round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--seconds", type=float, default=2.0, help="measured window per case, level and round"
+    )
+    parser.add_argument(
+        "--requests", type=int, default=50_000, help="at most this many requests per window"
+    )
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
         "--baseline",
@@ -340,10 +363,12 @@ def main() -> None:
             runs: dict[str, list[tuple[dict[str, float], dict[str, float]]]] = {
                 case[0]: [] for case in cases
             }
-            for _ in range(options.rounds):
-                for name, url, same, pid in cases:
-                    one = asyncio.run(measure(url, options.requests, 1, same, pid))
-                    many = asyncio.run(measure(url, options.requests, c, same, pid))
+            window = options.seconds, options.requests
+            for round_ in range(options.rounds):
+                # Every other round in reverse order, so no case always follows the same one.
+                for name, url, same, pid in cases if round_ % 2 == 0 else cases[::-1]:
+                    one = asyncio.run(measure(url, *window, 1, same, pid))
+                    many = asyncio.run(measure(url, *window, c, same, pid))
                     runs[name].append((one, many))
         finally:
             for proc in procs:
@@ -369,7 +394,7 @@ def report(
 
     direct, proxy_name, hop_name, miss, hit, hit_floor = names[:6]
     print(
-        f"{options.requests} requests per case and round, {options.rounds} rounds (medians); "
+        f"{options.seconds:g} s per case, level and round, {options.rounds} rounds (medians); "
         f"{machine.describe()}; load average {os.getloadavg()[0]:.1f}; {machine.utc_now()}"
     )
     print(
