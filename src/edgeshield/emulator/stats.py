@@ -24,31 +24,32 @@ BUCKETS_MS: Final = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000
 _NAMES: Final = (*(f"<={b}" for b in BUCKETS_MS), f">{BUCKETS_MS[-1]}")
 
 
-def _bucket(ms: float) -> str:
-    # bisect_left: a duration equal to a bound belongs to that bound's bucket (<=).
-    return _NAMES[bisect_left(BUCKETS_MS, ms)]
+# "2xx" for 200-299 and so on, made once: every request counts its status class.
+_CLASSES: Final = tuple(f"{n}xx" for n in range(10))
 
 
 @dataclass
 class Histogram:
-    counts: Counter[str] = field(default_factory=Counter)
+    # One count per bucket, in the order of _NAMES (an index per duration, not a name).
+    counts: list[int] = field(default_factory=lambda: [0] * len(_NAMES))
     total: int = 0
     sum_ms: float = 0.0
     max_ms: float = 0.0
 
     def add(self, ms: float) -> None:
-        self.counts[_bucket(ms)] += 1
+        # bisect_left: a duration equal to a bound belongs to that bound's bucket (<=).
+        self.counts[bisect_left(BUCKETS_MS, ms)] += 1
         self.total += 1
         self.sum_ms += ms
-        self.max_ms = max(self.max_ms, ms)
+        if ms > self.max_ms:
+            self.max_ms = ms
 
     def to_json(self) -> dict[str, Any]:
-        order = _NAMES
         return {
             "count": self.total,
             "mean_ms": round(self.sum_ms / self.total, 3) if self.total else 0.0,
             "max_ms": round(self.max_ms, 3),
-            "buckets": {k: self.counts[k] for k in order if self.counts[k]},
+            "buckets": {name: n for name, n in zip(_NAMES, self.counts, strict=True) if n},
         }
 
 
@@ -68,7 +69,7 @@ class Stats:
 
     def request(self, status: int, x_cache: str, ms: float) -> None:
         self.requests += 1
-        self.statuses[f"{status // 100}xx"] += 1
+        self.statuses[_CLASSES[status // 100] if status < 1000 else f"{status // 100}xx"] += 1
         self.x_cache[x_cache] += 1
         if x_cache in ("Hit", "RefreshHit"):
             self.cache_hits += 1

@@ -207,7 +207,10 @@ class EdgeServer:
         ms = (time.perf_counter() - started) * 1000
         if isinstance(response, EdgeResponse):
             self.edge.stats.request(response.status, response.x_cache, ms)
-            out = await self._send(request, response)
+            if isinstance(response.body, bytes):  # most answers: no coroutine to go through
+                out: web.StreamResponse = self._respond(request, response)
+            else:
+                out = await self._send(request, response)
             if self.access_log is not None:
                 # Printed once the answer is under way (aiohttp writes it as this task step
                 # ends): the console line changes nothing the viewer gets, so it need not wait.
@@ -275,7 +278,9 @@ class EdgeServer:
         self, request: web.BaseRequest, raw: str, path: str, query: str
     ) -> EdgeResponse | web.StreamResponse:
         edge = self.edge
-        if len(raw.encode("utf-8", "surrogateescape")) > MAX_URL_BYTES:
+        if (
+            len(raw) if raw.isascii() else len(raw.encode("utf-8", "surrogateescape"))
+        ) > MAX_URL_BYTES:
             return edge.answer(answer_for("too-large"), _rid())
         size = len(request.method) + len(raw) + 12
         lines = request.raw_headers  # each counted as "name: value" and CRLF
@@ -332,20 +337,25 @@ class EdgeServer:
             )
             return await edge.handle(viewer)
 
+    def _respond(self, request: web.BaseRequest, response: EdgeResponse) -> web.Response:
+        """An answer whose body is in memory, as aiohttp's response. web.Response makes its own
+        CIMultiDict of the list: no copy of ours in between. The edge's headers never carry
+        framing (it is redone here)."""
+        response_class = _aiohttp_names()[0]
+        pairs = response.headers
+        if request.method == "HEAD":
+            if response.head_length is not None:
+                pairs = [*pairs, ("Content-Length", response.head_length)]
+            return response_class(status=response.status, reason=response.reason, headers=pairs)
+        return response_class(
+            status=response.status, reason=response.reason, headers=pairs, body=response.body
+        )
+
     async def _send(self, request: web.BaseRequest, response: EdgeResponse) -> web.StreamResponse:
-        response_class, stream_class, multidict_class = _aiohttp_names()
         body = response.body
         if isinstance(body, bytes):
-            # web.Response makes its own CIMultiDict of the list: no copy of ours in between.
-            # The edge's headers never carry framing (it is redone here).
-            pairs = response.headers
-            if request.method == "HEAD":
-                if response.head_length is not None:
-                    pairs = [*pairs, ("Content-Length", response.head_length)]
-                return response_class(status=response.status, reason=response.reason, headers=pairs)
-            return response_class(
-                status=response.status, reason=response.reason, headers=pairs, body=body
-            )
+            return self._respond(request, response)
+        _, stream_class, multidict_class = _aiohttp_names()
         assert isinstance(body, Body)
         headers: CIMultiDict[str] = multidict_class(response.headers)
         stream = stream_class(status=response.status, reason=response.reason, headers=headers)
