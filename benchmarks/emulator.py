@@ -141,21 +141,28 @@ STARTUP, CLEANUP = [start_client, start_workers], [stop_client, stop_workers]
 )
 
 
-# The floor for a cache hit on the edge's own stack: aiohttp's low-level server on uvloop (as
-# `serve` runs it) answering every request from memory with the edge's hit response, header
-# for header (taken from the edge at the start of the run, passed as a JSON file). No cache
-# lookup, no flow, no stats: what any hit served through this stack costs, whatever the edge
-# does around it. The origin above is aiohttp's application layer on asyncio's loop.
+# The floor for a cache hit on the edge's own stack: the server `serve` runs (GuardedServer, with
+# EdgeServer's limits, on uvloop) answering every request from memory with the edge's hit
+# response, header for header (taken from the edge at the start of the run, passed as a JSON
+# file). No cache lookup, no stats: what any hit served through this stack costs, whatever
+# the edge does around it. The origin above is aiohttp's application layer on asyncio's loop.
 HIT_FLOOR = r"""
 import asyncio, json, sys
 import uvloop
 from aiohttp import web
+from edgeshield.cloudfront.rules import MAX_REQUEST_HEADER_BYTES, MAX_URL_BYTES
+from edgeshield.emulator.http.guard import GuardedServer
+from edgeshield.emulator.http.server import HEADER_TIMEOUT
 status, headers, body = json.load(open(sys.argv[2]))
 BODY = body.encode("latin-1")
 async def handle(request):
     return web.Response(status=status, headers=headers, body=BODY)
 async def main():
-    runner = web.ServerRunner(web.Server(handle))
+    server = GuardedServer(
+        handle, on_bad_request=lambda request, exc: web.Response(status=400),
+        max_line_size=MAX_URL_BYTES * 4, max_field_size=MAX_REQUEST_HEADER_BYTES * 2,
+        max_headers=512, handler_cancellation=False, keepalive_timeout=HEADER_TIMEOUT)
+    runner = web.ServerRunner(server)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", int(sys.argv[1]), backlog=512).start()
     await asyncio.Event().wait()
@@ -344,11 +351,12 @@ def main() -> None:
                     flags = ["--origin", origin_url] + ([] if cache else ["--no-cache"])
                     edge, port = start([*_SERVE, *flags], cwd, src)
                     procs.append(edge)
-                    kind = "cache on (hits)" if cache else "cache off (miss: origin + function)"
+                    kind = _HITS if cache else _MISSES
                     cases.append((f"{label}, {kind}", f"http://127.0.0.1:{port}", cache, edge.pid))
             # The hit floor answers with the response the edge's cache-on case gives a hit.
+            hits_url = next(url for name, url, *_ in cases if name == _EDGE_HITS)
             answer = cwd / "hit.json"
-            answer.write_text(json.dumps(asyncio.run(hit_response(cases[4][1]))))
+            answer.write_text(json.dumps(asyncio.run(hit_response(hits_url))))
             floor, floor_port = start(["-c", HIT_FLOOR, "{port}", str(answer)], cwd)
             procs.append(floor)
             cases.insert(5, (_HIT_FLOOR_CASE, f"http://127.0.0.1:{floor_port}", True, floor.pid))
@@ -378,6 +386,8 @@ def main() -> None:
 
 
 _HOP_CASE = "bare proxy + a worker hop (floor)"
+_HITS, _MISSES = "cache on (hits)", "cache off (miss: origin + function)"
+_EDGE_HITS = f"edge, {_HITS}"
 _HIT_FLOOR_CASE = "the edge's hit response from memory, same server stack (hit floor)"
 _SERVE = ["-c", "from edgeshield.cli import main; main()", "serve", "--port", "{port}", "--quiet"]
 
@@ -407,6 +417,9 @@ def report(
             f"| {med(name, 0, 'p99'):.2f} | {med(name, 1, 'rps'):,.0f} "
             f"| {med(name, 1, 'p50'):.2f} | {med(name, 1, 'p99'):.2f} |"
         )
+    capped = sorted({n for n in names for r in runs[n] for m in r if m["requests"] >= options.requests})  # fmt: skip
+    if capped:
+        print(f"(cut short by --requests {options.requests} before {options.seconds:g} s: {', '.join(capped)})")  # fmt: skip
     print()
     print(f"CPU per request at c={c} (server process; its function workers apart), µs:")
     print("| case | server process | its workers |")

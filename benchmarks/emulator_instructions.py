@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ from pathlib import Path
 import aiohttp
 
 import machine
-from emulator import _SERVE, BARE_PROXY, ORIGIN, start
+from emulator import _SERVE, BARE_PROXY, HIT_FLOOR, ORIGIN, hit_response, start
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -91,8 +92,8 @@ def main() -> None:
         action="append",
         default=[],
         metavar="WORDS",
-        help="run only the cases whose name contains WORDS (repeatable; the two reference "
-        "cases, the proxy and the origin, always run)",
+        help="run only the cases whose name contains WORDS (repeatable; the reference cases, "
+        "the proxy, the origin and the hit floor, always run)",
     )
     options = parser.parse_args()
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
@@ -102,13 +103,24 @@ def main() -> None:
         origin, origin_port = start(["-c", ORIGIN, "{port}"], cwd)
         origin_url = f"http://127.0.0.1:{origin_port}"
         try:
+            edge = [*_SERVE, "--origin", origin_url]
+            # The hit floor serves the edge's own hit response (see benchmarks/emulator.py),
+            # taken from an edge run normally (not under callgrind).
+            answer = cwd / "hit.json"
+            plain, plain_port = start(edge, cwd)
+            try:
+                hit = asyncio.run(hit_response(f"http://127.0.0.1:{plain_port}"))
+            finally:
+                plain.terminate()
+                plain.wait(15)
+            answer.write_text(json.dumps(hit))
             # (name, server's arguments, edgeshield's src or None, hits): the first two are
             # what misses and hits are held against.
-            cases = [
+            cases: list[tuple[str, list[str], Path | None, bool]] = [
                 (_PROXY, ["-c", BARE_PROXY, "{port}", origin_url], None, False),
                 (_ORIGIN, ["-c", ORIGIN, "{port}"], None, True),
+                (_HIT_FLOOR, ["-c", HIT_FLOOR, "{port}", str(answer)], None, True),
             ]
-            edge = [*_SERVE, "--origin", origin_url]
             miss = [*edge, "--no-cache"]
             # The same policy carried by a response headers policy: no function, no worker.
             rhp = [*miss, "--mechanism", "response-headers-policy"]
@@ -122,7 +134,7 @@ def main() -> None:
             cases = [
                 case
                 for case in cases
-                if case[0] in (_PROXY, _ORIGIN)
+                if case[0] in (_PROXY, _ORIGIN, _HIT_FLOOR)
                 or not options.only
                 or any(words in case[0] for words in options.only)
             ]
@@ -144,6 +156,7 @@ def main() -> None:
 
 _PROXY = "bare aiohttp reverse proxy"
 _ORIGIN = "the origin itself (an aiohttp application)"
+_HIT_FLOOR = "the edge's hit response from memory, same server stack (hit floor)"
 
 
 if __name__ == "__main__":

@@ -191,3 +191,29 @@ def wait_until(predicate: object, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.05)
     return bool(predicate())
+
+
+def exchange(port: int, data: bytes, timeout: float = 10.0) -> bytes:
+    """Send raw bytes; read one response (headers and Content-Length bytes) or until close."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+                _head, sep, body = received.partition(b"\r\n\r\n")
+                length = headers_of(received).get("content-length")
+                if sep and length is not None and len(body) >= int(length):
+                    break
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return received
+
+
+def status_line(raw: bytes) -> str:
+    return raw.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+def headers_of(raw: bytes) -> dict[str, str]:
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]
+    return {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head)}

@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.helpers import Proc, fetch, free_port, start_serve, wait_for_port
+from tests.emulator.helpers import (
+    Proc,
+    exchange,
+    fetch,
+    free_port,
+    headers_of,
+    start_serve,
+    status_line,
+    wait_for_port,
+)
 
 # What aiohttp's parser refuses, and what CloudFront would not route.
 MALFORMED: list[tuple[bytes, int]] = [
@@ -45,32 +54,6 @@ MALFORMED: list[tuple[bytes, int]] = [
         400,
     ),
 ]
-
-
-def exchange(port: int, data: bytes, timeout: float = 10.0) -> bytes:
-    """Send raw bytes; read one response (headers and Content-Length bytes) or until close."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(data)
-        received = b""
-        try:
-            while chunk := sock.recv(65536):
-                received += chunk
-                _head, sep, body = received.partition(b"\r\n\r\n")
-                length = headers_of(received).get("content-length")
-                if sep and length is not None and len(body) >= int(length):
-                    break
-        except (TimeoutError, ConnectionResetError):
-            pass
-    return received
-
-
-def status_line(raw: bytes) -> str:
-    return raw.split(b"\r\n", 1)[0].decode("latin-1")
-
-
-def headers_of(raw: bytes) -> dict[str, str]:
-    head = raw.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]
-    return {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head)}
 
 
 def fetch_tls_status(port: int) -> int:

@@ -95,7 +95,10 @@ Workers = Annotated[
 ]
 MaxInFlight = Annotated[
     int,
-    typer.Option("--max-in-flight", help="Requests processed at once; more wait their turn"),
+    typer.Option(
+        "--max-in-flight",
+        help="Requests processed at once; more wait their turn (fresh cache hits that run no function never wait)",
+    ),
 ]
 NoReload = Annotated[
     bool,

@@ -2,7 +2,8 @@
 
 Refuses what CloudFront refuses before any function or origin sees it (URL over 8,192 bytes,
 request line + headers over 20,480 bytes: 413; malformed HTTP: CloudFront's 400 page, see
-guard.py), bounds the number of requests in the pipeline, and hands a few reserved paths
+guard.py), bounds the number of requests in the pipeline (a fresh cache hit with nothing to
+run is answered before it, see ``Edge.quick_hit``), and hands a few reserved paths
 to local routes (the seam for e.g. ``/_edgeshield/csp-report``, which another cache behavior
 serves in production).
 
@@ -21,6 +22,7 @@ import re
 import ssl
 import sys
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from itertools import chain
@@ -173,7 +175,7 @@ class EdgeServer:
             # from them, so anything else could point the viewer somewhere unintended.
             # CloudFront's own 400 page, with the headers of all its answers.
             self._log(request.method, target, 400, "Error", 0.0)
-            return await self._send(request, self.edge.answer(answer_for("bad-request"), _rid()))
+            return self._respond(request, self.edge.answer(answer_for("bad-request"), _rid()))
         shown = f"[{host}]" if ":" in host else host
         location = f"https://{shown}:{self.port}{target}"
         self._log(request.method, request.path, 301, "Redirect", 0.0)
@@ -210,7 +212,7 @@ class EdgeServer:
             if isinstance(response.body, bytes):  # most answers: no coroutine to go through
                 out: web.StreamResponse = self._respond(request, response)
             else:
-                out = await self._send(request, response)
+                out = await self._stream(request, response, response.body)
             if self.access_log is not None:
                 # Printed once the answer is under way (aiohttp writes it as this task step
                 # ends): the console line changes nothing the viewer gets, so it need not wait.
@@ -303,7 +305,11 @@ class EdgeServer:
         if not request.body_exists:
             # A fresh cache hit with nothing to run is answered here: it needs neither a slot
             # in the in-flight limit nor the request decoded into the edge's own terms.
-            hit = edge.quick_hit(request.method, path, query, request.headers)
+            try:
+                hit = edge.quick_hit(request.method, path, query, request.headers)
+            except Exception:  # a bug of ours: say so on the console, and go the long way
+                traceback.print_exc(file=sys.stderr)
+                hit = None
             if hit is not None:
                 return hit
         # The body is read inside the in-flight limit, so memory for bodies is bounded by
@@ -351,12 +357,11 @@ class EdgeServer:
             status=response.status, reason=response.reason, headers=pairs, body=response.body
         )
 
-    async def _send(self, request: web.BaseRequest, response: EdgeResponse) -> web.StreamResponse:
-        body = response.body
-        if isinstance(body, bytes):
-            return self._respond(request, response)
+    async def _stream(
+        self, request: web.BaseRequest, response: EdgeResponse, body: Body
+    ) -> web.StreamResponse:
+        """An answer whose body is still coming from the origin, sent as it comes."""
         _, stream_class, multidict_class = _aiohttp_names()
-        assert isinstance(body, Body)
         headers: CIMultiDict[str] = multidict_class(response.headers)
         stream = stream_class(status=response.status, reason=response.reason, headers=headers)
         length = response.stream_length
@@ -379,7 +384,7 @@ class EdgeServer:
 
 @lru_cache(maxsize=1)
 def _aiohttp_names() -> tuple[type[web.Response], type[web.StreamResponse], type[CIMultiDict[str]]]:
-    """The classes ``_send`` needs, imported on first use (pytest's plugin imports this
+    """The classes ``_respond`` and ``_stream`` need, imported on first use (pytest's plugin imports this
     module in every session, and most never serve) and then looked up once, not per
     request."""
     from aiohttp import web

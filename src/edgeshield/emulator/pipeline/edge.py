@@ -131,12 +131,19 @@ class Edge:
         ):
             return None
         settings = self.settings
+        encoding = headers.get("Accept-Encoding")
+        cookies = headers.getall("Cookie", ()) if settings.forward_cookies else ()
+        if not (encoding is None or encoding.isascii()) or not all(c.isascii() for c in cookies):
+            # A server and the flow may read bytes beyond ASCII differently (aiohttp keeps
+            # non-UTF-8 bytes as surrogates, the flow as ISO-8859-1), and so make a different
+            # key of them: those requests go the long way, which keys them as it stores them.
+            return None
         key = self._cache_key(
             headers.get("Host") or settings.distribution_domain,
             uri,
             querystring,
-            headers.get("Accept-Encoding"),
-            headers.getall("Cookie", ()) if settings.forward_cookies else (),
+            encoding,
+            cookies,
         )
         entry = cache.get(key)
         now = time.monotonic()
@@ -233,7 +240,7 @@ class Edge:
             return flow
         flow.hit = entry
         flow.x_cache = "Hit"
-        if self._plain_hits:  # the headers are made in _plain_hit, from the object's memo
+        if self._plain_hits:  # the headers are made in _hit_answer, from the object's memo
             flow.response = Response(entry.status, entry.reason, [], entry.body, entry.head_length)
             return flow
         headers = conditional.with_age(entry, now)
