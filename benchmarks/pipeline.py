@@ -14,6 +14,10 @@ that is the edge's (the total less the time on the runtime's side), median of ro
 edge's part against the floor. With ``--baseline``, the same cases run against
 another ``src`` tree (``git archive <commit> src | tar -x -C /tmp/base``), each case and tree
 in a fresh process, interleaved in the same rounds.
+
+One more case times cache hits: the server's own request handler (``EdgeServer._handle``) on
+aiohttp's mocked requests for a cached page, from the request as aiohttp parsed it to
+aiohttp's response object (the edge's checks, the cache lookup, the answer, the counters).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ("no function", "echo", "strict")
+HIT = "cache hit, through the server's handler"
 PAGE = b"<!doctype html><title>bench</title>" + b"<p>lorem ipsum dolor sit amet</p>" * 60
 ORIGIN_HEADERS = [
     ("Content-Type", "text/html; charset=utf-8"),
@@ -136,6 +141,65 @@ def _child(case: str, requests: int) -> None:
         print(json.dumps({"us": total, "edge_us": total - runtime}))
 
 
+class _Transport:
+    """What a request's handling may ask of its connection (aiohttp's mocked request would
+    otherwise give a Mock, whose every call costs microseconds the real transport does not)."""
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 50000) if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def _hits(requests: int) -> None:
+    """CPU per cache hit of the server's request handler (``EdgeServer._handle``): the edge's
+    checks, the cache lookup, the answer and aiohttp's response object, without sockets."""
+    from aiohttp.test_utils import make_mocked_request
+
+    from edgeshield.cloudfront import custom_origin
+    from edgeshield.emulator.http.server import EdgeServer
+    from edgeshield.emulator.logstore import LogStore
+    from edgeshield.emulator.pipeline import (
+        Edge,
+        EdgeSettings,
+        MemoryOrigin,
+        OriginSetup,
+        static_response,
+    )
+    from edgeshield.emulator.pipeline.cache import Cache
+    from edgeshield.emulator.pipeline.origin_fetch import CustomTarget
+
+    async def run() -> float:
+        with tempfile.TemporaryDirectory(prefix="edgeshield-bench-") as tmp:
+            origin = MemoryOrigin(lambda _r: static_response(200, ORIGIN_HEADERS, PAGE, "OK"))
+            edge = Edge(
+                EdgeSettings(pop="IAD89-C1", region="us-east-1"),
+                OriginSetup(custom_origin("origin.example"), target=CustomTarget("http", "o", 80)),
+                {},
+                LogStore(Path(tmp) / "logs", buffered=True),
+                origin,
+                cache=Cache(64 * 1024 * 1024),
+            )
+            server = EdgeServer(edge, access_log=None)
+            server._later = asyncio.get_running_loop().call_soon  # what start() sets
+            made = [
+                make_mocked_request("GET", "/page", headers=dict(VIEWER_HEADERS), transport=_Transport())
+                for _ in range(requests)
+            ]  # fmt: skip
+            for request in made[:500]:  # the first fills the cache; the rest warm up
+                answer = await server._handle(request)
+            if answer.headers.get("X-Cache") != "Hit from cloudfront":
+                raise RuntimeError(f"not a cache hit: {answer.headers.get('X-Cache')}")
+            began = time.process_time()
+            for request in made:
+                await server._handle(request)
+            return (time.process_time() - began) / requests * 1e6
+
+    us = asyncio.run(run())
+    print(json.dumps({"us": us, "edge_us": us}))
+
+
 def _run(src: Path, case: str, requests: int) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(src)}
     argv = [sys.executable, __file__, "--child", case, "--requests", str(requests)]
@@ -149,8 +213,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--baseline", type=Path, help="another src tree, measured alike")
-    parser.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=(*CASES, HIT), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child == HIT:
+        _hits(args.requests)
+        return
     if args.child:
         _child(args.child, args.requests)
         return
@@ -159,7 +226,7 @@ def main() -> None:
         trees.append(("baseline, ", args.baseline.resolve()))
     results: dict[str, list[dict[str, float]]] = {}
     for _ in range(args.rounds):
-        for case in CASES:
+        for case in (*CASES, HIT):
             for label, src in trees:
                 results.setdefault(f"{label}{case}", []).append(_run(src, case, args.requests))
     print(f"# {machine.describe()}, {machine.utc_now()}; load average {os.getloadavg()[0]:.1f}")
@@ -172,6 +239,12 @@ def main() -> None:
             us = statistics.median(r["us"] for r in results[f"{label}{case}"])
             edge = statistics.median(r["edge_us"] for r in results[f"{label}{case}"])
             print(f"| {label}{case} | {us:.1f} | {edge:.1f} | {edge / floor:.2f}× |")
+    print()
+    print("| case | CPU µs per cache hit |")
+    print("| --- | ---: |")
+    for label, _src in trees:
+        us = statistics.median(r["us"] for r in results[f"{label}{HIT}"])
+        print(f"| {label}{HIT} | {us:.1f} |")
 
 
 if __name__ == "__main__":
