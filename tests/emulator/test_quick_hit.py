@@ -34,6 +34,8 @@ from edgeshield.emulator.pipeline import (
 )
 from edgeshield.emulator.pipeline.cache import Cache
 from edgeshield.emulator.pipeline.origin_fetch import CustomTarget, OriginRequest, OriginResponse
+from edgeshield.emulator.pipeline.response_headers_policy import ResponseHeadersPolicy
+from edgeshield.emulator.pipeline.viewer_stage import Behaviour, ViewerStage
 from tests.emulator.helpers import (
     Proc,
     exchange,
@@ -72,7 +74,12 @@ def _origin(edge_via: list[str]) -> MemoryOrigin:
     return MemoryOrigin(answer)
 
 
-def _edge(scratch: Path, functions: dict[Trigger, Invoker], **options: Any) -> Edge:
+def _edge(
+    scratch: Path,
+    functions: dict[Trigger, Invoker],
+    stage: ViewerStage | None = None,
+    **options: Any,
+) -> Edge:
     via: list[str] = []
     edge = Edge(
         EdgeSettings(pop="IAD89-C1", region="us-east-1", **options),
@@ -81,6 +88,7 @@ def _edge(scratch: Path, functions: dict[Trigger, Invoker], **options: Any) -> E
         LogStore(scratch / "logs"),
         _origin(via),
         cache=Cache(4 * 1024 * 1024),
+        viewer_stage=stage,
     )
     via.append(f"1.1 {edge.edge_id}.cloudfront.net (CloudFront)")
     return edge
@@ -117,6 +125,27 @@ _step = st.tuples(
 )
 
 
+# Response headers policies that touch what a hit's headers are made of: the headers the edge
+# itself sets (Age, Via, Server), the origin's, and new ones, with and without override.
+_touched = st.sampled_from(["Age", "Via", "Server", "X-Seen", "Content-Type", "X-Policy", "ETag"])
+_settings = st.tuples(_touched, st.sampled_from(["1", "set-by-policy"]), st.booleans())
+_policy = st.builds(
+    ResponseHeadersPolicy,
+    st.just("policy"),
+    st.frozensets(_touched.map(str.lower), max_size=2),
+    st.lists(_settings, max_size=3).map(tuple),
+)
+
+
+def _stage_of(a: ResponseHeadersPolicy, rest: ResponseHeadersPolicy | None) -> ViewerStage:
+    return ViewerStage(None, [Behaviour("/a*", a), *([Behaviour("*", rest)] if rest else [])])
+
+
+# No viewer stage, or one with a policy for some paths (CloudFront picks the first behaviour
+# whose pattern matches), and none for others.
+_stage = st.one_of(st.none(), st.builds(_stage_of, _policy, st.one_of(st.none(), _policy)))
+
+
 def _masked(response: EdgeResponse) -> tuple[Any, ...]:
     headers = [(n, "*" if n == "X-Amz-Cf-Id" else v) for n, v in response.headers]
     return (
@@ -137,6 +166,7 @@ def _masked(response: EdgeResponse) -> tuple[Any, ...]:
     query_string=st.booleans(),
     forward_cookies=st.booleans(),
     get_head_only=st.booleans(),
+    stage=_stage,
 )
 def test_a_quick_hit_is_what_handle_answers(
     pool: list[tuple[str, str, str, HeaderPairs]],
@@ -144,6 +174,7 @@ def test_a_quick_hit_is_what_handle_answers(
     query_string: bool,
     forward_cookies: bool,
     get_head_only: bool,
+    stage: ViewerStage | None,
 ) -> None:
     options: dict[str, Any] = {"query_string": query_string, "forward_cookies": forward_cookies}
     if get_head_only:
@@ -156,7 +187,7 @@ def test_a_quick_hit_is_what_handle_answers(
         tempfile.TemporaryDirectory() as scratch,
         mock.patch("edgeshield.emulator.pipeline.edge.time", edge_time),
     ):
-        edge = _edge(Path(scratch), {}, **options)
+        edge = _edge(Path(scratch), {}, stage, **options)
         for index, as_method, later, question in steps:
             method, uri, query, headers = pool[index % len(pool)]
             method = as_method or method

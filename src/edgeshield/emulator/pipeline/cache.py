@@ -130,6 +130,11 @@ class CachedObject:
     viewer_memo: tuple[object, list[tuple[str, str]], bool, str] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    # The same under a response headers policy (the list, the policy, the headers sent,
+    # whether a Server header is among them, where Age goes or -1).
+    policy_memo: tuple[object, object, list[tuple[str, str]], bool, int] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.size = len(self.body) + sum(len(n) + len(v) + 4 for n, v in self.headers) + _OVERHEAD

@@ -40,9 +40,14 @@ def validators(stale: CachedObject) -> HeaderPairs:
 
 
 def with_age(entry: CachedObject, now: float) -> HeaderPairs:
-    headers = [pair for pair in entry.headers if pair[0].lower() != "age"]
-    headers.append(("Age", str(entry.age(now))))
-    return headers
+    return aged(entry.headers, str(entry.age(now)))
+
+
+def aged(headers: HeaderPairs, age: str) -> HeaderPairs:
+    """A cached object's headers as a hit sends them: any Age replaced by the edge's own."""
+    out = [pair for pair in headers if pair[0].lower() != "age"]
+    out.append(("Age", age))
+    return out
 
 
 def merge_304(cached: HeaderPairs, fresh: HeaderPairs) -> HeaderPairs:

@@ -47,6 +47,7 @@ from edgeshield.emulator.pipeline.origin_fetch import (
     http_date,
 )
 from edgeshield.emulator.pipeline.reports import Failed
+from edgeshield.emulator.pipeline.response_headers_policy import ResponseHeadersPolicy
 from edgeshield.emulator.pipeline.results import (
     apply_request,
     description_of,
@@ -62,6 +63,9 @@ from edgeshield.emulator.pipeline.viewer_stage import ViewerStage
 from edgeshield.emulator.stats import Stats
 
 _BUFFER_UNCACHED: Final = 1024 * 1024  # bodies up to this size are sent in one piece
+# Age's value while a hit's headers are worked out once for many hits: a string of its own,
+# found again by identity, so no header value can be taken for it.
+_AGE: Final = "".join(["age", "?"])
 
 
 @dataclass
@@ -117,15 +121,17 @@ class Edge:
         """The answer to a request that is a fresh, plain cache hit, worked out from what the
         server parsed, before the request becomes a ``Flow``: what ``handle`` would answer,
         header for header, for a fraction of the work. A hit is plain when nothing runs on its
-        way (no viewer-request or viewer-response function, no viewer stage) and the viewer's
-        question is not conditional. None for anything else: then ``handle`` answers."""
-        cache = self.cache
+        way (no function of either kind at viewer-request or viewer-response; a response
+        headers policy is applied) and the viewer's question is not conditional. None for
+        anything else: then ``handle`` answers."""
+        cache, stage, functions = self.cache, self.viewer_stage, self.functions
         if (
             cache is None
             or method not in CACHEABLE_METHODS
             or method not in self.settings.allowed_methods
-            or self._viewer_request_runs
-            or not self._plain_hits
+            or "viewer-request" in functions
+            or "viewer-response" in functions
+            or (stage is not None and stage.functions is not None)
             or "If-None-Match" in headers
             or "If-Modified-Since" in headers
         ):
@@ -149,6 +155,9 @@ class Edge:
         now = time.monotonic()
         if entry is None or (entry.head_only and method != "HEAD") or not entry.fresh(now):
             return None
+        policy = stage.policy_for(uri) if stage is not None else None
+        if policy is not None:
+            return self._policy_hit_answer(entry, policy, method, new_request_id(), now)
         return self._hit_answer(entry, method, new_request_id(), now)
 
     async def run(self, flow: Flow) -> EdgeResponse:
@@ -623,6 +632,36 @@ class Edge:
         if not via:
             return None
         out = [*kept, ("Age", str(entry.age(now))), ("Via", via)]
+        return self._hit_response(entry, out, has_server, method, cf_id)
+
+    def _policy_hit_answer(
+        self,
+        entry: CachedObject,
+        policy: ResponseHeadersPolicy,
+        method: str,
+        cf_id: str,
+        now: float,
+    ) -> EdgeResponse:
+        """A hit under a response headers policy, with nothing else on its way: the headers
+        are what ``viewer_response`` and ``_to_viewer`` make of the object's, worked out once
+        per object and policy by those very steps, with a stand-in for Age's value (the one
+        header of a hit that changes with each request), put in place here."""
+        memo = entry.policy_memo
+        if memo is None or memo[0] is not entry.headers or memo[1] is not policy:
+            marked = policy.apply(self._with_via(conditional.aged(entry.headers, _AGE)))
+            kept, has_server = forwarding.to_viewer(marked)
+            at = next((i for i, (_n, v) in enumerate(kept) if v is _AGE), -1)
+            memo = entry.policy_memo = (entry.headers, policy, kept, has_server, at)
+        _, _, kept, has_server, at = memo
+        out = list(kept)
+        if at >= 0:
+            out[at] = ("Age", str(entry.age(now)))
+        return self._hit_response(entry, out, has_server, method, cf_id)
+
+    def _hit_response(
+        self, entry: CachedObject, out: HeaderPairs, has_server: bool, method: str, cf_id: str
+    ) -> EdgeResponse:
+        """A hit's answer from its headers so far: what ``_to_viewer`` adds to every answer."""
         if not has_server:
             out.append(("Server", "CloudFront"))
         out += [
