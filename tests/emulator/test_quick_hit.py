@@ -30,6 +30,7 @@ from edgeshield.emulator.pipeline import (
     MemoryOrigin,
     OriginSetup,
     ViewerRequest,
+    forwarding,
     static_response,
 )
 from edgeshield.emulator.pipeline.cache import Cache
@@ -57,6 +58,11 @@ def _origin(edge_via: list[str]) -> MemoryOrigin:
         seen = f"{request.uri}?{request.querystring}|" + "|".join(
             f"{n.lower()}={v}" for n, v in request.headers if n.lower() in ("cookie", "accept-encoding")
         )  # fmt: skip
+        if request.uri == "/a" and forwarding.get(request.headers, "if-none-match") == '"x"':
+            # Revalidation: the kept object's headers are updated in place (a hit's worked-out
+            # headers must be worked out again).
+            updated = [("X-Seen", seen + "|revalidated"), ("Cache-Control", "max-age=600")]
+            return static_response(304, updated, b"", "Not Modified")
         headers = [("Content-Type", "text/plain"), ("X-Seen", seen), ("Age", "3")]
         if request.uri == "/a":  # validators: a conditional question may get a 304
             headers += [("ETag", '"x"'), ("Last-Modified", "Sun, 29 Nov 2026 09:00:00 GMT")]
@@ -270,3 +276,31 @@ def test_bytes_a_server_reads_its_own_way_do_not_change_the_answer(origin: Proc)
         assert origin_hits(origin, path) == 2 and origin_hits(origin, cookie) == 2
     finally:
         assert edge.stop() == 0
+
+
+def test_a_revalidated_object_is_answered_with_its_new_headers() -> None:
+    """A 304 from the origin updates a kept object's headers in place: the quick way must
+    answer with them, not with the headers it worked out before (with or without a policy)."""
+    policy = ResponseHeadersPolicy("p", frozenset({"server"}), (("X-Policy", "1", True),))
+    for stage in (None, _stage_of(policy, None)):
+        _revalidate_and_compare(stage)
+
+
+def _revalidate_and_compare(stage: ViewerStage | None) -> None:
+    clock = [1000.0]
+    edge_time = SimpleNamespace(monotonic=lambda: clock[0], time=time.time)
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        mock.patch("edgeshield.emulator.pipeline.edge.time", edge_time),
+    ):
+        edge = _edge(Path(scratch), {}, stage)
+        viewer = ViewerRequest("GET", "/a", "", [("Host", "site.example")], b"", "")
+        parsed = CIMultiDictProxy(CIMultiDict(viewer.headers))
+        assert asyncio.run(edge.handle(viewer)).x_cache == "Miss"
+        before = edge.quick_hit("GET", "/a", "", parsed)
+        assert before is not None and ("X-Seen", "/a?|") in before.headers
+        clock[0] += 700.0  # stale: the next request revalidates, and the origin says 304
+        assert asyncio.run(edge.handle(viewer)).x_cache == "RefreshHit"
+        after = edge.quick_hit("GET", "/a", "", parsed)
+        assert after is not None and ("X-Seen", "/a?||revalidated") in after.headers
+        assert _masked(after) == _masked(asyncio.run(edge.handle(viewer)))

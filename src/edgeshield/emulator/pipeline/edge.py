@@ -63,9 +63,10 @@ from edgeshield.emulator.pipeline.viewer_stage import ViewerStage
 from edgeshield.emulator.stats import Stats
 
 _BUFFER_UNCACHED: Final = 1024 * 1024  # bodies up to this size are sent in one piece
-# Age's value while a hit's headers are worked out once for many hits: a string of its own,
-# found again by identity, so no header value can be taken for it.
-_AGE: Final = "".join(["age", "?"])
+# Age's value while a hit's headers are worked out once for many hits: a value that starts
+# with a NUL, which no header from a viewer, an origin or a function can hold (parsers and the
+# result check refuse control characters), so no other value is taken for it.
+_AGE: Final = "\x00age"
 
 
 @dataclass
@@ -650,7 +651,7 @@ class Edge:
         if memo is None or memo[0] is not entry.headers or memo[1] is not policy:
             marked = policy.apply(self._with_via(conditional.aged(entry.headers, _AGE)))
             kept, has_server = forwarding.to_viewer(marked)
-            at = next((i for i, (_n, v) in enumerate(kept) if v is _AGE), -1)
+            at = next((i for i, (_n, v) in enumerate(kept) if v == _AGE), -1)
             memo = entry.policy_memo = (entry.headers, policy, kept, has_server, at)
         _, _, kept, has_server, at = memo
         out = list(kept)

@@ -9,7 +9,7 @@ What CloudFront does (https://docs.aws.amazon.com/AmazonCloudFront/latest/Develo
 - first the headers in ``RemoveHeadersConfig`` go, then each configured header is added; with
   ``Override`` true it replaces the origin's value, with false the origin's value wins;
 - removing ``Server`` makes CloudFront send its own ``Server: CloudFront`` (the edge's
-  ``_finish`` already does that for any response without one).
+  ``_to_viewer`` already does that for any response without one).
 
 Where it runs relative to a viewer-response function is not documented; the local edge applies
 it last, to what the viewer receives. CORS and Server-Timing settings are refused, not guessed.
