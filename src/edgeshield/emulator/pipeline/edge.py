@@ -662,14 +662,8 @@ class Edge:
     def _hit_response(
         self, entry: CachedObject, out: HeaderPairs, has_server: bool, method: str, cf_id: str
     ) -> EdgeResponse:
-        """A hit's answer from its headers so far: what ``_to_viewer`` adds to every answer."""
-        if not has_server:
-            out.append(("Server", "CloudFront"))
-        out += [
-            ("X-Cache", "Hit from cloudfront"),
-            ("X-Amz-Cf-Pop", self.settings.pop),
-            ("X-Amz-Cf-Id", cf_id),
-        ]
+        """A hit's answer from its headers so far, with what every answer gets."""
+        self._stamp(out, has_server, "Hit", cf_id)
         head_length = entry.head_length
         if method == "HEAD" and head_length is None:
             head_length = str(len(entry.body))
@@ -707,13 +701,8 @@ class Edge:
         rest.append(("Via", ", ".join(vias)))
         return rest
 
-    def _to_viewer(self, response: Response, x_cache: str, cf_id: str) -> EdgeResponse:
-        body = response.body
-        headers = response.headers
-        stream_length = (
-            forwarding.get(headers, "content-length") if isinstance(body, Body) else None
-        )
-        out, has_server = forwarding.to_viewer(headers)
+    def _stamp(self, out: HeaderPairs, has_server: bool, x_cache: str, cf_id: str) -> None:
+        """What CloudFront adds to every answer a viewer gets, appended to ``out``."""
         if not has_server:
             out.append(("Server", "CloudFront"))
         out += [
@@ -721,6 +710,15 @@ class Edge:
             ("X-Amz-Cf-Pop", self.settings.pop),
             ("X-Amz-Cf-Id", cf_id),
         ]
+
+    def _to_viewer(self, response: Response, x_cache: str, cf_id: str) -> EdgeResponse:
+        body = response.body
+        headers = response.headers
+        stream_length = (
+            forwarding.get(headers, "content-length") if isinstance(body, Body) else None
+        )
+        out, has_server = forwarding.to_viewer(headers)
+        self._stamp(out, has_server, x_cache, cf_id)
         return EdgeResponse(
             response.status,
             response.reason,
