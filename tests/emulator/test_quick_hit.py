@@ -2,7 +2,8 @@
 becomes a flow. Whatever the requests, the headers' case, the cookies, the query strings and
 the behavior's settings, it must answer exactly as ``Edge.handle`` does (only the request id
 and Age's second may differ), never answer what ``handle`` would not answer from the cache,
-and not leave a plain hit to the long way."""
+and not leave a plain hit to the long way (one whose Via already ends with this edge's
+included). What it works out once per cached object counts against the cache's budget."""
 
 from __future__ import annotations
 
@@ -206,13 +207,26 @@ def test_a_quick_hit_is_what_handle_answers(
             if quick is not None:
                 assert quick.x_cache == "Hit"
                 assert _masked(quick) == _masked(full)
-            elif (full.x_cache, full.status) == ("Hit", 200) and uri != "/looped":
+            elif (full.x_cache, full.status) == ("Hit", 200):
                 # Every plain hit goes the quick way, but a conditional question, or a key made
                 # of more than ASCII (an encoding, or a cookie when the key holds cookies).
                 keyed = [v for n, v in headers if n.lower() == "accept-encoding"][:1]
                 if forward_cookies:
                     keyed += [v for n, v in headers if n.lower() == "cookie"]
                 assert question is not None or not all(v.isascii() for v in keyed), headers
+            assert edge.cache is not None
+            _assert_counted(edge.cache)
+
+
+def _assert_counted(cache: Cache) -> None:
+    """The cache's byte count is its objects' sizes, and an object's size counts the headers
+    its hits send once they are worked out."""
+    kept = list(cache._items.values())
+    assert cache.bytes == sum(item.size for item in kept)
+    for item in kept:
+        memo = sum(len(n) + len(v) + 4 for n, v in item.hit_memo[2]) if item.hit_memo else 0
+        own = len(item.body) + sum(len(n) + len(v) + 4 for n, v in item.headers) + 256
+        assert item.size == own + memo
 
 
 def test_repeated_plain_hits_go_the_quick_way() -> None:
@@ -226,6 +240,29 @@ def test_repeated_plain_hits_go_the_quick_way() -> None:
         assert hit is not None and (hit.status, hit.x_cache) == (200, "Hit")
         other = edge.quick_hit("GET", "/a", "", headers)
         assert other is not None and other.request_id != hit.request_id
+
+
+def test_what_hits_send_counts_against_the_cache_budget() -> None:
+    """Objects with small bodies weigh mostly headers: once hits have worked out what they
+    send, the cache holds fewer of them, and never more bytes than its budget."""
+    with tempfile.TemporaryDirectory() as scratch:
+        edge = _edge(Path(scratch), {})
+        cache = edge.cache = Cache(6000, 6000)
+        host = CIMultiDictProxy(CIMultiDict([("Host", "site.example")]))
+        paths = [f"/served/{i}" for i in range(12)]
+        for path in paths:
+            viewer = ViewerRequest("GET", path, "", [("Host", "site.example")], b"", "")
+            assert asyncio.run(edge.handle(viewer)).x_cache == "Miss"
+        stored = len(cache)
+        before = cache.bytes
+        assert stored >= 2
+        newest = paths[-stored:]
+        hits = [edge.quick_hit("GET", path, "", host) for path in newest]
+        assert all(hit is not None for hit in hits)
+        _assert_counted(cache)
+        assert cache.bytes <= cache.max_bytes
+        assert cache.bytes > before or len(cache) < stored  # grew, or made room by evicting
+        assert cache.evictions > 12 - stored
 
 
 def test_no_quick_hit_when_a_function_runs_on_the_way() -> None:
