@@ -244,10 +244,11 @@ def test_repeated_plain_hits_go_the_quick_way() -> None:
 
 def test_what_hits_send_counts_against_the_cache_budget() -> None:
     """Objects with small bodies weigh mostly headers: once hits have worked out what they
-    send, the cache holds fewer of them, and never more bytes than its budget."""
+    send, the cache holds fewer of them, and never more bytes than its budget. An object that
+    its hits' headers take past the largest size kept is dropped, and only it."""
     with tempfile.TemporaryDirectory() as scratch:
         edge = _edge(Path(scratch), {})
-        cache = edge.cache = Cache(6000, 6000)
+        cache = edge.cache = Cache(6000, 1500)
         host = CIMultiDictProxy(CIMultiDict([("Host", "site.example")]))
         paths = [f"/served/{i}" for i in range(12)]
         for path in paths:
@@ -263,6 +264,74 @@ def test_what_hits_send_counts_against_the_cache_budget() -> None:
         assert cache.bytes <= cache.max_bytes
         assert cache.bytes > before or len(cache) < stored  # grew, or made room by evicting
         assert cache.evictions > 12 - stored
+
+    # A small object, and a response headers policy that adds a header of 1,000 bytes: with
+    # the headers its hits send, the object is over the 1,500 bytes an object may weigh.
+    policy = ResponseHeadersPolicy("p", frozenset(), (("X-Policy", "p" * 1000, True),))
+    with tempfile.TemporaryDirectory() as scratch:
+        edge = _edge(Path(scratch), {}, _stage_of(policy, None))
+        cache = edge.cache = Cache(6000, 1500)
+        for path in ("/other", "/a-big"):  # the policy is for /a*
+            viewer = ViewerRequest("GET", path, "", [("Host", "site.example")], b"", "")
+            assert asyncio.run(edge.handle(viewer)).x_cache == "Miss"
+        hit = edge.quick_hit("GET", "/a-big", "", host)
+        assert hit is not None and hit.x_cache == "Hit"  # answered, then dropped
+        assert ("X-Policy", "p" * 1000) in hit.headers
+        assert len(cache) == 1 and cache.get("site.example/a-big") is None
+        assert cache.get("site.example/other") is not None
+        _assert_counted(cache)
+
+
+def test_an_object_that_left_the_cache_during_its_revalidation_is_not_counted() -> None:
+    """A 304 updates the headers of the object it revalidates. If that object was evicted,
+    replaced or cleared while the origin answered, its new headers count for nothing."""
+    for meanwhile in ("evicted", "replaced", "cleared"):
+        asyncio.run(_revalidate_after(meanwhile))
+
+
+async def _revalidate_after(meanwhile: str) -> None:
+    gate = asyncio.Event()
+
+    async def answer(request: OriginRequest) -> OriginResponse:
+        if forwarding.get(request.headers, "if-none-match") is not None:
+            await gate.wait()  # the origin takes its time; the cache moves on meanwhile
+            grown = [("X-Grown", "g" * 300), ("Cache-Control", "max-age=600")]
+            return static_response(304, grown, b"", "Not Modified")
+        headers = [("ETag", '"v"'), ("Cache-Control", "max-age=600")]
+        return static_response(200, headers, b"b" * 50, "OK")
+
+    clock = [1000.0]
+    edge_time = SimpleNamespace(monotonic=lambda: clock[0], time=time.time)
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        mock.patch("edgeshield.emulator.pipeline.edge.time", edge_time),
+    ):
+        edge = _edge(Path(scratch), {})
+        edge.http = MemoryOrigin(answer)
+        cache = edge.cache = Cache(3000, 1000)
+
+        def get(path: str) -> Any:
+            return edge.handle(ViewerRequest("GET", path, "", [("Host", "h")], b"", ""))
+
+        assert [(await get("/x")).x_cache, (await get("/x")).x_cache] == ["Miss", "Hit"]
+        clock[0] += 700.0  # stale: the next request revalidates
+        revalidation = asyncio.create_task(get("/x"))
+        await asyncio.sleep(0)
+        assert not revalidation.done()
+        if meanwhile == "evicted":
+            for i in range(12):
+                await get(f"/fill/{i}")
+            assert cache.get("h/x") is None
+        elif meanwhile == "replaced":
+            cache.remove("h/x")
+            assert (await get("/x")).x_cache == "Miss"
+        else:
+            cache.clear()
+        counted = cache.bytes
+        gate.set()
+        assert (await revalidation).x_cache == "RefreshHit"
+        assert cache.bytes == counted, meanwhile
+        _assert_counted(cache)
 
 
 def test_no_quick_hit_when_a_function_runs_on_the_way() -> None:

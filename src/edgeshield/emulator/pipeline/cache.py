@@ -149,11 +149,14 @@ class CachedObject:
 
 
 class Cache:
-    """An LRU bounded by bytes. Objects larger than ``max_object_bytes`` are never stored."""
+    """An LRU bounded by bytes. Objects larger than ``max_object_bytes`` are never kept (nor
+    one that grows past it: its hits' headers, a 304's new headers)."""
 
     def __init__(self, max_bytes: int, max_object_bytes: int | None = None) -> None:
         self.max_bytes = max_bytes
-        self.max_object_bytes = max_bytes // 4 if max_object_bytes is None else max_object_bytes
+        self.max_object_bytes = min(
+            max_bytes, max_bytes // 4 if max_object_bytes is None else max_object_bytes
+        )
         self._items: OrderedDict[str, CachedObject] = OrderedDict()
         self.bytes = 0
         self.evictions = 0
@@ -177,9 +180,9 @@ class Cache:
         return True
 
     def remember(self, key: str, item: CachedObject, memo: HitMemo) -> None:
-        """Give ``item`` the headers its hits send, counted against the budget (a list of
-        twenty-odd headers weighs as much as a small body: left out, a cache of small objects
-        could hold twice its budget)."""
+        """Give ``item`` the headers its hits send, counted against the budget like its own
+        headers (the memo's list, tuples and new strings take about as much memory as a small
+        body)."""
         old, item.hit_memo = item.hit_memo, memo
         grown = _headers_size(memo[2]) - (_headers_size(old[2]) if old is not None else 0)
         self._resize(key, item, grown)
@@ -193,8 +196,13 @@ class Cache:
 
     def _resize(self, key: str, item: CachedObject, grown: int) -> None:
         item.size += grown
-        if self._items.get(key) is item:  # (not when it was evicted or replaced meanwhile)
-            self.bytes += grown
+        if self._items.get(key) is not item:  # evicted or replaced meanwhile: not counted
+            return
+        self.bytes += grown
+        if item.size > self.max_object_bytes:  # too large to keep now: drop it, and only it
+            self.remove(key)
+            self.evictions += 1
+        else:
             self._evict()
 
     def _evict(self) -> None:
