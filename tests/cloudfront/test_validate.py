@@ -720,3 +720,41 @@ def test_header_name_with_a_trailing_newline_is_not_a_token() -> None:
     assert is_token("x-frame-options")
     assert not is_token("x-frame-options\n")
     assert not is_token("x-frame-options\r\n")
+
+
+@pytest.mark.parametrize("trigger", ["origin-response", "viewer-response"])
+def test_a_response_without_headers_keeps_its_headers_with_a_warning(trigger: str) -> None:
+    """AWS documents nothing about a result that leaves ``headers`` out; the edge keeps the
+    headers the function was given (as it keeps a status or body left out), so it must not
+    call that deleting the read-only ones, whether or not the origin sent any."""
+    for origin_headers in (ORIGIN_HEADERS, [*ORIGIN_HEADERS, ("Transfer-Encoding", "chunked")]):
+        event = origin_response_event(response_headers=origin_headers)
+        found = check_result(trigger, event, {"status": "200"})
+        assert [(v.kind, v.rule) for v in found] == [("warning", "headers-missing")], found
+        assert "served with the headers the function was given" in found[0].message
+        assert validate_result(trigger, event, {}) == []
+
+
+def test_a_request_without_headers_keeps_its_headers_with_a_warning() -> None:
+    event = viewer_request_event(uri="/a", headers=[("Host", "site.example")])
+    found = check_result("viewer-request", event, {"uri": "/b"})
+    assert [(v.kind, v.rule) for v in found] == [("warning", "headers-missing")], found
+    # What is there is still checked.
+    assert _one(validate_result("viewer-request", event, {"uri": "b"})).rule == "uri"
+
+
+@pytest.mark.parametrize(
+    ("trigger", "kind"),
+    [("origin-response", "response"), ("viewer-request", "request"), ("origin-request", "request")],
+)
+def test_the_whole_event_returned_is_served_as_given_with_warnings(trigger: str, kind: str) -> None:
+    if kind == "response":
+        event = origin_response_event(response_headers=[*ORIGIN_HEADERS, ("Via", "1.1 o")])
+    elif trigger == "viewer-request":
+        event = viewer_request_event(uri="/a", headers=[("Host", "site.example")])
+    else:
+        event = origin_request_event(uri="/a", headers=[("Host", "site.example")])
+    found = check_result(trigger, event, copy.deepcopy(event))
+    assert [v.rule for v in found] == ["whole-event", "headers-missing"], found
+    assert all(v.kind == "warning" for v in found)
+    assert f"returns event['Records'][0]['cf']['{kind}'], not the event" in found[0].message

@@ -487,3 +487,22 @@ def test_a_plain_hit_is_what_the_general_path_makes_of_it(
     ) in hit
     assert ("Server", "origin-server") in hit and ("X-Added", "yes") in hit
     assert fast_answers[3][0] == 304
+
+
+def test_returning_the_whole_event_serves_the_origins_answer_and_says_why(tmp_path: Path) -> None:
+    """A common slip: ``return event`` at origin-response. AWS documents nothing about it, so
+    the answer is the origin's, as given, whatever read-only headers the origin sent (Via
+    here); the console says what went wrong."""
+
+    def answer(_request: OriginRequest) -> OriginResponse:
+        headers = [("Content-Type", "text/html"), ("Via", "1.1 upstream.example")]
+        return static_response(200, headers, PAGE, "OK")
+
+    rig = Rig(tmp_path, {"origin-response": lambda event, _context: event}, MemoryOrigin(answer))
+    response = rig.get("/page")
+    assert (response.status, response.x_cache) == (200, "Miss")
+    assert body(response) == PAGE
+    assert header(response, "Content-Type") == "text/html"
+    said = "\n".join(rig.console)
+    assert "returns event['Records'][0]['cf']['response'], not the event" in said
+    assert "the response has no headers field" in said

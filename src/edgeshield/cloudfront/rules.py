@@ -253,5 +253,7 @@ _RULES: Final[tuple[ResultRule, ...]] = (
     # Not stated anywhere by AWS: warnings.
     ResultRule("header-key", "an entry's key is its header's name (in any letter case)", False),
     ResultRule("header-key-case", "the keys of a headers object are lower-case", False),
+    ResultRule("headers-missing", "a request or response that is not generated has headers", False),
+    ResultRule("whole-event", "the result is the request or response, not the whole event", False),
 )  # fmt: skip
 RESULT_RULES: Final[dict[str, ResultRule]] = {rule.id: rule for rule in _RULES}

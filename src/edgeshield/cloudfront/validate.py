@@ -144,7 +144,17 @@ def check_result(
 
     cf = event["Records"][0]["cf"]
     out: list[Violation] = []
-    if result_kind(trigger, result) == "response":
+    kind = result_kind(trigger, result)
+    if "Records" in result:
+        out.append(
+            _warned(
+                "whole-event",
+                f"the result has the event's Records key: a {trigger} function returns "
+                f"event['Records'][0]['cf']['{kind}'], not the event; AWS documents nothing "
+                f"about other keys (served as a {kind} without them).",
+            )
+        )
+    if kind == "response":
         original = cf.get("response") if trigger in RESPONSE_TRIGGERS else None
         _check_response(trigger, result, original, out)
     else:
@@ -398,10 +408,14 @@ def _check_response(
             )
         )
 
-    headers = resp.get("headers", {})
     read_only = _READ_ONLY[trigger] if not generated else ()
     original_headers = original.get("headers", {}) if original is not None else None
-    _check_headers(headers, "headers", original_headers, read_only, out)
+    if "headers" in resp or original_headers is None:
+        headers = resp.get("headers", {})
+        _check_headers(headers, "headers", original_headers, read_only, out)
+    else:  # nothing to check: the response keeps the headers it was given
+        headers = original_headers
+        out.append(_headers_missing("response"))
 
     body = resp.get("body")
     if body is None and not generated and "bodyEncoding" not in resp:
@@ -419,6 +433,17 @@ def _check_response(
                     page=PAGE_BODY,
                 )
             )
+
+
+def _headers_missing(kind: str) -> Violation:
+    """A request or response result without ``headers``. CloudFront's events and AWS's examples
+    always carry them, and AWS says nothing of leaving them out; the edge keeps the headers the
+    function was given (as it keeps a status, uri or body left out), and says so."""
+    return _warned(
+        "headers-missing",
+        f"the {kind} has no headers field; AWS documents nothing about leaving it out "
+        f"(served with the headers the function was given).",
+    )
 
 
 def _check_status(
@@ -525,9 +550,13 @@ def _headers_size(headers: Any) -> int:
 def _check_request(
     trigger: str, req: dict[str, Any], original: dict[str, Any], out: list[Violation]
 ) -> None:
-    headers = req.get("headers", {})
     original_headers = original.get("headers") or {}
-    _check_headers(headers, "headers", original_headers, _READ_ONLY[trigger], out)
+    if "headers" in req:
+        headers = req["headers"]
+        _check_headers(headers, "headers", original_headers, _READ_ONLY[trigger], out)
+    else:  # nothing to check: the request keeps the headers it was given
+        headers = original_headers
+        out.append(_headers_missing("request"))
     if (
         trigger == "viewer-request"
         and isinstance(headers, dict)
