@@ -223,7 +223,7 @@ def test_origin_request_body_is_truncated_at_1_mb_and_can_be_replaced(edge: Proc
         ("/ors/add-x-cache", "blacklisted header in headers, headerName : X-Cache."),
         ("/ors/status-700", "the status must be between 200 and 599, got 700."),
         ("/vr/status-700", "the status must be between 200 and 599, got 700."),
-        ("/ors/big-body", "a origin-response function may return at most 1048576 bytes."),
+        ("/ors/big-body", "an origin-response function may return at most 1048576 bytes."),
         ("/vr/not-a-dict", "The JSON output must be an object type."),
         ("/ors/not-a-dict", "The JSON output must be an object type."),
         ("/ors/nan", "The JSON output is not parsable."),

@@ -149,7 +149,7 @@ def check_result(
         out.append(
             _warned(
                 "whole-event",
-                f"the result has the event's Records key: a {trigger} function returns "
+                f"the result has the event's Records key: {_a(trigger)} function returns "
                 f"event['Records'][0]['cf']['{kind}'], not the event; AWS documents nothing "
                 f"about other keys (served as a {kind} without them).",
             )
@@ -429,10 +429,15 @@ def _check_response(
                 _refused(
                     "response-size",
                     f"{_FAILED}the response is {size} bytes (headers and body); "
-                    f"a {trigger} function may return at most {limit} bytes.",
+                    f"{_a(trigger)} function may return at most {limit} bytes.",
                     page=PAGE_BODY,
                 )
             )
+
+
+def _a(trigger: str) -> str:
+    """The trigger's name with its article: "a viewer-request", "an origin-response"."""
+    return f"{'an' if trigger.startswith('origin') else 'a'} {trigger}"
 
 
 def _headers_missing(kind: str) -> Violation:
