@@ -150,7 +150,14 @@ def test_runtime_reason_is_told_apart_from_static_code() -> None:
 
 def test_report_only_policy_replaces_the_enforced_csp_and_asks_for_samples() -> None:
     compiled = compile_policy(load_preset("strict"))
-    compiled["csp_pages"] = {"name": "content-security-policy"}  # a per-page table: dropped
+    compiled["csp_pages"] = {  # a per-page table: dropped
+        "name": "content-security-policy",
+        "key": "Content-Security-Policy",
+        "base": "default-src 'self'",
+        "parts": ["default-src 'self'"],
+        "variants": [],
+        "paths": {},
+    }
     out = report_only_policy(compiled, "default-src 'none'; script-src 'self'")
     names = [h[0] for h in out["headers"]]
     assert "content-security-policy" not in names
