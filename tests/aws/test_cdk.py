@@ -721,12 +721,19 @@ def mechanisms(home: Path) -> dict[str, Synth]:
 
     compiled = compile_policy(load_preset("strict"))
     variants = {
-        "response-headers-policy": {"headers_policy_config": rhp.config(compiled, "edgeshield")},
-        "cloudfront-function": {"function_code": cff.generate(compiled).code},
+        "response-headers-policy": AppOptions(
+            account=ACCOUNT,
+            mechanism="response-headers-policy",
+            headers_policy_config=rhp.config(compiled, "edgeshield"),
+        ),
+        "cloudfront-function": AppOptions(
+            account=ACCOUNT,
+            mechanism="cloudfront-function",
+            function_code=cff.generate(compiled).code,
+        ),
     }
     out = {}
-    for name, fields in variants.items():
-        options = AppOptions(account=ACCOUNT, mechanism=name, **fields)  # type: ignore[arg-type]
+    for name, options in variants.items():
         result = synth(options, home / name)
         out[name] = Synth(result.outdir, result.templates)
     return out

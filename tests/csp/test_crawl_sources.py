@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from edgeshield.csp.browser import (
     Violation,
@@ -28,8 +29,8 @@ from edgeshield.policy import compile_policy, load_preset
 BASE = "https://127.0.0.1:4443"
 
 
-def violation(**kw: object) -> Violation:
-    fields: dict[str, object] = {
+def violation(**kw: Any) -> Violation:
+    fields: dict[str, Any] = {
         "page": "/index.html",
         "directive": "style-src-elem",
         "violated": "style-src-elem",
@@ -40,7 +41,7 @@ def violation(**kw: object) -> Violation:
         "origin": "event",
     }
     fields.update(kw)
-    return Violation(**fields)  # type: ignore[arg-type]
+    return Violation(**fields)
 
 
 def test_source_hash_is_the_browsers_sha256_of_utf8() -> None:
