@@ -2,7 +2,8 @@
 becomes a flow. Whatever the requests, the headers' case, the cookies, the query strings and
 the behavior's settings, it must answer exactly as ``Edge.handle`` does (only the request id
 and Age's second may differ), never answer what ``handle`` would not answer from the cache,
-and not leave a plain hit to the long way."""
+and not leave a plain hit to the long way (one whose Via already ends with this edge's
+included). What it works out once per cached object counts against the cache's budget."""
 
 from __future__ import annotations
 
@@ -206,13 +207,26 @@ def test_a_quick_hit_is_what_handle_answers(
             if quick is not None:
                 assert quick.x_cache == "Hit"
                 assert _masked(quick) == _masked(full)
-            elif (full.x_cache, full.status) == ("Hit", 200) and uri != "/looped":
+            elif (full.x_cache, full.status) == ("Hit", 200):
                 # Every plain hit goes the quick way, but a conditional question, or a key made
                 # of more than ASCII (an encoding, or a cookie when the key holds cookies).
                 keyed = [v for n, v in headers if n.lower() == "accept-encoding"][:1]
                 if forward_cookies:
                     keyed += [v for n, v in headers if n.lower() == "cookie"]
                 assert question is not None or not all(v.isascii() for v in keyed), headers
+            assert edge.cache is not None
+            _assert_counted(edge.cache)
+
+
+def _assert_counted(cache: Cache) -> None:
+    """The cache's byte count is its objects' sizes, and an object's size counts the headers
+    its hits send once they are worked out."""
+    kept = list(cache._items.values())
+    assert cache.bytes == sum(item.size for item in kept)
+    for item in kept:
+        memo = sum(len(n) + len(v) + 4 for n, v in item.hit_memo[2]) if item.hit_memo else 0
+        own = len(item.body) + sum(len(n) + len(v) + 4 for n, v in item.headers) + 256
+        assert item.size == own + memo
 
 
 def test_repeated_plain_hits_go_the_quick_way() -> None:
@@ -226,6 +240,98 @@ def test_repeated_plain_hits_go_the_quick_way() -> None:
         assert hit is not None and (hit.status, hit.x_cache) == (200, "Hit")
         other = edge.quick_hit("GET", "/a", "", headers)
         assert other is not None and other.request_id != hit.request_id
+
+
+def test_what_hits_send_counts_against_the_cache_budget() -> None:
+    """Objects with small bodies weigh mostly headers: once hits have worked out what they
+    send, the cache holds fewer of them, and never more bytes than its budget. An object that
+    its hits' headers take past the largest size kept is dropped, and only it."""
+    with tempfile.TemporaryDirectory() as scratch:
+        edge = _edge(Path(scratch), {})
+        cache = edge.cache = Cache(6000, 1500)
+        host = CIMultiDictProxy(CIMultiDict([("Host", "site.example")]))
+        paths = [f"/served/{i}" for i in range(12)]
+        for path in paths:
+            viewer = ViewerRequest("GET", path, "", [("Host", "site.example")], b"", "")
+            assert asyncio.run(edge.handle(viewer)).x_cache == "Miss"
+        stored = len(cache)
+        before = cache.bytes
+        assert stored >= 2
+        newest = paths[-stored:]
+        hits = [edge.quick_hit("GET", path, "", host) for path in newest]
+        assert all(hit is not None for hit in hits)
+        _assert_counted(cache)
+        assert cache.bytes <= cache.max_bytes
+        assert cache.bytes > before or len(cache) < stored  # grew, or made room by evicting
+        assert cache.evictions > 12 - stored
+
+    # A small object, and a response headers policy that adds a header of 1,000 bytes: with
+    # the headers its hits send, the object is over the 1,500 bytes an object may weigh.
+    policy = ResponseHeadersPolicy("p", frozenset(), (("X-Policy", "p" * 1000, True),))
+    with tempfile.TemporaryDirectory() as scratch:
+        edge = _edge(Path(scratch), {}, _stage_of(policy, None))
+        cache = edge.cache = Cache(6000, 1500)
+        for path in ("/other", "/a-big"):  # the policy is for /a*
+            viewer = ViewerRequest("GET", path, "", [("Host", "site.example")], b"", "")
+            assert asyncio.run(edge.handle(viewer)).x_cache == "Miss"
+        hit = edge.quick_hit("GET", "/a-big", "", host)
+        assert hit is not None and hit.x_cache == "Hit"  # answered, then dropped
+        assert ("X-Policy", "p" * 1000) in hit.headers
+        assert len(cache) == 1 and cache.get("site.example/a-big") is None
+        assert cache.get("site.example/other") is not None
+        _assert_counted(cache)
+
+
+def test_an_object_that_left_the_cache_during_its_revalidation_is_not_counted() -> None:
+    """A 304 updates the headers of the object it revalidates. If that object was evicted,
+    replaced or cleared while the origin answered, its new headers count for nothing."""
+    for meanwhile in ("evicted", "replaced", "cleared"):
+        asyncio.run(_revalidate_after(meanwhile))
+
+
+async def _revalidate_after(meanwhile: str) -> None:
+    gate = asyncio.Event()
+
+    async def answer(request: OriginRequest) -> OriginResponse:
+        if forwarding.get(request.headers, "if-none-match") is not None:
+            await gate.wait()  # the origin takes its time; the cache moves on meanwhile
+            grown = [("X-Grown", "g" * 300), ("Cache-Control", "max-age=600")]
+            return static_response(304, grown, b"", "Not Modified")
+        headers = [("ETag", '"v"'), ("Cache-Control", "max-age=600")]
+        return static_response(200, headers, b"b" * 50, "OK")
+
+    clock = [1000.0]
+    edge_time = SimpleNamespace(monotonic=lambda: clock[0], time=time.time)
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        mock.patch("edgeshield.emulator.pipeline.edge.time", edge_time),
+    ):
+        edge = _edge(Path(scratch), {})
+        edge.http = MemoryOrigin(answer)
+        cache = edge.cache = Cache(3000, 1000)
+
+        def get(path: str) -> Any:
+            return edge.handle(ViewerRequest("GET", path, "", [("Host", "h")], b"", ""))
+
+        assert [(await get("/x")).x_cache, (await get("/x")).x_cache] == ["Miss", "Hit"]
+        clock[0] += 700.0  # stale: the next request revalidates
+        revalidation = asyncio.create_task(get("/x"))
+        await asyncio.sleep(0)
+        assert not revalidation.done()
+        if meanwhile == "evicted":
+            for i in range(12):
+                await get(f"/fill/{i}")
+            assert cache.get("h/x") is None
+        elif meanwhile == "replaced":
+            cache.remove("h/x")
+            assert (await get("/x")).x_cache == "Miss"
+        else:
+            cache.clear()
+        counted = cache.bytes
+        gate.set()
+        assert (await revalidation).x_cache == "RefreshHit"
+        assert cache.bytes == counted, meanwhile
+        _assert_counted(cache)
 
 
 def test_no_quick_hit_when_a_function_runs_on_the_way() -> None:

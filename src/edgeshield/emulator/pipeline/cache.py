@@ -30,6 +30,8 @@ CACHEABLE_ERRORS: Final = frozenset({400, 403, 404, 405, 414, 416, 500, 501, 502
 CACHEABLE_IF_EXPLICIT: Final = frozenset({302, 303, 307})
 _OVERHEAD: Final = 256  # bytes of bookkeeping per entry, counted against the budget
 
+HitMemo = tuple[object, object, list[tuple[str, str]], bool, int]
+
 
 @dataclass(frozen=True)
 class TtlSettings:
@@ -125,19 +127,13 @@ class CachedObject:
     head_only: bool = False
     head_length: str | None = None
     size: int = field(init=False)
-    # What a plain hit sends, worked out once per stored header list by the edge (the list it
-    # was made from, the headers kept, whether a Server header is among them, the Via value).
-    viewer_memo: tuple[object, list[tuple[str, str]], bool, str] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
-    # The same under a response headers policy (the list, the policy, the headers sent,
-    # whether a Server header is among them, where Age goes or -1).
-    policy_memo: tuple[object, object, list[tuple[str, str]], bool, int] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
+    # What a hit sends, worked out once by the edge (see ``Cache.remember``): the header list
+    # it was made from, the response headers policy applied (or None), the headers, whether a
+    # Server header is among them, and where Age's value goes (-1: nowhere).
+    hit_memo: HitMemo | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.size = len(self.body) + sum(len(n) + len(v) + 4 for n, v in self.headers) + _OVERHEAD
+        self.size = len(self.body) + _headers_size(self.headers) + _OVERHEAD
 
     def age(self, now: float) -> int:
         return int(now - self.stored_at)
@@ -153,11 +149,14 @@ class CachedObject:
 
 
 class Cache:
-    """An LRU bounded by bytes. Objects larger than ``max_object_bytes`` are never stored."""
+    """An LRU bounded by bytes. Objects larger than ``max_object_bytes`` are never kept (nor
+    one that grows past it: its hits' headers, a 304's new headers)."""
 
     def __init__(self, max_bytes: int, max_object_bytes: int | None = None) -> None:
         self.max_bytes = max_bytes
-        self.max_object_bytes = max_bytes // 4 if max_object_bytes is None else max_object_bytes
+        self.max_object_bytes = min(
+            max_bytes, max_bytes // 4 if max_object_bytes is None else max_object_bytes
+        )
         self._items: OrderedDict[str, CachedObject] = OrderedDict()
         self.bytes = 0
         self.evictions = 0
@@ -177,11 +176,41 @@ class Cache:
         self.remove(key)
         self._items[key] = item
         self.bytes += item.size
+        self._evict()
+        return True
+
+    def remember(self, key: str, item: CachedObject, memo: HitMemo) -> None:
+        """Give ``item`` the headers its hits send, counted against the budget like its own
+        headers (the memo's list, tuples and new strings take about as much memory as a small
+        body)."""
+        old, item.hit_memo = item.hit_memo, memo
+        grown = _headers_size(memo[2]) - (_headers_size(old[2]) if old is not None else 0)
+        self._resize(key, item, grown)
+
+    def revise(self, key: str, item: CachedObject, headers: list[tuple[str, str]]) -> None:
+        """Replace ``item``'s headers (a 304 from the origin updates them), counting the
+        difference against the budget."""
+        grown = _headers_size(headers) - _headers_size(item.headers)
+        item.headers = headers
+        self._resize(key, item, grown)
+
+    def _resize(self, key: str, item: CachedObject, grown: int) -> None:
+        item.size += grown
+        if self._items.get(key) is not item:  # evicted or replaced meanwhile: not counted
+            return
+        self.bytes += grown
+        if item.size > self.max_object_bytes:  # too large to keep now: drop it, and only it
+            self.remove(key)
+            self.evictions += 1
+        else:
+            self._evict()
+
+    def _evict(self) -> None:
+        """Drop the least recently used objects until the cache is within its budget."""
         while self.bytes > self.max_bytes and self._items:
             _, old = self._items.popitem(last=False)
             self.bytes -= old.size
             self.evictions += 1
-        return True
 
     def clear(self) -> None:
         self._items.clear()
@@ -191,3 +220,8 @@ class Cache:
         old = self._items.pop(key, None)
         if old is not None:
             self.bytes -= old.size
+
+
+def _headers_size(headers: list[tuple[str, str]]) -> int:
+    """Bytes a header list is counted as: names, values, and a line's ": " and CRLF."""
+    return sum(len(n) + len(v) + 4 for n, v in headers)

@@ -157,9 +157,7 @@ class Edge:
         if entry is None or (entry.head_only and method != "HEAD") or not entry.fresh(now):
             return None
         policy = stage.policy_for(uri) if stage is not None else None
-        if policy is not None:
-            return self._policy_hit_answer(entry, policy, method, new_request_id(), now)
-        return self._hit_answer(entry, method, new_request_id(), now)
+        return self._hit_answer(key, entry, policy, method, new_request_id(), now)
 
     async def run(self, flow: Flow) -> EdgeResponse:
         """The stages in CloudFront's order. A stage that answers sets ``flow.response``."""
@@ -310,7 +308,8 @@ class Edge:
                 stale.stored_at = time.monotonic()
                 merged = conditional.merge_304(stale.headers, fetched.headers)
                 stale.ttl = ttl_for(stale.status, merged, self.settings.ttl, time.time()) or 0.0
-                stale.headers = merged
+                assert self.cache is not None and flow.cache_key is not None
+                self.cache.revise(flow.cache_key, stale, merged)
             return self._refresh_hit(flow, stale)
         headers = forwarding.from_origin(fetched.headers)
         head_length = forwarding.get(headers, "content-length") if flow.method == "HEAD" else None
@@ -613,46 +612,38 @@ class Edge:
         """A fresh hit with nothing at viewer-response: ``_hit_answer``, unless the viewer asked
         a conditional question (the general path answers those, and gets the headers it
         needs)."""
-        entry, response = flow.hit, flow.response
-        assert entry is not None and response is not None
+        entry, response, key = flow.hit, flow.response, flow.cache_key
+        assert entry is not None and response is not None and key is not None
         now = time.monotonic()
         if not conditional.asks(flow.viewer.headers):
-            answer = self._hit_answer(entry, flow.method, flow.request_id, now)
-            if answer is not None:
-                return answer
+            return self._hit_answer(key, entry, None, flow.method, flow.request_id, now)
         response.headers = conditional.with_age(entry, now)  # for the general path
         return None
 
     def _hit_answer(
-        self, entry: CachedObject, method: str, cf_id: str, now: float
-    ) -> EdgeResponse | None:
-        """A plain hit's answer, from headers worked out once per cached object: what
-        ``viewer_response`` and ``_to_viewer`` would make of it, header for header. None when
-        the object's own Via already ends with this edge's (the general path answers those)."""
-        kept, has_server, via = self._hit_headers(entry)
-        if not via:
-            return None
-        out = [*kept, ("Age", str(entry.age(now))), ("Via", via)]
-        return self._hit_response(entry, out, has_server, method, cf_id)
-
-    def _policy_hit_answer(
         self,
+        key: str,
         entry: CachedObject,
-        policy: ResponseHeadersPolicy,
+        policy: ResponseHeadersPolicy | None,
         method: str,
         cf_id: str,
         now: float,
     ) -> EdgeResponse:
-        """A hit under a response headers policy, with nothing else on its way: the headers
-        are what ``viewer_response`` and ``_to_viewer`` make of the object's, worked out once
-        per object and policy by those very steps, with a stand-in for Age's value (the one
-        header of a hit that changes with each request), put in place here."""
-        memo = entry.policy_memo
+        """A fresh hit with nothing to run on its way (a response headers policy aside): what
+        ``viewer_response`` and ``_to_viewer`` make of the object's headers, header for
+        header. Those very steps work them out once per object and policy, with a stand-in
+        for Age's value (the one header of a hit that changes with each request), put in place
+        here; a revalidation that replaces the object's headers makes them anew."""
+        memo = entry.hit_memo
         if memo is None or memo[0] is not entry.headers or memo[1] is not policy:
-            marked = policy.apply(self._with_via(conditional.aged(entry.headers, _AGE)))
+            marked = self._with_via(conditional.aged(entry.headers, _AGE))
+            if policy is not None:
+                marked = policy.apply(marked)
             kept, has_server = forwarding.to_viewer(marked)
             at = next((i for i, (_n, v) in enumerate(kept) if v == _AGE), -1)
-            memo = entry.policy_memo = (entry.headers, policy, kept, has_server, at)
+            memo = (entry.headers, policy, kept, has_server, at)
+            assert self.cache is not None
+            self.cache.remember(key, entry, memo)
         _, _, kept, has_server, at = memo
         out = list(kept)
         if at >= 0:
@@ -670,21 +661,6 @@ class Edge:
         return EdgeResponse(
             entry.status, entry.reason, out, entry.body, "Hit", cf_id, head_length, None
         )
-
-    def _hit_headers(self, entry: CachedObject) -> tuple[HeaderPairs, bool, str]:
-        """The cached headers a viewer gets (no Age, Via or framing), whether a Server header
-        is among them, and the Via value to send ("" when the object's own Via already ends
-        with this edge's); recomputed when a revalidation replaces the object's headers."""
-        memo = entry.viewer_memo
-        if memo is not None and memo[0] is entry.headers:
-            return memo[1], memo[2], memo[3]
-        vias = [v for n, v in entry.headers if n.lower() == "via"]
-        kept, has_server = forwarding.to_viewer(
-            [p for p in entry.headers if p[0].lower() not in ("age", "via")]
-        )
-        via = "" if vias and vias[-1].endswith(self._via) else ", ".join([*vias, self._via])
-        entry.viewer_memo = (entry.headers, kept, has_server, via)
-        return kept, has_server, via
 
     def _with_via(self, headers: HeaderPairs) -> HeaderPairs:
         ours = self._via
