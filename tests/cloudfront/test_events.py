@@ -299,7 +299,7 @@ def test_body_is_exposed_only_with_include_body() -> None:
 
 def test_builder_refuses_impossible_events() -> None:
     with pytest.raises(ValueError, match="unknown trigger"):
-        build_event("edge-request")  # type: ignore[arg-type]
+        build_event("edge-request")  # type: ignore[arg-type]  # the mistake under test
     with pytest.raises(ValueError, match="no origin"):
         viewer_request_event(origin=custom_origin())
     with pytest.raises(ValueError, match="Include Body"):

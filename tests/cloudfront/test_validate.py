@@ -704,7 +704,7 @@ def test_many_problems_are_all_reported(event: dict[str, Any]) -> None:
 def test_violation_is_a_frozen_value() -> None:
     v = Violation("validation", "m", "X-A")
     with pytest.raises(dataclasses.FrozenInstanceError):
-        v.message = "other"  # type: ignore[misc]
+        v.message = "other"  # type: ignore[misc]  # the mistake under test
     assert v == Violation("validation", "m", "X-A", page="anything else")
     assert len({v, Violation("validation", "m", "X-A")}) == 1
     assert Violation("execution", "m").header is None
