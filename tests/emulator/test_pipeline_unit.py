@@ -198,6 +198,23 @@ def test_a_viewer_request_answer_is_sent_as_is_and_never_cached(tmp_path: Path) 
     assert rig.origin.requests == []
 
 
+@pytest.mark.parametrize(
+    ("status", "cache_control", "cached"),
+    [("302", None, True), ("301", None, True), ("307", None, False), ("308", None, False),
+     ("308", "max-age=60", True)],
+)  # fmt: skip
+def test_a_redirect_made_at_origin_request_is_cached_as_cloudfront_caches_redirects(
+    tmp_path: Path, status: str, cache_control: str | None, cached: bool
+) -> None:
+    """A geo or A/B redirect made at origin-request is kept like any redirect, for everyone
+    who asks next: 301-303 by the TTL rules, 307 and 308 only with a Cache-Control header."""
+    rig = Rig(tmp_path, {"origin-request": generate(status, "moved", cache_control)})
+    first, second = rig.get("/old"), rig.get("/old")
+    assert first.status == second.status == int(status)
+    assert second.x_cache == ("Hit" if cached else "LambdaGeneratedResponse")
+    assert len(rig.invokers["origin-request"].events) == (1 if cached else 2)
+
+
 def test_an_origin_request_answer_is_cached_and_skips_origin_response(tmp_path: Path) -> None:
     rig = Rig(
         tmp_path,

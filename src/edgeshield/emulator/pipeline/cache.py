@@ -8,6 +8,9 @@ TTL rules (CloudFront's "how long content stays in the cache", as we read them):
 - No directive: the default TTL (86400 s by default).
 - Cacheable error statuses are kept for the error-caching minimum TTL (10 s) unless the origin
   says how long (AWS: "How CloudFront processes HTTP 4xx and 5xx status codes from your origin").
+- Redirects follow the same rules, except 307 and 308, kept only when the response has a
+  ``Cache-Control`` header (AWS: "How CloudFront processes HTTP 3xx status codes from your
+  origin", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-3xx-status-codes.html).
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ MIN_TTL: Final = 0.0
 MAX_TTL: Final = 31536000.0
 ERROR_TTL: Final = 10.0
 
-# Statuses cached by the TTL rules, by the error rules, and only when the origin says so.
-CACHEABLE: Final = frozenset({200, 203, 300, 301, 308, 410})
+# Statuses cached by the TTL rules, by the error rules, and only with a Cache-Control header.
+CACHEABLE: Final = frozenset({200, 203, 300, 301, 302, 303, 410})
 CACHEABLE_ERRORS: Final = frozenset({400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504})
-CACHEABLE_IF_EXPLICIT: Final = frozenset({302, 303, 307})
+CACHEABLE_WITH_CACHE_CONTROL: Final = frozenset({307, 308})
 _OVERHEAD: Final = 256  # bytes of bookkeeping per entry, counted against the budget
 
 HitMemo = tuple[object, object, list[tuple[str, str]], bool, int]
@@ -70,9 +73,11 @@ def ttl_for(
     directives: dict[str, str | None] = {}
     expires: str | None = None
     date: str | None = None
+    cache_control = False
     for name, value in headers:
         lower = name.lower()
         if lower == "cache-control":
+            cache_control = True
             directives.update(parse_cache_control(value))
         elif lower == "expires":
             expires = value
@@ -89,7 +94,7 @@ def ttl_for(
         if "no-store" in directives:
             return None
         return explicit if explicit is not None else settings.error
-    if status not in CACHEABLE and not (status in CACHEABLE_IF_EXPLICIT and explicit):
+    if status not in CACHEABLE and not (status in CACHEABLE_WITH_CACHE_CONTROL and cache_control):
         return None
     if {"no-store", "no-cache", "private"} & directives.keys():
         return settings.minimum if settings.minimum > 0 else None
