@@ -39,7 +39,7 @@ SECURITY_HEADERS = [
 
 
 def _result(event: dict[str, Any], extra: int = 0) -> dict[str, Any]:
-    response = copy.deepcopy(cf_record(event)["response"])
+    response: dict[str, Any] = copy.deepcopy(cf_record(event)["response"])
     for name, value in SECURITY_HEADERS:
         response["headers"][name.lower()] = [{"key": name, "value": value}]
     for i in range(extra):

@@ -32,9 +32,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import machine
+
+if TYPE_CHECKING:  # edgeshield is imported in _child, from the src tree under test
+    from edgeshield.cloudfront import Trigger
+    from edgeshield.emulator.functions.runtime import Invocation
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ("no function", "echo", "strict")
@@ -71,7 +75,7 @@ class _InProcess:
             "origin-response", "bench.handler", scratch, "bench", 128, 30.0, "us-east-1", True
         )
 
-    async def invoke(self, event: dict[str, Any]) -> Any:
+    async def invoke(self, event: dict[str, Any]) -> Invocation:
         from edgeshield.emulator.functions import pipe_json
         from edgeshield.emulator.functions.runtime import _SAFE_BRACKETS, Invocation
 
@@ -103,7 +107,7 @@ def _child(case: str, requests: int) -> None:
 
     with tempfile.TemporaryDirectory(prefix="edgeshield-bench-") as tmp:
         scratch = Path(tmp)
-        functions: dict[str, Any] = {}
+        functions: dict[Trigger, _InProcess] = {}
         if case == "echo":
             functions["origin-response"] = _InProcess(_echo, scratch)
         elif case == "strict":
@@ -116,7 +120,7 @@ def _child(case: str, requests: int) -> None:
         edge = Edge(
             EdgeSettings(pop="IAD89-C1", region="us-east-1"),
             OriginSetup(custom_origin("origin.example"), target=CustomTarget("http", "o", 80)),
-            functions,  # type: ignore[arg-type]
+            functions,
             LogStore(scratch / "logs", buffered=True),
             origin,
         )

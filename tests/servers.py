@@ -59,6 +59,7 @@ class Edge:
         if policy is not None:
             (workdir / "edgeshield.toml").write_text(policy)
             args += ["--policy", "edgeshield.toml"]
+        self.args = args
         self.proc = subprocess.Popen(
             args, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -79,7 +80,7 @@ class Edge:
             match = _BANNER.search(line)
             if match:
                 url = match.group(1)
-                if "--http-port" in self.proc.args:  # the redirect line follows the banner
+                if "--http-port" in self.args:  # the redirect line follows the banner
                     redirect = _REDIRECT.search(self.proc.stdout.readline())
                     self.redirect_url = redirect.group(1) if redirect else None
                 threading.Thread(target=self._drain, daemon=True).start()

@@ -10,8 +10,15 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pytest
+
+if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_s3 import S3Client
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -60,7 +67,19 @@ def aws_env(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return env
 
 
-def boto(service: str, moto_url: str, region: str = "us-east-1"):  # type: ignore[no-untyped-def]
+# Typed clients for the services whose stubs the dev extra installs; the rest are Any.
+@overload
+def boto(service: Literal["kms"], moto_url: str, region: str = ...) -> KMSClient: ...
+@overload
+def boto(service: Literal["logs"], moto_url: str, region: str = ...) -> CloudWatchLogsClient: ...
+@overload
+def boto(service: Literal["s3"], moto_url: str, region: str = ...) -> S3Client: ...
+@overload
+def boto(service: Literal["lambda"], moto_url: str, region: str = ...) -> LambdaClient: ...
+@overload
+def boto(service: str, moto_url: str, region: str = ...) -> Any: ...
+def boto(service: str, moto_url: str, region: str = "us-east-1") -> Any:
     import boto3
 
-    return boto3.client(service, region_name=region, endpoint_url=moto_url)
+    # boto3-stubs types client() only for a literal service name, one overload per service.
+    return boto3.client(service, region_name=region, endpoint_url=moto_url)  # type: ignore[call-overload]

@@ -31,7 +31,9 @@ CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 class Synth:
     def __init__(self, outdir: Path, templates: dict[str, Path]) -> None:
         self.outdir = outdir
-        self.templates = {k: json.loads(v.read_text()) for k, v in templates.items()}
+        self.templates: dict[str, dict[str, Any]] = {
+            k: json.loads(v.read_text()) for k, v in templates.items()
+        }
         self.files = templates
 
     @property
@@ -562,7 +564,7 @@ def test_cdk_nag_is_live(home: Path) -> None:
 
 def _metadata(outdir: Path) -> list[tuple[str, str, Any]]:
     """(construct path, type, data) of every metadata entry of every stack."""
-    entries = []
+    entries: list[tuple[str, str, Any]] = []
     for path in sorted(outdir.glob("*.metadata.json")):
         for construct, items in json.loads(path.read_text()).items():
             entries.extend((construct, item["type"], item.get("data")) for item in items)
@@ -719,12 +721,19 @@ def mechanisms(home: Path) -> dict[str, Synth]:
 
     compiled = compile_policy(load_preset("strict"))
     variants = {
-        "response-headers-policy": {"headers_policy_config": rhp.config(compiled, "edgeshield")},
-        "cloudfront-function": {"function_code": cff.generate(compiled).code},
+        "response-headers-policy": AppOptions(
+            account=ACCOUNT,
+            mechanism="response-headers-policy",
+            headers_policy_config=rhp.config(compiled, "edgeshield"),
+        ),
+        "cloudfront-function": AppOptions(
+            account=ACCOUNT,
+            mechanism="cloudfront-function",
+            function_code=cff.generate(compiled).code,
+        ),
     }
     out = {}
-    for name, fields in variants.items():
-        options = AppOptions(account=ACCOUNT, mechanism=name, **fields)  # type: ignore[arg-type]
+    for name, options in variants.items():
         result = synth(options, home / name)
         out[name] = Synth(result.outdir, result.templates)
     return out

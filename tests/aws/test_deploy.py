@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from edgeshield.aws import deploy, kms_env
+from edgeshield.aws.cdk.names import KEY_OUTPUT
 from edgeshield.aws.deploy import AwsTarget, CdkDeploy, DeployError, DeploySetupError
 from edgeshield.errors import EdgeshieldError
 
@@ -99,10 +100,10 @@ def test_bootstrap_names_the_command_per_region(target: AwsTarget, moto_url: str
 
 
 def test_stack_output(target: AwsTarget, moto_url: str) -> None:
-    name = _stack(moto_url, {deploy.KEY_OUTPUT: "arn:aws:kms:us-east-1:1:key/x", "Other": "y"})
-    assert deploy.stack_output(target, name, deploy.KEY_OUTPUT) == "arn:aws:kms:us-east-1:1:key/x"
+    name = _stack(moto_url, {KEY_OUTPUT: "arn:aws:kms:us-east-1:1:key/x", "Other": "y"})
+    assert deploy.stack_output(target, name, KEY_OUTPUT) == "arn:aws:kms:us-east-1:1:key/x"
     assert deploy.stack_output(target, name, "Missing") is None
-    assert deploy.stack_output(target, "NoSuchStack", deploy.KEY_OUTPUT) is None
+    assert deploy.stack_output(target, "NoSuchStack", KEY_OUTPUT) is None
 
 
 def test_encrypt_secret_round_trip_and_errors(target: AwsTarget, moto_url: str) -> None:
@@ -202,7 +203,7 @@ def test_deploy_stack_first_deploy_then_rotation(
     # The stack (with its key) exists and the collector holds a secret: rotate with overlap.
     kms = boto("kms", moto_url)
     key = kms.create_key()["KeyMetadata"]["Arn"]
-    name = _stack(moto_url, {deploy.KEY_OUTPUT: key})
+    name = _stack(moto_url, {KEY_OUTPUT: key})
     _collector(moto_url, deploy.collector_function(name), "T0xE")
     record.unlink()
     run = CdkDeploy(cdk, tmp_path / "cdk.out", name, endpoint_url=moto_url)

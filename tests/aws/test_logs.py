@@ -8,7 +8,9 @@ import json
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 import pytest
 from botocore.exceptions import ClientError
@@ -17,6 +19,9 @@ from edgeshield.aws.logs import MultiRegionReader, with_backoff
 from edgeshield.logrecords import edge_function_log_group, edge_validation_log_group
 
 from .conftest import EDGESHIELD, boto
+
+if TYPE_CHECKING:
+    from mypy_boto3_logs import CloudWatchLogsClient
 
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 
@@ -34,8 +39,15 @@ def put(moto_url: str, region: str, group: str, events: list[tuple[int, str]]) -
     )
 
 
+class EdgeLogs(TypedDict):
+    function: str
+    distribution: str
+    now: int  # ms since the epoch, when the events were put
+    group: str
+
+
 @pytest.fixture
-def edge_logs(moto_url: str, request: pytest.FixtureRequest) -> dict[str, object]:
+def edge_logs(moto_url: str, request: pytest.FixtureRequest) -> EdgeLogs:
     """A function (unique per test) that logged in three regions, interleaved in time, plus
     one CloudFront validation error."""
     function = f"site-headers-{request.node.name[-24:].strip('[]_')}".replace("[", "-")
@@ -55,15 +67,13 @@ def edge_logs(moto_url: str, request: pytest.FixtureRequest) -> dict[str, object
     return {"function": function, "distribution": distribution, "now": now, "group": group}
 
 
-def factory(moto_url: str):  # type: ignore[no-untyped-def]
+def factory(moto_url: str) -> Callable[[str], CloudWatchLogsClient]:
     return lambda region: boto("logs", moto_url, region)
 
 
-def test_merged_in_time_order_with_regions(moto_url: str, edge_logs: dict[str, object]) -> None:
-    reader = MultiRegionReader(
-        factory(moto_url), [*REGIONS, "sa-east-1"], [str(edge_logs["group"])]
-    )
-    events = list(reader.read(start_ms=int(edge_logs["now"]) - 60_000))  # type: ignore[call-overload]
+def test_merged_in_time_order_with_regions(moto_url: str, edge_logs: EdgeLogs) -> None:
+    reader = MultiRegionReader(factory(moto_url), [*REGIONS, "sa-east-1"], [edge_logs["group"]])
+    events = list(reader.read(start_ms=edge_logs["now"] - 60_000))
     assert [e.message for e in events] == [
         "START use1 a",
         "euw1 a",
@@ -81,24 +91,24 @@ def test_merged_in_time_order_with_regions(moto_url: str, edge_logs: dict[str, o
     # sa-east-1 has no such group: skipped quietly, not an error.
 
 
-def test_since_and_filter(moto_url: str, edge_logs: dict[str, object]) -> None:
-    now = int(edge_logs["now"])  # type: ignore[call-overload]
-    reader = MultiRegionReader(factory(moto_url), REGIONS, [str(edge_logs["group"])])
+def test_since_and_filter(moto_url: str, edge_logs: EdgeLogs) -> None:
+    now = edge_logs["now"]
+    reader = MultiRegionReader(factory(moto_url), REGIONS, [edge_logs["group"]])
     recent = list(reader.read(start_ms=now - 3500))
     assert [e.message for e in recent] == ["apse2 a", "use1 b ERROR", "euw1 b ERROR"]
-    reader = MultiRegionReader(factory(moto_url), REGIONS, [str(edge_logs["group"])])
+    reader = MultiRegionReader(factory(moto_url), REGIONS, [edge_logs["group"]])
     errors = list(reader.read(start_ms=now - 60_000, text="ERROR"))
     assert [e.region for e in errors] == ["us-east-1", "eu-west-1"]
 
 
 def test_cli_reads_function_and_distribution_groups(
-    aws_env: dict[str, str], edge_logs: dict[str, object]
+    aws_env: dict[str, str], edge_logs: EdgeLogs
 ) -> None:
     run = subprocess.run(
         [
             EDGESHIELD, "logs",
-            "--function", str(edge_logs["function"]),
-            "--distribution", str(edge_logs["distribution"]),
+            "--function", edge_logs["function"],
+            "--distribution", edge_logs["distribution"],
             "--regions", ",".join(REGIONS), "--regions", "sa-east-1",
             "--since", "10m", "--json",
         ],
@@ -115,10 +125,10 @@ def test_cli_reads_function_and_distribution_groups(
     ]
     timestamps = [r["timestamp"] for r in records]
     assert timestamps == sorted(timestamps)
-    assert records[3]["group"] == edge_validation_log_group(str(edge_logs["distribution"]))
+    assert records[3]["group"] == edge_validation_log_group(edge_logs["distribution"])
 
     text = subprocess.run(
-        [EDGESHIELD, "logs", "--function", str(edge_logs["function"]),
+        [EDGESHIELD, "logs", "--function", edge_logs["function"],
          "--regions", ",".join(REGIONS), "--filter", "ERROR"],
         env=aws_env, capture_output=True, text=True, timeout=60, check=True,
     ).stdout.splitlines()  # fmt: skip
@@ -128,23 +138,21 @@ def test_cli_reads_function_and_distribution_groups(
 
 
 def test_set_retention_on_every_replica_group(
-    aws_env: dict[str, str], moto_url: str, edge_logs: dict[str, object]
+    aws_env: dict[str, str], moto_url: str, edge_logs: EdgeLogs
 ) -> None:
     run = subprocess.run(
-        [EDGESHIELD, "logs", "--function", str(edge_logs["function"]),
+        [EDGESHIELD, "logs", "--function", edge_logs["function"],
          "--regions", ",".join([*REGIONS, "sa-east-1"]), "--set-retention", "30"],
         env=aws_env, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert run.stdout.count("set to 30 days") == 3
     for region in REGIONS:
         groups = boto("logs", moto_url, region).describe_log_groups(
-            logGroupNamePrefix=str(edge_logs["group"])
+            logGroupNamePrefix=edge_logs["group"]
         )["logGroups"]
         assert groups[0]["retentionInDays"] == 30
     with pytest.raises(Exception, match=r"ResourceNotFound|does not exist"):
-        boto("logs", moto_url, "sa-east-1").describe_log_streams(
-            logGroupName=str(edge_logs["group"])
-        )
+        boto("logs", moto_url, "sa-east-1").describe_log_streams(logGroupName=edge_logs["group"])
 
 
 @pytest.mark.parametrize(
@@ -164,29 +172,25 @@ def test_usage_errors_are_one_line(aws_env: dict[str, str], args: list[str], mes
     assert message in run.stderr and "Traceback" not in run.stderr
 
 
-def test_follow_yields_new_events(moto_url: str, edge_logs: dict[str, object]) -> None:
-    reader = MultiRegionReader(factory(moto_url), REGIONS, [str(edge_logs["group"])])
+def test_follow_yields_new_events(moto_url: str, edge_logs: EdgeLogs) -> None:
+    reader = MultiRegionReader(factory(moto_url), REGIONS, [edge_logs["group"]])
     stop = threading.Event()
-    stream = reader.follow(start_ms=int(edge_logs["now"]) - 60_000, poll_seconds=0.2, stop=stop)  # type: ignore[call-overload]
+    stream = reader.follow(start_ms=edge_logs["now"] - 60_000, poll_seconds=0.2, stop=stop)
     first = [next(stream).message for _ in range(5)]
     assert first[0] == "START use1 a"
-    put(
-        moto_url, "ap-southeast-2", str(edge_logs["group"]), [(int(time.time() * 1000), "late one")]
-    )
+    put(moto_url, "ap-southeast-2", edge_logs["group"], [(int(time.time() * 1000), "late one")])
     late = next(stream)
     assert (late.region, late.message) == ("ap-southeast-2", "late one")
     # Ingested now but stamped 10 s ago (a slow replica): still shown, and nothing repeats.
-    put(
-        moto_url, "eu-west-1", str(edge_logs["group"]), [(int(time.time() * 1000) - 10_000, "slow")]
-    )
-    put(moto_url, "us-east-1", str(edge_logs["group"]), [(int(time.time() * 1000), "last")])
+    put(moto_url, "eu-west-1", edge_logs["group"], [(int(time.time() * 1000) - 10_000, "slow")])
+    put(moto_url, "us-east-1", edge_logs["group"], [(int(time.time() * 1000), "last")])
     rest = sorted(next(stream).message for _ in range(2))
     stop.set()
     assert rest == ["last", "slow"]
     assert list(stream) == []  # stopped; and no earlier event came back
 
 
-def throttled(times: int) -> tuple[list[int], object]:
+def throttled(times: int) -> tuple[list[int], Callable[[], str]]:
     calls: list[int] = []
 
     def call() -> str:
@@ -204,7 +208,7 @@ def throttled(times: int) -> tuple[list[int], object]:
 def test_throttling_is_retried_with_backoff() -> None:
     calls, call = throttled(3)
     waits: list[float] = []
-    assert with_backoff(call, sleep=waits.append, base=0.1) == "ok"  # type: ignore[arg-type]
+    assert with_backoff(call, sleep=waits.append, base=0.1) == "ok"
     assert len(calls) == 4 and len(waits) == 3
     assert all(0 <= w <= 0.1 * 2**i for i, w in enumerate(waits))
 
@@ -212,7 +216,7 @@ def test_throttling_is_retried_with_backoff() -> None:
 def test_throttling_gives_up_after_the_attempts() -> None:
     calls, call = throttled(10)
     with pytest.raises(ClientError):
-        with_backoff(call, attempts=3, sleep=lambda _: None)  # type: ignore[arg-type]
+        with_backoff(call, attempts=3, sleep=lambda _: None)
     assert len(calls) == 3
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from edgeshield.cloudfront.validate import validate_result
 REPORT = json.dumps({"csp-report": {"effective-directive": "img-src"}}).encode()
 
 
-def event(body: bytes) -> dict:  # type: ignore[type-arg]
+def event(body: bytes) -> dict[str, Any]:
     return build_event(
         "origin-request",
         method="POST",

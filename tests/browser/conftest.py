@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
 from edgeshield.csp.browser import CHROMIUM_ARGS
 from tests.chromium import require_chromium
+
+if TYPE_CHECKING:  # Playwright is imported once Chromium is known to be there
+    from playwright.sync_api import Browser, Page
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -23,7 +26,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Module scope, not session: Playwright's sync API keeps its event loop installed on the main
 # thread while it is open, which would break every later test that calls asyncio.run().
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     path = require_chromium()
     from playwright.sync_api import sync_playwright
 
@@ -38,16 +41,22 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Browser) -> Iterator[Page]:
     # The local edge's --tls certificate comes from a local CA the browser does not know.
     context = browser.new_context(ignore_https_errors=True)
     page = context.new_page()
-    page.console_messages = []  # type: ignore[attr-defined]
-    page.on("console", lambda msg: page.console_messages.append(msg.text))  # type: ignore[attr-defined]
     try:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def console(page: Page) -> list[str]:
+    """The text of each message the page logs to its console, from before the test loads it."""
+    messages: list[str] = []
+    page.on("console", lambda msg: messages.append(msg.text))
+    return messages
 
 
 @pytest.fixture(scope="session")
@@ -80,8 +89,16 @@ def plain_site() -> Iterator[StaticServer]:
     server.close()
 
 
+class Edges(Protocol):
+    """The ``edges`` fixture: the local edge serving ``origin`` under ``policy``."""
+
+    def __call__(
+        self, policy: str | None = None, origin: Path | None = SITE, tls: bool = False
+    ) -> Edge: ...
+
+
 @pytest.fixture(scope="session")
-def edges(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def edges(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edges]:
     """Start (once per distinct policy) a local edge in front of the test site."""
     started: dict[tuple[str | None, str | None, bool], Edge] = {}
 

@@ -5,42 +5,48 @@ can fail."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.servers import strict_with
+from tests.servers import Edge, StaticServer, strict_with
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+    from tests.browser.conftest import Edges
 
 WAIT_MS = 5000
 
 
-def marker(page: Any, name: str) -> str | None:
+def marker(page: Page, name: str) -> str | None:
     value = page.evaluate(
         f"document.documentElement.dataset.{name} ?? document.body?.dataset.{name} ?? null"
     )
     return str(value) if value is not None else None
 
 
-def load(page: Any, url: str) -> None:
+def load(page: Page, url: str) -> None:
     page.goto(url, wait_until="load")
     page.wait_for_function("document.documentElement.dataset.external === 'ran'", timeout=WAIT_MS)
 
 
 def test_csp_blocks_the_inline_script_of_the_demo_page(
-    edges: Any, page: Any, artifacts: Path
+    edges: Edges, page: Page, console: list[str], artifacts: Path
 ) -> None:
     edge = edges(origin=None)  # the embedded demo site, strict policy: exactly `make serve`
     page.goto(edge.url + "/", wait_until="load")
     page.wait_for_function(
         "document.getElementById('external-script').textContent.includes('ran')", timeout=WAIT_MS
     )
-    assert "blocked" in page.text_content("#inline-script")
-    assert any("Content Security Policy" in m for m in page.console_messages)
+    inline = page.text_content("#inline-script")
+    assert inline is not None and "blocked" in inline
+    assert any("Content Security Policy" in m for m in console)
     page.screenshot(path=str(artifacts / "demo-strict.png"), full_page=True)
 
 
 def test_csp_blocks_inline_script_only_behind_the_edge(
-    edges: Any, plain_site: Any, page: Any
+    edges: Edges, plain_site: StaticServer, page: Page
 ) -> None:
     load(page, edges().url + "/index.html")
     assert marker(page, "inline") is None
@@ -48,20 +54,20 @@ def test_csp_blocks_inline_script_only_behind_the_edge(
     assert marker(page, "inline") == "ran"
 
 
-def test_weakened_csp_lets_the_inline_script_run(edges: Any, page: Any) -> None:
+def test_weakened_csp_lets_the_inline_script_run(edges: Edges, page: Page) -> None:
     weak = strict_with('[[rules]]\nname = "weak"\ndrop = ["content-security-policy"]\n')
     load(page, edges(weak).url + "/index.html")
     assert marker(page, "inline") == "ran"
 
 
-def test_report_only_lets_the_script_run(edges: Any, page: Any) -> None:
+def test_report_only_lets_the_script_run(edges: Edges, page: Page, console: list[str]) -> None:
     report_only = strict_with(replace=('mode = "enforce"', 'mode = "report-only"'))
     load(page, edges(report_only).url + "/index.html")
     assert marker(page, "inline") == "ran"
-    assert any("report-only" in m.lower() or "Report Only" in m for m in page.console_messages)
+    assert any("report-only" in m.lower() or "Report Only" in m for m in console)
 
 
-def _framed(page: Any, other: Any, target: str) -> bool:
+def _framed(page: Page, other: StaticServer, target: str) -> bool:
     page.goto(f"{other.url}/frame.html?target={target}", wait_until="load")
     page.wait_for_timeout(500)
     frames = [f for f in page.frames if f != page.main_frame]
@@ -72,13 +78,15 @@ def _framed(page: Any, other: Any, target: str) -> bool:
         return False
 
 
-def test_another_origin_cannot_frame_the_page(edges: Any, other_origin: Any, page: Any) -> None:
+def test_another_origin_cannot_frame_the_page(
+    edges: Edges, other_origin: StaticServer, page: Page
+) -> None:
     assert not _framed(page, other_origin, edges().url + "/index.html")
 
 
 @pytest.mark.parametrize("keep_xfo", [False, True])
 def test_framing_allowed_when_the_policy_allows_it(
-    edges: Any, other_origin: Any, page: Any, keep_xfo: bool
+    edges: Edges, other_origin: StaticServer, page: Page, keep_xfo: bool
 ) -> None:
     """frame-ancestors naming the other origin lets it frame the page; Chromium then ignores
     X-Frame-Options, as CSP Level 2 says it should."""
@@ -91,7 +99,7 @@ def test_framing_allowed_when_the_policy_allows_it(
     assert _framed(page, other_origin, edges(policy).url + "/index.html")
 
 
-def test_nosniff_refuses_a_script_served_as_text_plain(edges: Any, page: Any) -> None:
+def test_nosniff_refuses_a_script_served_as_text_plain(edges: Edges, page: Page) -> None:
     load(page, edges().url + "/sniff.html")
     assert marker(page, "sniffed") is None
     weak = strict_with('[[rules]]\nname = "weak"\ndrop = ["x-content-type-options"]\n')
@@ -99,7 +107,7 @@ def test_nosniff_refuses_a_script_served_as_text_plain(edges: Any, page: Any) ->
     assert marker(page, "sniffed") == "ran"
 
 
-def _opener_seen_by_popup(page: Any, other: Any, target: str) -> str | None:
+def _opener_seen_by_popup(page: Page, other: StaticServer, target: str) -> str | None:
     page.goto(f"{other.url}/opener.html?target={target}", wait_until="load")
     with page.context.expect_page() as popup_info:
         page.click("#open")
@@ -111,13 +119,15 @@ def _opener_seen_by_popup(page: Any, other: Any, target: str) -> str | None:
     return marker(popup, "opener")
 
 
-def test_coop_severs_window_opener_across_origins(edges: Any, other_origin: Any, page: Any) -> None:
+def test_coop_severs_window_opener_across_origins(
+    edges: Edges, other_origin: StaticServer, page: Page
+) -> None:
     assert _opener_seen_by_popup(page, other_origin, edges().url + "/popup.html") == "null"
     weak = strict_with('[[rules]]\nname = "weak"\ndrop = ["cross-origin-opener-policy"]\n')
     assert _opener_seen_by_popup(page, other_origin, edges(weak).url + "/popup.html") == "present"
 
 
-def _geolocation(browser: Any, url: str) -> str | None:
+def _geolocation(browser: Browser, url: str) -> str | None:
     context = browser.new_context(
         permissions=["geolocation"], geolocation={"latitude": 52.5, "longitude": 13.4}
     )
@@ -132,13 +142,13 @@ def _geolocation(browser: Any, url: str) -> str | None:
         context.close()
 
 
-def test_permissions_policy_denies_geolocation(edges: Any, browser: Any) -> None:
+def test_permissions_policy_denies_geolocation(edges: Edges, browser: Browser) -> None:
     assert _geolocation(browser, edges().url + "/geo.html") == "denied:1"
     weak = strict_with('[[rules]]\nname = "weak"\ndrop = ["permissions-policy"]\n')
     assert _geolocation(browser, edges(weak).url + "/geo.html") == "allowed"
 
 
-def test_scan_report_renders(edges: Any, page: Any, artifacts: Path, tmp_path: Path) -> None:
+def test_scan_report_renders(edges: Edges, page: Page, artifacts: Path, tmp_path: Path) -> None:
     """The self-contained HTML report of a scan of the local edge, as a person sees it."""
     import subprocess
 
@@ -169,7 +179,7 @@ def test_scan_report_renders(edges: Any, page: Any, artifacts: Path, tmp_path: P
     page.screenshot(path=str(artifacts / "scan-report.png"), full_page=True)
 
 
-def _violations(edge: Any, timeout_s: float = 15.0) -> list[dict[str, Any]]:
+def _violations(edge: Edge, timeout_s: float = 15.0) -> list[dict[str, Any]]:
     """CSP violations the local collector logged, waiting for the browser to send them."""
     import json
     import time
@@ -191,7 +201,7 @@ def _violations(edge: Any, timeout_s: float = 15.0) -> list[dict[str, Any]]:
     return found
 
 
-def test_violation_reaches_the_collector(edges: Any, page: Any) -> None:
+def test_violation_reaches_the_collector(edges: Edges, page: Page) -> None:
     # The demo site under the strict preset, over HTTPS as CloudFront serves it: Chromium sends
     # report-to reports only to HTTPS endpoints (and then ignores report-uri).
     edge = edges(origin=None, tls=True)
@@ -207,7 +217,7 @@ def test_violation_reaches_the_collector(edges: Any, page: Any) -> None:
     assert inline[0]["document_uri"] == edge.url + "/"
 
 
-def test_report_only_reports_and_still_runs(edges: Any, page: Any) -> None:
+def test_report_only_reports_and_still_runs(edges: Edges, page: Page) -> None:
     report_only = strict_with(replace=('mode = "enforce"', 'mode = "report-only"'))
     edge = edges(report_only, tls=True)
     load(page, edge.url + "/index.html")
@@ -219,7 +229,7 @@ def test_report_only_reports_and_still_runs(edges: Any, page: Any) -> None:
     ), violations
 
 
-def test_no_report_without_a_violation(edges: Any, page: Any) -> None:
+def test_no_report_without_a_violation(edges: Edges, page: Page) -> None:
     """The weakened CSP allows everything on the page, so the collector hears nothing."""
     weak = strict_with('[[rules]]\nname = "weak"\ndrop = ["content-security-policy"]\n')
     edge = edges(weak, tls=True)
@@ -227,7 +237,7 @@ def test_no_report_without_a_violation(edges: Any, page: Any) -> None:
     assert _violations(edge, timeout_s=3.0) == []
 
 
-def test_report_uri_alone_works_over_plain_http(edges: Any, page: Any) -> None:
+def test_report_uri_alone_works_over_plain_http(edges: Edges, page: Page) -> None:
     """Without report-to, Chromium posts application/csp-report to report-uri, even over http."""
     report_uri_only = strict_with(replace=('report-to = ["csp"]\n', ""))
     edge = edges(report_uri_only)
@@ -240,7 +250,7 @@ def test_report_uri_alone_works_over_plain_http(edges: Any, page: Any) -> None:
 
 
 def test_tutorial_allow_the_inline_script_by_its_hash(
-    edges: Any, page: Any, browser: Any, artifacts: Path
+    edges: Edges, page: Page, console: list[str], browser: Browser, artifacts: Path
 ) -> None:
     """docs/tutorial.md: copy the hash Chromium prints into script-src; the script runs, and
     the policy keeps its grade."""
@@ -251,10 +261,8 @@ def test_tutorial_allow_the_inline_script_by_its_hash(
 
     page.goto(edges(origin=None).url + "/", wait_until="load")
     page.wait_for_timeout(300)
-    hashes = [
-        m for text in page.console_messages for m in re.findall(r"'(sha256-[A-Za-z0-9+/=]+)'", text)
-    ]
-    assert hashes, page.console_messages
+    hashes = [m for text in console for m in re.findall(r"'(sha256-[A-Za-z0-9+/=]+)'", text)]
+    assert hashes, console
     policy = strict_with(
         replace=("script-src = [\"'self'\"]", f"script-src = [\"'self'\", \"'{hashes[0]}'\"]")
     )

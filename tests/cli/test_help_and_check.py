@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeshield.cli import command
+from edgeshield.cli.app import command
 
 EDGESHIELD = str(Path(sys.executable).with_name("edgeshield"))
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from edgeshield.cloudfront import (
+    Trigger,
     Violation,
     build_event,
     cf_record,
@@ -225,13 +226,13 @@ def test_a_whole_new_headers_dict_drops_read_only_ones(event: dict[str, Any]) ->
         ("viewer-response", "via"),
     ],
 )
-def test_read_only_headers_per_trigger(trigger: str, header: str) -> None:
+def test_read_only_headers_per_trigger(trigger: Trigger, header: str) -> None:
     pairs = [(header, "original"), ("x-other", "1")]
     if trigger.endswith("request"):
-        event = build_event(trigger, headers=pairs)  # type: ignore[arg-type]
+        event = build_event(trigger, headers=pairs)
         result = _request(event)
     else:
-        event = build_event(trigger, response_headers=pairs)  # type: ignore[arg-type]
+        event = build_event(trigger, response_headers=pairs)
         result = _response(event)
     assert validate_result(trigger, event, result) == []
     result["headers"][header] = _h(header, "changed")
@@ -433,8 +434,8 @@ def test_request_triggers_may_generate_a_response() -> None:
         ("origin-request", 1024 * 1024),
     ],
 )
-def test_generated_response_size_limit(trigger: str, limit: int) -> None:
-    event = build_event(trigger)  # type: ignore[arg-type]
+def test_generated_response_size_limit(trigger: Trigger, limit: int) -> None:
+    event = build_event(trigger)
     headers = {"content-type": _h("Content-Type", "text/plain")}  # 12+10+4 = 26 bytes
     ok = _generated(headers=headers, body="x" * (limit - 26))
     assert validate_result(trigger, event, ok) == []
@@ -447,8 +448,8 @@ def test_generated_response_size_limit(trigger: str, limit: int) -> None:
 @pytest.mark.parametrize(
     ("trigger", "limit"), [("origin-response", 1024 * 1024), ("viewer-response", 40 * 1024)]
 )
-def test_replaced_body_size_limit_in_response_triggers(trigger: str, limit: int) -> None:
-    event = build_event(trigger, response_headers=[])  # type: ignore[arg-type]
+def test_replaced_body_size_limit_in_response_triggers(trigger: Trigger, limit: int) -> None:
+    event = build_event(trigger, response_headers=[])
     resp = _response(event)
     resp["body"] = "é" * (limit // 2)  # two UTF-8 bytes each: exactly the limit
     assert validate_result(trigger, event, resp) == []
@@ -626,8 +627,8 @@ def test_origin_is_ignored_outside_origin_requests() -> None:
     assert validate_result("viewer-request", event, req) == []
 
 
-def _body_result(trigger: str, **body: Any) -> list[Violation]:
-    event = build_event(trigger, method="POST", body=b"a=1", include_body=True)  # type: ignore[arg-type]
+def _body_result(trigger: Trigger, **body: Any) -> list[Violation]:
+    event = build_event(trigger, method="POST", body=b"a=1", include_body=True)
     req = _request(event)
     req["body"].update(body)
     return validate_result(trigger, event, req)
@@ -649,7 +650,7 @@ def test_request_body_replacement() -> None:
         ("origin-request", "base64", int(1.33 * 1024 * 1024)),
     ],
 )
-def test_request_body_replacement_limits(trigger: str, encoding: str, limit: int) -> None:
+def test_request_body_replacement_limits(trigger: Trigger, encoding: str, limit: int) -> None:
     data = "A" * (limit - limit % 4)  # valid base64 and text alike
     assert _body_result(trigger, action="replace", encoding=encoding, data=data) == []
     v = _one(_body_result(trigger, action="replace", encoding=encoding, data=data + "AAAA"))
@@ -703,7 +704,7 @@ def test_many_problems_are_all_reported(event: dict[str, Any]) -> None:
 def test_violation_is_a_frozen_value() -> None:
     v = Violation("validation", "m", "X-A")
     with pytest.raises(dataclasses.FrozenInstanceError):
-        v.message = "other"  # type: ignore[misc]
+        v.message = "other"  # type: ignore[misc]  # the mistake under test
     assert v == Violation("validation", "m", "X-A", page="anything else")
     assert len({v, Violation("validation", "m", "X-A")}) == 1
     assert Violation("execution", "m").header is None

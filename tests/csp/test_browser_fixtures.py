@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.chromium import require_chromium
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 EDGESHIELD = str(Path(sys.executable).with_name("edgeshield"))
 
@@ -77,7 +81,7 @@ def fitted_policy(path: Path, csp: str) -> Path:
     return path
 
 
-def poll_js(page: Any, expression: str, timeout_s: float = 10.0) -> Any:
+def poll_js(page: Page, expression: str, timeout_s: float = 10.0) -> Coroutine[Any, Any, Any]:
     """An awaitable that polls ``expression`` with page.evaluate (over CDP, outside the page's
     CSP) until it is truthy; never wait_for_function, which a strict CSP refuses."""
     import asyncio

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from edgeshield.csp.browser import (
     Violation,
@@ -28,8 +29,8 @@ from edgeshield.policy import compile_policy, load_preset
 BASE = "https://127.0.0.1:4443"
 
 
-def violation(**kw: object) -> Violation:
-    fields: dict[str, object] = {
+def violation(**kw: Any) -> Violation:
+    fields: dict[str, Any] = {
         "page": "/index.html",
         "directive": "style-src-elem",
         "violated": "style-src-elem",
@@ -40,7 +41,7 @@ def violation(**kw: object) -> Violation:
         "origin": "event",
     }
     fields.update(kw)
-    return Violation(**fields)  # type: ignore[arg-type]
+    return Violation(**fields)
 
 
 def test_source_hash_is_the_browsers_sha256_of_utf8() -> None:
@@ -150,7 +151,14 @@ def test_runtime_reason_is_told_apart_from_static_code() -> None:
 
 def test_report_only_policy_replaces_the_enforced_csp_and_asks_for_samples() -> None:
     compiled = compile_policy(load_preset("strict"))
-    compiled["csp_pages"] = {"name": "content-security-policy"}  # a per-page table: dropped
+    compiled["csp_pages"] = {  # a per-page table: dropped
+        "name": "content-security-policy",
+        "key": "Content-Security-Policy",
+        "base": "default-src 'self'",
+        "parts": ["default-src 'self'"],
+        "variants": [],
+        "paths": {},
+    }
     out = report_only_policy(compiled, "default-src 'none'; script-src 'self'")
     names = [h[0] for h in out["headers"]]
     assert "content-security-policy" not in names

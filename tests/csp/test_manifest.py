@@ -7,6 +7,7 @@ import dataclasses
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -41,11 +42,12 @@ def per_page_policy(
     return tmp_path / "p.toml"
 
 
-def csp_of(result: dict) -> str:
-    return result["headers"]["content-security-policy"][0]["value"]
+def csp_of(result: dict[str, Any]) -> str:
+    value: str = result["headers"]["content-security-policy"][0]["value"]
+    return value
 
 
-def html(uri: str, status: int = 200) -> dict:
+def html(uri: str, status: int = 200) -> dict[str, Any]:
     return build_event(
         "origin-response",
         uri=uri,

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -30,6 +30,9 @@ from tests.csp.test_browser_fixtures import (
     cli,
     poll_js,
 )
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.usefixtures("chromium")]
 
@@ -108,14 +111,14 @@ def real_site(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]
 
 # --- the features, driven in Chromium through the edge (async Playwright) -------------------
 
-Check = Callable[[Any, str], Awaitable[dict[str, Any]]]
+Check = Callable[["Page", str], Awaitable[dict[str, Any]]]
 
 
-async def _clipboard(page: Any) -> str:
+async def _clipboard(page: Page) -> str:
     return str(await poll_js(page, "navigator.clipboard.readText()", 5) or "")
 
 
-async def sphinx_features(page: Any, url: str) -> dict[str, Any]:
+async def sphinx_features(page: Page, url: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     await page.goto(url + "/search.html?q=gadget", wait_until="load")
     found["search results"] = await poll_js(
@@ -130,7 +133,7 @@ async def sphinx_features(page: Any, url: str) -> dict[str, Any]:
     return found
 
 
-async def mkdocs_features(page: Any, url: str) -> dict[str, Any]:
+async def mkdocs_features(page: Page, url: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     await page.goto(url + "/index.html", wait_until="load")
     search = page.locator(".md-search__input")  # in the header at desktop width
@@ -149,7 +152,7 @@ async def mkdocs_features(page: Any, url: str) -> dict[str, Any]:
     return found
 
 
-async def pdoc_features(page: Any, url: str) -> dict[str, Any]:
+async def pdoc_features(page: Page, url: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     await page.goto(url + "/json.html", wait_until="load")
     await page.locator("nav input[type=search]").fill("dumps")

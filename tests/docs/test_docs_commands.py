@@ -78,7 +78,7 @@ def documented_commands(text: str) -> list[str]:
 
 
 def _all() -> list[object]:
-    params = []
+    params: list[object] = []
     for doc, path in DOCS.items():
         for i, command in enumerate(documented_commands(path.read_text(encoding="utf-8"))):
             marks = [pytest.mark.cdk] if command.startswith("edgeshield synth") else []
@@ -254,7 +254,9 @@ def workspaces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, W
 # --- running one documented command ---------------------------------------------------------------
 
 
-def cli(ws: Workspace, args: list[str], env: dict[str, str] | None = None, timeout: float = 300):  # type: ignore[no-untyped-def]
+def cli(
+    ws: Workspace, args: list[str], env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     stdout_file = None
     if ">" in args:  # `edgeshield event ... > event.json`
         at = args.index(">")
@@ -382,11 +384,11 @@ def run_documented(doc: str, command: str, ws: Workspace) -> None:
             assert target.redirect_port is not None
             ca = str(ws.path / ".edgeshield/tls/ca.pem")
             rest = [a for a in args[2:] if not a.startswith(("http://", "https://"))]
-            for flag, value in (("--http-port", target.redirect_port), ("--https-port", target.port), ("--ca-file", ca)):  # fmt: skip
+            for flag, value in (("--http-port", str(target.redirect_port)), ("--https-port", str(target.port)), ("--ca-file", ca)):  # fmt: skip
                 if flag in rest:
-                    rest[rest.index(flag) + 1] = str(value)
+                    rest[rest.index(flag) + 1] = value
                 else:
-                    rest += [flag, str(value)]
+                    rest += [flag, value]
             args = [*args[:2], f"http://127.0.0.1:{target.redirect_port}/", *rest]
         else:
             edge = ws.running_edge()

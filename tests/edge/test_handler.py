@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from edgeshield.bundle import build_zip, stage
-from edgeshield.cloudfront import build_event, validate_result
-from edgeshield.policy import compile_policy, load_and_compile, parse_policy
+from edgeshield.cloudfront import Trigger, build_event, validate_result
+from edgeshield.policy import CompiledPolicy, compile_policy, load_and_compile, parse_policy
 
 RUNNER = textwrap.dedent(
     """
@@ -50,7 +50,7 @@ def invoke(root: Path, event: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]
     return result, logs
 
 
-def compiled_from(text: str) -> dict[str, Any]:
+def compiled_from(text: str) -> CompiledPolicy:
     policy, problems = parse_policy(textwrap.dedent(text))
     assert policy is not None, problems
     return compile_policy(policy)
@@ -121,10 +121,10 @@ def test_malformed_content_type_fails_open_when_rules_need_it(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("trigger", ["viewer-request", "origin-request"])
-def test_on_a_request_trigger_the_request_passes_through(tmp_path: Path, trigger: str) -> None:
+def test_on_a_request_trigger_the_request_passes_through(tmp_path: Path, trigger: Trigger) -> None:
     """Attached to the wrong trigger, the function must not turn pages into 502s."""
     root = stage(load_and_compile(None), tmp_path / "b")
-    event = build_event(trigger)  # type: ignore[arg-type]
+    event = build_event(trigger)
     result, logs = invoke(root, event)
     assert result == event["Records"][0]["cf"]["request"]
     assert validate_result(trigger, event, result) == []

@@ -27,12 +27,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[str], timeout: float = 15.0) -> None:
+def _text(output: str | bytes) -> str:
+    """A pipe's output as text, whether the process was started in text mode or not."""
+    return output.decode(errors="replace") if isinstance(output, bytes) else output
+
+
+def wait_for_port(
+    port: int, proc: subprocess.Popen[str] | subprocess.Popen[bytes], timeout: float = 15.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
-            err = proc.stderr.read() if proc.stderr else ""
+            out = _text(proc.stdout.read()) if proc.stdout else ""
+            err = _text(proc.stderr.read()) if proc.stderr else ""
             raise RuntimeError(f"process exited {proc.returncode}: {out}\n{err}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):

@@ -21,7 +21,7 @@ from aiohttp import web
 HITS: Counter[str] = Counter()
 
 
-async def handle(request: web.Request) -> web.StreamResponse:
+async def handle(request: web.BaseRequest) -> web.StreamResponse:
     path = request.path
     if path.startswith("/__hits/"):
         return web.json_response({"hits": HITS["/" + path[len("/__hits/") :]]})

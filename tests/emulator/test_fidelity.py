@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from edgeshield.emulator.logstore import read_events
-from tests.emulator.helpers import FUNCTIONS, Proc, fetch, origin_hits, start_serve
+from tests.emulator.helpers import FUNCTIONS, Proc, Reply, fetch, origin_hits, start_serve
 
 FUNCTION_GROUP = "/aws/lambda/us-east-1.fidelity-origin_response"
 VALIDATION_GROUP = "/aws/cloudfront/LambdaEdge/EDFDVBD6EXAMPLE"
@@ -88,6 +88,7 @@ def test_awss_overriding_a_response_header_example_sets_last_modified(
     assert reply.all("x-amz-meta-last-modified") == ["Thu, 01 Feb 2024 12:00:00 GMT"]
     assert reply.x_cache == "Miss from cloudfront"
     cf_id = reply.header("x-amz-cf-id")
+    assert cf_id is not None
     (line,) = console.wait_for(f"[X-Amz-Cf-Id {cf_id}]")
     assert line.startswith("warning: origin-response function fidelity.origin_response: ")
     assert "the key 'X-Amz-Meta-Last-Modified' of an entry in headers['last-modified']" in line
@@ -202,11 +203,11 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
     proc.stop()
 
 
-def _cloudfront_made(reply: object) -> None:
-    assert reply.header("server") == "CloudFront"  # type: ignore[attr-defined]
-    assert VIA.match(reply.header("via") or "")  # type: ignore[attr-defined]
-    assert reply.header("x-amz-cf-pop") == "IAD89-C1"  # type: ignore[attr-defined]
-    assert CF_ID.match(reply.header("x-amz-cf-id") or "")  # type: ignore[attr-defined]
+def _cloudfront_made(reply: Reply) -> None:
+    assert reply.header("server") == "CloudFront"
+    assert VIA.match(reply.header("via") or "")
+    assert reply.header("x-amz-cf-pop") == "IAD89-C1"
+    assert CF_ID.match(reply.header("x-amz-cf-id") or "")
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PROPFIND"])
@@ -216,7 +217,9 @@ def test_a_method_the_behavior_does_not_allow_is_cloudfronts_403(folder: Proc, m
     assert reply.x_cache == "Error from cloudfront"
     assert reply.header("content-type") == "text/html"
     assert b"This distribution is not configured to allow the HTTP request method" in reply.body
-    assert reply.header("x-amz-cf-id").encode() in reply.body  # type: ignore[union-attr]
+    cf_id = reply.header("x-amz-cf-id")
+    assert cf_id is not None
+    assert cf_id.encode() in reply.body
     _cloudfront_made(reply)
 
 

@@ -16,6 +16,7 @@ import pytest
 from edgeshield.emulator.logstore import read_events
 from tests.emulator.helpers import (
     Proc,
+    Reply,
     fetch,
     origin_hits,
     run_cli,
@@ -65,15 +66,17 @@ def messages(cwd: Path, group: str | None = None, expect: str | None = None) -> 
         time.sleep(0.05)
 
 
-def assert_cloudfront_error(reply: object, status: int, x_cache: str) -> None:
+def assert_cloudfront_error(reply: Reply, status: int, x_cache: str) -> None:
     assert reply.status == status
-    assert reply.x_cache == f"{x_cache} from cloudfront"  # type: ignore[attr-defined]
-    assert reply.header("server") == "CloudFront"  # type: ignore[attr-defined]
-    assert reply.header("content-type") == "text/html"  # type: ignore[attr-defined]
-    body = reply.body  # type: ignore[attr-defined]
+    assert reply.x_cache == f"{x_cache} from cloudfront"
+    assert reply.header("server") == "CloudFront"
+    assert reply.header("content-type") == "text/html"
+    body = reply.body
     assert b"The request could not be satisfied" in body
-    assert reply.header("x-amz-cf-id").encode() in body  # type: ignore[attr-defined]
-    assert reply.header("via") and reply.header("x-amz-cf-pop")  # type: ignore[attr-defined]
+    cf_id = reply.header("x-amz-cf-id")
+    assert cf_id is not None
+    assert cf_id.encode() in body
+    assert reply.header("via") and reply.header("x-amz-cf-pop")
 
 
 # -- the normal path ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import json
 import socket
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -199,7 +199,7 @@ def test_half_sent_requests_lose_their_connection(tmp_path: Path) -> None:
     assert asyncio.run(scenario()) == (True, True, True)
 
 
-def _post_report(port: int, report: dict[str, object] | bytes) -> int:
+def _post_report(port: int, report: Mapping[str, object] | bytes) -> int:
     data = report if isinstance(report, bytes) else json.dumps(report).encode()
     return fetch(
         port,

@@ -9,6 +9,9 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from edgeshield.emulator.config import Prepared
+from edgeshield.emulator.http.server import LocalRoute
+from edgeshield.emulator.logstore import LogStore
 from edgeshield.emulator.runner import ServeConfig, prepare, start
 
 
@@ -50,7 +53,7 @@ class _Extension:
     def __init__(self) -> None:
         self.events: list[str] = []
 
-    async def start(self, prepared: object, logs: object) -> dict[str, object]:
+    async def start(self, prepared: Prepared, logs: LogStore) -> dict[str, LocalRoute]:
         self.events.append("start")
 
         async def hello(request: web.BaseRequest) -> web.StreamResponse:

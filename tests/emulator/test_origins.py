@@ -244,7 +244,8 @@ def test_cache_memory_stays_within_its_budget(edge: Proc) -> None:
 
     def evicted() -> bool:
         try:
-            return json.loads(stats.read_text()).get("cache_evictions", 0) > 0
+            evictions: int = json.loads(stats.read_text()).get("cache_evictions", 0)
+            return evictions > 0
         except (OSError, ValueError):
             return False
 

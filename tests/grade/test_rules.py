@@ -82,7 +82,9 @@ def test_policies_are_intersected() -> None:
 
 def test_comma_joined_header_is_two_policies() -> None:
     h = {"content-security-policy": ["default-src 'none'", "default-src 'self'"]}
-    assert grade_headers(h).tests["content-security-policy"].data["policies"] == 2  # type: ignore[index]
+    data = grade_headers(h).tests["content-security-policy"].data
+    assert data is not None
+    assert data["policies"] == 2
 
 
 def test_bad_percent_escape_while_intersecting_is_invalid() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -16,14 +17,14 @@ from tests.grade.conftest import Sites
 runner = CliRunner()
 
 
-def _opts(sites: Sites, **kw: object) -> ScanOptions:
-    base: dict[str, object] = {
+def _opts(sites: Sites, **kw: Any) -> ScanOptions:
+    base: dict[str, Any] = {
         "ca_file": str(sites.ca_file),
         "http_port": sites.redirect_port,
         "timeout": 5.0,
     }
     base.update(kw)
-    return ScanOptions(**base)  # type: ignore[arg-type]
+    return ScanOptions(**base)
 
 
 def test_well_configured_tls_site(sites: Sites) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from edgeshield.policy import compile_policy, load_preset, parse_policy
+from edgeshield.policy import CompiledPolicy, compile_policy, load_preset, parse_policy
 
 RULES = """
 [headers]
@@ -73,13 +71,13 @@ set = { content-security-policy = "default-src 'none'" }
 """
 
 
-def compiled_text(text: str) -> dict[str, Any]:
+def compiled_text(text: str) -> CompiledPolicy:
     policy, problems = parse_policy(text, "<test>")
     assert policy is not None, [p.format() for p in problems]
     return compile_policy(policy)
 
 
-def all_policies() -> dict[str, dict[str, Any]]:
+def all_policies() -> dict[str, CompiledPolicy]:
     from edgeshield.policy import PRESETS
 
     out = {f"preset {name}": compile_policy(load_preset(name)) for name in PRESETS}

@@ -16,7 +16,7 @@ from edgeshield.cloudfront.events import from_cf_headers
 from edgeshield.emulator.functions.cff import FunctionSource, Runtime, viewer_event
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.emulator.pipeline import response_headers_policy
-from edgeshield.policy import compile_policy
+from edgeshield.policy import CompiledPolicy, compile_policy
 from edgeshield.preview import DEFAULT_SAMPLES, Sample, run_sample, sample_event
 from edgeshield.targets import cff, rhp
 from tests.targets.policies import all_policies
@@ -40,12 +40,12 @@ def origin_headers(sample: Sample) -> list[tuple[str, str]]:
     return from_cf_headers(event["Records"][0]["cf"]["response"]["headers"])
 
 
-def engine_headers(compiled: dict[str, Any], sample: Sample) -> HeaderMap:
+def engine_headers(compiled: CompiledPolicy, sample: Sample) -> HeaderMap:
     result = run_sample(compiled, sample)
     return as_map([(k, v) for k, v, _how in result.headers])
 
 
-def run_functions(compiled: dict[str, Any], tmp: Path) -> dict[str, HeaderMap]:
+def run_functions(compiled: CompiledPolicy, tmp: Path) -> dict[str, HeaderMap]:
     """The generated function, run by the local edge's Node runtime on each sample."""
     code = cff.generate(compiled)
     assert code.fits, code.size

@@ -157,7 +157,7 @@ def _directive_name(r: random.Random) -> str:
 
 
 def policy(r: random.Random) -> str:
-    parts = []
+    parts: list[str] = []
     for _ in range(r.choice([0, 1, 1, 2, 2, 3, 3, 4, 5, 7])):
         name = _directive_name(r)
         values = [_value(r, name.lower()) for _ in range(r.choice([0, 1, 1, 2, 3, 4, 6]))]

@@ -181,7 +181,7 @@ def origin_response(event, context):
     elif uri.endswith("/ors/nan-in-text"):  # the letters alone are fine
         headers["x-nan"] = [{"key": "X-NaN", "value": "NaN -Infinity"}]
     elif uri.endswith("/ors/deep"):  # nested past the runtime's quick check: still fine
-        deep: list = []
+        deep: list[object] = []
         for _ in range(450):
             deep = [deep]
         response["extra"] = deep

@@ -182,7 +182,7 @@ def count_thrown(results: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
 
 
 def test_thrown_inputs_are_counted_per_test_and_message() -> None:
-    results = [
+    results: list[dict[str, Any]] = [
         {"cookies": ["THREW", None, "Invalid URL"], "csp": ["x", True]},
         {"cookies": ["THREW", None, "Invalid URL"], "sri": ["THREW", None, "boom"]},
         {"cookies": ["a", True]},
