@@ -263,6 +263,7 @@ def test_a_raising_function_is_cloudfronts_503_and_the_edge_keeps_serving(
     ]
     assert (served.status, served.x_cache, body(served)) == (200, "Miss", PAGE)
     assert [r.uri for r in rig.origin.requests] == ["/fine"]
+    assert rig.edge.stats.errors == {"execution": 1}  # as X-Cache names it
 
 
 def test_an_invalid_result_is_cloudfronts_502_with_its_validation_log(tmp_path: Path) -> None:
@@ -279,6 +280,7 @@ def test_an_invalid_result_is_cloudfronts_502_with_its_validation_log(tmp_path: 
     assert "EventType: viewer-response" in event.message
     # The object itself was fetched and cached before viewer-response refused it.
     assert len(rig.origin.requests) == 1
+    assert rig.edge.stats.errors == {"validation": 1}
 
 
 def test_a_result_that_is_not_json_is_an_execution_error(tmp_path: Path) -> None:
@@ -288,6 +290,7 @@ def test_a_result_that_is_not_json_is_an_execution_error(tmp_path: Path) -> None
     assert (failed.status, failed.x_cache) == (503, "LambdaExecutionError")
     assert any("Runtime.MarshalError" in line for line in rig.console)
     assert rig.origin.requests == []
+    assert rig.edge.stats.errors == {"execution": 1}
 
 
 def test_head_is_answered_from_a_cached_get(tmp_path: Path) -> None:

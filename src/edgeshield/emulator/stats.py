@@ -85,8 +85,8 @@ class Stats:
         if histogram is None:  # once per trigger, not a throw-away Histogram per invocation
             histogram = self.function_ms[trigger] = Histogram()
         histogram.add(ms)
-        if outcome != "ok":
-            self.errors[outcome] += 1
+        if outcome != "ok":  # an exception is an execution error, as X-Cache names it
+            self.errors["execution" if outcome == "error" else outcome] += 1
 
     def error(self, kind: str) -> None:
         self.errors[kind] += 1
