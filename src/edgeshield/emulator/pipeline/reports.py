@@ -57,10 +57,8 @@ def warn(
     if console is None:
         return
     for v in warnings:
-        line = (
-            f"warning: {spec.trigger} function {spec.handler}: {v.message} "
-            f"(served anyway; AWS documents no such rule) [X-Amz-Cf-Id {cf_id}]"
-        )
+        # Each warning's message says how the result was served, and that AWS is silent.
+        line = f"warning: {spec.trigger} function {spec.handler}: {v.message} [X-Amz-Cf-Id {cf_id}]"
         console(printable(line, limit=600))
 
 
