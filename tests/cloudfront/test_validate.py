@@ -675,10 +675,19 @@ def test_request_body_must_be_an_object() -> None:
     event = viewer_request_event()
     req = _request(event)
     req["body"] = "raw"
-    assert (
-        "the request body must be an object"
-        in _one(validate_result("viewer-request", event, req)).message
+    assert _one(validate_result("viewer-request", event, req)).message.endswith(
+        "the request body must be an object (a generated response needs a status)."
     )
+    req["body"] = ["raw"]
+    assert _one(validate_result("viewer-request", event, req)).message.endswith(
+        "the request body must be an object."
+    )
+    # A response meant, its status left out: the body's refusal, and the missing headers kept.
+    found = check_result("viewer-request", event, {"body": "<p>moved</p>"})
+    assert [(v.kind, v.rule) for v in found] == [
+        ("warning", "headers-missing"),
+        ("validation", "request-body"),
+    ]
 
 
 # --- result_kind and the record type ---------------------------------------------------------

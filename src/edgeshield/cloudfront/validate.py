@@ -723,9 +723,14 @@ def _check_origin(origin: Any, request_headers: dict[str, Any], out: list[Violat
 def _check_request_body(trigger: str, body: Any, out: list[Violation]) -> None:
     """The Include Body object a request function may hand back (event structure, body)."""
     if not isinstance(body, dict):
+        # A string body is what a generated response has: the function most likely meant one
+        # and left out its status, the one field that makes a result a response.
+        hint = " (a generated response needs a status)" if isinstance(body, str) else ""
         out.append(
             _refused(
-                "request-body", f"{_FAILED}the request body must be an object.", page=PAGE_BODY
+                "request-body",
+                f"{_FAILED}the request body must be an object{hint}.",
+                page=PAGE_BODY,
             )
         )
         return
