@@ -4,10 +4,11 @@ environments, an empty cache, and a clear console line when the new code cannot 
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
-from tests.emulator.helpers import Proc, fetch, start_serve, wait_until
+from tests.emulator.helpers import Proc, fetch, run_cli, start_serve, wait_until
 
 FUNCTION = """
 def handler(event, context):
@@ -63,3 +64,44 @@ def test_policy_edits_are_picked_up(tmp_path: Path) -> None:
     finally:
         proc.stop()
     assert "policy not reloaded" in proc.output()
+
+
+def test_two_edges_in_one_directory_keep_their_own_policies(tmp_path: Path) -> None:
+    """Each serve stages its own bundle: a second edge started in the same directory (or one
+    that fails to start there) must not change what the first one's next execution
+    environments load."""
+    first, second = tmp_path / "first.toml", tmp_path / "second.toml"
+    _write(first, '[headers]\nx-frame-options = "DENY"\n')
+    _write(second, '[headers]\nx-frame-options = "SAMEORIGIN"\n')
+    edge = start_serve(tmp_path, "--policy", str(first), "--quiet", "--no-cache")
+    try:
+        assert fetch(edge.port, "/").header("x-frame-options") == "DENY"
+        other = start_serve(tmp_path, "--policy", str(second), "--quiet", "--no-cache")
+        try:
+            assert fetch(other.port, "/").header("x-frame-options") == "SAMEORIGIN"
+        finally:
+            other.stop()
+        refused = run_cli(tmp_path, "serve", "--port", str(edge.port), "--policy", str(second))
+        assert refused.returncode == 2, refused.stderr  # the port is taken
+        # Cold starts: the first edge's workers go, and new ones load its bundle again.
+        workers = _children(edge.proc.pid)
+        assert workers
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        assert wait_until(lambda: not set(workers) & set(_children(edge.proc.pid)), 10)
+        for _ in range(8):
+            reply = fetch(edge.port, "/")
+            assert reply.status == 200 and reply.header("x-frame-options") == "DENY", reply
+        assert not set(workers) & set(_children(edge.proc.pid))
+    finally:
+        edge.stop()
+    # Each run removes its own bundle when it stops.
+    assert list((tmp_path / ".edgeshield" / "build").glob("run-*")) == []
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]

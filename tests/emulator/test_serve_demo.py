@@ -165,7 +165,7 @@ def test_banner_and_access_lines(tmp_path: Path) -> None:
 def test_builtin_function_runs_from_the_staged_bundle_without_site_packages(demo: Proc) -> None:
     """The worker imports the handler the way Lambda imports the zip: from the staged bundle,
     with no site-packages (so never from the development tree)."""
-    build = demo.cwd / ".edgeshield" / "build"
+    [build] = (demo.cwd / ".edgeshield" / "build").glob("run-*")  # this run's own
     assert (build / "edgeshield" / "edge" / "handler.py").is_file()
     assert (build / "edgeshield" / "edge" / "policy.json").is_file()
     commands = []

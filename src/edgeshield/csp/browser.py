@@ -345,7 +345,7 @@ async def local_edge(
     report-only candidate). Its state (certificate, logs, staged bundle) lives in a temporary
     directory that is removed afterwards."""
     from edgeshield.bundle import stage
-    from edgeshield.emulator.runner import BUILD_DIR, ServeConfig, ServeError, prepare, start
+    from edgeshield.emulator.runner import ServeConfig, ServeError, prepare, start
 
     inbox = ReportInbox()
     state = Path(tempfile.mkdtemp(prefix="edgeshield-csp-"))
@@ -369,7 +369,8 @@ async def local_edge(
                 # prepare() staged the policy file (or the preset); the function's code tree
                 # is the same for any policy, so staging the compiled one over it in the same
                 # place is exactly what serve would have run with that policy.
-                stage(compiled, state / ".edgeshield" / BUILD_DIR)
+                assert prepared.bundle_root is not None
+                stage(compiled, prepared.bundle_root)
             running = await start(prepared)
         except ServeError as exc:
             raise EdgeStartError(str(exc)) from None

@@ -160,6 +160,9 @@ class Prepared:
     specs: list[FunctionSpec]
     policy_label: str | None
     viewer: ViewerSetup = field(default_factory=ViewerSetup)
+    # Where this run staged edgeshield's own function (None without it): a directory of its
+    # own, so another serve in the same directory never changes what this one runs.
+    bundle_root: Path | None = None
 
 
 def _check_network(config: ServeConfig) -> None:

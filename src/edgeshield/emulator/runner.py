@@ -99,6 +99,7 @@ def prepare(config: ServeConfig) -> Prepared:
     # edgeshield's own function runs alone by default, and next to the user's functions
     # when a policy is given: at the trigger the policy names (origin-response by default).
     # With --mechanism other than lambda-edge the policy travels another way (no function).
+    bundle_root: Path | None = None
     if config.policy_function and (not config.functions or config.policy is not None):
         compiled = _compile_policy(config.policy)
         trigger = _trigger(compiled.get("trigger", "origin-response"))
@@ -110,17 +111,19 @@ def prepare(config: ServeConfig) -> Prepared:
                 'or set [function] trigger = "viewer-response" in the policy',
                 trigger=trigger,
             )
-        root = _stage(compiled, config)
+        root = bundle_root = _stage(compiled, _run_dir(config))
         policy_label = str(config.policy) if config.policy else "built-in preset 'strict'"
         specs.append(_spec(config, trigger, BUILTIN_HANDLER, root, BUILTIN_NAME, region, True))
         seen.add(trigger)
     for function in viewer.functions:
         if function.trigger in seen:
+            if bundle_root is not None:
+                shutil.rmtree(bundle_root, ignore_errors=True)
             raise ServeError(
                 f"{function.trigger}: a CloudFront Function and a Lambda@Edge function cannot "
                 "share a viewer event of one cache behaviour"
             )
-    return Prepared(config, region, pop, origin, label, specs, policy_label, viewer)
+    return Prepared(config, region, pop, origin, label, specs, policy_label, viewer, bundle_root)
 
 
 def _viewer_setup(config: ServeConfig) -> ViewerSetup:
@@ -137,15 +140,50 @@ def _viewer_setup(config: ServeConfig) -> ViewerSetup:
         raise ServeError(str(exc)) from None
 
 
-def _stage(compiled: CompiledPolicy, config: ServeConfig) -> Path:
-    from edgeshield.bundle import stage
-
+def _run_dir(config: ServeConfig) -> Path:
+    """A new directory for this run's bundle, ``build/run-<pid>-<random>`` in the state
+    directory: two edges started in one directory (or one that fails to start next to a
+    running one) must not stage over each other's policy, which the running one's next
+    worker would load. Directories of runs whose process is gone are removed first."""
     build = config.state_dir / BUILD_DIR
     try:
-        return stage(compiled, build)
+        build.mkdir(parents=True, exist_ok=True)
+        _prune_runs(build)
+        return Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=build))
     except OSError as exc:
         raise ServeError(
             f"cannot write the function bundle to {build}: {exc.strerror or exc}"
+        ) from None
+
+
+def _prune_runs(build: Path) -> None:
+    for old in build.glob("run-*-*"):
+        try:
+            pid = int(old.name.split("-")[1])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process (EPERM): alive
+        return True
+    return True
+
+
+def _stage(compiled: CompiledPolicy, root: Path) -> Path:
+    from edgeshield.bundle import stage
+
+    try:
+        return stage(compiled, root)
+    except OSError as exc:
+        raise ServeError(
+            f"cannot write the function bundle to {root}: {exc.strerror or exc}"
         ) from None
 
 
@@ -337,6 +375,8 @@ class Running:
                 await extension.close()
         self.edge.stats.write(self.prepared.config.state_dir)
         scratch = {p.scratch for p in self.pools.values()}
+        if self.prepared.bundle_root is not None:
+            scratch.add(self.prepared.bundle_root)
         for path in scratch:
             shutil.rmtree(path, ignore_errors=True)
         self.logs.close()
@@ -344,7 +384,17 @@ class Running:
 
 async def start(prepared: Prepared) -> Running:
     """Start the function pools, the origin client, the viewer stage, the extensions and the
-    server; on a failure, stop what started and raise ``ServeError``."""
+    server; on a failure, stop what started, remove the run's bundle, and raise
+    ``ServeError``."""
+    try:
+        return await _start(prepared)
+    except BaseException:
+        if prepared.bundle_root is not None:
+            shutil.rmtree(prepared.bundle_root, ignore_errors=True)
+        raise
+
+
+async def _start(prepared: Prepared) -> Running:
     config = prepared.config
     logs = LogStore(config.logs_root, buffered=True)
     stats = Stats()
@@ -561,8 +611,9 @@ async def reload(running: Running) -> None:
         ):
             say("policy not reloaded: its [function] trigger changed; restart serve for that")
             return
+        assert running.prepared.bundle_root is not None
         try:
-            _stage(compiled, config)
+            _stage(compiled, running.prepared.bundle_root)
         except ServeError as exc:
             say(f"policy not reloaded: {exc}")
             return
