@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from edgeshield.cli.options import AWS_EXTRA_HINT, aws_extra_hint
+
 BLOCKER = """
 import sys
 
@@ -76,9 +78,20 @@ def test_aws_commands_name_the_extra(
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert named in lines[0] and "pip install 'edgeshield[aws]'" in lines[0]
+    assert named in lines[0] and f"install it with: {aws_extra_hint()}" in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert "credential" not in result.stderr.lower()
+    if args[0] == "logs":  # what a user of the local edge most likely meant
+        assert lines[0].endswith("(the local edge's logs need none: edgeshield logs --local)")
+
+
+def test_the_install_hint_fits_the_install() -> None:
+    """From a source checkout (an editable install, as these tests run), installing the
+    released package would replace the tree under work: the hint says so."""
+    root = Path(__file__).resolve().parents[2]
+    assert (root / "src" / "edgeshield" / "__init__.py").is_file()
+    assert aws_extra_hint() == f"make setup (or pip install -e '.[aws]') in {root}"
+    assert AWS_EXTRA_HINT == "pip install 'edgeshield[aws]'"  # for an install from PyPI
 
 
 def test_the_core_still_checks_bundles_and_grades(core_env: dict[str, str], tmp_path: Path) -> None:

@@ -68,8 +68,23 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         result = run_cli(tmp_path, "serve", "--port", str(port))
     assert result.returncode == 2
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: the port is in use (another serve?); "
+        "choose another with --port N, or --port 0 for any free port"
+    ]
+
+
+def test_a_redirect_port_in_use_names_its_own_option(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli(tmp_path, "serve", "--tls", "--port", "0", "--http-port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: the port is in use (another serve?); "
+        "choose another with --http-port N, or --http-port 0 for any free port"
+    ]
 
 
 def test_huge_origin_headers_are_502(edge: Proc) -> None:

@@ -422,9 +422,13 @@ def test_an_origin_failure_while_revalidating_serves_the_expired_copy(tmp_path: 
 
     assert (first.x_cache, stale.x_cache) == ("Miss", "RefreshHit")
     assert (stale.status, body(stale)) == (200, PAGE)
-    # Without a copy to fall back on, the failure is CloudFront's 502.
+    # Without a copy to fall back on, the failure is CloudFront's 502, and the console says why
+    # (the served copy needs no line: the viewer got what it asked for).
     assert (fresh_miss.status, fresh_miss.x_cache) == (502, "Error")
     assert rig.edge.stats.errors["origin-connect"] == 2
+    assert rig.console == [
+        f"502 Error: the origin: connection refused [X-Amz-Cf-Id {fresh_miss.request_id}]"
+    ]
 
 
 def test_a_plain_hit_is_what_the_general_path_makes_of_it(

@@ -200,7 +200,11 @@ def _aws(
     from edgeshield.aws.session import SessionError, logs_client_factory
     from edgeshield.cli.options import require_aws
 
-    require_aws("logs" + (" --function" if function else ""), ("boto3",))
+    require_aws(
+        "logs" + (" --function" if function else ""),
+        ("boto3",),
+        instead="the local edge's logs need none: edgeshield logs --local",
+    )
     names = _aws_groups(function, distribution, groups, set_retention)
     try:
         factory = logs_client_factory(profile, endpoint_url)

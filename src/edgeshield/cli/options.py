@@ -47,6 +47,16 @@ AWS_MODULES = ("boto3", "aws_cdk", "constructs")
 AWS_EXTRA_HINT = "pip install 'edgeshield[aws]'"
 
 
+def aws_extra_hint() -> str:
+    """How to install the aws extra here: from a source checkout (an editable install, which
+    ``pip install 'edgeshield[aws]'`` would replace with the released package), ``make setup``
+    in it; else the package index."""
+    root = Path(__file__).resolve().parents[3]
+    if (root / "pyproject.toml").is_file() and (root / "src" / "edgeshield").is_dir():
+        return f"make setup (or pip install -e '.[aws]') in {root}"
+    return AWS_EXTRA_HINT
+
+
 def missing_aws_modules(modules: tuple[str, ...] = AWS_MODULES) -> list[str]:
     """The modules of the aws extra that cannot be imported here (none on a full install)."""
     missing = []
@@ -60,12 +70,13 @@ def missing_aws_modules(modules: tuple[str, ...] = AWS_MODULES) -> list[str]:
     return missing
 
 
-def require_aws(command: str, modules: tuple[str, ...] = AWS_MODULES) -> None:
-    """Exit 2 with one line naming the extra when ``command`` cannot run on this install."""
+def require_aws(command: str, modules: tuple[str, ...] = AWS_MODULES, instead: str = "") -> None:
+    """Exit 2 with one line naming the extra when ``command`` cannot run on this install;
+    ``instead``: what the user may have meant, which needs no extra."""
     missing = missing_aws_modules(modules)
     if missing:
         fail(
             f"`edgeshield {command}` needs the aws extra ({', '.join(missing)} not installed); "
-            f"install it with: {AWS_EXTRA_HINT}",
+            f"install it with: {aws_extra_hint()}" + (f" ({instead})" if instead else ""),
             EXIT_USAGE,
         )

@@ -80,7 +80,8 @@ def _compiled(policy: Path | None, message: str) -> CompiledPolicy:
 def check(
     policy: PolicyOption = None,
     policy_argument: Annotated[
-        Path | None, typer.Argument(hidden=True, help="Same as --policy (older form)")
+        Path | None,
+        typer.Argument(hidden=True, metavar="FILE", help="Same as --policy (older form)"),
     ] = None,
     uri: Annotated[str | None, typer.Option(help="Show the headers for this request path")] = None,
     content_type: Annotated[

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from edgeshield.cloudfront.rules import TRIGGERS
+from edgeshield.cloudfront.rules import TIMEOUT_SECONDS, TRIGGERS
 from edgeshield.emulator.console import console_line
 from edgeshield.emulator.http.server import (
     HEADER_TIMEOUT,
@@ -188,6 +188,14 @@ def _check_limits(config: ServeConfig) -> None:
         value = getattr(config, name)
         if value is not None and value <= 0:
             raise ServeConfigError(name, "{field} must be a positive number of seconds")
+    longest = max(TIMEOUT_SECONDS.values())
+    if config.function_timeout is not None and config.function_timeout > longest:
+        # It can only lower Lambda@Edge's limits: a larger value would change nothing, silently.
+        raise ServeConfigError(
+            "function_timeout",
+            f"{{function_timeout}} can only lower Lambda@Edge's time limits (5 s at viewer "
+            f"triggers, {longest:g} s at origin triggers): use at most {longest:g}",
+        )
     if not 1 <= config.origin_connect_attempts <= 3:
         raise ServeConfigError(
             "origin_connect_attempts",

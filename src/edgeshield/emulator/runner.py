@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import os
 import re
@@ -440,10 +441,23 @@ async def _start(prepared: Prepared) -> Running:
         logs.close()
         if isinstance(exc, ServeError):
             raise
-        raise ServeError(
-            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
-        ) from None
+        raise ServeError(_listen_error(config, exc)) from None
     return Running(prepared, server, edge, pools, http, logs, tls_used)
+
+
+def _listen_error(config: ServeConfig, exc: OSError) -> str:
+    """One line for a port the edge cannot listen on, naming the port (the edge's or the
+    redirect's) and, when it is taken, the option that picks another."""
+    port, option = config.port, "--port"
+    redirect = config.http_port if config.tls else None
+    if redirect is not None and f", {redirect})" in str(exc):  # asyncio names the address
+        port, option = redirect, "--http-port"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {config.host}:{port}: the port is in use (another serve?); "
+            f"choose another with {option} N, or {option} 0 for any free port"
+        )
+    return f"cannot listen on {config.host}:{port}: {exc.strerror or exc}"
 
 
 def edge_settings(prepared: Prepared) -> EdgeSettings:

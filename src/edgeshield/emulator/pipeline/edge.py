@@ -109,7 +109,9 @@ class Edge:
             return self.answer(failed.answer, flow.request_id)
         except OriginError as exc:
             self.stats.error(exc.kind)
-            return self.answer(answer_for(exc.kind), flow.request_id)
+            answer = answer_for(exc.kind)
+            reports.origin_failed(self.console, answer, exc.detail, flow.request_id)
+            return self.answer(answer, flow.request_id)
         except Exception:  # a bug of ours: say so on the console, answer like CloudFront would
             traceback.print_exc(file=sys.stderr)
             self.stats.error("internal")

@@ -1,5 +1,5 @@
-"""What the edge says when a function fails or returns something doubtful: CloudFront's own
-validation log, our warning lines, and one console line per error. Untrusted text (function
+"""What the edge says when a function fails or returns something doubtful, or the origin
+fails: CloudFront's own validation log, our warning lines, and one console line per error. Untrusted text (function
 output) is made printable before it reaches the console."""
 
 from __future__ import annotations
@@ -23,6 +23,15 @@ class Failed(Exception):
     def __init__(self, answer: Answer) -> None:
         super().__init__(answer.x_cache)
         self.answer = answer
+
+
+def origin_failed(console: Console | None, answer: Answer, detail: str, cf_id: str) -> None:
+    """The console line for an error page the origin caused: the viewer's page says only
+    that CloudFront could not connect (or the like); this says what happened."""
+    if console is None:
+        return
+    line = f"{answer.status} {answer.x_cache}: the origin: {detail} [X-Amz-Cf-Id {cf_id}]"
+    console(printable(line, limit=600))
 
 
 def say(console: Console | None, answer: Answer, spec: FunctionSpec, cf_id: str, why: str) -> None:

@@ -106,8 +106,9 @@ _FIXES: Final[dict[str, Fix]] = {
     **_CSP_FIXES,
     "hsts-preloaded": Fix("Nothing to do."),
     "hsts-implemented-max-age-at-least-six-months": Fix(
-        "Optional +5: add preload and includeSubDomains and submit the domain to the Chromium "
-        "preload list (hard to undo).",
+        "Optional +5: have the domain on the Chromium preload list: its HSTS needs "
+        "includeSubDomains and preload (add whichever is missing), then submit it at "
+        "hstspreload.org (hard to undo).",
         "[headers.strict-transport-security]\nmax-age = 63072000\n"
         "include-subdomains = true\npreload = true\n",
     ),
