@@ -127,3 +127,21 @@ def test_serve_and_its_collector_run_on_the_core(core_env: dict[str, str], tmp_p
     finally:
         proc.stop()
     assert "Traceback" not in proc.output()
+
+
+def test_synth_without_cdk_nag_names_the_extra(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """synth checks every stack with cdk-nag, so it is part of the aws extra: an install that
+    lacks it (an older extra, or a hand-picked set) gets the extra's line, not a traceback."""
+    site = tmp_path_factory.mktemp("no-nag-site")
+    (site / "sitecustomize.py").write_text(BLOCKER.replace(
+        '{"boto3", "botocore", "aws_cdk", "constructs", "jsii", "cdk_nag", "moto"}', '{"cdk_nag"}'
+    ))  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONPATH"] = str(site)
+    result = run(env, tmp_path, "synth", "--out", "cdk.out")
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "`edgeshield synth` needs the aws extra (cdk_nag not installed)" in line
+    assert "Traceback" not in result.stderr + result.stdout

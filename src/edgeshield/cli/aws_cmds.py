@@ -22,7 +22,7 @@ app.add_typer(env_app, name="env", rich_help_panel="AWS")
 
 DEFAULT_OUT = Path("cdk.out")
 CDK_CLI = "aws-cdk@2"
-SYNTH_MODULES = ("aws_cdk", "constructs")  # synthesis is offline: no boto3 needed
+SYNTH_MODULES = ("aws_cdk", "constructs", "cdk_nag")  # synthesis is offline: no boto3 needed
 StackOpt = Annotated[str, typer.Option("--stack-name", help="Stack name; prefixes resources")]
 RegionOpt = Annotated[str | None, typer.Option("--region", help="Stack region (default us-east-1)")]
 OriginOpt = Annotated[

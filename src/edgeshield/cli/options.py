@@ -43,7 +43,7 @@ def policy_label(path: Path | None) -> str:
 
 
 # The modules the `aws` extra brings (pyproject.toml [project.optional-dependencies] aws).
-AWS_MODULES = ("boto3", "aws_cdk", "constructs")
+AWS_MODULES = ("boto3", "aws_cdk", "constructs", "cdk_nag")
 AWS_EXTRA_HINT = "pip install 'edgeshield[aws]'"
 
 
