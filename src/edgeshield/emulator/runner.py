@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from edgeshield.cloudfront.events import custom_origin, s3_origin
 from edgeshield.cloudfront.rules import MEMORY_MB_VIEWER, TIMEOUT_SECONDS, Trigger, trigger_named
+from edgeshield.emulator import run_dirs
 from edgeshield.emulator.config import (
     Extension,
     FunctionOption,
@@ -112,14 +113,19 @@ def prepare(config: ServeConfig) -> Prepared:
                 'or set [function] trigger = "viewer-response" in the policy',
                 trigger=trigger,
             )
-        root = bundle_root = _stage(compiled, _run_dir(config))
+        bundle_root = _run_dir(config)
+        try:
+            root = _stage(compiled, bundle_root)
+        except ServeError:
+            run_dirs.release(bundle_root)
+            raise
         policy_label = str(config.policy) if config.policy else "built-in preset 'strict'"
         specs.append(_spec(config, trigger, BUILTIN_HANDLER, root, BUILTIN_NAME, region, True))
         seen.add(trigger)
     for function in viewer.functions:
         if function.trigger in seen:
             if bundle_root is not None:
-                shutil.rmtree(bundle_root, ignore_errors=True)
+                run_dirs.release(bundle_root)
             raise ServeError(
                 f"{function.trigger}: a CloudFront Function and a Lambda@Edge function cannot "
                 "share a viewer event of one cache behaviour"
@@ -142,39 +148,14 @@ def _viewer_setup(config: ServeConfig) -> ViewerSetup:
 
 
 def _run_dir(config: ServeConfig) -> Path:
-    """A new directory for this run's bundle, ``build/run-<pid>-<random>`` in the state
-    directory: two edges started in one directory (or one that fails to start next to a
-    running one) must not stage over each other's policy, which the running one's next
-    worker would load. Directories of runs whose process is gone are removed first."""
+    """A directory of this run's own for its bundle (``run_dirs``)."""
     build = config.state_dir / BUILD_DIR
     try:
-        build.mkdir(parents=True, exist_ok=True)
-        _prune_runs(build)
-        return Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=build))
+        return run_dirs.new_run_dir(build)
     except OSError as exc:
         raise ServeError(
             f"cannot write the function bundle to {build}: {exc.strerror or exc}"
         ) from None
-
-
-def _prune_runs(build: Path) -> None:
-    for old in build.glob("run-*-*"):
-        try:
-            pid = int(old.name.split("-")[1])
-        except ValueError:
-            continue
-        if pid != os.getpid() and not _alive(pid):
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # someone else's process (EPERM): alive
-        return True
-    return True
 
 
 def _stage(compiled: CompiledPolicy, root: Path) -> Path:
@@ -374,12 +355,12 @@ class Running:
         for extension in self.prepared.config.extensions:
             with contextlib.suppress(Exception):
                 await extension.close()
-        self.edge.stats.write(self.prepared.config.state_dir)
-        scratch = {p.scratch for p in self.pools.values()}
-        if self.prepared.bundle_root is not None:
-            scratch.add(self.prepared.bundle_root)
-        for path in scratch:
+        with contextlib.suppress(OSError):
+            self.edge.stats.write(self.prepared.config.state_dir)
+        for path in {p.scratch for p in self.pools.values()}:
             shutil.rmtree(path, ignore_errors=True)
+        if self.prepared.bundle_root is not None:
+            run_dirs.release(self.prepared.bundle_root)
         self.logs.close()
 
 
@@ -391,7 +372,7 @@ async def start(prepared: Prepared) -> Running:
         return await _start(prepared)
     except BaseException:
         if prepared.bundle_root is not None:
-            shutil.rmtree(prepared.bundle_root, ignore_errors=True)
+            run_dirs.release(prepared.bundle_root)
         raise
 
 
@@ -432,6 +413,7 @@ async def _start(prepared: Prepared) -> Running:
     try:
         await _start_around(prepared, edge, server, logs, started, settings.distribution_id)
     except (OSError, ServeError) as exc:
+        await server.stop()  # the site may be up when the redirect's port is the taken one
         for extension in started:
             with contextlib.suppress(Exception):
                 await extension.close()
@@ -450,14 +432,16 @@ def _listen_error(config: ServeConfig, exc: OSError) -> str:
     redirect's) and, when it is taken, the option that picks another."""
     port, option = config.port, "--port"
     redirect = config.http_port if config.tls else None
-    if redirect is not None and f", {redirect})" in str(exc):  # asyncio names the address
+    # asyncio names the address: ('127.0.0.1', 8080) or ('::1', 8080, 0, 0).
+    if redirect is not None and re.search(rf", {redirect}[,)]", str(exc)):
         port, option = redirect, "--http-port"
+    host = f"[{config.host}]" if ":" in config.host else config.host
     if exc.errno == errno.EADDRINUSE:
         return (
-            f"cannot listen on {config.host}:{port}: the port is in use (another serve?); "
+            f"cannot listen on {host}:{port}: the port is in use (another serve?); "
             f"choose another with {option} N, or {option} 0 for any free port"
         )
-    return f"cannot listen on {config.host}:{port}: {exc.strerror or exc}"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def edge_settings(prepared: Prepared) -> EdgeSettings:
