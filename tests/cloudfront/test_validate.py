@@ -767,4 +767,15 @@ def test_the_whole_event_returned_is_served_as_given_with_warnings(trigger: str,
     found = check_result(trigger, event, copy.deepcopy(event))
     assert [v.rule for v in found] == ["whole-event", "headers-missing"], found
     assert all(v.kind == "warning" for v in found)
-    assert f"returns event['Records'][0]['cf']['{kind}'], not the event" in found[0].message
+    assert f"returns event['Records'][0]['cf']['{kind}']" in found[0].message
+    assert ", not the event;" in found[0].message
+
+
+def test_the_whole_event_hint_fits_a_generated_response_at_a_request_trigger() -> None:
+    event = viewer_request_event(uri="/a", headers=[("Host", "site.example")])
+    result = {**copy.deepcopy(event), "status": "302"}  # a response meant, the event kept
+    [v] = [v for v in check_result("viewer-request", event, result) if v.rule == "whole-event"]
+    assert (
+        "a viewer-request function returns event['Records'][0]['cf']['request'] (or a " in v.message
+    )
+    assert "'response'" not in v.message

@@ -513,3 +513,18 @@ def test_returning_the_whole_event_serves_the_origins_answer_and_says_why(tmp_pa
     said = "\n".join(rig.console)
     assert "returns event['Records'][0]['cf']['response'], not the event" in said
     assert "the response has no headers field" in said
+
+
+def test_a_long_reason_is_cut_and_the_request_id_still_shows(tmp_path: Path) -> None:
+    """The console line's untrusted part is cut, not its end: the id to look for in the logs
+    survives any length of origin or function text."""
+
+    def answer(_request: OriginRequest) -> OriginResponse:
+        raise OriginError("origin-invalid", "invalid response from the origin: " + "x" * 5000)
+
+    rig = Rig(tmp_path, origin=MemoryOrigin(answer))
+    failed = rig.get("/")
+    [line] = rig.console
+    assert line.startswith("502 Error: the origin: invalid response from the origin: xxx")
+    assert line.endswith(f"… [X-Amz-Cf-Id {failed.request_id}]")
+    assert len(line) < 700

@@ -30,6 +30,8 @@ MISTAKES: list[tuple[dict[str, Any], str, str]] = [
     ({"origin_ca": Path("/no/such/ca.pem")}, "origin_ca", "origin_ca /no/such/ca.pem: no such file"),
     ({"execution_error_status": 502}, "execution_error_status", "execution_error_status must be 500 or 503"),
     ({"function_timeout": 0}, "function_timeout", "function_timeout must be a positive number of seconds"),
+    ({"function_timeout": float("nan")}, "function_timeout", "function_timeout must be a positive number of seconds"),
+    ({"origin_read_timeout": float("inf")}, "origin_read_timeout", "origin_read_timeout must be a positive number of seconds"),
     ({"function_timeout": 60}, "function_timeout", "function_timeout can only lower Lambda@Edge's time limits (5 s at viewer triggers, 30 s at origin triggers): use at most 30"),
     ({"origin_read_timeout": -1}, "origin_read_timeout", "origin_read_timeout must be a positive number of seconds"),
     ({"origin_connect_attempts": 4}, "origin_connect_attempts", "origin_connect_attempts must be 1, 2 or 3 (CloudFront's range)"),

@@ -53,6 +53,8 @@ NOW = 1_700_000_000.0
         (308, [], None),
         (308, [("Cache-Control", "public")], 86400.0),
         (308, [("Cache-Control", "no-cache")], None),
+        (307, [("Cache-Control", "")], None),  # an empty header says nothing
+        (307, [("Cache-Control", " , ")], None),
         (206, [("Cache-Control", "max-age=30")], None),
     ],
 )  # fmt: skip

@@ -8,6 +8,7 @@ commands also need the optional ``aws`` extra: ``require_aws`` says so in one li
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -48,13 +49,19 @@ AWS_EXTRA_HINT = "pip install 'edgeshield[aws]'"
 
 
 def aws_extra_hint() -> str:
-    """How to install the aws extra here: from a source checkout (an editable install, which
-    ``pip install 'edgeshield[aws]'`` would replace with the released package), ``make setup``
-    in it; else the package index."""
-    root = Path(__file__).resolve().parents[3]
-    if (root / "pyproject.toml").is_file() and (root / "src" / "edgeshield").is_dir():
+    """How to install the aws extra for the interpreter running this: from a source checkout
+    (an editable install, which ``pip install 'edgeshield[aws]'`` would replace with the
+    released package), the checkout itself, with ``make setup`` when this is the checkout's own
+    ``.venv``; else the package index."""
+    parents = Path(__file__).resolve().parents
+    root = parents[3] if len(parents) > 3 else None
+    if root is None or not (
+        (root / "pyproject.toml").is_file() and (root / "src" / "edgeshield").is_dir()
+    ):
+        return AWS_EXTRA_HINT
+    if Path(sys.prefix).resolve() == (root / ".venv").resolve():
         return f"make setup (or pip install -e '.[aws]') in {root}"
-    return AWS_EXTRA_HINT
+    return f"pip install -e '{root}[aws]'"
 
 
 def missing_aws_modules(modules: tuple[str, ...] = AWS_MODULES) -> list[str]:

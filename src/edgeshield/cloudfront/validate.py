@@ -146,12 +146,16 @@ def check_result(
     out: list[Violation] = []
     kind = result_kind(trigger, result)
     if "Records" in result:
+        # What the function should have returned: a request trigger's event holds no response.
+        field = "response" if trigger in RESPONSE_TRIGGERS else "request"
         out.append(
             _warned(
                 "whole-event",
                 f"the result has the event's Records key: {_a(trigger)} function returns "
-                f"event['Records'][0]['cf']['{kind}'], not the event; AWS documents nothing "
-                f"about other keys (served as a {kind} without them).",
+                f"event['Records'][0]['cf']['{field}']"
+                + (" (or a response of its own)" if field == "request" else "")
+                + f", not the event; AWS documents nothing about other keys (served as a "
+                f"{kind} without them).",
             )
         )
     if kind == "response":

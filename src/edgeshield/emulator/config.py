@@ -8,6 +8,7 @@ turns a checked configuration into a running edge.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -186,7 +187,7 @@ def _check_network(config: ServeConfig) -> None:
 def _check_limits(config: ServeConfig) -> None:
     for name in ("function_timeout", "origin_connect_timeout", "origin_read_timeout"):
         value = getattr(config, name)
-        if value is not None and value <= 0:
+        if value is not None and not (0 < value < math.inf):  # NaN fails both
             raise ServeConfigError(name, "{field} must be a positive number of seconds")
     longest = max(TIMEOUT_SECONDS.values())
     if config.function_timeout is not None and config.function_timeout > longest:

@@ -77,8 +77,9 @@ def ttl_for(
     for name, value in headers:
         lower = name.lower()
         if lower == "cache-control":
-            cache_control = True
-            directives.update(parse_cache_control(value))
+            parsed = parse_cache_control(value)
+            cache_control = cache_control or bool(parsed)  # an empty one says nothing
+            directives.update(parsed)
         elif lower == "expires":
             expires = value
         elif lower == "date":

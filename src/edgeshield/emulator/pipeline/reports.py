@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Final
 
 from edgeshield.cloudfront import Violation
 from edgeshield.emulator.console import printable
@@ -15,6 +16,9 @@ from edgeshield.emulator.pipeline.answers import Answer
 from edgeshield.logrecords import edge_validation_log_group
 
 Console = Callable[[str], None]
+# A console line's untrusted part (a function's or origin's text) is cut at this length, so the
+# request id after it always shows.
+_DETAIL_LIMIT: Final = 500
 
 
 class Failed(Exception):
@@ -30,19 +34,18 @@ def origin_failed(console: Console | None, answer: Answer, detail: str, cf_id: s
     that CloudFront could not connect (or the like); this says what happened."""
     if console is None:
         return
-    line = f"{answer.status} {answer.x_cache}: the origin: {detail} [X-Amz-Cf-Id {cf_id}]"
-    console(printable(line, limit=600))
+    # The untrusted part is cut, not the line: the request id stays at its end.
+    shown = printable(detail, limit=_DETAIL_LIMIT)
+    console(f"{answer.status} {answer.x_cache}: the origin: {shown} [X-Amz-Cf-Id {cf_id}]")
 
 
 def say(console: Console | None, answer: Answer, spec: FunctionSpec, cf_id: str, why: str) -> None:
     """The console line for a function-caused error: what the viewer got, and why."""
     if console is None:
         return
-    line = (
-        f"{answer.status} {answer.x_cache}: {spec.trigger} function {spec.handler}: "
-        f"{why} [X-Amz-Cf-Id {cf_id}]"
-    )
-    console(printable(line, limit=600))
+    shown = printable(why, limit=_DETAIL_LIMIT)
+    who = printable(f"{spec.trigger} function {spec.handler}", limit=200)
+    console(f"{answer.status} {answer.x_cache}: {who}: {shown} [X-Amz-Cf-Id {cf_id}]")
 
 
 def warn(
@@ -67,8 +70,9 @@ def warn(
         return
     for v in warnings:
         # Each warning's message says how the result was served, and that AWS is silent.
-        line = f"warning: {spec.trigger} function {spec.handler}: {v.message} [X-Amz-Cf-Id {cf_id}]"
-        console(printable(line, limit=600))
+        shown = printable(v.message, limit=_DETAIL_LIMIT)
+        who = printable(f"{spec.trigger} function {spec.handler}", limit=200)
+        console(f"warning: {who}: {shown} [X-Amz-Cf-Id {cf_id}]")
 
 
 def log_validation(
