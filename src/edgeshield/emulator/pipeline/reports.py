@@ -29,23 +29,28 @@ class Failed(Exception):
         self.answer = answer
 
 
+def _line(head: str, who: str, why: str, cf_id: str) -> str:
+    """A console line: what happened, whose doing, why, and the request id. The untrusted
+    parts are made printable and cut, not the line: the id stays at its end."""
+    shown = printable(why, limit=_DETAIL_LIMIT)
+    return f"{head}: {printable(who, limit=200)}: {shown} [X-Amz-Cf-Id {cf_id}]"
+
+
+def _function(spec: FunctionSpec) -> str:
+    return f"{spec.trigger} function {spec.handler}"
+
+
 def origin_failed(console: Console | None, answer: Answer, detail: str, cf_id: str) -> None:
     """The console line for an error page the origin caused: the viewer's page says only
     that CloudFront could not connect (or the like); this says what happened."""
-    if console is None:
-        return
-    # The untrusted part is cut, not the line: the request id stays at its end.
-    shown = printable(detail, limit=_DETAIL_LIMIT)
-    console(f"{answer.status} {answer.x_cache}: the origin: {shown} [X-Amz-Cf-Id {cf_id}]")
+    if console is not None:
+        console(_line(f"{answer.status} {answer.x_cache}", "the origin", detail, cf_id))
 
 
 def say(console: Console | None, answer: Answer, spec: FunctionSpec, cf_id: str, why: str) -> None:
     """The console line for a function-caused error: what the viewer got, and why."""
-    if console is None:
-        return
-    shown = printable(why, limit=_DETAIL_LIMIT)
-    who = printable(f"{spec.trigger} function {spec.handler}", limit=200)
-    console(f"{answer.status} {answer.x_cache}: {who}: {shown} [X-Amz-Cf-Id {cf_id}]")
+    if console is not None:
+        console(_line(f"{answer.status} {answer.x_cache}", _function(spec), why, cf_id))
 
 
 def warn(
@@ -70,9 +75,7 @@ def warn(
         return
     for v in warnings:
         # Each warning's message says how the result was served, and that AWS is silent.
-        shown = printable(v.message, limit=_DETAIL_LIMIT)
-        who = printable(f"{spec.trigger} function {spec.handler}", limit=200)
-        console(f"warning: {who}: {shown} [X-Amz-Cf-Id {cf_id}]")
+        console(_line("warning", _function(spec), v.message, cf_id))
 
 
 def log_validation(
