@@ -379,3 +379,23 @@ def test_event_refuses_what_cloudfront_never_sends(
 ) -> None:
     result = run("event", "origin-response", *args, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--uri", "api", "error: --uri 'api' is not a path; use one that starts with /, like /api"),
+        ("--content-type", "json", "error: --content-type 'json' is not a media type; use type/subtype, like text/html or application/json"),
+    ],
+)  # fmt: skip
+def test_check_refuses_a_sample_that_is_not_a_request(
+    tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    result = run("check", option, value, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [message]
+
+
+def test_check_takes_a_media_type_with_parameters(tmp_path: Path) -> None:
+    result = run("check", "--json", "--content-type", "text/html; charset=utf-8", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, Final, cast
 
 import typer
 
@@ -53,6 +54,12 @@ def init(
     out.print(f"wrote {output} (preset {preset}); next: {follow}", markup=False)
 
 
+# type/subtype, then any parameters (RFC 9110, section 8.3.1): the form rules match against.
+_MEDIA_TYPE: Final = re.compile(
+    r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+\s*(;.*)?$"
+)
+
+
 def _samples(uri: str | None, content_type: str | None, status: int | None) -> list[Any]:
     """The sample responses ``check`` shows: the defaults, or the one the options describe."""
     from edgeshield.preview import DEFAULT_SAMPLES, Sample
@@ -61,6 +68,15 @@ def _samples(uri: str | None, content_type: str | None, status: int | None) -> l
         return list(DEFAULT_SAMPLES)
     if status is not None and not 100 <= status <= 599:
         fail(f"--status {status} is not an HTTP status; use 100-599", EXIT_USAGE)
+    if uri is not None and not uri.startswith("/"):
+        # CloudFront's uri always starts with "/": a rule's path pattern would not match it.
+        fail(f"--uri {uri!r} is not a path; use one that starts with /, like /{uri}", EXIT_USAGE)
+    if content_type is not None and not _MEDIA_TYPE.match(content_type):
+        fail(
+            f"--content-type {content_type!r} is not a media type; use type/subtype, "
+            "like text/html or application/json",
+            EXIT_USAGE,
+        )
     return [Sample("custom", _as_sent(uri or "/"), status or 200, content_type or "text/html")]
 
 

@@ -423,7 +423,7 @@ async def _start(prepared: Prepared) -> Running:
         logs.close()
         if isinstance(exc, ServeError):
             raise
-        raise ServeError(_listen_error(config, exc)) from None
+        raise ServeError(f"cannot start the edge: {exc.strerror or exc}") from None
     return Running(prepared, server, edge, pools, http, logs, tls_used)
 
 
@@ -483,11 +483,18 @@ async def _start_around(
     except FunctionError as exc:
         raise ServeError(str(exc)) from None
     for extension in prepared.config.extensions:
-        routes = await extension.start(prepared, logs)
+        try:
+            routes = await extension.start(prepared, logs)
+        except OSError as exc:
+            name = type(extension).__name__
+            raise ServeError(f"cannot start {name}: {exc.strerror or exc}") from None
         started.append(extension)
         for path, route in routes.items():
             server.add_local_route(path, route)
-    await server.start()
+    try:
+        await server.start()
+    except OSError as exc:
+        raise ServeError(_listen_error(prepared.config, exc)) from None
 
 
 def serve_forever(prepared: Prepared, on_ready: Callable[[Running], None] | None = None) -> None:
