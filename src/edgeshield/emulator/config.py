@@ -189,13 +189,13 @@ def _check_limits(config: ServeConfig) -> None:
         value = getattr(config, name)
         if value is not None and not (0 < value < math.inf):  # NaN fails both
             raise ServeConfigError(name, "{field} must be a positive number of seconds")
-    longest = max(TIMEOUT_SECONDS.values())
+    shortest, longest = min(TIMEOUT_SECONDS.values()), max(TIMEOUT_SECONDS.values())
     if config.function_timeout is not None and config.function_timeout > longest:
         # It can only lower Lambda@Edge's limits: a larger value would change nothing, silently.
         raise ServeConfigError(
             "function_timeout",
-            f"{{function_timeout}} can only lower Lambda@Edge's time limits (5 s at viewer "
-            f"triggers, {longest:g} s at origin triggers): use at most {longest:g}",
+            f"{{function_timeout}} can only lower Lambda@Edge's time limits ({shortest:g} s at "
+            f"viewer triggers, {longest:g} s at origin triggers): use at most {longest:g}",
         )
     if not 1 <= config.origin_connect_attempts <= 3:
         raise ServeConfigError(

@@ -101,7 +101,7 @@ def prepare(config: ServeConfig) -> Prepared:
     # edgeshield's own function runs alone by default, and next to the user's functions
     # when a policy is given: at the trigger the policy names (origin-response by default).
     # With --mechanism other than lambda-edge the policy travels another way (no function).
-    bundle_root: Path | None = None
+    compiled: CompiledPolicy | None = None
     if config.policy_function and (not config.functions or config.policy is not None):
         compiled = _compile_policy(config.policy)
         trigger = _trigger(compiled.get("trigger", "origin-response"))
@@ -113,23 +113,21 @@ def prepare(config: ServeConfig) -> Prepared:
                 'or set [function] trigger = "viewer-response" in the policy',
                 trigger=trigger,
             )
-        bundle_root = _run_dir(config)
-        try:
-            root = _stage(compiled, bundle_root)
-        except ServeError:
-            run_dirs.release(bundle_root)
-            raise
-        policy_label = str(config.policy) if config.policy else "built-in preset 'strict'"
-        specs.append(_spec(config, trigger, BUILTIN_HANDLER, root, BUILTIN_NAME, region, True))
         seen.add(trigger)
     for function in viewer.functions:
         if function.trigger in seen:
-            if bundle_root is not None:
-                run_dirs.release(bundle_root)
             raise ServeError(
                 f"{function.trigger}: a CloudFront Function and a Lambda@Edge function cannot "
                 "share a viewer event of one cache behaviour"
             )
+    # Staged last, once every check has passed: nothing to undo on a refusal.
+    bundle_root: Path | None = None
+    if compiled is not None:
+        bundle_root = _stage_run(compiled, config)
+        policy_label = str(config.policy) if config.policy else "built-in preset 'strict'"
+        specs.append(
+            _spec(config, trigger, BUILTIN_HANDLER, bundle_root, BUILTIN_NAME, region, True)
+        )
     return Prepared(config, region, pop, origin, label, specs, policy_label, viewer, bundle_root)
 
 
@@ -147,15 +145,20 @@ def _viewer_setup(config: ServeConfig) -> ViewerSetup:
         raise ServeError(str(exc)) from None
 
 
-def _run_dir(config: ServeConfig) -> Path:
-    """A directory of this run's own for its bundle (``run_dirs``)."""
+def _stage_run(compiled: CompiledPolicy, config: ServeConfig) -> Path:
+    """The policy's bundle, staged in a directory of this run's own (``run_dirs``)."""
     build = config.state_dir / BUILD_DIR
     try:
-        return run_dirs.new_run_dir(build)
+        root = run_dirs.new_run_dir(build)
     except OSError as exc:
         raise ServeError(
             f"cannot write the function bundle to {build}: {exc.strerror or exc}"
         ) from None
+    try:
+        return _stage(compiled, root)
+    except ServeError:
+        run_dirs.release(root)
+        raise
 
 
 def _stage(compiled: CompiledPolicy, root: Path) -> Path:

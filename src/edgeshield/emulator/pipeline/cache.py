@@ -20,7 +20,7 @@ import email.utils
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 DEFAULT_TTL: Final = 86400.0
 MIN_TTL: Final = 0.0
@@ -33,7 +33,15 @@ CACHEABLE_ERRORS: Final = frozenset({400, 403, 404, 405, 414, 416, 500, 501, 502
 CACHEABLE_WITH_CACHE_CONTROL: Final = frozenset({307, 308})
 _OVERHEAD: Final = 256  # bytes of bookkeeping per entry, counted against the budget
 
-HitMemo = tuple[object, object, list[tuple[str, str]], bool, int]
+
+class HitMemo(NamedTuple):
+    """What a hit sends, worked out once by the edge (see ``Cache.remember``)."""
+
+    source: object  # the object's header list it was made from (a 304 replaces that list)
+    policy: object  # the response headers policy applied, or None
+    headers: list[tuple[str, str]]
+    has_server: bool  # a Server header is among them
+    age_at: int  # where Age's value goes (-1: nowhere)
 
 
 @dataclass(frozen=True)
@@ -133,9 +141,6 @@ class CachedObject:
     head_only: bool = False
     head_length: str | None = None
     size: int = field(init=False)
-    # What a hit sends, worked out once by the edge (see ``Cache.remember``): the header list
-    # it was made from, the response headers policy applied (or None), the headers, whether a
-    # Server header is among them, and where Age's value goes (-1: nowhere).
     hit_memo: HitMemo | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -190,7 +195,7 @@ class Cache:
         headers (the memo's list, tuples and new strings take about as much memory as a small
         body)."""
         old, item.hit_memo = item.hit_memo, memo
-        grown = _headers_size(memo[2]) - (_headers_size(old[2]) if old is not None else 0)
+        grown = _headers_size(memo.headers) - (_headers_size(old.headers) if old else 0)
         self._resize(key, item, grown)
 
     def revise(self, key: str, item: CachedObject, headers: list[tuple[str, str]]) -> None:

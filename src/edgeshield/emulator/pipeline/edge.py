@@ -21,7 +21,7 @@ from edgeshield.cloudfront import (
 from edgeshield.emulator.logstore import LogStore
 from edgeshield.emulator.pipeline import conditional, forwarding, reports
 from edgeshield.emulator.pipeline.answers import PAGE_METHOD, Answer, answer_for, error_page, reason
-from edgeshield.emulator.pipeline.cache import Cache, CachedObject, ttl_for
+from edgeshield.emulator.pipeline.cache import Cache, CachedObject, HitMemo, ttl_for
 from edgeshield.emulator.pipeline.flow import (
     EdgeResponse,
     Flow,
@@ -637,25 +637,19 @@ class Edge:
         for Age's value (the one header of a hit that changes with each request), put in place
         here; a revalidation that replaces the object's headers makes them anew."""
         memo = entry.hit_memo
-        if memo is None or memo[0] is not entry.headers or memo[1] is not policy:
+        if memo is None or memo.source is not entry.headers or memo.policy is not policy:
             marked = self._with_via(conditional.aged(entry.headers, _AGE))
             if policy is not None:
                 marked = policy.apply(marked)
             kept, has_server = forwarding.to_viewer(marked)
             at = next((i for i, (_n, v) in enumerate(kept) if v == _AGE), -1)
-            memo = (entry.headers, policy, kept, has_server, at)
+            memo = HitMemo(entry.headers, policy, kept, has_server, at)
             assert self.cache is not None
             self.cache.remember(key, entry, memo)
         _, _, kept, has_server, at = memo
         out = list(kept)
         if at >= 0:
             out[at] = ("Age", str(entry.age(now)))
-        return self._hit_response(entry, out, has_server, method, cf_id)
-
-    def _hit_response(
-        self, entry: CachedObject, out: HeaderPairs, has_server: bool, method: str, cf_id: str
-    ) -> EdgeResponse:
-        """A hit's answer from its headers so far, with what every answer gets."""
         self._stamp(out, has_server, "Hit", cf_id)
         head_length = entry.head_length
         if method == "HEAD" and head_length is None:
