@@ -29,6 +29,26 @@ def test_json_output_matches_the_api(tmp_path: Path) -> None:
     assert "assumed" in report["tests"]["redirection"]
 
 
+def test_json_flag_is_format_json_on_every_command_with_a_format(tmp_path: Path) -> None:
+    """--json means --format json wherever a command has --format (grade, scan, plan, csp
+    verify), as it does on the commands without one; with another --format it is refused."""
+    path = _write(tmp_path, anchors.owasp_headers())
+    flag = runner.invoke(app, ["grade", "--headers", str(path), "--json"])
+    named = runner.invoke(app, ["grade", "--headers", str(path), "--format", "json"])
+    assert flag.exit_code == 0, flag.stderr
+    assert json.loads(flag.stdout) == json.loads(named.stdout)
+    plan = runner.invoke(app, ["plan", "--json"])
+    assert plan.exit_code == 0, plan.stderr
+    assert json.loads(plan.stdout)["recommended"]
+    clash = runner.invoke(app, ["scan", "--json", "--format", "html", "example.com"])
+    assert clash.exit_code == 2
+    assert "--json and --format html ask for two formats" in clash.stderr
+    # csp verify takes the flag too (it stops later, at the empty site folder)
+    verify = runner.invoke(app, ["csp", "verify", "--origin", str(tmp_path / "none"), "--json"])
+    assert verify.exit_code == 2
+    assert "not a directory" in verify.stderr
+
+
 def test_table_output(tmp_path: Path) -> None:
     path = _write(tmp_path, anchors.DJANGO)
     result = runner.invoke(app, ["grade", "--headers", str(path)])

@@ -14,7 +14,7 @@ from rich.table import Table
 from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE
 from edgeshield.cli.console import fail, out, print_json
 from edgeshield.cli.csp_cmds import csp_app
-from edgeshield.cli.options import PolicyOption
+from edgeshield.cli.options import JsonFlag, PolicyOption, with_json
 
 
 class Format(StrEnum):
@@ -41,6 +41,7 @@ def verify(
     output_format: Annotated[
         Format, typer.Option("--format", help="table, or json for machines")
     ] = Format.table,
+    as_json: JsonFlag = False,
     jobs: Annotated[int, typer.Option("--jobs", min=1, max=16, help="Pages loaded at once")] = 4,
     timeout: Annotated[
         float, typer.Option("--timeout", min=1, help="Seconds a page may take to load")
@@ -56,6 +57,7 @@ def verify(
 
     if not origin.is_dir():
         fail(f"--origin {origin}: not a directory", EXIT_USAGE)
+    output_format = with_json(output_format, as_json, Format.table, Format.json)
     source = _resolve_policy(policy)
     if source is not None and not source.is_file():
         fail(f"--policy {source}: no such file", EXIT_USAGE)

@@ -12,6 +12,7 @@ import typer
 
 from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
+from edgeshield.cli.options import JsonFlag, with_json
 
 if TYPE_CHECKING:
     from edgeshield.grade.parse.headers import Headers
@@ -139,6 +140,7 @@ def grade(
         str, typer.Option(help="The page URL the headers belong to (its scheme and host count)")
     ] = "https://example.com/",
     fmt: Annotated[GradeFormat, typer.Option("--format", help="table or json")] = GradeFormat.table,
+    as_json: JsonFlag = False,
     min_grade: Annotated[
         str | None, typer.Option("--min-grade", help="Exit 1 if the grade is below this")
     ] = None,
@@ -147,6 +149,7 @@ def grade(
     from edgeshield.grade import grade_headers
 
     bar = _check_min_grade(min_grade)
+    fmt = with_json(fmt, as_json, GradeFormat.table, GradeFormat.json)
     if not url.lower().startswith(("http://", "https://")):
         fail(f"--url {url!r} must start with http:// or https://", EXIT_USAGE)
     report = grade_headers(_load_headers(headers), url=url)
@@ -165,6 +168,7 @@ def scan(
     fmt: Annotated[
         ScanFormat, typer.Option("--format", help="table, json or html")
     ] = ScanFormat.table,
+    as_json: JsonFlag = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file")
     ] = None,
@@ -193,6 +197,7 @@ def scan(
 
     Fetches HTTPS, follows the http->https redirects, sends a CORS preflight, and reads the cookies and the page's scripts."""
     bar = _check_min_grade(min_grade)
+    fmt = with_json(fmt, as_json, ScanFormat.table, ScanFormat.json)
     if output is not None and fmt is ScanFormat.table:
         fail("--output needs --format json or html", EXIT_USAGE)
     opts = _scan_options(urls, timeout, ca_file, insecure, http_port, https_port)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -29,6 +29,24 @@ PolicyOption = Annotated[
         help="Policy file (default: ./edgeshield.toml if it exists, else the built-in strict preset)",
     ),
 ]
+
+
+# Commands with a --format also take --json, as the commands without one do.
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Machine-readable output (the same as --format json)")
+]
+
+
+F = TypeVar("F", bound=str)
+
+
+def with_json(fmt: F, as_json: bool, table: F, json_format: F) -> F:
+    """The output format once ``--json`` is read: json, unless ``--format`` asked for another."""
+    if not as_json:
+        return fmt
+    if fmt not in (table, json_format):
+        fail(f"--json and --format {fmt} ask for two formats: give one", EXIT_USAGE)
+    return json_format
 
 
 def resolve_policy(path: Path | None) -> Path | None:

@@ -11,7 +11,7 @@ import typer
 
 from edgeshield.cli.app import EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
-from edgeshield.cli.options import PolicyOption
+from edgeshield.cli.options import JsonFlag, PolicyOption, with_json
 
 if TYPE_CHECKING:
     from edgeshield.policy import CompiledPolicy
@@ -48,6 +48,7 @@ def plan(
         ),
     ] = 1.0,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    as_json: JsonFlag = False,
 ) -> None:
     """Which CloudFront mechanism carries the policy exactly, its monthly cost, the cheapest.
 
@@ -58,6 +59,7 @@ def plan(
 
     if fmt not in ("table", "json"):
         fail(f"--format {fmt!r}: use table or json", EXIT_USAGE)
+    fmt = with_json(fmt, as_json, "table", "json")
     try:
         traffic = Traffic(requests_per_month, hit_ratio, lambda_memory, lambda_duration_ms)
     except ValueError as exc:
