@@ -72,9 +72,9 @@ ForwardCookies = Annotated[
     bool,
     typer.Option("--forward-cookies", help="Forward cookies and include them in the cache key"),
 ]
-DefaultTtl = Annotated[float, typer.Option("--default-ttl", help="Seconds")]
-MinTtl = Annotated[float, typer.Option("--min-ttl", help="Seconds")]
-MaxTtl = Annotated[float, typer.Option("--max-ttl", help="Seconds")]
+DefaultTtl = Annotated[int, typer.Option("--default-ttl", help="Whole seconds")]
+MinTtl = Annotated[int, typer.Option("--min-ttl", help="Whole seconds")]
+MaxTtl = Annotated[int, typer.Option("--max-ttl", help="Whole seconds")]
 ExecutionErrorStatus = Annotated[
     int,
     typer.Option(
