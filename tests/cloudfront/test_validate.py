@@ -419,12 +419,38 @@ def test_request_triggers_may_generate_a_response() -> None:
     )
     assert result_kind("viewer-request", result) == "response"
     assert validate_result("viewer-request", event, result) == []
-    # Read-only request headers do not apply to a generated response.
-    result["headers"]["content-length"] = _h("Content-Length", "5")
-    assert validate_result("viewer-request", event, result) == []
-    # Disallowed ones do.
+    # Disallowed headers apply to a generated response.
     result["headers"]["connection"] = _h("Connection", "close")
     assert _one(validate_result("viewer-request", event, result)).page == PAGE_DISALLOWED
+
+
+@pytest.mark.parametrize(
+    ("trigger", "name"),
+    [
+        ("origin-request", "Content-Length"),
+        ("origin-request", "Transfer-Encoding"),
+        ("origin-request", "Via"),
+        ("viewer-request", "Content-Length"),
+        ("viewer-request", "Via"),
+    ],
+)
+def test_a_generated_response_may_not_add_the_triggers_read_only_headers(
+    trigger: Trigger, name: str
+) -> None:
+    """A generated response has nothing to keep, so any of its trigger's read-only headers is an
+    addition, and CloudFront refuses it: a Content-Length in an origin-request function's
+    response is a 502 ("tried to add, delete, or change a read-only header"; seen with Mangum and
+    OpenNext behind CloudFront). Headers read-only at other triggers are fine."""
+    event = build_event(trigger)
+    result = _generated(headers={"content-type": _h("Content-Type", "text/plain")}, body="hi")
+    assert validate_result(trigger, event, result) == []
+    result["headers"][name.lower()] = _h(name, "2" if name == "Content-Length" else "1.1 x")
+    refusal = _one(validate_result(trigger, event, result))
+    assert refusal.rule == "read-only-header"
+    assert f"tried to add read-only header, headerName : {name}." in refusal.message
+    # Warning is read-only at viewer-response only: a generated response may carry it.
+    result["headers"] = {"warning": _h("Warning", '199 - "x"')}
+    assert validate_result(trigger, event, result) == []
 
 
 @pytest.mark.parametrize(

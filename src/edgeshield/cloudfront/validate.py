@@ -225,7 +225,7 @@ def _check_headers(
 ) -> None:
     """Check one headers object. ``original`` is the event's headers (None for a generated
     response): disallowed headers already there are not "added", and read-only headers must
-    match it exactly."""
+    match it exactly (in a generated response, must be absent)."""
     if not isinstance(headers, dict):
         out.append(_refused("headers-shape", f"{_FAILED}the {where} field must be an object."))
         return
@@ -239,9 +239,13 @@ def _check_headers(
             name = _json_key(name)
         if _check_name(name, entries, where, original, out):
             _check_entries(name, entries, where, out)
-    if original is not None:
-        for ro in read_only:
-            _check_read_only(ro, original.get(ro), headers.get(ro), out)
+    for ro in read_only:
+        # A generated response has no original: any read-only header in it is an addition.
+        # CloudFront refuses those too (a Content-Length in an origin-request function's
+        # response is the commonest case).
+        _check_read_only(
+            ro, original.get(ro) if original is not None else None, headers.get(ro), out
+        )
 
 
 def _check_name(
@@ -412,7 +416,7 @@ def _check_response(
             )
         )
 
-    read_only = _READ_ONLY[trigger] if not generated else ()
+    read_only = _READ_ONLY[trigger]
     original_headers = original.get("headers", {}) if original is not None else None
     if "headers" in resp or original_headers is None:
         headers = resp.get("headers", {})
