@@ -77,3 +77,28 @@ def test_a_function_that_raises_is_a_503_not_a_crash(tmp_path: Path) -> None:
     )
     run = _pytest(project, "test_boom.py")
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_failed_assertion_shows_cloudfronts_reason(tmp_path: Path) -> None:
+    """pytest prints ``where False = <InvokeResult>.accepted``: the result's repr is the verdict
+    in one line, so the reason shows without -vv; and a misspelt handler is an error that names
+    it, not a 503 an assertion could expect."""
+    project = _project(tmp_path)
+    (project / "test_reason.py").write_text(
+        "from edgeshield import build_event\n\n"
+        "def test_via(invoke_edge):\n"
+        "    answer = invoke_edge('auth.add_via', build_event('origin-response', uri='/'))\n"
+        "    assert answer.accepted\n\n"
+        "def test_typo(invoke_edge):\n"
+        "    answer = invoke_edge('atuh.handler', build_event('viewer-request', uri='/'))\n"
+        "    assert answer.http_status == 503\n"
+    )
+    run = _pytest(project, "test_reason.py")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "2 failed" in run.stdout
+    assert (
+        "InvokeResult(origin-response, LambdaValidationError (502): Lambda function result "
+        "failed validation, the function tried to add read-only header, headerName : Via."
+    ) in run.stdout
+    assert "InvokeError: handler 'atuh.handler'" in run.stdout
+    assert "No module named 'atuh'" in run.stdout

@@ -268,6 +268,8 @@ async def start_pools(
     prepared: Prepared, logs: LogStore, stats: Stats
 ) -> dict[Trigger, FunctionPool]:
     """One warm worker per function, so a handler that cannot be imported fails at start."""
+    if not prepared.specs:  # no function (a response headers policy alone): no scratch folder
+        return {}
     scratch = Path(tempfile.mkdtemp(prefix="edgeshield-workers-"))
 
     def record(spec: FunctionSpec, invocation: Any) -> None:

@@ -8,15 +8,17 @@ their results, its 502/503 answers, its cache). Requests go over real HTTP on 12
 from __future__ import annotations
 
 import asyncio
+import difflib
 import http.client
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from edgeshield.cloudfront.rules import TRIGGERS
+from edgeshield.emulator.config import ServeConfigError
 from edgeshield.emulator.logstore import read_events
 from edgeshield.emulator.runner import (
     FunctionOption,
@@ -28,6 +30,10 @@ from edgeshield.emulator.runner import (
 )
 
 _START_TIMEOUT_S = 60.0
+# What ``options`` may set: ServeConfig's fields, less those LocalEdge sets itself.
+_OPTIONS = frozenset(f.name for f in fields(ServeConfig)) - {
+    "host", "port", "origin", "policy", "functions", "cwd", "state_root", "access_log", "reload",
+}  # fmt: skip
 
 
 async def _flush(running: Running) -> None:
@@ -96,6 +102,13 @@ class LocalEdge:
         for trigger in self.functions:
             if trigger not in TRIGGERS:
                 raise ServeError(f"unknown trigger {trigger!r}; use one of {', '.join(TRIGGERS)}")
+        for name in self.options:
+            if name not in _OPTIONS:
+                close = difflib.get_close_matches(name, _OPTIONS, n=1)
+                hint = f"did you mean {close[0]}?" if close else "see ServeConfig's fields"
+                raise ServeConfigError(
+                    name, "{field} is not an option of the local edge ({hint})", hint=hint
+                )
         return ServeConfig(
             host="127.0.0.1",
             port=0,

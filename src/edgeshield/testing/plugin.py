@@ -38,6 +38,12 @@ InvokeEdge = Callable[..., "InvokeResult"]
 
 @pytest.fixture
 def local_edge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalEdgeFactory]:
+    """Start a local CloudFront edge: ``local_edge(origin="site", functions={"viewer-request":
+    "auth.handler"}, policy=None, cwd=None, **options)`` returns it started (``get``, ``head``,
+    ``post``, ``request``, ``logs``); stopped when the test ends. ``options`` are
+    ``edgeshield serve``'s, as ServeConfig names them (``cache=False``, ``query_string=True``,
+    ``include_body=True``, ``function_timeout=2``), given as keywords or as ``options={...}``.
+    Relative paths are read from pytest's root directory."""
     from edgeshield.testing.local_edge import LocalEdge
 
     started: list[LocalEdge] = []
@@ -49,15 +55,18 @@ def local_edge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Local
         policy: str | Path | None = None,
         *,
         cwd: str | Path | None = None,
-        **options: Any,
+        options: Mapping[str, Any] | None = None,
+        **more: Any,
     ) -> LocalEdge:
+        __tracebackhide__ = True  # a refusal points at the test's line, not at this one
         edge = LocalEdge(
             origin=origin,
             functions=dict(functions or {}),
             policy=Path(policy) if policy is not None else None,
-            cwd=Path(cwd) if cwd is not None else root,
+            cwd=root / cwd if cwd is not None else root,
             state_dir=tmp_path / f"edge-{len(started)}",
-            options={"workers": 1, **options},  # one warm worker per trigger starts fastest
+            # one warm worker per trigger starts fastest
+            options={"workers": 1, **(options or {}), **more},
         )
         edge.start()
         started.append(edge)
@@ -70,6 +79,11 @@ def local_edge(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Local
 
 @pytest.fixture
 def invoke_edge(request: pytest.FixtureRequest) -> InvokeEdge:
+    """Run a handler once: ``invoke_edge("auth.handler", build_event("viewer-request"),
+    trigger=None, timeout=None, task_root=None)`` returns an ``InvokeResult``: ``result``,
+    ``logs`` and CloudFront's verdict (``accepted``, ``refusals``, ``violations``,
+    ``cloudfront_error``, ``http_status``, ``verdict`` in one line). Handlers are imported
+    from ``task_root`` (default: pytest's root directory; a relative one is read from it)."""
     from edgeshield.emulator.functions.invoke import invoke
 
     root = Path(str(request.config.rootpath))
@@ -82,12 +96,13 @@ def invoke_edge(request: pytest.FixtureRequest) -> InvokeEdge:
         timeout: float | None = None,
         task_root: str | Path | None = None,
     ) -> InvokeResult:
+        __tracebackhide__ = True
         return invoke(
             event,
             handler=handler,
             trigger=trigger,
             timeout=timeout,
-            task_root=Path(task_root) if task_root is not None else root,
+            task_root=root / task_root if task_root is not None else root,
         )
 
     return run

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -82,6 +83,26 @@ class InvokeResult:
             return None
         return 502 if error == "LambdaValidationError" else 503
 
+    @property
+    def verdict(self) -> str:
+        """CloudFront's verdict in one line: ``accepted``, or the error, the viewer's status and
+        why (the first refusal, or the function's own error)."""
+        error = self.cloudfront_error
+        if error is None:
+            return "accepted"
+        if self.status == "ok":
+            why = self.refusals[0].message
+        elif self.status == "timeout":
+            why = f"the function timed out after {self.timeout_s:g} s"
+        else:
+            why = f"{self.error_type}: {self.error_message}"
+        return f"{error} ({self.http_status}): {_cut(why)}"
+
+    def __repr__(self) -> str:
+        # Short, so that pytest's "where False = InvokeResult(...).accepted" shows the reason
+        # rather than the event and the logs cut off in the middle.
+        return f"InvokeResult({self.trigger}, {self.verdict})"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "trigger": self.trigger,
@@ -98,12 +119,31 @@ class InvokeResult:
         }
 
 
-def _check_timeout(timeout: float | None) -> None:
-    if timeout is not None and not (0 < timeout <= 30):  # also refuses nan
+def _cut(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _check_timeout(timeout: float | None, trigger: Trigger | None = None) -> None:
+    limit = TIMEOUT_SECONDS[trigger] if trigger is not None else 30
+    if timeout is not None and not (0 < timeout <= limit):  # also refuses nan
+        where = f"{trigger}'s limit of {limit:g} s" if trigger else "the trigger's limit"
         raise InvokeError(
-            f"timeout {timeout} must be more than 0 and at most the trigger's limit "
-            "(5 s viewer, 30 s origin)"
+            f"timeout {timeout} must be more than 0 and at most {where} "
+            "(5 s at viewer triggers, 30 s at origin triggers)"
         )
+
+
+def _missing_handler(handler: str, error_type: str | None, message: str) -> bool:
+    """True when the handler itself is not there (its module is not in the task root, or the
+    module has no such function): a mistake in the test, not a function that fails. An import
+    that fails inside the module is the function's failure, as on Lambda."""
+    if error_type == "Runtime.HandlerNotFound":
+        return True
+    if error_type != "Runtime.ImportModuleError":
+        return False
+    parts = handler.rpartition(".")[0].split(".")
+    names = {".".join(parts[: i + 1]) for i in range(len(parts))}
+    return any(message.endswith(f"No module named '{name}'") for name in names)
 
 
 async def invoke_async(
@@ -119,14 +159,16 @@ async def invoke_async(
     directory) — or, without a handler, edgeshield's own function with ``compiled_policy`` —
     on ``event``. The event may be a CloudFront event or a SAM CLI sample (give ``trigger``
     when it does not say). Raises ``EventError`` for a malformed event, ``InvokeError`` for
-    bad arguments; a failing function is a result, not an exception."""
+    bad arguments (a timeout above the trigger's limit; a handler whose module is not in the
+    task root, or that the module does not define); a failing function is a result, not an
+    exception (also one whose module fails to import something)."""
     if handler is not None and compiled_policy is not None:
         raise InvokeError("give a handler or a compiled policy, not both")
     _check_timeout(timeout)
     normalized = normalize_event(dict(event), trigger)
     kind = event_trigger(normalized)
-    limit = TIMEOUT_SECONDS[kind]
-    timeout_s = min(timeout, limit) if timeout is not None else limit
+    _check_timeout(timeout, kind)
+    timeout_s = timeout if timeout is not None else TIMEOUT_SECONDS[kind]
     with tempfile.TemporaryDirectory(prefix="edgeshield-invoke-") as tmp:
         scratch = Path(tmp)
         if handler is None:
@@ -160,6 +202,10 @@ async def invoke_async(
         finally:
             await pool.close()
         log_lines = tuple(e.message.rstrip("\n") for e in read_events(logs_root))
+    if handler is not None and _missing_handler(
+        handler, invocation.error_type, invocation.error_message or ""
+    ):
+        raise InvokeError(f"handler {handler!r}: {invocation.error_message} (imported from {root})")
     violations = (
         tuple(check_result(kind, normalized, invocation.result))
         if invocation.status == "ok"
@@ -187,17 +233,22 @@ def invoke(
     timeout: float | None = None,
     task_root: Path | None = None,
 ) -> InvokeResult:
-    """Synchronous ``invoke_async``; call it from code that has no running event loop."""
-    return asyncio.run(
-        invoke_async(
-            event,
-            handler=handler,
-            compiled_policy=compiled_policy,
-            trigger=trigger,
-            timeout=timeout,
-            task_root=task_root,
-        )
+    """Synchronous ``invoke_async``. Called where an event loop is already running (an async
+    test), it runs on its own loop in another thread and blocks this one until it is done."""
+    call = invoke_async(
+        event,
+        handler=handler,
+        compiled_policy=compiled_policy,
+        trigger=trigger,
+        timeout=timeout,
+        task_root=task_root,
     )
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(call)
+    with ThreadPoolExecutor(1, thread_name_prefix="edgeshield-invoke") as pool:
+        return pool.submit(asyncio.run, call).result()
 
 
 __all__ = ["InvokeError", "InvokeResult", "invoke", "invoke_async"]
