@@ -11,7 +11,7 @@ import pytest
 
 from edgeshield import InvokeError, LocalEdge, ServeConfigError, build_event, invoke
 
-FUNCTIONS = '''
+FUNCTIONS = """
 import json
 
 def ok(event, context):
@@ -25,13 +25,15 @@ def generated(event, context):
 
 def boom(event, context):
     raise KeyError("nope")
-'''
+"""
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     (tmp_path / "fns.py").write_text(FUNCTIONS)
-    (tmp_path / "needs_lib.py").write_text("import requests_not_here\n\ndef handler(e, c):\n    pass\n")
+    (tmp_path / "needs_lib.py").write_text(
+        "import requests_not_here\n\ndef handler(e, c):\n    pass\n"
+    )
     return tmp_path
 
 
