@@ -218,6 +218,16 @@ class TestCsp:
             '[headers.reporting-endpoints.endpoints] csp = "/_edgeshield/csp-report"'
         ]
 
+    def test_report_to_before_another_directive_finds_its_endpoint(self) -> None:
+        """The endpoint's name ends at the ';' of the directive after it (csp fit appends new
+        directives after report-to): no warning about an endpoint named 'csp;'."""
+        _policy, found = parse_policy(
+            "[headers.content-security-policy.directives]\n"
+            "default-src = [\"'self'\"]\nreport-to = ['csp']\nmedia-src = ['https://m.example']\n"
+            "[headers.reporting-endpoints.endpoints]\ncsp = '/_edgeshield/csp-report'\n"
+        )
+        assert not [p for p in found if "report-to" in p.where], found
+
     def test_rendering(self) -> None:
         policy, found = parse_policy(
             "[headers.content-security-policy]\nmode = 'report-only'\n"

@@ -64,8 +64,10 @@ def merge_sources(
                 continue
             current = list(inherited)
         merged = [s for s in current if s.lower() != "'none'"]
+        present = set(merged)  # a site's union can hold tens of thousands of hashes
         for source in sources:
-            if source not in merged:
+            if source not in present:
+                present.add(source)
                 merged.append(source)
         out[name] = merged
     return out

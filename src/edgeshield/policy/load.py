@@ -357,7 +357,8 @@ def _csp_pages(
 
 
 def _check_report_to(c: _Collector, csp_value: str, endpoints: hdr.HeaderSetting | None) -> None:
-    match = re.search(r"(?:^|;)\s*report-to\s+(\S+)", csp_value)
+    # The endpoint name is a token: it ends at whitespace or at the ';' of the next directive.
+    match = re.search(r"(?:^|;)\s*report-to\s+([^\s;]+)", csp_value)
     if not match:
         return
     name = match.group(1)
