@@ -25,8 +25,12 @@ def _site(root: Path, pages: int = 2) -> Path:
 def test_job_mistakes_name_the_field(tmp_path: Path) -> None:
     site = _site(tmp_path)
     target = tmp_path / "edgeshield.toml"
+    empty = tmp_path / "empty"  # a folder with files, none of them a page (a wrong --origin)
+    (empty / "assets").mkdir(parents=True)
+    (empty / "assets" / "app.css").write_text("body{}")
     cases = [
         (FitJob(tmp_path / "nope", None, target), "origin", f"origin {tmp_path / 'nope'}: not a directory"),
+        (FitJob(empty, None, target), "origin", f"origin {empty}: no HTML pages (*.html, *.htm) to fit"),
         (FitJob(site, None, target, FitOptions(max_union=10)), "max_union", "max_union 10: use at least 256 bytes"),
         (FitJob(site, None, target, site_urls=["ftp"]), "site_urls", "site_urls 'ftp': give an origin like https://example.com"),
     ]  # fmt: skip

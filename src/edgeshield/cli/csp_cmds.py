@@ -113,12 +113,15 @@ def _print_report(report: dict[str, Any]) -> None:
             "\n'unsafe-hashes' is needed by these attributes and URLs; move each into a script or"
             " stylesheet file to drop it (docs/csp.md):"
         )
-        for item in report["unsafe_hashes"]:
+        for item in report["unsafe_hashes"][:_SHOWN_HASHES]:
             out.print(
                 f'  {_clean(item["what"])} "{_clean(item["code"], 60)}" -> {item["source"]}'
                 f" at {_locations(item['locations'])}",
                 markup=False,
             )
+        if len(report["unsafe_hashes"]) > _SHOWN_HASHES:
+            more = len(report["unsafe_hashes"]) - _SHOWN_HASHES
+            out.print(f"  … and {more} more (all of them with --json)", markup=False)
     if report["hosts"]:
         out.print(
             "\nHosts added (exact scheme and host; the file itself on hosts with known CSP bypasses):"

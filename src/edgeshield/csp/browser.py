@@ -39,7 +39,7 @@ from edgeshield.report_route import REPORT_PATH
 if TYPE_CHECKING:
     from edgeshield.policy import CompiledPolicy
 
-CHROMIUM: Final = os.environ.get("EDGESHIELD_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM: Final = "/usr/bin/chromium"  # Debian's; EDGESHIELD_CHROMIUM names another
 # A root, headless, offline machine: no sandbox (root), no background traffic; reports
 # delivered within a second instead of batched for up to a minute.
 CHROMIUM_ARGS: Final = (
@@ -115,15 +115,20 @@ class BrowserMissing(Exception):
 
 
 def chromium_path(path: str | None = None) -> str:
-    candidate = path or CHROMIUM
+    """The browser to run: ``path``, else EDGESHIELD_CHROMIUM, else Debian's, else `chromium`
+    on PATH. One that was named (argument or variable) and is not there is an error, not a
+    reason to run another browser silently."""
+    named = path or os.environ.get("EDGESHIELD_CHROMIUM") or None
+    candidate = named or CHROMIUM
     if Path(candidate).is_file() and os.access(candidate, os.X_OK):
         return candidate
     found = shutil.which("chromium")
-    if path is None and found:
+    if named is None and found:
         return found
+    where = "" if path or named is None else " (EDGESHIELD_CHROMIUM)"
     raise BrowserMissing(
-        f"Chromium not found at {candidate}; install Debian's chromium (`make browser` or "
-        "`apt install chromium`) or set EDGESHIELD_CHROMIUM"
+        f"Chromium not found at {candidate}{where}; install Debian's chromium (`make browser` "
+        "or `apt install chromium`) or set EDGESHIELD_CHROMIUM"
     )
 
 

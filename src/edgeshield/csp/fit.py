@@ -162,6 +162,11 @@ def _walk(root: Path) -> Iterator[tuple[str, Path]]:
             yield path.relative_to(root).as_posix(), path
 
 
+def has_pages(origin: Path) -> bool:
+    """True when ``origin`` holds at least one HTML page that ``fit_site`` would read."""
+    return any(relative.lower().endswith(HTML_SUFFIXES) for relative, _ in _walk(origin))
+
+
 def _ref_sources(
     result: FitResult,
     directive: str,

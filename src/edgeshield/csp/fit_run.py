@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from edgeshield.csp.fit import FitOptions
+from edgeshield.csp.fit import FitOptions, has_pages
 from edgeshield.csp.fit_report import fit_report
 from edgeshield.csp.fitpolicy import FittedPolicy, fit_policy
 from edgeshield.csp.sources import resolve
@@ -63,6 +63,10 @@ class FitJob:
         """The site's own origins as CSP sources; ``FitOptionError`` for a field it cannot use."""
         if not self.origin.is_dir():
             raise FitOptionError("origin", "{origin} {path}: not a directory", path=self.origin)
+        if not has_pages(self.origin):  # a wrong folder must not pass a CI step
+            raise FitOptionError(
+                "origin", "{origin} {path}: no HTML pages (*.html, *.htm) to fit", path=self.origin
+            )
         if self.options.max_union < MIN_UNION:
             raise FitOptionError(
                 "max_union",
