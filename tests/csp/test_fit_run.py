@@ -102,3 +102,30 @@ def test_write_failure_is_one_line(tmp_path: Path) -> None:
     run = run_fit(FitJob(site, None, blocker / "edgeshield.toml"))
     with pytest.raises(FitError, match=r"^cannot write .*edgeshield\.toml: "):
         write_fit(run)
+
+
+def test_require_corp_with_other_hosts_is_warned(tmp_path: Path) -> None:
+    """The strict preset's COEP require-corp blocks another host's image or frame that the
+    fitted CSP allows (csp verify cannot see it): fit says so, naming the hosts, and only then."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(
+        '<!doctype html><img src="https://badges.example.com/b.svg" alt="">'
+        '<iframe src="https://video.example.net/embed/1"></iframe>'
+        '<script>fetch("https://api.example.org/x")</script>'
+    )
+    target = tmp_path / "edgeshield.toml"
+    warned = [w for w in run_fit(FitJob(site, None, target)).fitted.result.warnings if "COEP" in w]
+    assert len(warned) == 1
+    assert "require-corp blocks what pages load from 2 other host(s)" in warned[0]
+    assert "https://badges.example.com, https://video.example.net" in warned[0]
+    # credentialless (or no COEP at all) is not warned about; nor is a site that loads only itself
+    policy = tmp_path / "p.toml"
+    policy.write_text('[headers]\ncross-origin-embedder-policy = "credentialless"\n')
+    assert not [
+        w for w in run_fit(FitJob(site, policy, target)).fitted.result.warnings if "COEP" in w
+    ]
+    (site / "index.html").write_text('<!doctype html><img src="/a.png" alt="">')
+    assert not [
+        w for w in run_fit(FitJob(site, None, target)).fitted.result.warnings if "COEP" in w
+    ]

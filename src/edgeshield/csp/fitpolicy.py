@@ -86,6 +86,50 @@ def base_directives(policy_text: str) -> dict[str, list[str]]:
     return csp_directives(found[1]) if found is not None else strict_csp()
 
 
+# Loads a page makes in no-cors mode (or, for frames, of documents), which an embedder policy of
+# require-corp blocks from another host unless that host answers with
+# Cross-Origin-Resource-Policy (frames: with their own COEP):
+# https://html.spec.whatwg.org/multipage/browsers.html#coep
+_NO_CORS_DIRECTIVES = (
+    "img-src", "media-src", "script-src", "script-src-elem", "style-src", "style-src-elem",
+    "frame-src", "child-src", "object-src",
+)  # fmt: skip
+
+
+def embedder_warning(policy_text: str, result: FitResult) -> str | None:
+    """A warning when the policy's Cross-Origin-Embedder-Policy is ``require-corp`` and the site
+    loads images, media, scripts, styles or frames from other hosts: the CSP now allows them,
+    but browsers still block each one whose host does not opt in, and ``csp verify`` (which
+    loads nothing beyond the site) cannot see it."""
+    try:
+        headers = tomllib.loads(policy_text).get("headers")
+    except tomllib.TOMLDecodeError:
+        return None
+    if not isinstance(headers, dict):
+        return None
+    coep = next(
+        (v for k, v in headers.items() if k.lower() == "cross-origin-embedder-policy"), None
+    )
+    if not isinstance(coep, str) or coep.split(";")[0].strip() != "require-corp":
+        return None
+    hosts = sorted(
+        {
+            source
+            for _page, directive, source, _reasons in result.reasons()
+            if directive in _NO_CORS_DIRECTIVES and "://" in source
+        }
+    )
+    if not hosts:
+        return None
+    shown = ", ".join(hosts[:5]) + (f" and {len(hosts) - 5} more" if len(hosts) > 5 else "")
+    return (
+        f"cross-origin-embedder-policy require-corp blocks what pages load from {len(hosts)} "
+        f"other host(s) ({shown}) unless each answers with Cross-Origin-Resource-Policy: "
+        "cross-origin (a frame: with its own COEP); csp verify cannot see it. Unless you need "
+        'cross-origin isolation, use "credentialless" (frames: remove the header)'
+    )
+
+
 def fit_policy(
     origin: Path,
     policy_text: str,
@@ -99,6 +143,9 @@ def fit_policy(
     base = base_directives(policy_text)
     if result is None:
         result = fit_site(origin, same_origins)
+    warning = embedder_warning(policy_text, result)
+    if warning is not None and warning not in result.warnings:
+        result.warnings.append(warning)
     chosen = plan(result, base, options)
     per_page = chosen.mode == "per-page"
     text = with_fitted(
