@@ -266,3 +266,46 @@ def test_unreadable_inline_code_is_located_by_the_browsers_sample(tmp_path: Path
         "'unsafe-hashes'",
     }
     assert len(skipped) == 1
+
+
+def _inline(sample: str, **found: object) -> Violation:
+    v = violation_from_event(
+        {
+            "documentURI": BASE + "/index.html",
+            "effectiveDirective": "style-src-elem",
+            "blockedURI": "inline",
+            "sample": sample,
+            "found": {"element": "style", **found},
+        },
+        BASE,
+    )
+    assert v is not None
+    return v
+
+
+def test_an_inline_elements_refused_text_is_chosen_from_what_it_held() -> None:
+    filled, other = ".zoom{cursor:zoom-in}", ".x{color:red}"
+    # Refused empty, filled before the event: the sample (with 'report-sample') is the text.
+    v = _inline("", text=filled, seen=[filled], sampled=True, policy="style-src 'self'")
+    assert v.hashes() == [source_hash("")]
+    # Removed before the event: what such elements held, narrowed by the sample.
+    v = _inline(".x{color:red}", seen=[filled, other], sampled=True, policy="")
+    assert v.hashes() == [source_hash(other)]
+    # No sample: a text the policy allows was not the one refused; the others each were.
+    allowed = f"default-src 'none'; style-src 'self' {source_hash(filled)}"
+    v = _inline("", text=filled, seen=[filled, other], policy=allowed)
+    assert v.hashes() == [source_hash(other)]
+    # style-src-elem, when present, governs; style-src's hash does not allow it there.
+    v = _inline("", text=filled, seen=[filled], policy=allowed + "; style-src-elem 'self'")
+    assert v.hashes() == [source_hash(filled)]
+    # The element's text, as before, when nothing says otherwise.
+    assert _inline("", text=filled, seen=[filled]).hashes() == [source_hash(filled)]
+    # Payload fields are typed: junk is dropped, never trusted.
+    v = _inline("", text=filled, seen=[1, None, other], sampled="yes", policy=5)
+    assert (v.seen, v.sampled, v.policy) == ((other,), False, "")
+
+
+def test_two_texts_refused_at_one_place_stay_two() -> None:
+    a = _inline(".one{color:red}", text=".one{color:red}", sampled=True)
+    b = _inline(".two{color:blue}", text=".two{color:blue}", sampled=True)
+    assert len(dedupe([a, b])) == 2

@@ -60,6 +60,13 @@ _MAX_TEXT: Final = 1024 * 1024  # longest element text or attribute taken from a
 # page cannot redirect it, listens on window in the capture phase (the event is fired at the
 # element when it is connected, else at the document, and bubbles), and reads what was blocked:
 # the text of an inline <script>/<style>, the style= or on*= attribute, a javascript: URL.
+# A refusal is reported after the script that caused it has run on, by when an inserted
+# element may hold other text (a <style> appended empty, then filled) or be gone (inserted and
+# removed at once, as libraries do to switch off transitions). So the texts inline elements
+# held when they were inserted are kept too (a MutationObserver: hooks on the DOM calls would
+# see the text sooner, but the browser then locates the refusal in this script, not the
+# page's), and sent as candidates with whether the policy quotes a sample ('report-sample')
+# and the policy itself, from which Python picks the text that was refused.
 LISTENER: Final = """
 (() => {
   const send = window.__BINDING__;
@@ -72,6 +79,53 @@ LISTENER: Final = """
       if (a.name.startsWith('on')) out.push([a.name, a.value]);
     }
     return out;
+  };
+  const seen = [];
+  let seenChars = 0;
+  const note = (el) => {
+    if (!el || el.nodeType !== 1) return;
+    const name = el.localName;
+    if (name !== 'style' && name !== 'script') return;
+    if (name === 'script' && el.hasAttribute('src')) return;
+    const text = el.textContent;
+    if (typeof text !== 'string' || text.length > MAX) return;
+    const last = seen[seen.length - 1];
+    if (last && last[0] === name && last[1] === text) return;
+    seen.push([name, text]);
+    seenChars += text.length;
+    while (seen.length > 500 || seenChars > 4 * MAX) seenChars -= seen.shift()[1].length;
+  };
+  const noteTree = (node) => {
+    try {
+      if (!node || (node.nodeType !== 1 && node.nodeType !== 11)) return;
+      note(node);
+      if (node.firstElementChild) {
+        const inner = node.querySelectorAll('style, script:not([src])');
+        for (let i = 0; i < inner.length && i < 50; i++) note(inner[i]);
+      }
+    } catch (_) {}
+  };
+  new MutationObserver((records) => {
+    for (const r of records) {
+      note(r.target);  // text put into a <style> or <script>
+      for (const n of r.addedNodes) noteTree(n);
+    }
+  }).observe(document, {childList: true, subtree: true});
+  const FALLBACK = {
+    'script-src-elem': ['script-src', 'default-src'], 'script-src-attr': ['script-src', 'default-src'],
+    'style-src-elem': ['style-src', 'default-src'], 'style-src-attr': ['style-src', 'default-src'],
+  };
+  const sampled = (e) => {
+    const lists = {};
+    for (const part of (e.originalPolicy || '').split(';')) {
+      const words = part.trim().split(/\\s+/);
+      const name = (words[0] || '').toLowerCase();
+      if (name && !(name in lists)) lists[name] = words.slice(1);
+    }
+    for (const name of [e.effectiveDirective, ...(FALLBACK[e.effectiveDirective] || ['default-src'])]) {
+      if (name in lists) return lists[name].some((w) => w.toLowerCase() === "'report-sample'");
+    }
+    return false;
   };
   window.addEventListener('securitypolicyviolation', (e) => {
     const t = e.target;
@@ -98,6 +152,16 @@ LISTENER: Final = """
         document.querySelectorAll('[href^="javascript:" i], [action^="javascript:" i]'),
         (n) => n.getAttribute('href') || n.getAttribute('action'),
       ).filter((u) => u && u.length <= MAX).slice(0, 200);
+    }
+    if (e.blockedURI === 'inline' && /-elem$/.test(e.effectiveDirective) && !found.urls) {
+      const kind = e.effectiveDirective.startsWith('style') ? 'style' : 'script';
+      const texts = [];
+      for (let i = seen.length - 1; i >= 0 && texts.length < 50; i--) {
+        if (seen[i][0] === kind && !texts.includes(seen[i][1])) texts.push(seen[i][1]);
+      }
+      found.seen = texts;
+      found.sampled = sampled(e);
+      found.policy = clip(e.originalPolicy);
     }
     send({
       documentURI: e.documentURI, effectiveDirective: e.effectiveDirective,
@@ -159,14 +223,24 @@ class Violation:
     handlers: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
     # Texts found for it elsewhere (the browser's complete sample, the site's files).
     candidates: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # An inline element's refusal: the texts such elements of the page held as they were
+    # inserted or changed (newest first), whether the policy quotes samples, and the policy.
+    seen: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    sampled: bool = field(default=False, compare=False, repr=False)
+    policy: str = field(default="", compare=False, repr=False)
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
-        """Identity across the two channels: the same refusal seen as an event and a report."""
-        return (self.page, self.directive, self.blocked, self.source)
+    def key(self) -> tuple[str, str, str, str, str]:
+        """Identity across the two channels: the same refusal seen as an event and a report.
+        The sample tells apart different code refused at one place (a helper that inserts
+        several styles)."""
+        return (self.page, self.directive, self.blocked, self.source, self.sample)
 
     def hashes(self) -> list[str]:
         """The hash sources that would allow this inline code, when the page showed it."""
+        texts = self._element_texts()
+        if texts is not None:
+            return sorted({source_hash(t) for t in texts})
         if self.text is not None:
             return [source_hash(self.text)]
         values = list(self.urls) or [v for _n, v in self.handlers] or list(self.candidates)
@@ -174,12 +248,60 @@ class Violation:
             values = [v for v in values if v.startswith(self.sample)] or values
         return sorted({source_hash(v) for v in values})
 
+    def _fits(self, text: str) -> bool:
+        """Whether ``text`` is what the browser quoted: its first 40 characters, whitespace
+        around the code trimmed (all of it when shorter)."""
+        code = text.strip()
+        if len(self.sample) < SAMPLE_LENGTH:
+            return code == self.sample
+        return code.startswith(self.sample)
+
+    def _element_texts(self) -> list[str] | None:
+        """The refused text of an inline ``<script>``/``<style>``, from what the element holds
+        now and what such elements held before: texts whose hash the policy already allows
+        were not refused; with a sample, the one it quotes (the sample itself when none is
+        left and it is the whole text: an element refused empty and filled afterwards).
+        None when this is not an element's refusal the listener reported on."""
+        if self.blocked != "inline" or not self.directive.endswith("-elem") or self.urls:
+            return None
+        if not self.seen and not self.sampled and not self.policy:
+            return None  # a report, or an older payload: no candidates to choose from
+        allowed = _allowed(self.policy, self.directive)
+        ordered = [self.text] if self.text is not None else []
+        ordered += [t for t in self.seen if t != self.text]
+        left = [t for t in ordered if source_hash(t) not in allowed]
+        if self.sampled:
+            fitting = [t for t in left if self._fits(t)]
+            if self.text is not None and self.text in fitting:
+                return [self.text]
+            if fitting:
+                return fitting
+            return [self.sample] if len(self.sample) < SAMPLE_LENGTH else []
+        if self.text is not None:
+            return [self.text] if self.text in left else left
+        return left
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for name in ("text", "urls", "handlers", "candidates"):
+        for name in ("text", "urls", "handlers", "candidates", "seen", "sampled", "policy"):
             data.pop(name)
         data["hashes"] = self.hashes()
         return data
+
+
+SAMPLE_LENGTH: Final = 40  # what browsers quote of refused inline code with 'report-sample'
+
+
+def _allowed(policy: str, directive: str) -> frozenset[str]:
+    """The sources that govern ``directive`` in the CSP ``policy`` (falling back as browsers
+    do), lower-cased keywords and hashes as written; empty when unknown."""
+    if not policy:
+        return frozenset()
+    from edgeshield.policy.csp import parse_raw
+    from edgeshield.policy.csp_pages import effective_sources
+
+    directives, _dupes = parse_raw(policy)
+    return frozenset(effective_sources(directives, directive) or ())
 
 
 def site_path(url: str, base: str) -> str:
@@ -227,6 +349,9 @@ def violation_from_event(data: Any, base: str) -> Violation | None:
     text = found.get("text")
     raw_urls = found.get("urls")
     raw_urls = raw_urls if isinstance(raw_urls, list) else []
+    raw_seen = found.get("seen")
+    raw_seen = raw_seen if isinstance(raw_seen, list) else []
+    policy = found.get("policy")
     return Violation(
         page=site_path(_text(data.get("documentURI")), base),
         directive=_text(data.get("effectiveDirective"), 64),
@@ -240,6 +365,9 @@ def violation_from_event(data: Any, base: str) -> Violation | None:
         text=text if isinstance(text, str) else None,
         urls=tuple(u for u in raw_urls[:200] if isinstance(u, str)),
         handlers=handlers,
+        seen=tuple(t for t in raw_seen[:50] if isinstance(t, str) and len(t) <= _MAX_TEXT),
+        sampled=found.get("sampled") is True,
+        policy=policy if isinstance(policy, str) and len(policy) <= _MAX_TEXT else "",
     )
 
 
@@ -449,7 +577,7 @@ async def settle(page: Any, timeout_ms: float, settle_ms: float) -> None:
 def dedupe(violations: list[Violation]) -> list[Violation]:
     """One entry per refusal: events first (they carry the DOM's text), then reports that no
     event explains (violations in workers, or before the listener could run)."""
-    seen: dict[tuple[str, str, str, str], Violation] = {}
+    seen: dict[tuple[str, str, str, str, str], Violation] = {}
     for violation in sorted(violations, key=lambda v: v.origin != "event"):
         seen.setdefault(violation.key, violation)
     return sorted(seen.values(), key=lambda v: (v.page, v.directive, v.blocked, v.source))

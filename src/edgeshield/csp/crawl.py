@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import unquote, urlsplit
 
-from edgeshield.csp.browser import Violation, dedupe, launch, local_edge, settle, watched_context
+from edgeshield.csp.browser import (
+    SAMPLE_LENGTH,
+    Violation,
+    dedupe,
+    launch,
+    local_edge,
+    settle,
+    watched_context,
+)
 from edgeshield.csp.verify import html_pages
 
 if TYPE_CHECKING:
@@ -200,8 +208,9 @@ def sources_for(v: Violation) -> tuple[list[tuple[str, str]], str | None]:
         hashes = v.hashes()
         if not hashes:
             return [], (
-                "inline code the crawl could not read (it left the page before the event); "
-                "move it into a file, or run `csp fit` without --crawl and check its source"
+                "inline code whose text the crawl could not find (the page changed or removed "
+                "it before the browser reported it, and the site's HTML does not hold it): add "
+                "the hash of the code that starts with the sample by hand"
             )
         attr = v.directive.endswith("-attr") or bool(v.urls)
         pairs = [(v.directive, h) for h in hashes]
@@ -216,9 +225,6 @@ def sources_for(v: Violation) -> tuple[list[tuple[str, str]], str | None]:
     if origin is not None:
         return [(v.directive, origin)], None
     return [], f"cannot tell what to allow for blocked {blocked!r}"
-
-
-SAMPLE_LENGTH: Final = 40  # what browsers quote of refused inline code with 'report-sample'
 
 
 def locate_in_source(violations: list[Violation], origin: Path) -> list[Violation]:

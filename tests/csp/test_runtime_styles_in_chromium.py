@@ -1,0 +1,76 @@
+"""Styles that scripts insert at run time the way libraries do, in Debian's Chromium: one
+appended empty and filled afterwards (an image-zoom plugin's pattern), two different ones from
+one helper line, and one inserted and removed at once (a colour-mode switch turning transitions
+off). Chromium reports each refusal after the script has run on, when the element holds other
+text or is gone; the crawl must still find the text it refused, and verify must then pass."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edgeshield.csp.browser import source_hash
+from edgeshield.csp.verify import verify_site
+from tests.csp.test_browser_fixtures import chromium, cli  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.usefixtures("chromium")]
+
+ZOOM = ".zoom{cursor:zoom-in}"
+TRANSITIONS = (
+    "*,*::before,*::after{-webkit-transition:none!important;-moz-transition:none!important;"
+    "transition:none!important}"
+)
+INJECT = f"""// 1. appended empty, filled afterwards
+const zoom = document.createElement('style');
+document.head.appendChild(zoom);
+zoom.textContent = '{ZOOM}';
+// 2. two different styles from one helper (the same place in the file)
+function add(css) {{ const s = document.createElement('style'); s.textContent = css; document.head.appendChild(s); }}
+add('.one{{color:red}}'); add('.two{{color:blue}}');
+// 3. inserted and removed at once
+const off = document.createElement('style');
+off.appendChild(document.createTextNode('{TRANSITIONS}'));
+document.head.appendChild(off);
+window.getComputedStyle(document.body).opacity;
+document.head.removeChild(off);
+document.documentElement.dataset.done = '1';
+"""
+NEEDED = {source_hash(t) for t in ("", ZOOM, ".one{color:red}", ".two{color:blue}", TRANSITIONS)}
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "index.html").write_text(
+        "<!doctype html><html><head><title>Inject</title></head>"
+        '<body><p class="zoom one two">x</p><script src="inject.js"></script></body></html>\n'
+    )
+    (root / "inject.js").write_text(INJECT)
+    return root
+
+
+def test_the_crawl_finds_every_refused_text_and_verify_then_passes(
+    site: Path, tmp_path: Path
+) -> None:
+    policy = tmp_path / "edgeshield.toml"
+    static = cli("csp", "fit", "--origin", str(site), "--output", str(policy))
+    assert static.returncode == 0, static.stderr
+    # Verify (no sample quoted: the policy has no 'report-sample') suggests every text that
+    # was refused but the empty one, which only a sample can tell (the crawl has one).
+    before = verify_site(site, policy)
+    assert {v.directive for v in before.violations} == {"style-src-elem"}
+    assert {h for v in before.violations for h in v.hashes()} == NEEDED - {source_hash("")}
+    assert all(v.source.startswith("/inject.js:") for v in before.violations)
+
+    crawled = cli("csp", "fit", "--origin", str(site), "--output", str(policy), "--crawl", "--json")
+    assert crawled.returncode == 0, crawled.stderr
+    crawl = json.loads(crawled.stdout)["crawl"]
+    assert {a["source"] for a in crawl["additions"]} == NEEDED
+    assert crawl["not_added"] == []
+
+    after = cli("csp", "verify", "--origin", str(site), "--policy", str(policy), "--format", "json")
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert json.loads(after.stdout)["violations"] == []
