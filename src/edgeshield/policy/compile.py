@@ -38,18 +38,34 @@ def _encoded(char: str) -> str:
 def glob_to_regex(pattern: str) -> str:
     """A CloudFront path pattern (``*`` any run of characters, ``?`` exactly one,
     case-sensitive) as an anchored regular expression. A character browsers percent-encode
-    (``/café``, ``/a b``) matches its encoded form as well as itself."""
+    (``/café``, ``/a b``) matches its encoded form as well as itself.
+
+    The viewer chooses the URI, so matching must take linear time in it whatever the pattern:
+    ``/*/*/*.js`` written with one ``.*`` per star backtracks through every way of splitting a
+    long URI of slashes (minutes at 1,000 characters: a function timeout per request). A star
+    between two literal parts only has to reach the first place the next part matches (taking
+    the earliest one leaves the most for the rest), so each is an atomic lazy step, written as
+    a lookahead and a back-reference to what it captured, because JavaScript's RegExp, which the
+    CloudFront Function runs, has no atomic groups. Only the last star may backtrack, once."""
+    parts = [_literal(part) for part in pattern.split("*")]
+    if len(parts) == 1:
+        return "^" + parts[0] + "$"
+    middle = [p for p in parts[1:-1] if p]  # "**" is one star
+    steps = "".join(f"(?=(.*?{part}))\\{n}" for n, part in enumerate(middle, 1))
+    return "^" + parts[0] + steps + ".*" + parts[-1] + "$"
+
+
+def _literal(part: str) -> str:
+    """A star-free piece of a path pattern as a regular expression."""
     out = []
-    for char in pattern:
-        if char == "*":
-            out.append(".*")
-        elif char == "?":
+    for char in part:
+        if char == "?":
             out.append(".")
         elif not char.isascii() or char in _PATH_ENCODED:
             out.append(f"(?:{re.escape(char)}|{_encoded(char)})")
         else:
             out.append(re.escape(char))
-    return "^" + "".join(out) + "$"
+    return "".join(out)
 
 
 def _headers(settings: tuple[HeaderSetting, ...]) -> list[HeaderRow]:
