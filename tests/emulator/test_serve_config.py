@@ -108,6 +108,12 @@ def test_prepare_checks_first(tmp_path: Path) -> None:
         ("ftp://example.org", "origin ftp://example.org: only http:// and https:// origins are supported"),
         ("http://example.org/?q=1", "origin http://example.org/?q=1: an origin URL has no query string or fragment"),
         ("http://example.org:99999", "origin http://example.org:99999: invalid port"),
+        ("http://127.0.0.1:0/", "origin http://127.0.0.1:0/: invalid port"),
+        ("http://[::1", "origin http://[::1: Invalid IPv6 URL"),
+        ("http://a b/", "origin http://a b/: 'a b' is no host name or IP address"),
+        ("http://%zz/", "origin http://%zz/: '%zz' is no host name or IP address"),
+        ("http://:80/", "origin http://:80/: the URL names no host"),
+        ("http://me:secret@example.org/", "origin http://me:secret@example.org/: an origin URL has no user or password"),
     ],
 )  # fmt: skip
 def test_origin_mistakes_name_the_origin_field(tmp_path: Path, origin: str, message: str) -> None:

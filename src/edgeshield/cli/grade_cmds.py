@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from edgeshield import jsontext
 from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out, print_json
 from edgeshield.cli.options import JsonFlag, with_json
@@ -65,7 +66,7 @@ def _load_headers(path: Path) -> dict[str, Any] | Headers:
         if pairs is not None:
             return Headers.from_pairs(pairs)
     try:
-        data = json.loads(text)
+        data = jsontext.loads(text)
     except json.JSONDecodeError as exc:
         fail(
             f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}) "

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, cast
 
+from edgeshield import jsontext
 from edgeshield.cloudfront.events import (
     DEFAULT_CLIENT_IP,
     DEFAULT_DISTRIBUTION_DOMAIN,
@@ -47,7 +48,7 @@ def load_event(source: str | os.PathLike[str], trigger: str | None = None) -> Ev
         except OSError as exc:
             raise EventError(f"cannot read event file {where}: {exc.strerror or exc}") from None
     try:
-        obj = json.loads(text)
+        obj = jsontext.loads(text)
     except json.JSONDecodeError as exc:
         raise EventError(
             f"{where}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"

@@ -232,23 +232,40 @@ def _origin(config: ServeConfig) -> tuple[OriginSetup, str]:
 
 
 def _url_origin(value: str, config: ServeConfig) -> tuple[OriginSetup, str]:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:  # "Invalid IPv6 URL"
+        raise ServeConfigError("origin", "{origin} {value}: {why}", value=value, why=exc) from None
+    if parts.scheme not in ("http", "https"):
         raise ServeConfigError(
             "origin",
             "{origin} {value}: only http:// and https:// origins are supported",
             value=value,
         )
+    if not parts.hostname:
+        raise ServeConfigError("origin", "{origin} {value}: the URL names no host", value=value)
     if parts.query or parts.fragment:
         raise ServeConfigError(
             "origin", "{origin} {value}: an origin URL has no query string or fragment", value=value
         )
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise ServeConfigError("origin", "{origin} {value}: invalid port", value=value) from None
-    path = parts.path.rstrip("/")
+    if parts.username is not None or parts.password is not None:
+        raise ServeConfigError(
+            "origin", "{origin} {value}: an origin URL has no user or password", value=value
+        )
     host = parts.hostname
+    if not _HOST.fullmatch(host) and not _is_ip(host):
+        raise ServeConfigError(
+            "origin", "{origin} {value}: {host!r} is no host name or IP address",
+            value=value, host=host,
+        )  # fmt: skip
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ServeConfigError("origin", "{origin} {value}: invalid port", value=value)
+    port = port or (443 if parts.scheme == "https" else 80)
+    path = parts.path.rstrip("/")
     domain, connect_host = host, None
     try:
         if ipaddress.ip_address(host).is_loopback:
@@ -261,7 +278,20 @@ def _url_origin(value: str, config: ServeConfig) -> tuple[OriginSetup, str]:
     event_origin = custom_origin(
         domain, port=port, protocol=parts.scheme, path=path, read_timeout=read
     )
-    return OriginSetup(event_origin, None, target), f"{parts.scheme}://{host}:{port}{path}"
+    shown = f"[{host}]" if ":" in host else host
+    return OriginSetup(event_origin, None, target), f"{parts.scheme}://{shown}:{port}{path}"
+
+
+# A DNS name as an origin's domain name may be written (letters, digits, hyphens, dots).
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 async def start_pools(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeshield import jsontext
 from edgeshield.policy import csp
 from edgeshield.policy.compiled import CompiledPages, VariantPart
 from edgeshield.policy.problems import Problem
@@ -164,8 +165,8 @@ def _read_manifest(
         return None, {}, [manifest.problem("per-page", what, "a manifest is UTF-8 JSON")]
     rerun = "re-run `edgeshield csp fit`, which writes it"
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+        data = jsontext.loads(text)
+    except json.JSONDecodeError as exc:
         what = f"not valid JSON: {getattr(exc, 'msg', exc)}"
         line = getattr(exc, "lineno", 1)
         return None, {}, [Problem("per-page", what, rerun, file=manifest.file, line=line)]

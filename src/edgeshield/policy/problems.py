@@ -76,7 +76,10 @@ def shown(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        text = str(value)
+        try:
+            text = str(value)
+        except ValueError:  # more digits than Python converts (TOML's 0x, 0o, 0b forms)
+            return "a number thousands of digits long"
         return text if len(text) <= 40 else f"a {len(text)}-digit number"
     if isinstance(value, str):
         return repr(value) if len(value) <= 200 else repr(value[:200]) + "…"

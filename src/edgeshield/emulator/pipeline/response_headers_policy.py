@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeshield import jsontext
 from edgeshield.cloudfront import HeaderPairs
 from edgeshield.cloudfront.rules import is_token
 from edgeshield.errors import EdgeshieldError
@@ -182,7 +183,7 @@ def parse(data: Any) -> ResponseHeadersPolicy:
 
 def load(path: Path) -> ResponseHeadersPolicy:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = jsontext.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise PolicyConfigError(f"cannot read {path}: {exc.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -1,0 +1,52 @@
+"""Files that parse badly on purpose: JSON nested a hundred thousand deep, numbers with more
+digits than Python converts. Every reader of a user's file answers with one line naming it,
+never a traceback (the standard library raises RecursionError or a bare ValueError there)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edgeshield import jsontext
+from edgeshield.cli import app
+from edgeshield.cloudfront.events import EventError
+from edgeshield.cloudfront.parse import load_event
+from edgeshield.emulator.pipeline.response_headers_policy import PolicyConfigError, load
+from edgeshield.policy.csp_pages import load_manifest
+
+DEEP = "[" * 100_000 + "]" * 100_000
+LONG_NUMBER = '{"format": 1, "x": 1' + "0" * 5_000 + "}"
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("text", [DEEP, LONG_NUMBER])
+def test_every_json_failure_is_a_decode_error(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        jsontext.loads(text)
+
+
+@pytest.mark.parametrize("text", [DEEP, LONG_NUMBER])
+def test_the_readers_of_json_files_name_the_file(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(EventError, match=r"bad\.json: not valid JSON"):
+        load_event(path)
+    with pytest.raises(PolicyConfigError, match=r"bad\.json is not JSON"):
+        load(path)
+    _pages, problems = load_manifest(path, "bad.json", "Content-Security-Policy")
+    assert [p.what.split(":")[0] for p in problems] == ["not valid JSON"]
+    graded = runner.invoke(app, ["grade", "--headers", str(path)])
+    assert graded.exit_code == 2
+    assert "not valid JSON" in graded.stderr and "Traceback" not in graded.stderr
+
+
+def test_a_policy_number_too_long_to_print_is_one_problem(tmp_path: Path) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text("[headers.strict-transport-security]\nmax-age = 0x" + "f" * 5_000 + "\n")
+    checked = runner.invoke(app, ["check", str(policy)])
+    assert checked.exit_code == 2, checked.output
+    assert "p.toml:2" in checked.output and "a number thousands of digits long" in checked.output
