@@ -49,3 +49,10 @@ def printable(text: str, *, keep_lines: bool = False, limit: int | None = None) 
         if limit is not None and size > limit:
             return "".join(out)[:limit] + "…"
     return "".join(out)
+
+
+def printable_lines(text: str, *, indent: str = "    ") -> str:
+    """``printable`` keeping newlines, with every line after the first indented: text that
+    holds a newline (a function's exception, a log event) cannot pass for lines of its own,
+    such as a forged log event, which starts at the margin."""
+    return printable(text.rstrip("\n"), keep_lines=True).replace("\n", "\n" + indent)

@@ -347,7 +347,10 @@ def test_invoke_bad_input(tmp_path: Path) -> None:
         "nosuchmodule.fn",
         cwd=tmp_path,
     )
-    assert result.returncode == 1 and "Runtime.ImportModuleError" in result.stdout
+    # A handler that is not there is a mistake in the command, not a function that fails.
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "handler 'nosuchmodule.fn'" in result.stderr
+    assert "No module named 'nosuchmodule'" in result.stderr
 
 
 def test_user_text_is_never_read_as_markup(tmp_path: Path) -> None:
@@ -399,3 +402,29 @@ def test_check_refuses_a_sample_that_is_not_a_request(
 def test_check_takes_a_media_type_with_parameters(tmp_path: Path) -> None:
     result = run("check", "--json", "--content-type", "text/html; charset=utf-8", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def test_invoke_prints_what_the_function_wrote_as_visible_text(tmp_path: Path) -> None:
+    """A function's output, its exception and the header names a refusal quotes come from the
+    function (or its event): escape sequences arrive escaped, and a newline cannot start a line
+    that passes for one of edgeshield's."""
+    (tmp_path / "evil.py").write_text(
+        "import sys\n"
+        "def handler(event, context):\n"
+        "    print('title\\x1b]0;pwned\\x07 clear\\x1b[2J')\n"
+        "    raise RuntimeError('boom\\x1b[31m\\nLambdaValidationError: forged')\n"
+        "def header(event, context):\n"
+        "    response = event['Records'][0]['cf']['response']\n"
+        "    response['headers']['x-evil\\x1b[31m'] = [{'key': 'X-Evil\\x1b[31m', 'value': 'v'}]\n"
+        "    return response\n"
+    )
+    event = _event_file(tmp_path)
+    for handler in ("evil.handler", "evil.header"):
+        result = run("invoke", "--handler", handler, "--event", str(event), cwd=tmp_path)
+        assert result.returncode == 1, result.stdout + result.stderr
+        both = result.stdout + result.stderr
+        assert "\x1b" not in both and "\x07" not in both, both
+        assert "\\x1b" in both
+    assert "\nLambdaValidationError: forged" not in both.replace("\n    ", " ")
+    raised = run("invoke", "--handler", "evil.handler", "--event", str(event), cwd=tmp_path)
+    assert "boom\\x1b[31m\n    LambdaValidationError: forged" in raised.stdout

@@ -17,13 +17,22 @@ def test_logs_show_hostile_messages_as_visible_text(tmp_path: Path) -> None:
     store = LogStore(tmp_path / ".edgeshield" / "logs")
     now = int(time.time() * 1000)
     group = "/aws/lambda/us-east-1.fn"
-    store.put("us-east-1", group, "2026/11/30/[1]abc", [(now, EVIL), (now + 1, "line1\nline2")])
+    forged = "x\n2026-11-30T18:40:21.079Z us-east-1 END RequestId: 0000"
+    store.put(
+        "us-east-1",
+        group,
+        "2026/11/30/[1]abc",
+        [(now, EVIL), (now + 1, "line1\nline2"), (now + 2, forged)],
+    )
     store.close()
     text = run_cli(tmp_path, "logs", "--local", "--group", group)
     assert text.returncode == 0, text.stderr
     assert "\x1b" not in text.stdout and "\u202e" not in text.stdout and "\x07" not in text.stdout
     assert "\\x1b]0;pwned\\x07" in text.stdout and "\\udfff" in text.stdout
-    assert "line1\nline2" in text.stdout  # multi-line events keep their lines
+    # Multi-line events keep their lines, indented: none passes for an event of its own.
+    assert "line1\n    line2" in text.stdout
+    assert "\n2026-11-30T18:40:21.079Z" not in text.stdout
+    assert "x\n    2026-11-30T18:40:21.079Z us-east-1 END RequestId: 0000" in text.stdout
     as_json = run_cli(tmp_path, "logs", "--local", "--group", group, "--json")
     assert as_json.returncode == 0, as_json.stderr
     assert "\x1b" not in as_json.stdout

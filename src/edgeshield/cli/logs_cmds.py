@@ -13,7 +13,7 @@ import typer
 from edgeshield.cli.app import EXIT_FAILURE, EXIT_USAGE, app
 from edgeshield.cli.console import err, fail, out
 from edgeshield.logrecords import LogEvent
-from edgeshield.safetext import printable
+from edgeshield.safetext import printable_lines
 
 
 def _print_events(events: Iterable[LogEvent], as_json: bool, show_group: bool) -> int:
@@ -34,7 +34,7 @@ def _print_events(events: Iterable[LogEvent], as_json: bool, show_group: bool) -
             typer.echo(json.dumps(record))
         else:
             # Log messages are written by functions, origins and report senders.
-            typer.echo(printable(format_event(event, show_group=show_group), keep_lines=True))
+            typer.echo(printable_lines(format_event(event, show_group=show_group)))
     return count
 
 

@@ -405,8 +405,12 @@ def invoke(
 
 
 def _print_invocation(answer: InvokeResult) -> None:
+    from edgeshield.safetext import printable_lines
+
+    # The function wrote the logs and the error, and its result or the event named the
+    # headers the messages quote: none of it reaches the terminal unescaped.
     for line in answer.logs:
-        err.print(line, markup=False, highlight=False)
+        err.print(printable_lines(line), markup=False, highlight=False)
     if answer.status == "ok":
         print_json(answer.result)
     if answer.status == "timeout":
@@ -414,9 +418,9 @@ def _print_invocation(answer: InvokeResult) -> None:
             f"LambdaLimitExceeded: the function ran past its {answer.timeout_s:g} s timeout (CloudFront answers 503)"
         )
     elif answer.status == "error":
+        error = printable_lines(f"{answer.error_type}: {answer.error_message}")
         out.print(
-            f"LambdaExecutionError: {answer.error_type}: {answer.error_message} (CloudFront answers 503)",
-            markup=False,
+            f"LambdaExecutionError: {error} (CloudFront answers 503)", markup=False, highlight=False
         )
     for v in answer.violations:
         if v.kind == "validation":
@@ -425,6 +429,6 @@ def _print_invocation(answer: InvokeResult) -> None:
             label = "LambdaExecutionError"
         else:  # served anyway: a rule AWS does not document
             label = "warning"
-        out.print(f"{label}: {v.message}", markup=False)
+        out.print(f"{label}: {printable_lines(v.message)}", markup=False, highlight=False)
     if answer.accepted:
         out.print(f"CloudFront would accept this {answer.trigger} result.")
