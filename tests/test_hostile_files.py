@@ -50,3 +50,24 @@ def test_a_policy_number_too_long_to_print_is_one_problem(tmp_path: Path) -> Non
     checked = runner.invoke(app, ["check", str(policy)])
     assert checked.exit_code == 2, checked.output
     assert "p.toml:2" in checked.output and "a number thousands of digits long" in checked.output
+
+
+def test_a_file_too_large_to_be_a_policy_is_refused_unread(tmp_path: Path) -> None:
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * (5 * 1024 * 1024))
+    checked = runner.invoke(app, ["check", str(big)])
+    assert checked.exit_code == 2
+    assert "big.toml: is larger than 4 MiB" in checked.output
+
+
+def test_thousands_of_problems_print_a_bounded_report(tmp_path: Path) -> None:
+    rules = "".join(f'[[rules]]\nname = "r{i}"\nmatch = {{ path = 5 }}\n' for i in range(2_000))
+    policy = tmp_path / "p.toml"
+    policy.write_text("[headers]\nx-" + "k" * 100_000 + ' = "1"\n' + rules)
+    checked = runner.invoke(app, ["check", str(policy)])
+    assert checked.exit_code == 2
+    lines = checked.output.splitlines()
+    assert len(lines) <= 110 and "… and 3900 more (all of them with --json)" in lines[-1]
+    assert max(len(line) for line in lines) < 1_000
+    every = runner.invoke(app, ["check", str(policy), "--json"])
+    assert len(json.loads(every.stdout)["problems"]) == 4_000

@@ -100,12 +100,19 @@ def headers_table(results: list[Any]) -> Table | None:
     return table
 
 
+# A generated or broken file can hold tens of thousands of problems; the first ones say enough.
+MAX_PROBLEMS_SHOWN = 100
+
+
 def render_check(view: CheckView, sections: Sequence[RenderableType] = ()) -> None:
     """Print the whole check report; ``sections`` come last, each as given."""
     out.print(Text(verdict(view), style=_style("bold green" if view.valid else "bold red")))
-    for problem in view.problems:
+    for problem in view.problems[:MAX_PROBLEMS_SHOWN]:
         style = "yellow" if problem.severity == "warning" else "red"
         out.print(Text(problem.format(), style=_style(style)))
+    if len(view.problems) > MAX_PROBLEMS_SHOWN:
+        more = len(view.problems) - MAX_PROBLEMS_SHOWN
+        out.print(f"… and {more} more (all of them with --json)", markup=False)
     table = headers_table(view.results) if view.valid else None
     if table is not None:
         samples = " · ".join(f"{r.sample.name} {r.sample.uri}" for r in view.results)

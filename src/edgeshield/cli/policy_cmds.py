@@ -87,8 +87,13 @@ def _compiled(policy: Path | None, message: str) -> CompiledPolicy:
     try:
         return load_and_compile(resolve_policy(policy))
     except PolicyError as exc:
-        for problem in exc.problems:
+        from edgeshield.cli.check_view import MAX_PROBLEMS_SHOWN
+
+        for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
             err.print(problem.format(), markup=False)
+        if len(exc.problems) > MAX_PROBLEMS_SHOWN:
+            more = len(exc.problems) - MAX_PROBLEMS_SHOWN
+            err.print(f"… and {more} more (edgeshield check --json lists them)", markup=False)
         fail(message, EXIT_USAGE)
 
 

@@ -118,6 +118,11 @@ class _Manifest:
 _NOT_PER_PAGE = ("'none'", "'unsafe-inline'", "'unsafe-eval'")
 
 
+# The most a manifest can be: it ships inside the function's package, 50 MB at the most
+# (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html).
+MAX_MANIFEST_BYTES = 50 * 1000 * 1000
+
+
 def load_manifest(path: Path, shown: str, header: str) -> tuple[CspPages | None, list[Problem]]:
     """Read and validate a manifest; every problem names ``shown`` (the path as written in the
     policy, resolved) and the line of the page it is about."""
@@ -156,7 +161,11 @@ def _read_manifest(
     """The manifest's JSON object, if the file reads, parses and says format 1."""
     manifest = _Manifest(str(path))
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(MAX_MANIFEST_BYTES + 1)
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise OSError("larger than 50 MB, the most a Lambda@Edge package may hold")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         fix = "run `edgeshield csp fit --origin DIR` to write it, or remove per-page"
         return None, {}, [manifest.problem("per-page", f"no such file (named by {shown})", fix)]

@@ -196,7 +196,12 @@ def misspelt_header(name: str) -> str | None:
     """The security header ``name`` is a typo of, if it is within a few edits of one."""
     if name in KNOWN_HEADERS:
         return None
-    best = min(KNOWN_HEADERS, key=lambda known: (edit_distance(name, known), known))
+    # The distance is at least the difference in length: only names of about the same length
+    # can be typos (and a megabyte-long name is not compared character by character).
+    near = [k for k in KNOWN_HEADERS if abs(len(k) - len(name)) <= TYPO_DISTANCE]
+    if not near:
+        return None
+    best = min(near, key=lambda known: (edit_distance(name, known), known))
     return best if edit_distance(name, best) <= TYPO_DISTANCE else None
 
 

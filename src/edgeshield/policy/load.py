@@ -187,9 +187,15 @@ def _check_sends_something(
         )
 
 
+# A policy is a few kilobytes (a site's per-page CSPs live in their manifest): reading stops
+# past this, so a wrong path (/dev/zero, a log file) is one problem instead of all the memory.
+MAX_POLICY_BYTES = 4 * 1024 * 1024
+
+
 def load_policy(path: Path) -> tuple[Policy | None, list[Problem]]:
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(MAX_POLICY_BYTES + 1)
     except FileNotFoundError:
         return None, [_file_problem(path, "not found", "create it with: edgeshield init")]
     except IsADirectoryError:
@@ -197,6 +203,12 @@ def load_policy(path: Path) -> tuple[Policy | None, list[Problem]]:
     except OSError as exc:
         return None, [
             _file_problem(path, f"cannot read it ({exc.strerror or exc})", "check the path")
+        ]
+    if len(raw) > MAX_POLICY_BYTES:
+        return None, [
+            _file_problem(
+                path, "is larger than 4 MiB", "give the policy file (a policy is a few kilobytes)"
+            )
         ]
     text, problem = decode_policy(raw, str(path))
     if problem is not None:
@@ -423,6 +435,7 @@ def _rules(c: _Collector, items: Any, trigger: str, policy_names: set[str]) -> l
         c.add("rules", "must be an array of tables", "write each rule as [[rules]]")
         return []
     rules: list[Rule] = []
+    known = set(policy_names)  # the names the policy and the rules so far add
     for i, item in enumerate(items):
         where = f"rules.{i}"
         if not isinstance(item, dict):
@@ -448,7 +461,6 @@ def _rules(c: _Collector, items: Any, trigger: str, policy_names: set[str]) -> l
         settings = _header_settings(c, f"{where}.set", item.get("set", {}), trigger)
         remove = _names(c, f"{where}.remove", item.get("remove", []), trigger, "remove")
         drop = _names(c, f"{where}.drop", item.get("drop", []), trigger, "drop")
-        known = policy_names | {s.name for r in rules for s in r.set}
         for dropped in drop:
             # The report-only name only arrives with the CSP entry it belongs to (see _names).
             if dropped in (ALL, CSP_REPORT_ONLY):
@@ -463,6 +475,7 @@ def _rules(c: _Collector, items: Any, trigger: str, policy_names: set[str]) -> l
         if not any(item.get(k) for k in ("set", "remove", "drop")):
             c.add(where, "the rule changes nothing", "give it set, remove or drop", "warning")
         rules.append(Rule(name, match, tuple(settings), remove, drop))
+        known.update(s.name for s in settings)
     return rules
 
 

@@ -30,15 +30,17 @@ class Problem:
     rule: str | None = None  # the name of the [[rules]] entry it is in
 
     def format(self) -> str:
-        """One line, always: control characters in keys and names are shown escaped."""
+        """One line, always: control characters in keys and names are shown escaped, and a
+        key or name the user made megabytes long is cut."""
         prefix = "warning: " if self.severity == "warning" else ""
+        what = _cut(self.what)
         if self.line == 0:
-            return f"{self.file}: {prefix}{self.what}; {self.fix}"
-        where = printable(self.where)
+            return f"{self.file}: {prefix}{what}; {self.fix}"
+        where = _cut(printable(self.where))
         if self.rule is not None:
-            where += f' (rule "{printable(self.rule)}")'
+            where += f' (rule "{_cut(printable(self.rule))}")'
         where = f"{where}: " if where else ""
-        return f"{self.file}:{self.line}: {prefix}{where}{self.what}; {self.fix}"
+        return f"{self.file}:{self.line}: {prefix}{where}{what}; {self.fix}"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -50,6 +52,10 @@ class Problem:
             "fix": self.fix,
             **({"rule": self.rule} if self.rule is not None else {}),
         }
+
+
+def _cut(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def printable(text: str) -> str:
