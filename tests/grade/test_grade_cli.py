@@ -136,3 +136,16 @@ def test_junk_text_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["grade", "--headers", str(junk)])
     assert result.exit_code == 2
     assert "not 'Name: value' header lines" in result.stderr
+
+
+def test_a_header_dump_with_latin1_bytes_is_read(tmp_path: Path) -> None:
+    """A legal response may carry ISO-8859-1 bytes in a header value (RFC 9110 §5.5); its curl
+    dump is not UTF-8 and must still be graded."""
+    dump = tmp_path / "h.txt"
+    dump.write_bytes(
+        b"HTTP/1.1 200 OK\r\nX-Note: caf\xe9\r\nX-Content-Type-Options: nosniff\r\n\r\n"
+    )
+    result = runner.invoke(app, ["grade", "--headers", str(dump), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["tests"]["x-content-type-options"]["pass"] is True

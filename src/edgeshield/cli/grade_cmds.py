@@ -56,11 +56,17 @@ def _load_headers(path: Path) -> dict[str, Any] | Headers:
     from edgeshield.grade.parse.headers import Headers, parse_header_block
 
     try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+        raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except FileNotFoundError:
         fail(f"{path}: no such file", EXIT_USAGE)
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         fail(f"{path}: cannot read it ({exc})", EXIT_USAGE)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # HTTP header bytes outside ASCII are ISO-8859-1 (RFC 9110 §5.5): a curl -sI dump of
+        # a legal response may hold them. JSON is UTF-8 (RFC 8259).
+        text = raw.decode("latin-1")
     if not text.lstrip().startswith(("{", "[", '"')):
         pairs = parse_header_block(text)
         if pairs is not None:
