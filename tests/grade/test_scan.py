@@ -130,7 +130,9 @@ def test_error_status_cannot_be_graded(sites: Sites) -> None:
 
 
 def test_nothing_listening(sites: Sites) -> None:
-    with pytest.raises(ScanFailed, match="does not answer"):
+    with pytest.raises(
+        ScanFailed, match=r"no readable answer on https:// \(.+\) or http:// \(.+\)"
+    ):
         scan(
             f"https://127.0.0.1:{sites.closed_port}/",
             ScanOptions(http_port=sites.closed_port, timeout=2.0),
@@ -227,3 +229,42 @@ def test_cli_progress_bar_on_a_terminal(sites: Sites, monkeypatch: pytest.Monkey
     assert code == 0
     assert [r["grade"] for r in json.loads(out)] == ["A+", "A+"]
     assert "scanning" in buf.getvalue()  # the rich progress bar drew on the "terminal"
+
+
+def test_a_malformed_answer_is_named_and_shown_escaped() -> None:
+    """A server that answers with a broken status line did answer: the failure says what was
+    wrong on each side, and the server's bytes reach the terminal escaped."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+
+    def answer() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    conn.recv(4096)
+                    conn.sendall(b"HTTP/1.1 2\x1b[31m0 OK\r\n\r\n")
+                except OSError:
+                    pass
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        result = runner.invoke(
+            app,
+            ["scan", f"https://127.0.0.1:{port}/", "--http-port", str(port), "--timeout", "3"],
+        )
+    finally:
+        listener.close()
+    assert result.exit_code == 1, result.output
+    assert "\x1b" not in result.stderr
+    assert "no readable answer on https:// (" in result.stderr
+    assert "or http:// (" in result.stderr and "\\x1b" in result.stderr

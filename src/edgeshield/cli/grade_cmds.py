@@ -17,7 +17,7 @@ from edgeshield.cli.options import JsonFlag, with_json
 
 if TYPE_CHECKING:
     from edgeshield.grade.parse.headers import Headers
-    from edgeshield.grade.scan.scanner import ScanOptions, ScanResult
+    from edgeshield.grade.scan.scanner import ScanFailed, ScanOptions, ScanResult
     from edgeshield.grade.scoring.report import Report
 
 
@@ -262,10 +262,17 @@ def _show_scans(results: list[ScanResult], fmt: ScanFormat, output: Path | None)
     else:
         for r in results:
             if isinstance(r, ScanFailed):
-                err.print(f"{r.url}: cannot grade: {r.message}")
+                err.print(_failure_line(r), markup=False, highlight=False)
             else:
                 _print_table(r)
                 out.print()
+
+
+def _failure_line(failure: ScanFailed) -> str:
+    # The reason may quote what the server sent (a status line, a header).
+    from edgeshield.safetext import printable
+
+    return f"{printable(failure.url)}: cannot grade: {printable(failure.message, limit=500)}"
 
 
 def _scan_verdict(results: list[ScanResult], fmt: ScanFormat, bar: str | None) -> None:
@@ -276,7 +283,7 @@ def _scan_verdict(results: list[ScanResult], fmt: ScanFormat, bar: str | None) -
     low = [r for r in results if not isinstance(r, ScanFailed) and _below(r.grade, bar)]
     if fmt is not ScanFormat.table:
         for failure in failed:
-            err.print(f"{failure.url}: cannot grade: {failure.message}")
+            err.print(_failure_line(failure), markup=False, highlight=False)
     for report in low:
         err.print(f"{report.url}: grade {report.grade} is below the required {bar}")
     if low or (bar is not None and failed):

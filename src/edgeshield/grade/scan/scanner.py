@@ -124,8 +124,9 @@ async def _fetch_chain(
     raise AssertionError("unreachable: the last hop is always final")
 
 
-async def _session(client: aiohttp.ClientSession, url: str, opts: ScanOptions) -> _Session | None:
-    """Fetch ``url``; on a certificate error retry unverified. None if nothing answered."""
+async def _session(client: aiohttp.ClientSession, url: str, opts: ScanOptions) -> _Session | str:
+    """Fetch ``url``; on a certificate error retry unverified. What went wrong, as one short
+    line, when no answer came that could be read."""
     import aiohttp
 
     verified_ctx = _unverified_context() if opts.insecure else _ssl_context(opts)
@@ -133,12 +134,21 @@ async def _session(client: aiohttp.ClientSession, url: str, opts: ScanOptions) -
         return await _fetch_chain(client, url, verified_ctx, True)
     except aiohttp.ClientConnectorCertificateError:
         pass
-    except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError, ValueError):
-        return None
+    except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError, ValueError) as exc:
+        return _why(exc)
     try:
         return await _fetch_chain(client, url, _unverified_context(), False)
-    except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError, ValueError):
-        return None
+    except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError, ValueError) as exc:
+        return _why(exc)
+
+
+def _why(exc: BaseException) -> str:
+    """An exception as a reason: its class and message, which may quote what the server sent
+    (printed later through the CLI's sanitising, and cut here)."""
+    if isinstance(exc, TimeoutError):
+        return "no answer within the timeout"
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 async def _preflight(
@@ -162,11 +172,16 @@ async def _preflight(
 
 async def collect(client: aiohttp.ClientSession, target: Target, opts: ScanOptions) -> ScanInput:
     """Gather everything the twelve tests read for one site."""
-    https_s, http_s = await asyncio.gather(
+    https_r, http_r = await asyncio.gather(
         _session(client, target.https_url, opts), _session(client, target.http_url, opts)
     )
-    if https_s is None and http_s is None:
-        raise ScanFailed(target.https_url, "the site does not answer on http:// or https://")
+    https_s = https_r if not isinstance(https_r, str) else None
+    http_s = http_r if not isinstance(http_r, str) else None
+    if isinstance(https_r, str) and isinstance(http_r, str):
+        raise ScanFailed(
+            target.https_url,
+            f"no readable answer on https:// ({https_r}) or http:// ({http_r})",
+        )
     auto_s = https_s if https_s is not None else http_s
     assert auto_s is not None
     auto = auto_s.final
