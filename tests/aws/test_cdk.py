@@ -799,3 +799,15 @@ def test_synth_mechanism_auto_takes_plans_choice(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_a_header_value_the_cdk_would_read_as_a_token_is_refused(tmp_path: Path) -> None:
+    """'${Token[...]}' in a header value is replaced by the CDK (a region here) or breaks the
+    synthesis: the stack would not carry the policy as check shows it, so synth refuses."""
+    from edgeshield.aws.cdk.app import AppOptions, build_app
+
+    policy = tmp_path / "p.toml"
+    policy.write_text('[headers]\nx-token-test = "r=${Token[AWS.Region.6]}"\n')
+    with pytest.raises(ValueError, match=r"holds the text '\$\{Token\[' in a header value"):
+        build_app(AppOptions(account=ACCOUNT, policy=policy), tmp_path / "out")
+    assert not (tmp_path / "out").exists()

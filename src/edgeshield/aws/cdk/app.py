@@ -52,6 +52,9 @@ class SynthResult:
     resources: list[dict[str, str]]  # logical id, type, stack, purpose
 
 
+_TOKEN_MARK = "${Token["
+
+
 def build_app(options: AppOptions, outdir: Path) -> tuple[Any, Any]:
     """(app, main stack). Raises PolicyError for a bad policy, ValueError for bad options."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -63,6 +66,13 @@ def build_app(options: AppOptions, outdir: Path) -> tuple[Any, Any]:
     from edgeshield.policy import load_and_compile
 
     compiled = load_and_compile(options.policy)
+    if _TOKEN_MARK in json.dumps(compiled, ensure_ascii=False):
+        # The CDK reads that text anywhere in a template as one of its tokens and replaces it
+        # (a region, an ARN) or fails: the stack would not carry the policy as written.
+        raise ValueError(
+            f"the policy holds the text {_TOKEN_MARK!r} in a header value, which the AWS CDK "
+            "reads as a token of its own; change the value"
+        )
     outdir.mkdir(parents=True, exist_ok=True)
     # The code trees live inside the assembly directory, so synth leaves nothing else behind.
     code = stage_all(compiled, outdir / ".edgeshield-src")
