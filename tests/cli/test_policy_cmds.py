@@ -375,6 +375,8 @@ def test_invoke_refuses_bad_timeouts(tmp_path: Path, value: str) -> None:
     [
         (("--status", "999"), "not an HTTP status"),
         (("-H", "bad name: y"), "not a valid header name"),
+        (("--method", "GE T"), "--method 'GE T': CloudFront passes on DELETE, GET, HEAD"),
+        (("--method", "TRACE"), "--method 'TRACE': CloudFront passes on"),
     ],
 )
 def test_event_refuses_what_cloudfront_never_sends(

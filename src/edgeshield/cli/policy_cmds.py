@@ -187,6 +187,11 @@ def _grade(compiled: CompiledPolicy) -> dict[str, Any]:
     return report
 
 
+# The methods a distribution can allow (AllowedMethods in the API reference):
+# https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_AllowedMethods.html
+_CLOUDFRONT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"})
+
+
 def _split_header(text: str) -> tuple[str, str]:
     from edgeshield.cloudfront.rules import control_character, is_token
 
@@ -238,6 +243,11 @@ def event(
     response_trigger = trigger.endswith("response")
     if response_trigger and not 100 <= status <= 599:
         fail(f"--status {status} is not an HTTP status an origin sends; use 100-599", EXIT_USAGE)
+    if method.upper() not in _CLOUDFRONT_METHODS:
+        fail(
+            f"--method {method!r}: CloudFront passes on {', '.join(sorted(_CLOUDFRONT_METHODS))}",
+            EXIT_USAGE,
+        )
     pairs = [_split_header(h) for h in header or []]
     request_pairs = [_split_header(h) for h in request_header or []]
     kwargs: dict[str, Any] = {"uri": uri, "method": method.upper(), "querystring": querystring}
