@@ -123,12 +123,11 @@ def _cut(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _check_timeout(timeout: float | None, trigger: Trigger | None = None) -> None:
-    limit = TIMEOUT_SECONDS[trigger] if trigger is not None else 30
+def _check_timeout(timeout: float | None, trigger: Trigger) -> None:
+    limit = TIMEOUT_SECONDS[trigger]
     if timeout is not None and not (0 < timeout <= limit):  # also refuses nan
-        where = f"{trigger}'s limit of {limit:g} s" if trigger else "the trigger's limit"
         raise InvokeError(
-            f"timeout {timeout} must be more than 0 and at most {where} "
+            f"timeout {timeout} must be more than 0 and at most {trigger}'s limit of {limit:g} s "
             "(5 s at viewer triggers, 30 s at origin triggers)"
         )
 
@@ -164,7 +163,6 @@ async def invoke_async(
     exception (also one whose module fails to import something)."""
     if handler is not None and compiled_policy is not None:
         raise InvokeError("give a handler or a compiled policy, not both")
-    _check_timeout(timeout)
     normalized = normalize_event(dict(event), trigger)
     kind = event_trigger(normalized)
     _check_timeout(timeout, kind)
