@@ -28,6 +28,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, urlsplit
@@ -238,15 +239,20 @@ class Violation:
 
     def hashes(self) -> list[str]:
         """The hash sources that would allow this inline code, when the page showed it."""
+        return list(self._hashes)
+
+    @cached_property
+    def _hashes(self) -> tuple[str, ...]:
+        # Worked out once: it may parse the policy and hash fifty texts of a megabyte.
         texts = self._element_texts()
         if texts is not None:
-            return sorted({source_hash(t) for t in texts})
+            return tuple(sorted({source_hash(t) for t in texts}))
         if self.text is not None:
-            return [source_hash(self.text)]
+            return (source_hash(self.text),)
         values = list(self.urls) or [v for _n, v in self.handlers] or list(self.candidates)
         if self.sample:  # the browser's quote says which one was refused
             values = [v for v in values if v.startswith(self.sample)] or values
-        return sorted({source_hash(v) for v in values})
+        return tuple(sorted({source_hash(v) for v in values}))
 
     def _fits(self, text: str) -> bool:
         """Whether ``text`` is what the browser quoted: its first 40 characters, whitespace
