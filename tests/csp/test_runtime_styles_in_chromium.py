@@ -37,7 +37,10 @@ window.getComputedStyle(document.body).opacity;
 document.head.removeChild(off);
 document.documentElement.dataset.done = '1';
 """
-NEEDED = {source_hash(t) for t in ("", ZOOM, ".one{color:red}", ".two{color:blue}", TRANSITIONS)}
+FRAMED = ".framed{color:teal}"  # in an <iframe srcdoc>: a document of its own, about:srcdoc
+NEEDED = {
+    source_hash(t) for t in ("", ZOOM, ".one{color:red}", ".two{color:blue}", TRANSITIONS, FRAMED)
+}
 
 
 @pytest.fixture
@@ -46,7 +49,8 @@ def site(tmp_path: Path) -> Path:
     root.mkdir()
     (root / "index.html").write_text(
         "<!doctype html><html><head><title>Inject</title></head>"
-        '<body><p class="zoom one two">x</p><script src="inject.js"></script></body></html>\n'
+        '<body><p class="zoom one two">x</p><script src="inject.js"></script>'
+        f'<iframe srcdoc="<style>{FRAMED}</style><p>framed</p>"></iframe></body></html>\n'
     )
     (root / "inject.js").write_text(INJECT)
     return root
@@ -63,7 +67,9 @@ def test_the_crawl_finds_every_refused_text_and_verify_then_passes(
     before = verify_site(site, policy)
     assert {v.directive for v in before.violations} == {"style-src-elem"}
     assert {h for v in before.violations for h in v.hashes()} == NEEDED - {source_hash("")}
-    assert all(v.source.startswith("/inject.js:") for v in before.violations)
+    # Each refusal is located, and the srcdoc frame's is listed under the page that embeds it.
+    assert {v.page for v in before.violations} == {"/index.html"}
+    assert {v.source.split(":")[0] for v in before.violations} == {"/inject.js", "about"}
 
     crawled = cli("csp", "fit", "--origin", str(site), "--output", str(policy), "--crawl", "--json")
     assert crawled.returncode == 0, crawled.stderr

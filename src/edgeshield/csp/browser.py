@@ -164,8 +164,16 @@ LISTENER: Final = """
       found.sampled = sampled(e);
       found.policy = clip(e.originalPolicy);
     }
+    // An <iframe srcdoc> document is about:srcdoc (which the event reports as just "about"):
+    // report it as the page that embeds it.
+    let documentURI = e.documentURI;
+    try {
+      if (location.protocol === 'about:' && window.frameElement) {
+        documentURI = window.frameElement.ownerDocument.URL;
+      }
+    } catch (_) {}
     send({
-      documentURI: e.documentURI, effectiveDirective: e.effectiveDirective,
+      documentURI, effectiveDirective: e.effectiveDirective,
       violatedDirective: e.violatedDirective, blockedURI: e.blockedURI,
       sourceFile: e.sourceFile, lineNumber: e.lineNumber, columnNumber: e.columnNumber,
       sample: e.sample, disposition: e.disposition, statusCode: e.statusCode, found,
