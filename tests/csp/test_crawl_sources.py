@@ -309,3 +309,38 @@ def test_two_texts_refused_at_one_place_stay_two() -> None:
     a = _inline(".one{color:red}", text=".one{color:red}", sampled=True)
     b = _inline(".two{color:blue}", text=".two{color:blue}", sampled=True)
     assert len(dedupe([a, b])) == 2
+
+
+def test_a_sample_is_40_utf16_units_of_the_stripped_code() -> None:
+    """Blink cuts the sample at 40 UTF-16 code units: an emoji counts two, so a sample of 38
+    characters can still be a cut, not the whole code."""
+    css = '.a::before{content:"🎉🎉"} .b{color:red} .c{color:blue}'
+    cut = css.encode("utf-16-le")[:80].decode("utf-16-le")
+    assert len(cut) == 38
+    v = _inline(cut, seen=[css, ".x{}"], sampled=True, policy="style-src 'self'")
+    assert v.hashes() == [source_hash(css)]
+    # A pair cut in half arrives as a lone surrogate (or U+FFFD): compare what came before.
+    odd = "." + "x" * 38 + "🎉{color:red}"
+    halved = odd.encode("utf-16-le")[:80].decode("utf-16-le", "surrogatepass")
+    assert "\ud800" <= halved[-1] <= "\udbff"  # the emoji's first half
+    v = _inline(halved, seen=[odd, "." + "y" * 38 + "{}"], sampled=True)
+    assert v.hashes() == [source_hash(odd)]
+    # Blink strips ASCII whitespace only: a leading no-break space is part of the code.
+    nbsp = "\u00a0body{color:red}"
+    assert _inline(nbsp, seen=[nbsp], sampled=True).hashes() == [source_hash(nbsp)]
+
+
+def test_the_listener_is_valid_javascript(tmp_path: Path) -> None:
+    """LISTENER lives in a Python string, where one backslash too few breaks a regular
+    expression and with it every violation a crawl or verify could see."""
+    import shutil
+    import subprocess
+
+    from edgeshield.csp.browser import LISTENER
+
+    node = shutil.which("node")
+    assert node is not None, "Node.js runs the Observatory oracle and checks the listener"
+    script = tmp_path / "listener.js"
+    script.write_text(LISTENER)
+    checked = subprocess.run([node, "--check", str(script)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr

@@ -149,3 +149,11 @@ def test_a_header_dump_with_latin1_bytes_is_read(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["tests"]["x-content-type-options"]["pass"] is True
+
+
+def test_json_headers_must_be_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "h.json"
+    path.write_bytes(b'{"X-Note": "caf\xe9"}')
+    result = runner.invoke(app, ["grade", "--headers", str(path)])
+    assert result.exit_code == 2
+    assert "JSON must be UTF-8" in result.stderr

@@ -63,10 +63,12 @@ def _load_headers(path: Path) -> dict[str, Any] | Headers:
         fail(f"{path}: cannot read it ({exc})", EXIT_USAGE)
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
         # HTTP header bytes outside ASCII are ISO-8859-1 (RFC 9110 §5.5): a curl -sI dump of
-        # a legal response may hold them. JSON is UTF-8 (RFC 8259).
+        # a legal response may hold them. JSON is UTF-8 (RFC 8259), so not there.
         text = raw.decode("latin-1")
+        if text.lstrip().startswith(("{", "[", '"')):
+            fail(f"{path}: cannot read it (JSON must be UTF-8: {exc})", EXIT_USAGE)
     if not text.lstrip().startswith(("{", "[", '"')):
         pairs = parse_header_block(text)
         if pairs is not None:

@@ -241,8 +241,9 @@ def _check_headers(
             _check_entries(name, entries, where, out)
     for ro in read_only:
         # A generated response has no original: any read-only header in it is an addition.
-        # CloudFront refuses those too (a Content-Length in an origin-request function's
-        # response is the commonest case).
+        # AWS lists read-only headers per event, generated responses not excepted; users met
+        # the 502 for a Content-Length in an origin-request function's response (Mangum,
+        # OpenNext). At viewer-request the same documented list applies, unconfirmed by a report.
         _check_read_only(
             ro, original.get(ro) if original is not None else None, headers.get(ro), out
         )

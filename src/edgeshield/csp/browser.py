@@ -87,7 +87,12 @@ LISTENER: Final = """
     if (!el || el.nodeType !== 1) return;
     const name = el.localName;
     if (name !== 'style' && name !== 'script') return;
-    if (name === 'script' && el.hasAttribute('src')) return;
+    if (name === 'script') {
+      if (el.hasAttribute('src')) return;
+      // Data blocks (JSON-LD, templates) never run, so are never refused.
+      const type = (el.getAttribute('type') || '').trim().toLowerCase();
+      if (type && type !== 'module' && !/(java|ecma)script/.test(type)) return;
+    }
     const text = el.textContent;
     if (typeof text !== 'string' || text.length > MAX) return;
     const last = seen[seen.length - 1];
@@ -156,12 +161,26 @@ LISTENER: Final = """
     }
     if (e.blockedURI === 'inline' && /-elem$/.test(e.effectiveDirective) && !found.urls) {
       const kind = e.effectiveDirective.startsWith('style') ? 'style' : 'script';
+      const quoted = sampled(e);
+      // Blink quotes the stripped code's first 40 UTF-16 units, as JavaScript counts them.
+      const sample = typeof e.sample === 'string' ? e.sample : '';
+      const fits = (t) => {
+        const code = t.replace(/^[ \\t\\n\\r\\f\\v]+|[ \\t\\n\\r\\f\\v]+$/g, '');
+        return sample.length < 40 ? code === sample : code.slice(0, 40) === sample;
+      };
       const texts = [];
-      for (let i = seen.length - 1; i >= 0 && texts.length < 50; i--) {
-        if (seen[i][0] === kind && !texts.includes(seen[i][1])) texts.push(seen[i][1]);
+      let budget = 256 * 1024;
+      if (!(quoted && typeof found.text === 'string' && fits(found.text))) {
+        for (let i = seen.length - 1; i >= 0 && texts.length < 50; i--) {
+          const [k, t] = seen[i];
+          if (k !== kind || texts.includes(t) || (quoted && !fits(t))) continue;
+          if (t.length > budget) break;
+          budget -= t.length;
+          texts.push(t);
+        }
       }
       found.seen = texts;
-      found.sampled = sampled(e);
+      found.sampled = quoted;
       found.policy = clip(e.originalPolicy);
     }
     // An <iframe srcdoc> document is about:srcdoc (which the event reports as just "about"):
@@ -263,12 +282,8 @@ class Violation:
         return tuple(sorted({source_hash(v) for v in values}))
 
     def _fits(self, text: str) -> bool:
-        """Whether ``text`` is what the browser quoted: its first 40 characters, whitespace
-        around the code trimmed (all of it when shorter)."""
-        code = text.strip()
-        if len(self.sample) < SAMPLE_LENGTH:
-            return code == self.sample
-        return code.startswith(self.sample)
+        """Whether ``text`` is what the browser quoted (``sample_fits``)."""
+        return sample_fits(self.sample, text)
 
     def _element_texts(self) -> list[str] | None:
         """The refused text of an inline ``<script>``/``<style>``, from what the element holds
@@ -290,7 +305,7 @@ class Violation:
                 return [self.text]
             if fitting:
                 return fitting
-            return [self.sample] if len(self.sample) < SAMPLE_LENGTH else []
+            return [self.sample] if sample_is_whole(self.sample) else []
         if self.text is not None:
             return [self.text] if self.text in left else left
         return left
@@ -304,6 +319,29 @@ class Violation:
 
 
 SAMPLE_LENGTH: Final = 40  # what browsers quote of refused inline code with 'report-sample'
+# Blink quotes the code with the whitespace around it stripped, cut at 40 UTF-16 code units
+# (content_security_policy.cc: StripWhiteSpace().Left(40)); a character outside the BMP takes
+# two, and one cut in half arrives as a lone surrogate (or U+FFFD once re-encoded).
+_BLINK_SPACE = " \t\n\r\f\v"
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def sample_is_whole(sample: str) -> bool:
+    """Whether a sample is all of the (stripped) code: shorter than the 40 units quoted."""
+    return _utf16_length(sample) < SAMPLE_LENGTH
+
+
+def sample_fits(sample: str, text: str) -> bool:
+    """Whether ``text`` is code the browser would quote as ``sample``."""
+    code = text.strip(_BLINK_SPACE)
+    if sample_is_whole(sample):
+        return code == sample
+    if sample and (sample[-1] == "\ufffd" or "\ud800" <= sample[-1] <= "\udfff"):
+        sample = sample[:-1]  # half of a surrogate pair: compare what came before it
+    return code.startswith(sample)
 
 
 def _allowed(policy: str, directive: str) -> frozenset[str]:

@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import unquote, urlsplit
 
 from edgeshield.csp.browser import (
-    SAMPLE_LENGTH,
     Violation,
     dedupe,
     launch,
     local_edge,
+    sample_fits,
+    sample_is_whole,
     settle,
     watched_context,
 )
@@ -262,16 +263,13 @@ def locate_in_source(violations: list[Violation], origin: Path) -> list[Violatio
             scanned = site_inline()
         family = "style-src" if v.directive.startswith("style") else "script-src"
         attribute = v.directive.endswith("-attr")
-        whole = len(v.sample) < SAMPLE_LENGTH  # the sample is all of the (trimmed) text
-        # Chromium trims whitespace around the code it quotes.
+        whole = sample_is_whole(v.sample)  # the sample is all of the (trimmed) text
         texts = tuple(
             sorted(
                 {
                     t
                     for d, a, t in scanned
-                    if d == family
-                    and a == attribute
-                    and (t.strip() == v.sample if whole else t.lstrip().startswith(v.sample))
+                    if d == family and a == attribute and sample_fits(v.sample, t)
                 }
             )
         )

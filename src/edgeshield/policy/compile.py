@@ -51,6 +51,8 @@ def glob_to_regex(pattern: str) -> str:
     if len(parts) == 1:
         return "^" + parts[0] + "$"
     middle = [p for p in parts[1:-1] if p]  # "**" is one star
+    if len(middle) > 99:  # \100 would be an octal escape to Python; policies allow 99 stars
+        raise ValueError(f"path pattern {pattern!r} has more than 99 stars")
     steps = "".join(f"(?=(.*?{part}))\\{n}" for n, part in enumerate(middle, 1))
     return "^" + parts[0] + steps + ".*" + parts[-1] + "$"
 

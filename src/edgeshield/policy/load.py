@@ -187,6 +187,9 @@ def _check_sends_something(
         )
 
 
+# Each * of a path pattern becomes a numbered group of its regular expression
+# (compile.glob_to_regex), and Python reads \100 and beyond as octal escapes, not groups.
+MAX_PATH_STARS = 99
 # A policy is a few kilobytes (a site's per-page CSPs live in their manifest): reading stops
 # past this, so a wrong path (/dev/zero, a log file) is one problem instead of all the memory.
 MAX_POLICY_BYTES = 4 * 1024 * 1024
@@ -503,11 +506,13 @@ def _match(c: _Collector, where: str, table: Any) -> Match:
                 or not (p.startswith("/") or p.startswith("*"))
                 or len(p) > 255
                 or _CONTROL_RE.search(p)
+                or p.count("*") > MAX_PATH_STARS
             ):
                 c.add(
                     f"{where}.path",
                     f"invalid path pattern {shown(p)}",
-                    "start with / or *, at most 255 characters; * matches any run of characters, ? one",
+                    "start with / or *, at most 255 characters and 99 *; * matches any run of "
+                    "characters, ? one",
                 )
             else:
                 paths.append(p)
