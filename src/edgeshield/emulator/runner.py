@@ -253,26 +253,25 @@ def _url_origin(value: str, config: ServeConfig) -> tuple[OriginSetup, str]:
             "origin", "{origin} {value}: an origin URL has no user or password", value=value
         )
     host = parts.hostname
-    if not _HOST.fullmatch(host) and not _is_ip(host):
+    address = _ip_address(host)
+    if address is None and not _HOST.fullmatch(host):
         raise ServeConfigError(
             "origin", "{origin} {value}: {host!r} is no host name or IP address",
             value=value, host=host,
         )  # fmt: skip
     try:
         port = parts.port
-    except ValueError:
+    except ValueError:  # not a number, or out of range
         port = 0
     if port == 0:
         raise ServeConfigError("origin", "{origin} {value}: invalid port", value=value)
-    port = port or (443 if parts.scheme == "https" else 80)
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80
     path = parts.path.rstrip("/")
     domain, connect_host = host, None
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            # CloudFront origins are DNS names; show a loopback origin as localhost in events.
-            domain, connect_host = "localhost", host
-    except ValueError:
-        pass
+    if address is not None and address.is_loopback:
+        # CloudFront origins are DNS names; show a loopback origin as localhost in events.
+        domain, connect_host = "localhost", host
     target = CustomTarget(parts.scheme, domain, port, path, connect_host)
     read = int(min(60, max(4, round(config.origin_read_timeout))))
     event_origin = custom_origin(
@@ -286,12 +285,11 @@ def _url_origin(value: str, config: ServeConfig) -> tuple[OriginSetup, str]:
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 
 
-def _is_ip(host: str) -> bool:
+def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        ipaddress.ip_address(host)
+        return ipaddress.ip_address(host)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 async def start_pools(
