@@ -42,8 +42,26 @@ def test_inert_content_needs_nothing() -> None:
     page = """<noscript><style>.js{display:none}</style><img src="https://a.example/x.png"></noscript>
     <textarea><script>no()</script></textarea><title>t <script>no()</script></title>
     <template><script>yes()</script></template><p>after</p><style>p{}</style>"""
-    assert kinds(page) == [("script-src", "inline script"), ("style-src", "inline style")]
+    assert kinds(page) == [
+        ("style-src", "<style> in <noscript>"),
+        ("script-src", "inline script"),
+        ("style-src", "inline style"),
+    ]
     assert refs(page) == []
+
+
+def test_a_style_in_noscript_is_hashed_for_pages_parsed_without_scripting() -> None:
+    """A site search that reads its pages with DOMParser (scripting off: Sphinx's) turns a
+    <style> inside <noscript> into a style element under the page's CSP; Chromium reports it.
+    Only a <style> directly in the <noscript>: a <script> there never runs, and nothing inside
+    another inert element is parsed."""
+    page = (
+        "<noscript><style>.js{display:none}</style><script>no()</script>"
+        "<textarea><style>t{}</style></textarea></noscript>"
+    )
+    assert [(i.kind, i.text) for i in scan_html(page.encode()).inline] == [
+        ("<style> in <noscript>", ".js{display:none}")
+    ]
 
 
 def test_every_event_handler_and_only_those() -> None:

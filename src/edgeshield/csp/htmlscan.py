@@ -470,6 +470,7 @@ class _Scanner(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.scan = scan
         self.inert = 0  # depth inside elements whose content never runs
+        self.inert_root = ""  # the outermost of them
         self.in_code: tuple[str, str, int] | None = None  # (directive, kind, line)
         self.code: list[str] = []
         self.in_media: list[str] = []  # enclosing <picture>/<video>/<audio>
@@ -504,6 +505,11 @@ class _Scanner(HTMLParser):
         if self.inert:
             if tag in _INERT:
                 self.inert += 1
+            elif tag == "style" and self.inert == 1 and self.inert_root == "noscript":
+                # A page parsed with scripting off (DOMParser, as a site search reads its
+                # pages) makes this a <style> element under the page's CSP.
+                self.in_code = ("style-src", "<style> in <noscript>", line)
+                self.code = []
             return
         first = dict(attrs)
         if len(first) != len(attrs):  # a repeated attribute: browsers keep the first
@@ -526,7 +532,7 @@ class _Scanner(HTMLParser):
                 self.scan.warnings.append(
                     (line, "<iframe srcdoc> content inherits this page's CSP and is not analysed")
                 )
-            self.inert = 1
+            self.inert, self.inert_root = 1, tag
             return
         if tag == "script":
             kind = _script_kind(first)
@@ -614,6 +620,8 @@ class _Scanner(HTMLParser):
         if self.inert:
             if tag in _INERT:
                 self.inert -= 1
+            elif tag == "style" and self.in_code is not None:
+                self._end_code()
             return
         if self.code_parsed:
             if tag != self.code_tag or self.code_nested:
@@ -621,25 +629,30 @@ class _Scanner(HTMLParser):
                 return
             self.code_parsed = False
         if tag in ("script", "style") and self.in_code is not None:
-            directive, kind, line = self.in_code
-            if directive:
-                text = "".join(self.code).replace("\0", "\ufffd")
-                # An empty <script> is never prepared, so never checked
-                # (https://html.spec.whatwg.org/#prepare-the-script-element); an empty
-                # <style> still is (Chromium reports it).
-                if text or directive != "script-src":
-                    self.scan.inline.append(Inline(directive, hash_source(text), kind, line, text))
-                if kind == "inline style":
-                    for ref in scan_css(text, line):
-                        self.ref(ref.directive, ref.url, ref.line, f"{ref.why} in <style>")
-            self.in_code = None
-            self.code = []
+            self._end_code()
         elif tag in ("picture", "video", "audio") and self.in_media:
             self.in_media.pop()
         for depth in range(len(self.foreign) - 1, -1, -1):
             if self.foreign[depth][0] == tag:
                 del self.foreign[depth:]
                 break
+
+    def _end_code(self) -> None:
+        """The inline ``<script>``/``<style>`` read so far is complete: hash it."""
+        assert self.in_code is not None
+        directive, kind, line = self.in_code
+        if directive:
+            text = "".join(self.code).replace("\0", "\ufffd")
+            # An empty <script> is never prepared, so never checked
+            # (https://html.spec.whatwg.org/#prepare-the-script-element); an empty
+            # <style> still is (Chromium reports it).
+            if text or directive != "script-src":
+                self.scan.inline.append(Inline(directive, hash_source(text), kind, line, text))
+            if kind == "inline style":
+                for ref in scan_css(text, line):
+                    self.ref(ref.directive, ref.url, ref.line, f"{ref.why} in <style>")
+        self.in_code = None
+        self.code = []
 
     def handle_data(self, data: str) -> None:
         if self.in_code is not None and not self.code_nested:
