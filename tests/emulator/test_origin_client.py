@@ -7,7 +7,9 @@ goes on the wire."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,8 +38,9 @@ class RawOrigin:
         self.port = 0
 
     async def __aenter__(self) -> RawOrigin:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
+        if self.server is None:  # else started already (with TLS)
+            self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+            self.port = self.server.sockets[0].getsockname()[1]
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
@@ -397,3 +400,42 @@ def test_idle_connections_close_after_the_keepalive_timeout(
             return raw.connections
 
     assert asyncio.run(run()) == 2
+
+
+def test_https_origins_are_checked_and_kept_alive(tmp_path: Path) -> None:
+    trustme = pytest.importorskip("trustme")  # a dev dependency: present wherever tests run
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+
+    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(_ok(b"secure"))
+        return True
+
+    async def run(names: tuple[str, ...], trusted: bool) -> tuple[str, int]:
+        server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(*names).configure_cert(server_tls)
+        raw = RawOrigin(reply)
+        raw.server = await asyncio.start_server(raw._serve, "127.0.0.1", 0, ssl=server_tls)
+        raw.port = raw.server.sockets[0].getsockname()[1]
+        async with raw:
+            http = HttpOrigin(OriginTimeouts(2.0, 3, 2.0), ca_file if trusted else None)
+            await http.start()
+            target = CustomTarget("https", "localhost", raw.port, connect_host="127.0.0.1")
+            try:
+                outcome = ""
+                for _ in range(3):
+                    request = OriginRequest("GET", "/", "", [("Host", "a")], b"", "id", target)
+                    try:
+                        response = await http.fetch(request)
+                        outcome += response.body.data.decode()
+                    except OriginError as exc:
+                        outcome = exc.kind
+                        break
+            finally:
+                await http.close()
+            return outcome, raw.connections
+
+    assert asyncio.run(run(("localhost", "127.0.0.1"), trusted=True)) == ("secure" * 3, 1)
+    assert asyncio.run(run(("localhost", "127.0.0.1"), trusted=False))[0] == "origin-tls"
+    assert asyncio.run(run(("other.example",), trusted=True))[0] == "origin-tls"

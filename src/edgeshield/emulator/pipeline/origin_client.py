@@ -1,4 +1,4 @@
-"""A lean HTTP/1.1 client for plain-HTTP custom origins (HTTPS origins use aiohttp's client).
+"""A lean HTTP/1.1 client for custom origins, over TCP or TLS.
 
 What a cache miss needs from the origin hop is small: send the request line and the headers
 the pipeline has already decided on, exactly, then read the status, the raw header lines and
@@ -7,18 +7,22 @@ its automatic headers and de-duplication, a response object with its own stream,
 rescheduled on every read), and in a profile of ``serve --no-cache`` that machinery was about
 a third of the edge process's CPU per miss (docs/benchmarks.md, issue 14). Here a miss costs
 one write, one parse of the answer by httptools (llhttp, Node.js's parser) and one future.
+It also sends the headers as they are: aiohttp's client merged repeated ones.
 
 Keep-alive as CloudFront keeps origin connections open: idle connections are reused, most
 recently used first, and closed after ``KEEPALIVE_S`` idle (CloudFront's default origin
 keep-alive timeout is 5 s). The number of connections is bounded by the requests in flight,
-which the server bounds. Failures are ``OriginError`` with the kind CloudFront reports, as
-for aiohttp's client in ``origin_fetch``.
+which the server bounds. Failures are ``ClientFailure`` with the kind CloudFront reports
+(``origin_fetch`` makes them its ``OriginError``), and what is tried again is what CloudFront
+tries again: connecting, up to the origin's connection attempts, and a response that does not
+come in time for idempotent methods.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Final, cast
@@ -31,20 +35,21 @@ if TYPE_CHECKING:
     from edgeshield.emulator.pipeline.origin_fetch import CustomTarget, OriginTimeouts
 
 KEEPALIVE_S: Final = 5.0
-# An origin's status line or header line longer than this is not an answer CloudFront can
-# use (aiohttp's client in origin_fetch refuses the same sizes).
+# An origin's status line or header line longer than this is not an answer the edge uses
+# (aiohttp's client, which the edge used before, refused the same sizes).
 MAX_LINE_BYTES: Final = 16384
 MAX_HEAD_BYTES: Final = 1024 * 1024
 # A streamed body stops being read from the socket while this much waits for the viewer.
 _HIGH_WATER: Final = 1024 * 1024
-# Methods aiohttp's client sends without a Content-Length when there is no body.
+# Methods sent without a Content-Length when there is no body (as HTTP clients, aiohttp's
+# among them, do; RFC 9110 §8.6).
 _NO_LENGTH_WITHOUT_BODY: Final = frozenset({"GET", "HEAD", "OPTIONS", "CONNECT", "TRACE"})
 _FRAMING: Final = frozenset({"content-length", "transfer-encoding", "x-amz-cf-id"})
 
 
 class ClientFailure(Exception):
-    """Why a request to a plain-HTTP origin failed, and whether to try again on a fresh
-    connection. ``origin_fetch`` turns it into CloudFront's ``OriginError``."""
+    """Why a request to an origin failed, and whether to try again on a fresh connection.
+    ``origin_fetch`` turns it into CloudFront's ``OriginError``."""
 
     def __init__(self, kind: ErrorKind, detail: str, retry: bool = False) -> None:
         super().__init__(detail)
@@ -73,7 +78,7 @@ class _Connection(asyncio.Protocol):
     """One keep-alive connection to an origin, one request at a time. httptools calls the
     ``on_*`` methods while ``data_received`` feeds it."""
 
-    def __init__(self, pool: OriginClient, key: tuple[str, int]) -> None:
+    def __init__(self, pool: OriginClient, key: tuple[str, int, bool]) -> None:
         self._pool = pool
         self.key = key
         self.loop = asyncio.get_running_loop()
@@ -318,11 +323,13 @@ class _Connection(asyncio.Protocol):
 
 
 class OriginClient:
-    """Keep-alive connections to plain-HTTP origins, and requests over them."""
+    """Keep-alive connections to origins, and requests over them. ``tls`` checks HTTPS
+    origins' certificates (and names, as SNI)."""
 
-    def __init__(self, timeouts: OriginTimeouts) -> None:
+    def __init__(self, timeouts: OriginTimeouts, tls: ssl.SSLContext | None = None) -> None:
         self.timeouts = timeouts
-        self._idle: dict[tuple[str, int], list[_Connection]] = {}
+        self._tls = tls or ssl.create_default_context()
+        self._idle: dict[tuple[str, int, bool], list[_Connection]] = {}
         self._sweep: asyncio.TimerHandle | None = None
 
     async def request(
@@ -332,7 +339,7 @@ class OriginClient:
         client in ``origin_fetch``: failures to connect are tried again, up to the origin's
         connection attempts, and so are read timeouts of idempotent methods; a kept-alive
         connection the origin had closed is replaced at once (idempotent methods only)."""
-        key = (target.connect_host or target.domain, target.port)
+        key = (target.connect_host or target.domain, target.port, target.protocol == "https")
         idempotent = method in ("GET", "HEAD", "OPTIONS")
         attempts = max(1, self.timeouts.attempts)
         tries = 0
@@ -358,16 +365,21 @@ class OriginClient:
                 raise
             return connection.answer(), connection
 
-    async def _connect(self, key: tuple[str, int]) -> _Connection:
+    async def _connect(self, key: tuple[str, int, bool]) -> _Connection:
         loop = asyncio.get_running_loop()
         connect_s = self.timeouts.connect
+        host, port, tls = key
         try:
+            # The TLS handshake counts as connecting, as for CloudFront's connection timeout.
             async with asyncio.timeout(connect_s):
                 _transport, connection = await loop.create_connection(
-                    lambda: _Connection(self, key), key[0], key[1]
-                )
+                    lambda: _Connection(self, key), host, port,
+                    ssl=self._tls if tls else None, server_hostname=host if tls else None,
+                )  # fmt: skip
         except socket.gaierror as exc:
             raise ClientFailure("origin-dns", f"DNS lookup failed: {exc}") from None
+        except ssl.SSLError as exc:  # a certificate not trusted or not for this name, too
+            raise ClientFailure("origin-tls", f"TLS handshake failed: {exc}") from None
         except TimeoutError:
             raise ClientFailure(
                 "origin-timeout", f"no connection within {connect_s:g} s", retry=True
@@ -376,7 +388,7 @@ class OriginClient:
             raise ClientFailure("origin-connect", f"connection failed: {exc}", retry=True) from None
         return connection
 
-    def _take_idle(self, key: tuple[str, int]) -> _Connection | None:
+    def _take_idle(self, key: tuple[str, int, bool]) -> _Connection | None:
         idle = self._idle.get(key)
         if not idle:
             return None

@@ -20,9 +20,8 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from urllib.parse import unquote
 
 from edgeshield.cloudfront import HeaderPairs
@@ -30,11 +29,6 @@ from edgeshield.cloudfront.rules import MAX_STATUS, MIN_STATUS
 from edgeshield.emulator.pipeline.answers import ErrorKind
 from edgeshield.emulator.pipeline.origin_client import ClientFailure, OriginClient, request_bytes
 from edgeshield.errors import EdgeshieldError
-
-if TYPE_CHECKING:
-    import aiohttp
-    from multidict import CIMultiDict
-    from yarl import URL
 
 _SMALL_FILE: Final = 256 * 1024
 _CHUNK: Final = 64 * 1024
@@ -305,53 +299,27 @@ class CustomTarget:
 
 
 class HttpOrigin:
-    """Custom origins: plain HTTP through the lean client in ``origin_client`` (the common
-    local case, a dev server on loopback, where the client's cost is most of a miss's), HTTPS
-    through one shared aiohttp client session (certificate checks, SNI). Both keep
-    connections alive and fail the same ways."""
+    """Custom origins over HTTP and HTTPS, through the lean keep-alive client in
+    ``origin_client`` (certificates checked against the system's CAs, or ``ca_file``)."""
 
     def __init__(self, timeouts: OriginTimeouts, ca_file: Path | None = None) -> None:
         self.timeouts = timeouts
         self._ca_file = ca_file
-        self._session: aiohttp.ClientSession | None = None
-        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
-        self._plain: OriginClient | None = None
+        self._client: OriginClient | None = None
 
     async def start(self) -> None:
-        import aiohttp
-
         context = ssl.create_default_context(cafile=str(self._ca_file) if self._ca_file else None)
-        connector = aiohttp.TCPConnector(
-            limit=256, keepalive_timeout=5.0, ssl=context, enable_cleanup_closed=True
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
-            max_line_size=16384,
-            max_field_size=16384,
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
-        self._plain = OriginClient(self.timeouts)
+        self._client = OriginClient(self.timeouts, context)
 
     async def close(self) -> None:
-        if self._plain is not None:
-            self._plain.close()
-        if self._session is not None:
-            await self._session.close()
+        if self._client is not None:
+            self._client.close()
 
     async def fetch(self, request: OriginRequest) -> OriginResponse:
-        target = request.target
-        if target is None or self._session is None or self._plain is None:
+        target, client = request.target, self._client
+        if target is None or client is None:
             raise OriginError("origin-connect", "no custom origin to connect to")
         read = target.read_timeout or self.timeouts.read
-        if target.protocol == "http":
-            return await self._fetch_plain(request, target, self._plain, read)
-        return await self._fetch_tls(request, target, read)
-
-    async def _fetch_plain(
-        self, request: OriginRequest, target: CustomTarget, client: OriginClient, read: float
-    ) -> OriginResponse:
         method = request.method
         data = request_bytes(
             method, target, request.uri, request.querystring, request.headers, request.body,
@@ -362,100 +330,17 @@ class HttpOrigin:
         except ClientFailure as failure:
             raise OriginError(failure.kind, failure.detail) from None
         if not MIN_STATUS <= answer.status <= MAX_STATUS:
+            # Not a status CloudFront can pass on (nor put in an origin-response event):
+            # the origin's answer is unusable, which CloudFront reports as its own 502
+            # ("...or the origin returned an incorrect response"), before any function.
             connection.release()
             raise OriginError("origin-invalid", f"the origin answered with status {answer.status}")
         headers = wire_pairs(answer.headers)
         if answer.complete:  # the whole body came with the head (most small answers)
             connection.release()
             return OriginResponse(answer.status, answer.reason, headers, Body(answer.data))
-        rest = connection.rest()
-        body = Body(answer.data, rest, connection.release)
+        body = Body(answer.data, connection.rest(), connection.release)
         return OriginResponse(answer.status, answer.reason, headers, body)
-
-    async def _fetch_tls(
-        self, request: OriginRequest, target: CustomTarget, read: float
-    ) -> OriginResponse:
-        client, CIMultiDict, URL = _client_names()
-        method, headers, body = request.method, request.headers, request.body
-        assert self._session is not None
-        uri, querystring, cf_id = request.uri, request.querystring, request.request_id
-        url = URL(target.url(uri, querystring), encoded=True)
-        # Framing follows the body actually sent (a function may have replaced it).
-        send = CIMultiDict(
-            [(n, v) for n, v in headers if n.lower() not in ("content-length", "transfer-encoding")]
-        )
-        send["X-Amz-Cf-Id"] = cf_id
-        timeout = self._timeouts.get(read)
-        if timeout is None:  # one per read timeout (origins may set their own), made once
-            timeout = self._timeouts[read] = client.ClientTimeout(
-                total=None, sock_connect=self.timeouts.connect, sock_read=read
-            )
-        idempotent = method in ("GET", "HEAD", "OPTIONS")
-        last: OriginError | None = None
-        for _attempt in range(max(1, self.timeouts.attempts)):
-            try:
-                response = await self._session.request(
-                    method,
-                    url,
-                    headers=send,
-                    data=body if body else None,
-                    timeout=timeout,
-                    allow_redirects=False,
-                )
-            except (client.ClientError, TimeoutError) as exc:
-                last, again = _failed_attempt(exc, self.timeouts.connect, read, idempotent)
-                if again:
-                    continue
-                raise last from None
-            if not MIN_STATUS <= response.status <= MAX_STATUS:
-                # Not a status CloudFront can pass on (nor put in an origin-response event):
-                # the origin's answer is unusable, which CloudFront reports as its own 502
-                # ("...or the origin returned an incorrect response"), before any function.
-                response.release()
-                raise OriginError(
-                    "origin-invalid", f"the origin answered with status {response.status}"
-                )
-            return _wrap(response)
-        assert last is not None
-        raise last
-
-
-@lru_cache(maxsize=1)
-def _client_names() -> tuple[Any, type[CIMultiDict[str]], type[URL]]:
-    """aiohttp and the two classes a fetch needs, imported on first use (the pipeline is
-    imported without a custom origin too) and then looked up once, not per request."""
-    import aiohttp
-    from multidict import CIMultiDict
-    from yarl import URL
-
-    return aiohttp, CIMultiDict, URL
-
-
-def _failed_attempt(
-    exc: BaseException, connect: float, read: float, idempotent: bool
-) -> tuple[OriginError, bool]:
-    """What a failed attempt to reach a custom origin is for CloudFront, and whether to try
-    again: only failures to connect (and, for idempotent methods, to get an answer in time)
-    are retried. The order matters: aiohttp's connector errors are OSErrors too."""
-    import aiohttp
-
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return OriginError("origin-dns", f"DNS lookup failed: {exc}"), False
-    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
-        return OriginError("origin-tls", f"TLS handshake failed: {exc}"), False
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return OriginError("origin-timeout", f"no connection within {connect:g} s"), True
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return OriginError("origin-connect", f"connection failed: {exc.os_error}"), True
-    if isinstance(exc, (TimeoutError, aiohttp.SocketTimeoutError)):
-        return OriginError("origin-timeout", f"no response within {read:g} s"), idempotent
-    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
-        return OriginError("origin-connect", f"the origin closed the connection: {exc}"), False
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return OriginError("origin-connect", f"the origin's response broke off: {exc}"), False
-    if isinstance(exc, aiohttp.ClientResponseError):  # a response head that is not HTTP
-        return OriginError("origin-invalid", f"invalid response from the origin: {exc}"), False
-    return OriginError("origin-connect", f"the request to the origin failed: {exc}"), False
 
 
 def wire_text(value: bytes) -> str:
@@ -478,19 +363,6 @@ def wire_pairs(raw: Iterable[tuple[bytes, bytes]]) -> HeaderPairs:
         return [(k.decode("latin-1"), v.decode("utf-8")) for k, v in raw]
     except UnicodeDecodeError:
         return [(k.decode("latin-1"), wire_text(v)) for k, v in raw]
-
-
-def _wrap(response: aiohttp.ClientResponse) -> OriginResponse:
-    headers = wire_pairs(response.raw_headers)
-    content, reason = response.content, response.reason or ""
-    if content.is_eof() and content.exception() is None:
-        # The whole body came with the head (most small answers): take it as it is, and give
-        # the connection back to the pool now, instead of streaming it chunk by chunk.
-        data = content.read_nowait(-1)
-        response.release()
-        return OriginResponse(response.status, reason, headers, Body(data))
-    rest = content.iter_chunked(_CHUNK)
-    return OriginResponse(response.status, reason, headers, Body(b"", rest, response.release))
 
 
 def http_date(epoch: float | None = None) -> str:
