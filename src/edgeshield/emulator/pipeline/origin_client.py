@@ -25,14 +25,12 @@ import socket
 import ssl
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Final, cast
+from dataclasses import dataclass
+from typing import Final, cast
 
 import httptools
 
 from edgeshield.emulator.pipeline.answers import ErrorKind
-
-if TYPE_CHECKING:
-    from edgeshield.emulator.pipeline.origin_fetch import CustomTarget, OriginTimeouts
 
 KEEPALIVE_S: Final = 5.0
 # An origin's status line or header line longer than this is not an answer the edge uses
@@ -45,6 +43,38 @@ _HIGH_WATER: Final = 1024 * 1024
 # among them, do; RFC 9110 §8.6).
 _NO_LENGTH_WITHOUT_BODY: Final = frozenset({"GET", "HEAD", "OPTIONS", "CONNECT", "TRACE"})
 _FRAMING: Final = frozenset({"content-length", "transfer-encoding", "x-amz-cf-id"})
+
+
+@dataclass(frozen=True)
+class OriginTimeouts:
+    connect: float = 10.0
+    attempts: int = 3
+    read: float = 30.0
+
+
+@dataclass(frozen=True)
+class CustomTarget:
+    """Where a custom origin request goes. ``connect_host`` differs from ``domain`` only for a
+    loopback origin, which the event shows as ``localhost`` (CloudFront origins are DNS names)."""
+
+    protocol: str
+    domain: str
+    port: int
+    path: str = ""
+    connect_host: str | None = None
+    read_timeout: float | None = None
+
+    @property
+    def host_header(self) -> str:
+        default = 443 if self.protocol == "https" else 80
+        return self.domain if self.port == default else f"{self.domain}:{self.port}"
+
+    def url(self, uri: str, querystring: str) -> str:
+        host = self.connect_host or self.domain
+        if ":" in host:
+            host = f"[{host}]"
+        query = f"?{querystring}" if querystring else ""
+        return f"{self.protocol}://{host}:{self.port}{self.path}{uri}{query}"
 
 
 class ClientFailure(Exception):

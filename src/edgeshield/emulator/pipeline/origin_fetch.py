@@ -28,6 +28,11 @@ from edgeshield.cloudfront import HeaderPairs
 from edgeshield.cloudfront.rules import MAX_STATUS, MIN_STATUS
 from edgeshield.emulator.pipeline.answers import ErrorKind
 from edgeshield.emulator.pipeline.origin_client import ClientFailure, OriginClient, request_bytes
+
+# Where a custom origin request goes, and how long it may take: defined with the client, and
+# part of this module's interface too (the pipeline and the runner import them from here).
+from edgeshield.emulator.pipeline.origin_client import CustomTarget as CustomTarget
+from edgeshield.emulator.pipeline.origin_client import OriginTimeouts as OriginTimeouts
 from edgeshield.errors import EdgeshieldError
 
 _SMALL_FILE: Final = 256 * 1024
@@ -264,38 +269,6 @@ def _not_modified(headers: HeaderPairs, etag: str, mtime: int) -> bool:
         except (TypeError, ValueError, IndexError):
             return False
     return False
-
-
-@dataclass(frozen=True)
-class OriginTimeouts:
-    connect: float = 10.0
-    attempts: int = 3
-    read: float = 30.0
-
-
-@dataclass(frozen=True)
-class CustomTarget:
-    """Where a custom origin request goes. ``connect_host`` differs from ``domain`` only for a
-    loopback origin, which the event shows as ``localhost`` (CloudFront origins are DNS names)."""
-
-    protocol: str
-    domain: str
-    port: int
-    path: str = ""
-    connect_host: str | None = None
-    read_timeout: float | None = None
-
-    @property
-    def host_header(self) -> str:
-        default = 443 if self.protocol == "https" else 80
-        return self.domain if self.port == default else f"{self.domain}:{self.port}"
-
-    def url(self, uri: str, querystring: str) -> str:
-        host = self.connect_host or self.domain
-        if ":" in host:
-            host = f"[{host}]"
-        query = f"?{querystring}" if querystring else ""
-        return f"{self.protocol}://{host}:{self.port}{self.path}{uri}{query}"
 
 
 class HttpOrigin:
