@@ -10,6 +10,7 @@ pages share plus a per-page manifest.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +31,26 @@ UNSAFE_INLINE = "'unsafe-inline'"
 UNSAFE_EVAL = "'unsafe-eval'"
 WARN_HEADER_BYTES = 8192
 DEFAULT_MAX_UNION = 4096
-# Pages generators write for "not found" (MkDocs, Jekyll, Hugo, Docusaurus, …).
+# Pages generators write for "not found" (MkDocs, Jekyll, Hugo, Docusaurus, …), at the root
+# or under a site's base path (a site published in /blog/ has /blog/404.html).
 ERROR_PAGES = ("/404.html", "/404/index.html")
+# Markers a page's HTML carries when the site routes on the client: a link swaps the page's
+# content without loading a new document, so the first page's CSP governs every page reached.
+_CLIENT_ROUTERS: Final = (
+    (b'id="__docusaurus"', "Docusaurus"),
+    (b'id="___gatsby"', "Gatsby"),
+    (b'id="__NEXT_DATA__"', "Next.js"),
+    (b"window.__NUXT__", "Nuxt"),
+    (b"__VP_HASH_MAP__", "VitePress"),
+    (b"astro-view-transitions-enabled", "Astro's view transitions"),
+    (b"data-sveltekit", "SvelteKit"),
+)
+# JavaScript that compiles WebAssembly: CSP blocks that without 'wasm-unsafe-eval'
+# (https://www.w3.org/TR/CSP3/#wasm-integration); Pagefind's search is one such script.
+_WASM_CALL: Final = re.compile(
+    rb"\bWebAssembly\s*\.\s*(?:instantiate|instantiateStreaming|compile|compileStreaming|Module)\b"
+)
+SCRIPT_SUFFIXES = (".js", ".mjs", ".cjs")
 # Directives in the order a fitted table lists them.
 DIRECTIVE_ORDER = (
     "default-src",
@@ -67,8 +86,10 @@ _KEYWORD_ORDER = (
 _STYLESHEET_FONT_HOSTS = {"https://fonts.googleapis.com": "https://fonts.gstatic.com"}
 # Where Google's CSP Evaluator looks for hosts that serve JSONP or AngularJS.
 SCRIPT_DIRECTIVES = ("script-src", "script-src-elem")
-# Browsers encode these in a URL path (https://url.spec.whatwg.org/#path-percent-encode-set).
-_PATH_SAFE = "/!$&'()*+,;=:@~[]|^\\%"
+# What stays as it is in the path of a link to a file (the characters browsers leave alone in
+# a URL path, https://url.spec.whatwg.org/#path-percent-encode-set, but "%": a file whose name
+# holds one is reached as %25, since S3 decodes the path into the key).
+_PATH_SAFE = "/!$&'()*+,;=:@~[]|^\\"
 
 
 @dataclass(frozen=True)
@@ -118,6 +139,7 @@ class FitResult:
     site: Sources = field(default_factory=dict)
     pages: dict[str, Sources] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    client_routing: str | None = None  # "<framework> (<file>)" when a page routes on the client
 
     def add(
         self, directive: str, source: str, reason: Reason | str, page: str | None = None
@@ -225,6 +247,48 @@ def _bypass_notes(result: FitResult) -> list[str]:
     return notes
 
 
+def _external_style_notes(result: FitResult) -> list[str]:
+    """One note per other host the pages load stylesheets from (but the few whose fonts are
+    known): those stylesheets are never read, so the fonts and images they load are not
+    fitted, and neither verify nor the crawl fetches them."""
+    found: dict[str, list[str]] = {}
+    for table in [result.site, *result.pages.values()]:
+        for source, reasons in table.get("style-src", {}).items():
+            if "://" in source and source not in _STYLESHEET_FONT_HOSTS:
+                host = "/".join(source.split("/", 3)[:3])
+                found.setdefault(host, []).extend(r.location for r in reasons if r.location)
+    notes = []
+    for host in sorted(found):
+        where = sorted(set(found[host]))
+        more = f" (+{len(where) - 2} more)" if len(where) > 2 else ""
+        notes.append(
+            f"{', '.join(where[:2])}{more}: stylesheets from {host} are not read (nothing leaves "
+            "the machine): the fonts and images they load are not fitted; if they load any, "
+            "add their hosts to font-src or img-src in your directives"
+        )
+    return notes
+
+
+def _wasm(result: FitResult, relative: str, data: bytes) -> None:
+    """Allow WebAssembly when the site's JavaScript compiles it."""
+    if b"WebAssembly" not in data:  # the common case, one scan in C
+        return
+    match = _WASM_CALL.search(data)
+    if match is not None:
+        line = data.count(b"\n", 0, match.start()) + 1
+        why = f"the site's JavaScript compiles WebAssembly ({match.group().decode()})"
+        result.add("script-src", "'wasm-unsafe-eval'", Reason(why, f"{relative}:{line}"))
+
+
+def _client_router(data: bytes) -> str | None:
+    if b"__" not in data and b"astro" not in data and b"sveltekit" not in data:
+        return None
+    for marker, name in _CLIENT_ROUTERS:
+        if marker in data:
+            return name
+    return None
+
+
 def _external_script_notes(result: FitResult) -> list[str]:
     """One note per other host the pages load scripts from: ``csp verify`` and the crawl never
     fetch them (nothing leaves the machine), so what they do at run time is not checked."""
@@ -266,7 +330,11 @@ def fit_site(origin: Path, same_origins: Iterable[str] = ()) -> FitResult:
             page = request_path(relative)
             result.files[page] = relative
             result.pages.setdefault(page, {})
-            scan = scan_html(path.read_bytes())
+            data = path.read_bytes()
+            if result.client_routing is None and (router := _client_router(data)) is not None:
+                result.client_routing = f"{router} ({relative})"
+            _wasm(result, relative, data)
+            scan = scan_html(data)
             for item in scan.inline:
                 reason = Reason(item.kind, f"{relative}:{item.line}", item.attribute, item.text)
                 result.add(item.directive, item.source, reason, page)
@@ -280,8 +348,11 @@ def fit_site(origin: Path, same_origins: Iterable[str] = ()) -> FitResult:
             for css in scan_css(text):
                 reason = Reason(css.why, f"{relative}:{css.line}")
                 _ref_sources(result, css.directive, css.url, reason, None, origins)
+        elif lower.endswith(SCRIPT_SUFFIXES):
+            _wasm(result, relative, path.read_bytes())
     result.warnings.extend(_bypass_notes(result))
     result.warnings.extend(_external_script_notes(result))
+    result.warnings.extend(_external_style_notes(result))
     if not result.files:
         result.warnings.append(f"{origin}: no HTML pages found (*.html, *.htm)")
     return result
@@ -346,13 +417,16 @@ def plan(result: FitResult, base: dict[str, list[str]], options: FitOptions = Fi
     union = _merged(site, *pages.values())
     union_bytes = len(render(merge_sources(base, _ordered(union))))
     variants = {json_key(t) for t in pages.values()}
+    # A client-routed site keeps one document across pages, so it keeps one CSP: auto mode
+    # splits it only when one CSP would be too large to send.
+    limit = WARN_HEADER_BYTES if result.client_routing else options.max_union
     per_page = options.mode == "per-page" or (
-        options.mode == "auto" and union_bytes > options.max_union and len(variants) > 1
+        options.mode == "auto" and union_bytes > limit and len(variants) > 1
     )
     left_out = {d: _sorted(s) for d, s in dropped.items()}
     if not per_page:
         return Plan("union", _ordered(union), {}, union_bytes, union_bytes, "every page", left_out)
-    fitted, own = _split(site, pages)
+    fitted, own = _split(site, pages, shared_hosts=result.client_routing is not None)
     largest, largest_page = _largest(base, fitted, own)
     return Plan("per-page", _ordered(fitted), own, union_bytes, largest, largest_page, left_out)
 
@@ -398,24 +472,30 @@ def _merged(*tables: dict[str, set[str]]) -> dict[str, set[str]]:
 
 
 def _split(
-    site: dict[str, set[str]], pages: dict[str, dict[str, set[str]]]
+    site: dict[str, set[str]], pages: dict[str, dict[str, set[str]]], shared_hosts: bool = False
 ) -> tuple[dict[str, set[str]], dict[str, dict[str, list[str]]]]:
     """Per-page mode: (the sources every page gets, each page's own sources). Sources every
-    page has move to the shared part; each page keeps only its own."""
+    page has move to the shared part; each page keeps only its own. With ``shared_hosts``
+    (a site that routes on the client, where one document shows page after page under the
+    CSP of the first) only hashes, and the 'unsafe-hashes' they may need, stay a page's own:
+    hosts, schemes and keywords go to every page, so what another page loads is allowed."""
     common: dict[str, set[str]] = {}
     if pages:
         tables = list(pages.values())
         for d in set().union(*(t.keys() for t in tables)):
             shared = set.intersection(*(t.get(d, set()) for t in tables))
+            if shared_hosts:
+                shared |= {s for t in tables for s in t.get(d, set()) if not _page_bound(s)}
             if shared:
                 common[d] = shared
     fitted = _merged(site, common)
     # A site's 404 page is what CloudFront's custom error response serves for every missing
     # path, where the function only sees that path: what it needs goes to every page.
-    for page in ERROR_PAGES:
-        for d, s in pages.get(page, {}).items():
-            fitted.setdefault(d, set()).update(s)
-            common.setdefault(d, set()).update(s)
+    for page in pages:
+        if page.endswith(ERROR_PAGES):
+            for d, s in pages[page].items():
+                fitted.setdefault(d, set()).update(s)
+                common.setdefault(d, set()).update(s)
     own: dict[str, dict[str, list[str]]] = {}
     for page, table in pages.items():
         rest = {d: s - common.get(d, set()) for d, s in table.items()}
@@ -423,6 +503,11 @@ def _split(
         if rest:
             own[page] = _ordered(rest)
     return fitted, own
+
+
+def _page_bound(source: str) -> bool:
+    """Sources that per-page mode keeps per page: hashes, and 'unsafe-hashes'."""
+    return source.startswith("'sha") or source == UNSAFE_HASHES
 
 
 def _largest(

@@ -148,6 +148,15 @@ def fit_policy(
         result.warnings.append(warning)
     chosen = plan(result, base, options)
     per_page = chosen.mode == "per-page"
+    routing = result.client_routing
+    note = (
+        f"this site routes on the client ({routing}): a page reached by a link keeps the CSP "
+        "of the page first loaded; per-page mode gives every page all the site's hosts but "
+        "each page's inline code (hashes) only its own: use --mode union unless the union CSP "
+        "is too large to send"
+    )
+    if per_page and routing is not None and note not in result.warnings:
+        result.warnings.append(note)
     text = with_fitted(
         policy_text, chosen.fitted, manifest_name if per_page else None, strict_csp()
     )
