@@ -80,3 +80,38 @@ def test_the_crawl_finds_every_refused_text_and_verify_then_passes(
     after = cli("csp", "verify", "--origin", str(site), "--policy", str(policy), "--format", "json")
     assert after.returncode == 0, after.stdout + after.stderr
     assert json.loads(after.stdout)["violations"] == []
+
+
+SEARCHED = ".hit{color:green}"
+DIALOG_SEARCH = """document.querySelector('#open').addEventListener('click', () => {
+  document.querySelector('dialog').showModal();
+});
+document.querySelector('#q').addEventListener('input', (event) => {
+  if (event.target.value.length < 2) return;
+  const s = document.createElement('style');
+  s.textContent = '.hit{color:green}';
+  document.head.appendChild(s);
+});
+"""
+
+
+def test_the_crawl_types_into_a_search_box_once_a_click_opens_its_dialog(tmp_path: Path) -> None:
+    """A search box inside a closed dialog (Starlight's Pagefind search) cannot be typed into
+    until a button opens the dialog: the crawl must not count it as searched before that, and
+    must search it once a click shows it, so that what the search does is fitted."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(
+        "<!doctype html><html><head><title>Dialog</title></head><body>"
+        '<button id="open">Search</button>'
+        '<dialog><input id="q" type="search" placeholder="Search the docs"></dialog>'
+        '<p class="hit">x</p><script src="search.js"></script></body></html>\n'
+    )
+    (site / "search.js").write_text(DIALOG_SEARCH)
+    policy = tmp_path / "edgeshield.toml"
+    crawled = cli("csp", "fit", "--origin", str(site), "--output", str(policy), "--crawl", "--json")
+    assert crawled.returncode == 0, crawled.stderr
+    crawl = json.loads(crawled.stdout)["crawl"]
+    assert source_hash(SEARCHED) in {a["source"] for a in crawl["additions"]}
+    typed = [i for i in crawl["interactions"] if "typed" in i]
+    assert len(typed) == 1 and "clicked" in " ".join(crawl["interactions"])

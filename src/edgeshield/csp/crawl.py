@@ -38,6 +38,7 @@ from edgeshield.csp.browser import (
     settle,
     watched_context,
 )
+from edgeshield.csp.fit import request_path
 from edgeshield.csp.verify import html_pages
 
 if TYPE_CHECKING:
@@ -419,7 +420,7 @@ def _site_page(url: str, edge_url: str, origin: Path) -> str | None:
     file = (root / path.lstrip("/")).resolve()
     if not file.is_relative_to(root) or not file.is_file():
         return None
-    return "/" + file.relative_to(root).as_posix()
+    return request_path(file.relative_to(root).as_posix())  # as verify and the manifest name it
 
 
 async def crawl_site_async(
@@ -527,13 +528,17 @@ class _Crawler:
             await self.search(path)
             await self.click_all(path)
 
-    async def search(self, path: str) -> None:
+    async def search(self, path: str) -> bool:
+        """Type into the first visible search box not searched yet; whether it did. A box in a
+        closed dialog is left for later: ``click_all`` tries again once a click opened it."""
         if len(self.searched) >= self.limits.searches:
-            return
+            return False
         for handle in await self.page.query_selector_all(SEARCH):
             try:
                 signature = await handle.evaluate(_SIGNATURE_JS)
                 if signature in self.searched or len(self.searched) >= self.limits.searches:
+                    continue
+                if not await handle.is_visible():
                     continue
                 self.searched.add(signature)
                 term = await self.page.evaluate(_TERM_JS)
@@ -548,9 +553,10 @@ class _Crawler:
                 await self.links()
                 if self.page.url != before:
                     await self.load(path)
-                return  # handles are stale after typing; one search box per page
+                return True  # handles are stale after typing; one search box per page
             except Exception:
                 continue
+        return False
 
     async def click_all(self, path: str) -> None:
         clicks = 0
@@ -580,6 +586,9 @@ class _Crawler:
                         await self.links()
                         await self.load(path)
                         navigated = True
+                        break
+                    if await self.search(path):  # the click opened a search dialog
+                        navigated = True  # fresh handles: typing may have changed the page
                         break
                 except Exception:
                     continue
