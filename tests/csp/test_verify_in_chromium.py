@@ -132,3 +132,54 @@ def test_a_fitted_rule_csp_verifies_clean(site: Path, tmp_path: Path) -> None:
     assert [(v.directive, v.source) for v in again.violations] == [
         ("style-src-attr", "/index.html:7:24")
     ]
+
+
+WASM_APP = """// the smallest WebAssembly module: its magic number and version
+WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))
+  .then(() => { document.body.dataset.wasm = 'ok'; });
+"""
+
+
+def test_webassembly_is_fitted_and_verify_says_what_it_needs(tmp_path: Path) -> None:
+    """A page whose script compiles WebAssembly: under the strict preset verify names the
+    keyword that fixes it (fit never suggested anything before), and the fitted policy
+    (which adds it, having read the script) verifies clean."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(
+        '<!doctype html><html><head><title>w</title></head><body><script src="app.js">'
+        "</script></body></html>\n"
+    )
+    (site / "app.js").write_text(WASM_APP)
+    failed = cli("csp", "verify", "--origin", str(site))
+    assert failed.returncode == 1
+    assert "wasm-eval" in failed.stdout
+    assert "│ 'wasm-unsafe-eval'" in failed.stdout  # the fix column
+    policy = tmp_path / "edgeshield.toml"
+    assert cli("csp", "fit", "--origin", str(site), "--output", str(policy)).returncode == 0
+    assert "'wasm-unsafe-eval'" in policy.read_text()
+    passed = cli("csp", "verify", "--origin", str(site), "--policy", str(policy))
+    assert passed.returncode == 0, passed.stdout
+
+
+def test_per_page_fit_and_verify_agree_on_odd_file_names(tmp_path: Path) -> None:
+    """Each page has inline code of its own and a name that URLs spell in more than one way;
+    fit keys the manifest, verify requests the page and the edge looks it up: all three must
+    mean the same page, or verify fails pages the fit got right (or the edge serves them the
+    base CSP)."""
+    site = tmp_path / "site"
+    names = ["index.html", "page(1).html", "100%.html", "sub dir/plus+sign.html", "café/index.html"]
+    for n, name in enumerate(names):
+        path = site / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f"<!doctype html><html><head><title>{n}</title></head><body>"
+            f"<script>document.body.dataset.page = '{n}';</script></body></html>\n",
+            encoding="utf-8",
+        )
+    policy = tmp_path / "edgeshield.toml"
+    fitted = cli("csp", "fit", "--origin", str(site), "--output", str(policy), "--mode", "per-page")
+    assert fitted.returncode == 0, fitted.stderr
+    checked = cli("csp", "verify", "--origin", str(site), "--policy", str(policy))
+    assert checked.returncode == 0, checked.stdout
+    assert "5 page(s)" in checked.stdout

@@ -45,7 +45,9 @@ def engine_headers(compiled: CompiledPolicy, sample: Sample) -> HeaderMap:
     return as_map([(k, v) for k, v, _how in result.headers])
 
 
-def run_functions(compiled: CompiledPolicy, tmp: Path) -> dict[str, HeaderMap]:
+def run_functions(
+    compiled: CompiledPolicy, tmp: Path, samples: tuple[Sample, ...] = SAMPLES
+) -> dict[str, HeaderMap]:
     """The generated function, run by the local edge's Node runtime on each sample."""
     code = cff.generate(compiled)
     assert code.fits, code.size
@@ -60,7 +62,7 @@ def run_functions(compiled: CompiledPolicy, tmp: Path) -> dict[str, HeaderMap]:
         await runtime.start()
         try:
             out = {}
-            for sample in SAMPLES:
+            for sample in samples:
                 event = viewer_event(
                     "viewer-response",
                     method="GET",
@@ -170,3 +172,32 @@ def test_per_page_csp_manifest_goes_into_the_function(tmp_path: Path) -> None:
     for sample in SAMPLES[1:]:
         if sample.status < 400:
             assert results[sample.name] == engine_headers(compiled, sample), sample.name
+
+
+def test_a_page_is_found_however_the_viewer_encodes_its_path(tmp_path: Path) -> None:
+    """S3 serves one object for every encoding of its key's path (it decodes the path), so
+    the page's CSP must follow: parentheses sent as is or encoded, lower-case hex, a "%" in
+    a file name (%25). The Lambda@Edge engine and the CloudFront Function agree."""
+    from edgeshield.policy import load
+    from tests.csp.test_manifest import HASH, per_page_policy
+
+    keys = ("/page(1).html", "/caf%C3%A9/index.html", "/100%25.html", "/a+b.html")
+    path = per_page_policy(tmp_path, {key: {"script-src": [HASH]} for key in keys})
+    compiled = compile_policy(load(path)[0])
+    requests = {
+        "/page(1).html": True,
+        "/page%281%29.html": True,
+        "/caf%C3%A9/index.html": True,
+        "/caf%c3%a9/index.html": True,
+        "/100%25.html": True,
+        "/a+b.html": True,
+        "/a%2Bb.html": True,
+        "/page(2).html": False,
+        "/%E0%A4%A.html": False,  # broken escapes: no page (and no error)
+    }
+    samples = tuple(Sample(uri, uri, 200, "text/html") for uri in requests)
+    results = run_functions(compiled, tmp_path, samples)
+    for sample in samples:
+        page = engine_headers(compiled, sample)
+        assert (HASH in page["content-security-policy"][0]) is requests[sample.uri], sample.uri
+        assert results[sample.name] == page, sample.uri

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 from rich.markup import escape
@@ -20,6 +20,14 @@ from edgeshield.cli.options import JsonFlag, PolicyOption, with_json
 class Format(StrEnum):
     table = "table"
     json = "json"
+
+
+# What a script-src refusal of code from strings needs (CSP3: "eval" and "wasm-eval" are what
+# Chromium reports as the blocked URI; https://www.w3.org/TR/CSP3/#violation-url).
+_EVAL_FIXES: Final = {
+    "eval": "'unsafe-eval' (or remove the eval)",
+    "wasm-eval": "'wasm-unsafe-eval'",
+}
 
 
 def _clean(text: str, limit: int = 160) -> str:
@@ -88,7 +96,7 @@ def _print(report: object) -> None:
             table.add_column(column, overflow="fold")
         for v in report.violations:
             hashes = v.hashes()
-            fix = ""
+            fix = _EVAL_FIXES.get(v.blocked, "")
             if hashes:
                 attr = v.directive.endswith("-attr") or bool(v.urls)
                 fix = ("'unsafe-hashes' " if attr else "") + " ".join(hashes[:2])
@@ -112,5 +120,12 @@ def _print(report: object) -> None:
         out.print(
             "Fit the CSP to the site with `edgeshield csp fit --origin DIR` (add --crawl for "
             "code created at run time), then verify again.",
+            markup=False,
+        )
+    if any(v.blocked in _EVAL_FIXES for v in report.violations):
+        out.print(
+            "fit adds 'wasm-unsafe-eval' when the site's JavaScript compiles WebAssembly, and "
+            "never 'unsafe-eval' on its own (csp fit --unsafe-eval asks for it): eval and "
+            "new Function are better removed from the code",
             markup=False,
         )

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypedDict, Unpack
-from urllib.parse import quote
 
 from edgeshield.csp.browser import (
     Violation,
@@ -26,6 +25,7 @@ from edgeshield.csp.browser import (
     settle,
     watched_context,
 )
+from edgeshield.csp.fit import request_path
 
 SKIP_DIRS: Final = frozenset({".git", ".edgeshield", "node_modules", "__pycache__"})
 DEFAULT_JOBS: Final = 4
@@ -83,8 +83,10 @@ def html_pages(origin: Path) -> list[str]:
         if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts[:-1]):
             continue
         if path.suffix.lower() in (".html", ".htm") and path.is_file():
-            found.append("/" + quote(rel.as_posix()))
-    found.sort(key=lambda p: (p != "/index.html", p.count("/"), p))
+            found.append(request_path(rel.as_posix()))  # as fit keys its manifest
+    # The root index first; then shallow before deep, a folder's index before its other pages
+    # (a site under a base path starts at /base/index.html, not /base/404.html).
+    found.sort(key=lambda p: (p != "/index.html", p.count("/"), not p.endswith("/index.html"), p))
     return found
 
 

@@ -8,6 +8,8 @@ Stdlib only; no I/O.
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -29,7 +31,7 @@ class PageCsp:
             self.base = current[0]["value"]
         self.parts: list[str] = data["parts"]
         self.variants: list[list[list[Any]]] = data["variants"]
-        self.paths: dict[str, int] = data["paths"]
+        self.paths: dict[str, int] = with_decoded_paths(data["paths"])
         self._cache: dict[str, list[dict[str, str]]] = {}
 
     def entry(self, uri: str) -> list[dict[str, str]] | None:
@@ -38,6 +40,10 @@ class PageCsp:
         entry = self._cache.get(uri)
         if entry is None:
             index = self.paths.get(uri)
+            if index is None and "%" in uri:
+                # S3 finds an object by its decoded key, however the viewer encoded the path
+                # (/page(1).html, /page%281%29.html and lower-case hex reach one object).
+                index = self.paths.get(unquote(uri))
             if index is None:
                 return None
             parts = list(self.parts)
@@ -50,3 +56,13 @@ class PageCsp:
             if len(self._cache) < _MAX_CACHED:
                 self._cache[uri] = entry
         return entry
+
+
+def with_decoded_paths(paths: dict[str, int]) -> dict[str, int]:
+    """``paths`` plus each percent-encoded path's decoded form (the key S3 looks up), so a
+    request that encodes a page's path another way finds its entry once decoded."""
+    out = dict(paths)
+    for path, index in paths.items():
+        if "%" in path:
+            out.setdefault(unquote(path), index)
+    return out

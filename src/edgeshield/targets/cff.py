@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from edgeshield.cloudfront.rules import is_disallowed, is_read_only
+from edgeshield.edge.pages import with_decoded_paths
 from edgeshield.targets import facts
 from edgeshield.targets.merge import lambda_only_features
 
@@ -77,7 +78,12 @@ function plan(matched) {
 // rule replaced that CSP.
 function page(hs, uri) {
   var c = P.c, v, parts, j;
-  if (!Object.prototype.hasOwnProperty.call(c.paths, uri)) { return; }
+  if (!Object.prototype.hasOwnProperty.call(c.paths, uri)) {
+    // S3's key is the decoded path, however the viewer encoded it.
+    if (uri.indexOf('%') < 0) { return; }
+    try { uri = decodeURIComponent(uri); } catch (e) { return; }
+    if (!Object.prototype.hasOwnProperty.call(c.paths, uri)) { return; }
+  }
   v = c.variants[c.paths[uri]];
   parts = c.parts.slice();
   for (j = 0; j < v.length; j++) { if (v[j][0] < 0) { parts.push(v[j][1]); } else { parts[v[j][0]] = v[j][1]; } }
@@ -149,7 +155,8 @@ def generate(compiled: CompiledPolicy) -> FunctionCode:
     }
     pages = compiled.get("csp_pages")
     if pages:
-        data["c"] = {k: pages[k] for k in ("name", "base", "parts", "variants", "paths")}
+        data["c"] = {k: pages[k] for k in ("name", "base", "parts", "variants")}
+        data["c"]["paths"] = with_decoded_paths(pages["paths"])
     # ensure_ascii keeps the source 7-bit; "</" cannot matter here, but U+2028/9 would in ES5.
     policy = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
     code = _TEMPLATE.replace("__DIGEST__", str(compiled.get("digest", "?"))).replace(
