@@ -10,6 +10,7 @@ browser pass when asked), and write the fitted policy and its per-page manifest.
 from __future__ import annotations
 
 import dataclasses
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from edgeshield.csp.fit import FitOptions, has_pages
 from edgeshield.csp.fit_report import fit_report
-from edgeshield.csp.fitpolicy import FittedPolicy, fit_policy
+from edgeshield.csp.fitpolicy import FittedPolicy, base_directives, fit_policy
 from edgeshield.csp.sources import resolve
-from edgeshield.csp.write import PolicyEditError
+from edgeshield.csp.write import PolicyEditError, find_csp
 from edgeshield.errors import EdgeshieldError, FieldError
-from edgeshield.policy.csp_pages import FORMAT
+from edgeshield.policy.csp_pages import FORMAT, effective_sources
 from edgeshield.policy.presets import preset_text
 
 if TYPE_CHECKING:
@@ -132,7 +133,42 @@ def run_fit(job: FitJob) -> FitRun:
         raise FitError(f"{job.policy_label}: {exc}") from None
     except OSError as exc:
         raise FitError(f"cannot read the site: {exc}") from None
+    if job.crawl is None:
+        note = _dropped_note(text, fitted)
+        if note is not None:
+            fitted.result.warnings.append(note)
     return FitRun(job, fitted, crawled, strict)
+
+
+def _dropped_note(text: str, fitted: FittedPolicy) -> str | None:
+    """A warning when the policy's earlier fitted table held sources this static fit no
+    longer finds: most often what an earlier ``--crawl`` added (code made at run time), which
+    a fit without ``--crawl`` cannot see, so re-fitting silently broke those pages."""
+    try:
+        found = find_csp(tomllib.loads(text))
+    except tomllib.TOMLDecodeError:
+        return None
+    old = found[1].get("fitted") if found is not None and isinstance(found[1], dict) else None
+    if not isinstance(old, dict):
+        return None
+    plan, base = fitted.plan, base_directives(text)
+    kept = {(d, s) for d, sources in plan.fitted.items() for s in sources}
+    kept |= {(d, s) for d in old for s in effective_sources(base, d) or []}
+    kept |= {(d, s) for page in plan.pages.values() for d, ss in page.items() for s in ss}
+    dropped = [
+        f"{d} {s}"
+        for d, sources in old.items()
+        if isinstance(sources, list)
+        for s in sources
+        if isinstance(s, str) and (d, s) not in kept
+    ]
+    if not dropped:
+        return None
+    shown = ", ".join(dropped[:3]) + (f" and {len(dropped) - 3} more" if len(dropped) > 3 else "")
+    return (
+        f"{len(dropped)} source(s) the earlier fit allowed are gone ({shown}): if a --crawl "
+        "found them (code made at run time), re-run with --crawl to keep them"
+    )
 
 
 def _crawl(job: FitJob, text: str, origins: list[str]) -> tuple[Any, CrawlResult]:
