@@ -153,3 +153,24 @@ def test_a_refit_without_crawl_says_what_it_dropped(tmp_path: Path) -> None:
     )
     quiet = run_fit(FitJob(site, policy, policy))
     assert not [w for w in quiet.fitted.result.warnings if "earlier fit allowed" in w]
+
+
+def test_hosts_that_redirect_elsewhere_bring_their_target(tmp_path: Path) -> None:
+    site = _write(
+        tmp_path / "site",
+        {
+            "index.html": _page(
+                '<img src="https://github.com/slorber.png">'
+                '<img src="https://github.com/o/r/raw/main/logo.svg">'
+                '<form action="//google.com/search"><input name="q"></form>'
+                '<img src="https://github.com/o/r">'
+            )
+        },
+    )
+    chosen = plan(fit_site(site), strict_csp())
+    assert set(chosen.fitted["img-src"]) == {
+        "https://github.com",
+        "https://avatars.githubusercontent.com",
+        "https://raw.githubusercontent.com",
+    }
+    assert set(chosen.fitted["form-action"]) == {"https://google.com", "https://www.google.com"}

@@ -70,7 +70,7 @@ def verify(
     if source is not None and not source.is_file():
         fail(f"--policy {source}: no such file", EXIT_USAGE)
     if not html_pages(origin):
-        fail(f"--origin {origin}: no HTML pages (*.html) to load", EXIT_USAGE)
+        fail(f"--origin {origin}: no HTML pages (*.html, *.htm) to load", EXIT_USAGE)
     try:
         report = verify_site(origin, source, pages=pages, jobs=jobs, timeout_ms=timeout * 1000)
     except (BrowserMissing, EdgeStartError) as exc:

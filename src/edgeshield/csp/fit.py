@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from edgeshield.csp.cssscan import scan_css
 from edgeshield.csp.evaluator.urls import script_bypass
@@ -213,6 +213,37 @@ def _ref_sources(
     if fonts is not None:
         why = f"fonts of the {resolved.source} stylesheet"
         result.add("font-src", fonts, Reason(why, reason.location), page)
+    target = _redirect_target(resolved.source, url)
+    if target is not None:
+        # CSP checks every hop of a redirect (https://www.w3.org/TR/CSP3/#directive-source-list
+        # applies to the redirected request too), so the host it lands on must be allowed.
+        why = f"{resolved.source} redirects there"
+        result.add(directive, target, Reason(why, reason.location), page)
+
+
+# Hosts that answer with a redirect to another host, which the page's markup never names:
+# GitHub's avatar URLs (github.com/<user>.png, as Docusaurus blog authors use) and raw file
+# links, and google.com (a search form posting to //google.com/search lands on www).
+_REDIRECTS: Final = (
+    (
+        "https://github.com",
+        re.compile(r"^/[^/]+\.png(?:[?#]|$)"),
+        "https://avatars.githubusercontent.com",
+    ),
+    ("https://github.com", re.compile(r"^/[^/]+/[^/]+/raw/"), "https://raw.githubusercontent.com"),
+    ("https://google.com", re.compile(r""), "https://www.google.com"),
+)
+
+
+def _redirect_target(source: str, url: str) -> str | None:
+    """The host a known redirect of ``url`` (allowed as ``source``) lands on, if any."""
+    if not source.startswith(("https://github.com", "https://google.com")):
+        return None
+    path = urlsplit(url.strip()).path
+    for host, pattern, target in _REDIRECTS:
+        if source == host and pattern.search(path):
+            return target
+    return None
 
 
 def _bypass_host(source: str) -> str | None:
