@@ -439,3 +439,164 @@ def test_https_origins_are_checked_and_kept_alive(tmp_path: Path) -> None:
     assert asyncio.run(run(("localhost", "127.0.0.1"), trusted=True)) == ("secure" * 3, 1)
     assert asyncio.run(run(("localhost", "127.0.0.1"), trusted=False))[0] == "origin-tls"
     assert asyncio.run(run(("other.example",), trusted=True))[0] == "origin-tls"
+
+
+# -- from the review of the client ------------------------------------------------------------
+
+
+def test_a_head_and_a_large_body_in_one_burst_stream_to_the_end_under_uvloop() -> None:
+    """uvloop reads a socket several times before the task waiting for the head runs, so the
+    head arrives with more than the read-pause threshold of body behind it: reading must go
+    on once the head's data is taken, or the request hangs for good."""
+    uvloop = pytest.importorskip("uvloop")  # serve's loop where it is installed (Linux: always)
+    size = 8 * 1024 * 1024
+
+    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size)
+        await writer.drain()
+        return True
+
+    async def run() -> list[int]:
+        async with RawOrigin(reply) as raw:
+            http = await _origin(read=3.0)
+            try:
+                sizes = []
+                for _ in range(4):
+                    _response, body = await asyncio.wait_for(_fetch(http, raw.port), 15)
+                    sizes.append(len(body))
+            finally:
+                await http.close()
+            return sizes
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(run()) == [size] * 4
+
+
+@pytest.mark.parametrize(
+    ("head", "why"),
+    [
+        (b"HTTP/1.1 200 OK\r\nX-Endless: ", "a header line that never ends"),
+        (b"HTTP/1.1 200 OK\r\n", "header lines that never end"),
+        (b"", "interim answers that never end"),
+    ],
+)
+def test_a_head_that_never_ends_is_refused_early(head: bytes, why: str) -> None:
+    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(head)
+        for n in range(2000):  # up to 128 MB, unless the edge gives up first
+            if head.endswith(b": "):
+                writer.write(b"a" * 65536)
+            elif head:
+                writer.write(b"".join(b"X-%d-%d: v\r\n" % (n, i) for i in range(4000)))
+            else:
+                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n" * 2500)
+            await writer.drain()
+        return False
+
+    async def run() -> tuple[str, float]:
+        async with RawOrigin(reply) as raw:
+            http = await _origin(attempts=1)
+            began = asyncio.get_running_loop().time()
+            try:
+                with pytest.raises(OriginError) as caught:
+                    await _fetch(http, raw.port)
+            finally:
+                await http.close()
+            return caught.value.kind, asyncio.get_running_loop().time() - began
+
+    kind, seconds = asyncio.run(run())
+    assert kind == "origin-invalid", why
+    assert seconds < 1.5, why
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "reason", "body"),
+    [
+        # RFC 9112 §6.3: a Transfer-Encoding that does not end in chunked runs to the close.
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nhello", 200, "OK", b"hello"),
+        (b"HTTP/1.1 200 \xc3\xa9t\xc3\xa9\r\nContent-Length: 2\r\n\r\nok", 200, "été", b"ok"),
+        (b"HTTP/1.1 201 Made\nContent-Length: 2\n\nok", 201, "Made", b"ok"),  # bare LF
+    ],
+    ids=["te-not-chunked", "utf8-reason", "bare-lf"],
+)
+def test_answers_the_old_client_took_are_taken(
+    answer: bytes, status: int, reason: str, body: bytes
+) -> None:
+    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(answer)
+        return False
+
+    async def run() -> tuple[OriginResponse, bytes]:
+        async with RawOrigin(reply) as raw:
+            http = await _origin(attempts=1)
+            try:
+                return await _fetch(http, raw.port)
+            finally:
+                await http.close()
+
+    response, got = asyncio.run(run())
+    assert (response.status, response.reason, got) == (status, reason, body)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nX-A: one\r\n two\r\nContent-Length: 2\r\n\r\nok",  # RFC 9112 §5.2
+        b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(200)) + b"\r\n",
+    ],
+    ids=["obs-fold", "too-many-headers"],
+)
+def test_answers_a_gateway_refuses(answer: bytes) -> None:
+    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(answer)
+        return False
+
+    async def run() -> str:
+        async with RawOrigin(reply) as raw:
+            http = await _origin(attempts=1)
+            try:
+                with pytest.raises(OriginError) as caught:
+                    await _fetch(http, raw.port)
+            finally:
+                await http.close()
+            return caught.value.kind
+
+    assert asyncio.run(run()) == "origin-invalid"
+
+
+def test_head_requests_reuse_their_connection() -> None:
+    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n")
+        return True
+
+    async def run() -> int:
+        async with RawOrigin(reply) as raw:
+            http = await _origin()
+            try:
+                for _ in range(5):
+                    _response, body = await _fetch(http, raw.port, method="HEAD")
+                    assert body == b""
+            finally:
+                await http.close()
+            return raw.connections
+
+    assert asyncio.run(run()) == 1
+
+
+def test_a_uri_that_cannot_go_on_the_wire_as_it_is_is_encoded() -> None:
+    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(_ok())
+        return True
+
+    async def run() -> bytes:
+        async with RawOrigin(reply) as raw:
+            http = await _origin()
+            try:
+                await _fetch(http, raw.port, "/a b#c\r\nX-Injected: 1/é")
+            finally:
+                await http.close()
+            return raw.requests[0]
+
+    request = asyncio.run(run())
+    assert request.startswith(b"GET /a%20b%23c%0D%0AX-Injected:%201/%C3%A9 HTTP/1.1\r\n")
+    assert b"\r\nX-Injected" not in request

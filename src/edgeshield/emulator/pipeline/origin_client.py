@@ -21,12 +21,14 @@ come in time for idempotent methods.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Final, cast
+from urllib.parse import quote
 
 import httptools
 
@@ -37,12 +39,16 @@ KEEPALIVE_S: Final = 5.0
 # (aiohttp's client, which the edge used before, refused the same sizes).
 MAX_LINE_BYTES: Final = 16384
 MAX_HEAD_BYTES: Final = 1024 * 1024
+MAX_HEADERS: Final = 128  # header lines in one answer (aiohttp's client's limit, as before)
 # A streamed body stops being read from the socket while this much waits for the viewer.
 _HIGH_WATER: Final = 1024 * 1024
 # Methods sent without a Content-Length when there is no body (as HTTP clients, aiohttp's
 # among them, do; RFC 9110 §8.6).
 _NO_LENGTH_WITHOUT_BODY: Final = frozenset({"GET", "HEAD", "OPTIONS", "CONNECT", "TRACE"})
 _FRAMING: Final = frozenset({"content-length", "transfer-encoding", "x-amz-cf-id"})
+# What a request target may hold as it is: visible ASCII but "#" (RFC 9112 §3.2).
+_TARGET_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "#")
+_PLAIN_TARGET: Final = re.compile(r"[\x21\x22\x24-\x7e]*")
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,7 @@ class _Connection(asyncio.Protocol):
         self._reason = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._head_bytes = 0
+        self._raw_head = 0
         self._chunks: list[bytes] = []
         self._buffered = 0
         self._oversize = False
@@ -151,6 +158,15 @@ class _Connection(asyncio.Protocol):
             return
         self._got_bytes = True
         self._last_read = self.loop.time()
+        if not self._head_done:
+            # httptools holds a header line until it ends and interim answers until the final
+            # one comes: count what arrives, so an answer whose head never ends is refused.
+            self._raw_head += len(data)
+            if self._raw_head > MAX_HEAD_BYTES + 65536:
+                self._fail(
+                    ClientFailure("origin-invalid", "the origin's response head is too large")
+                )
+                return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -204,7 +220,11 @@ class _Connection(asyncio.Protocol):
             return  # a trailer after a chunked body (or an answer nobody asked for)
         size = len(name) + len(value)
         self._head_bytes += size
-        if size > MAX_LINE_BYTES or self._head_bytes > MAX_HEAD_BYTES:
+        if (
+            size > MAX_LINE_BYTES
+            or self._head_bytes > MAX_HEAD_BYTES
+            or len(self._headers) >= MAX_HEADERS
+        ):
             self._oversize = True  # refused by data_received
         self._headers.append((name, value))
 
@@ -221,7 +241,9 @@ class _Connection(asyncio.Protocol):
         self._head_done = True
         if self._is_head:
             # llhttp cannot be told the request was HEAD and would wait for the body the
-            # headers describe: the answer ends here, and the connection is not reused.
+            # headers describe: the answer ends here (the next request gets a new parser; body
+            # bytes an origin wrongly sends after it close the connection, see data_received).
+            self._keep_alive = self._parser.should_keep_alive()
             self._finish()
 
     def on_body(self, body: bytes) -> None:
@@ -244,7 +266,12 @@ class _Connection(asyncio.Protocol):
     def send(self, data: bytes, is_head: bool, read_s: float) -> asyncio.Future[None]:
         """Write a request; the future resolves when the answer's head has arrived."""
         assert self.transport is not None
-        self._parser = httptools.HttpResponseParser(self)
+        self._parser = parser = httptools.HttpResponseParser(self)
+        # Lines ended by a bare LF, which RFC 9112 §2.2 lets a recipient accept (aiohttp's
+        # client did). Obs-folded header lines stay refused: a gateway answers them with 502
+        # (RFC 9112 §5.2).
+        parser.set_dangerous_leniencies(lenient_optional_cr_before_lf=True)
+        self._raw_head = 0
         self._head = self.loop.create_future()
         self._is_head = is_head
         self._chunks, self._buffered = [], 0
@@ -261,8 +288,12 @@ class _Connection(asyncio.Protocol):
     def answer(self) -> Answer:
         data = b"".join(self._chunks)
         self._chunks, self._buffered = [], 0
-        return Answer(self._status, self._reason.decode("latin-1"), self._headers, data,
-                      self._complete)  # fmt: skip
+        self._resume()  # what was buffered is taken: read on (rest() waits for more)
+        try:
+            reason = self._reason.decode("utf-8")  # as header values are read
+        except UnicodeDecodeError:
+            reason = self._reason.decode("latin-1")
+        return Answer(self._status, reason, self._headers, data, self._complete)
 
     async def rest(self) -> AsyncIterator[bytes]:
         """The rest of a body that had not all arrived with the head."""
@@ -270,12 +301,7 @@ class _Connection(asyncio.Protocol):
             if self._chunks:
                 chunk = b"".join(self._chunks)
                 self._chunks, self._buffered = [], 0
-                if self._paused and self.transport is not None:
-                    self._paused = False
-                    self.transport.resume_reading()
-                    self._last_read = (
-                        self.loop.time()
-                    )  # waiting on the viewer is not the origin's time
+                self._resume()
                 yield chunk
             elif self._complete:
                 return
@@ -297,11 +323,23 @@ class _Connection(asyncio.Protocol):
             self.close()
 
     # -- internals ---------------------------------------------------------------------------
+    def _resume(self) -> None:
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+            self._last_read = self.loop.time()  # waiting on the viewer is not the origin's time
+
     def _until_close(self) -> bool:
-        """Whether the answer's body is framed by the end of the connection (no length, not
-        chunked): then closing is how it ends."""
-        for name, _value in self._headers:
-            if name.lower() in (b"content-length", b"transfer-encoding"):
+        """Whether the answer's body is framed by the end of the connection: no length, and
+        no Transfer-Encoding ending in chunked (RFC 9112 §6.3): then closing is how it ends."""
+        for name, value in self._headers:
+            lower = name.lower()
+            if lower == b"content-length":
+                return False
+            if (
+                lower == b"transfer-encoding"
+                and value.rsplit(b",", 1)[-1].strip().lower() == b"chunked"
+            ):
                 return False
         return True
 
@@ -393,6 +431,9 @@ class OriginClient:
                 if failure.kind == "origin-timeout" and idempotent and tries < attempts:
                     continue
                 raise
+            except BaseException:  # cancelled (the server shutting down): drop the connection
+                connection.close()
+                raise
             return connection.answer(), connection
 
     async def _connect(self, key: tuple[str, int, bool]) -> _Connection:
@@ -475,7 +516,12 @@ def request_bytes(
     written, repeats kept), framing for the body actually sent, CloudFront's X-Amz-Cf-Id, and
     a Host from the origin's address only when none is left (as aiohttp's client adds one)."""
     query = f"?{querystring}" if querystring else ""
-    lines = [f"{method} {target.path}{uri}{query} HTTP/1.1"]
+    path_qs = f"{target.path}{uri}{query}"
+    if not _PLAIN_TARGET.fullmatch(path_qs):
+        # A function's URI with a space, a control character, a "#" or non-ASCII text:
+        # percent-encoded, so the request line stays one line and means what it says.
+        path_qs = quote(path_qs, safe=_TARGET_SAFE)
+    lines = [f"{method} {path_qs} HTTP/1.1"]
     has_host = False
     for name, value in headers:
         lower = name.lower()
