@@ -215,8 +215,8 @@ def _ref_sources(
         result.add("font-src", fonts, Reason(why, reason.location), page)
     target = _redirect_target(resolved.source, url)
     if target is not None:
-        # CSP checks every hop of a redirect (https://www.w3.org/TR/CSP3/#directive-source-list
-        # applies to the redirected request too), so the host it lands on must be allowed.
+        # CSP checks where a redirect lands too (https://www.w3.org/TR/CSP3/#source-list-paths-and-redirects:
+        # only a path is ignored after a redirect), so the host it lands on must be allowed.
         why = f"{resolved.source} redirects there"
         result.add(directive, target, Reason(why, reason.location), page)
 
