@@ -267,15 +267,20 @@ def _bypass_notes(result: FitResult) -> list[str]:
                     places.extend(r.location for r in reasons if r.location)
     notes = []
     for (source, known), places in sorted(found.items()):
-        where = sorted(set(places))
-        more = f" (+{len(where) - 2} more)" if len(where) > 2 else ""
         what = "is itself a known CSP bypass" if source.count("/") > 2 else "serves CSP bypasses"
         notes.append(
-            f"{', '.join(where[:2])}{more}: {source[:120]} {what} (JSONP or AngularJS on "
+            f"{_places(places)}: {source[:120]} {what} (JSONP or AngularJS on "
             f"{known}, per Google's CSP Evaluator): self-host it, or injected markup can run "
             "script through it"
         )
     return notes
+
+
+def _places(locations: list[str]) -> str:
+    """Where a note applies: the first two locations and how many more."""
+    where = sorted(set(locations))
+    more = f" (+{len(where) - 2} more)" if len(where) > 2 else ""
+    return ", ".join(where[:2]) + more
 
 
 def _external_style_notes(result: FitResult) -> list[str]:
@@ -290,10 +295,8 @@ def _external_style_notes(result: FitResult) -> list[str]:
                 found.setdefault(host, []).extend(r.location for r in reasons if r.location)
     notes = []
     for host in sorted(found):
-        where = sorted(set(found[host]))
-        more = f" (+{len(where) - 2} more)" if len(where) > 2 else ""
         notes.append(
-            f"{', '.join(where[:2])}{more}: stylesheets from {host} are not read (nothing leaves "
+            f"{_places(found[host])}: stylesheets from {host} are not read (nothing leaves "
             "the machine): the fonts and images they load are not fitted; if they load any, "
             "add their hosts to font-src or img-src in your directives"
         )
@@ -334,8 +337,6 @@ def _external_script_notes(result: FitResult) -> list[str]:
                     narrowed.add(host)
     notes = []
     for host in sorted(found):
-        where = sorted(set(found[host]))
-        more = f" (+{len(where) - 2} more)" if len(where) > 2 else ""
         only_files = (
             "; only the files the pages name are allowed there (the host serves CSP bypasses), "
             "so a script they load from it at run time is blocked: add its exact URL by hand"
@@ -343,7 +344,7 @@ def _external_script_notes(result: FitResult) -> list[str]:
             else ""
         )
         notes.append(
-            f"{', '.join(where[:2])}{more}: scripts from {host} are not run by csp verify or "
+            f"{_places(found[host])}: scripts from {host} are not run by csp verify or "
             "--crawl (requests to other hosts are blocked there); what they add at run time "
             "(styles, fonts, requests) is not fitted: check those pages against the real host"
             + only_files

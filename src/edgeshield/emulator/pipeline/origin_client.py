@@ -101,7 +101,12 @@ class Answer:
     __slots__ = ("complete", "data", "headers", "reason", "status")
 
     def __init__(
-        self, status: int, reason: str, headers: list[tuple[bytes, bytes]], data: bytes, done: bool
+        self,
+        status: int,
+        reason: bytes,
+        headers: list[tuple[bytes, bytes]],
+        data: bytes,
+        done: bool,
     ) -> None:
         self.status = status
         self.reason = reason
@@ -289,11 +294,7 @@ class _Connection(asyncio.Protocol):
         data = b"".join(self._chunks)
         self._chunks, self._buffered = [], 0
         self._resume()  # what was buffered is taken: read on (rest() waits for more)
-        try:
-            reason = self._reason.decode("utf-8")  # as header values are read
-        except UnicodeDecodeError:
-            reason = self._reason.decode("latin-1")
-        return Answer(self._status, reason, self._headers, data, self._complete)
+        return Answer(self._status, self._reason, self._headers, data, self._complete)
 
     async def rest(self) -> AsyncIterator[bytes]:
         """The rest of a body that had not all arrived with the head."""

@@ -308,12 +308,12 @@ class HttpOrigin:
             # ("...or the origin returned an incorrect response"), before any function.
             connection.release()
             raise OriginError("origin-invalid", f"the origin answered with status {answer.status}")
-        headers = wire_pairs(answer.headers)
+        headers, reason = wire_pairs(answer.headers), wire_text(answer.reason)
         if answer.complete:  # the whole body came with the head (most small answers)
             connection.release()
-            return OriginResponse(answer.status, answer.reason, headers, Body(answer.data))
+            return OriginResponse(answer.status, reason, headers, Body(answer.data))
         body = Body(answer.data, connection.rest(), connection.release)
-        return OriginResponse(answer.status, answer.reason, headers, body)
+        return OriginResponse(answer.status, reason, headers, body)
 
 
 def wire_text(value: bytes) -> str:
